@@ -1,0 +1,3 @@
+module github.com/rdbtool/rdbtool
+
+go 1.23
