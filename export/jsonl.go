@@ -319,7 +319,7 @@ func (j *JSONWriter) stream(r *rdb.Reader) error {
 			j.text(c.Name)
 			w.WriteString(`,"seen-time":`)
 			j.int(c.SeenTime)
-			if c.ActiveTime >= 0 {
+			if info.Version >= 3 {
 				w.WriteString(`,"active-time":`)
 				j.int(c.ActiveTime)
 			}

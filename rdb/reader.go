@@ -129,19 +129,21 @@ type Reader struct {
 	dialect    Dialect
 	version    int
 	redisVer   string // redis-ver aux field, when seen
+	valkeyVer  string // valkey-ver aux field, when seen (Valkey also writes a redis-ver)
 	db         int
 	ended      bool
 	endErr     error
 	checksum   uint64
 	checksumOK int // 0 unknown, 1 verified, 2 disabled in file, 3 skipped by option, 4 none (RDB < 5)
 
-	rec       Record
-	inKey     bool // the current record is a key whose value may be unread
-	payload   bool // reading a DUMP payload: one value, no key, no trailer
-	keyBuf    []byte
-	auxKeyBuf []byte
-	auxValBuf []byte
-	metaBuf   []KeyMeta
+	rec            Record
+	inKey          bool // the current record is a key whose value may be unread
+	payload        bool // reading a DUMP payload: one value, no key, no trailer
+	payloadStarted bool
+	keyBuf         []byte
+	auxKeyBuf      []byte
+	auxValBuf      []byte
+	metaBuf        []KeyMeta
 
 	val valueState
 }
@@ -278,7 +280,7 @@ func (r *Reader) next() (*Record, error) {
 		r.inKey = false
 	}
 	if r.payload {
-		return nil, io.EOF
+		return r.nextPayload()
 	}
 	if !r.headerDone {
 		if err := r.readHeader(); err != nil {
@@ -383,8 +385,11 @@ func (r *Reader) next() (*Record, error) {
 				return nil, err
 			}
 			rec.Kind, rec.AuxKey, rec.AuxValue = KindAux, r.auxKeyBuf, r.auxValBuf
-			if string(rec.AuxKey) == "redis-ver" {
+			switch string(rec.AuxKey) {
+			case "redis-ver":
 				r.redisVer = string(rec.AuxValue)
+			case "valkey-ver":
+				r.valkeyVer = string(rec.AuxValue)
 			}
 		case opModuleAux:
 			if err := r.readModuleAux(rec); err != nil {

@@ -24,6 +24,9 @@ type StreamEntry struct {
 // StreamInfo is what a stream stores after its entries: its counters and
 // consumer groups.
 type StreamInfo struct {
+	// Version is the stream layout: 1 to 4 for RDB types 15, 19, 21 and 26.
+	// Consumer active times exist from version 3 on.
+	Version      int
 	Length       uint64 // number of live entries
 	LastID       StreamID
 	FirstID      StreamID // RDB type 19 and later
@@ -55,7 +58,7 @@ type StreamPending struct {
 type StreamConsumer struct {
 	Name       []byte
 	SeenTime   int64 // Unix ms of its last interaction
-	ActiveTime int64 // Unix ms of its last successful read; -1 before type 21
+	ActiveTime int64 // Unix ms of its last successful read (-1: never); stored from stream version 3 on
 	Pending    []StreamID
 }
 
@@ -331,6 +334,16 @@ func (r *Reader) readStreamTail(keep bool) error {
 	}
 	info := &st.info
 	*info = StreamInfo{Groups: info.Groups[:0]}
+	switch v.typ {
+	case typeStreamListpacks:
+		info.Version = 1
+	case typeStreamListpacks2:
+		info.Version = 2
+	case typeStreamListpacks3:
+		info.Version = 3
+	default:
+		info.Version = 4
+	}
 	var err error
 	lens := func(dst ...*uint64) {
 		for _, d := range dst {

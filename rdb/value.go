@@ -170,10 +170,62 @@ func (r *Reader) stringEncoding() (string, error) {
 }
 
 func (r *Reader) sizeEncoding(n uint64) string {
-	if r.version >= 7 && n <= 44 {
+	switch {
+	case r.dialect == DialectValkey:
+		// Valkey 9 embeds key, expiry and value in one allocation of up to
+		// 128 bytes (shouldEmbedStringObject).
+		if n < 256 && embeddedSize(len(r.rec.Key), r.rec.ExpireAt != 0, n) <= 128 {
+			return "embstr"
+		}
+		return "raw"
+	case r.valkeyVer == "" && r.serverMajor() >= 8:
+		// Redis 8 embeds the key with the value object; a string is embstr
+		// when object, key and value fit one 64-byte cache line. The writer
+		// decided without the expiry (EXPIRE comes after SET).
+		if n < 256 && embeddedSize(len(r.rec.Key), false, n) <= 64 {
+			return "embstr"
+		}
+		return "raw"
+	case r.version >= 7 && n <= 44:
 		return "embstr"
 	}
 	return "raw"
+}
+
+// embeddedSize is the allocation of an object header with an embedded key
+// (an sds with its header and one size byte), optional expiry and an
+// sdshdr8 value.
+func embeddedSize(keyLen int, expire bool, valLen uint64) uint64 {
+	size := uint64(16) + sdsAllocSize(keyLen) + 1 + valLen + 4
+	if expire {
+		size += 8
+	}
+	return size
+}
+
+// sdsAllocSize is an sds string's header, bytes and terminator.
+func sdsAllocSize(n int) uint64 {
+	switch {
+	case n < 32:
+		return uint64(n) + 2
+	case n < 256:
+		return uint64(n) + 4
+	case n < 65536:
+		return uint64(n) + 6
+	}
+	return uint64(n) + 10
+}
+
+// serverMajor returns the major version from the redis-ver aux field, or 0.
+func (r *Reader) serverMajor() int {
+	n := 0
+	for _, c := range r.redisVer {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 // peekLZFLen decodes the uncompressed length of an LZF string header at p.
@@ -272,8 +324,38 @@ func (r *Reader) quicklist2Encoding() string {
 	default:
 		return "quicklist"
 	}
-	// list-max-listpack-size -2 (the default) allows 8 KiB.
+	// list-max-listpack-size -2 (the default) allows 8 KiB. A server checks
+	// the limit against the listpack's size plus the raw length of what is
+	// being added, so a listpack built by one big RPUSH can be larger than
+	// 8 KiB on disk: then count as the server did, on the elements' lengths.
 	if size <= 8192 {
+		return "listpack"
+	}
+	if size > 3*8192 || p[2]>>6 == 3 {
+		return "quicklist"
+	}
+	hdr := 1
+	if p[2]>>6 == 1 {
+		hdr = 2
+	}
+	node := r.in.peek(2 + hdr + int(size))
+	if len(node) < 2+hdr+int(size) {
+		return "quicklist"
+	}
+	it, err := compact.NewListpackIter(node[2+hdr:])
+	if err != nil {
+		return "quicklist"
+	}
+	raw := 7 // an empty listpack
+	var num [20]byte
+	for e, ok := it.Next(); ok; e, ok = it.Next() {
+		if e.IsInt {
+			raw += len(appendInt(num[:0], e.Int))
+		} else {
+			raw += len(e.Str)
+		}
+	}
+	if it.Err() == nil && raw <= 8192 {
 		return "listpack"
 	}
 	return "quicklist"
