@@ -111,3 +111,38 @@ func cloneNonNil(b []byte) []byte {
 	copy(c, b)
 	return c
 }
+
+// DecodeValue reads the current key's value to the end, decoding every
+// element (and decompressing what is compressed) without keeping any of it:
+// a full integrity pass over the value in constant memory.
+func DecodeValue(r *Reader) error {
+	switch r.rec.Type {
+	case TypeString:
+		_, err := r.ReadString()
+		return err
+	case TypeModule:
+		_, err := r.Module()
+		return err
+	case TypeStream:
+		for {
+			_, err := r.NextStreamEntry()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		_, err := r.Stream()
+		return err
+	}
+	for {
+		_, err := r.NextElement()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}

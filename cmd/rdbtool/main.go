@@ -1,0 +1,93 @@
+// Command rdbtool looks inside, compares, converts and restores Redis and
+// Valkey RDB snapshot files. Run "rdbtool help" for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rdbtool/rdbtool/rdb"
+	"github.com/rdbtool/rdbtool/source"
+)
+
+// exitError carries a specific exit status out of a command.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// readerFlags are the reader options every command that reads RDB takes.
+type readerFlags struct {
+	skipChecksum bool
+	allowNewer   bool
+}
+
+func (f *readerFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&f.skipChecksum, "skip-checksum", false, "do not verify the CRC-64 trailer")
+	cmd.Flags().BoolVar(&f.allowNewer, "allow-newer", false, "try files whose RDB version is newer than this tool knows")
+}
+
+// open opens a source and an RDB reader over it.
+func (f *readerFlags) open(ctx context.Context, name string) (*source.Source, *rdb.Reader, error) {
+	src, err := source.Open(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := []rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}
+	if f.skipChecksum {
+		opts = append(opts, rdb.WithoutChecksum())
+	}
+	if f.allowNewer {
+		opts = append(opts, rdb.AllowNewerVersions())
+	}
+	return src, rdb.NewReader(withProgress(src, name), opts...), nil
+}
+
+func newRootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "rdbtool",
+		Short:         "Inspect, compare, convert and restore Redis and Valkey RDB snapshots",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newInfoCommand(), newDumpCommand(), newCheckCommand())
+	for _, add := range extraCommands {
+		root.AddCommand(add())
+	}
+	return root
+}
+
+// extraCommands lets each command file register itself.
+var extraCommands []func() *cobra.Command
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := newRootCommand().ExecuteContext(ctx)
+	if err == nil {
+		return
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "rdbtool:", ee.err)
+		}
+		os.Exit(ee.code)
+	}
+	fmt.Fprintln(os.Stderr, "rdbtool:", err)
+	os.Exit(2)
+}
