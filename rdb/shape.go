@@ -1,0 +1,458 @@
+package rdb
+
+import "encoding/binary"
+
+// Shape describes how a value is stored, as far as size estimates need:
+// counts and byte lengths, read without decompressing or decoding what
+// those figures do not require.
+type Shape struct {
+	StoredBytes int64  // bytes of the value in the file (after the key)
+	Elements    uint64 // elements (hash: fields; stream: live entries; string: 1)
+	StringLen   uint64 // strings: the decoded length
+
+	// Compact encodings (listpack, ziplist, intset, zipmap, quicklist
+	// nodes, stream nodes): the blobs' total uncompressed size.
+	BlobBytes       uint64
+	Nodes           uint64 // quicklist or stream listpack nodes
+	CompressedNodes uint64 // quicklist nodes stored LZF-compressed
+	PlainNodes      uint64 // quicklist 2 nodes holding one large element
+
+	// Plain encodings (hashtable, skiplist, linkedlist): sum of element
+	// lengths (hash: field + value).
+	ElementBytes uint64
+	// Largest element (hash: the larger of field and value) in bytes.
+	// LargestKnown is false for compact blobs unless ShapeOptions.Deep.
+	Largest      uint64
+	LargestKnown bool
+	// FieldTTLs counts hash fields with an expiry.
+	FieldTTLs uint64
+
+	Stream *StreamShape
+	Module ModuleInfo // module values
+}
+
+// StreamShape adds a stream's consumer-group figures.
+type StreamShape struct {
+	Info            StreamInfo // counters, groups and pending entries
+	ListpackEntries uint64     // listpack entries in all nodes (deleted ones included)
+}
+
+// ShapeOptions tunes ReadShape.
+type ShapeOptions struct {
+	// Element, when set, is called for every element of a plain encoding
+	// with the lengths of its parts (member or field, and the hash value;
+	// 0 for other types).
+	Element func(a, b uint64)
+	// Deep iterates compact blobs (decompressing them if needed) to find
+	// the largest element.
+	Deep bool
+}
+
+// ReadShape consumes the current value and describes its storage.
+func (r *Reader) ReadShape(opts ShapeOptions) (*Shape, error) {
+	if !r.inKey {
+		return nil, &Error{Name: r.opts.name, Offset: r.in.offset(), What: "no key is current: call Next first", Err: ErrWrongType}
+	}
+	v := &r.val
+	if v.started || v.done {
+		return nil, r.errorf(ErrWrongType, "ReadShape needs an unread value")
+	}
+	v.started = true
+	start := r.in.offset()
+	s := &Shape{}
+	err := r.shape(s, &opts)
+	if err != nil {
+		return nil, err
+	}
+	s.StoredBytes = r.in.offset() - start
+	r.endValue()
+	return s, nil
+}
+
+func (r *Reader) shape(s *Shape, o *ShapeOptions) error {
+	v := &r.val
+	switch v.typ {
+	case typeString:
+		h, err := r.readStringHeader("a string value")
+		if err != nil {
+			return err
+		}
+		s.StringLen, s.Elements = h.len(), 1
+		s.Largest, s.LargestKnown = s.StringLen, true
+		if n := h.storedLen(); n > 0 {
+			if err := r.in.discard(n); err != nil {
+				return r.truncOrErr(err, "a string value")
+			}
+		}
+		return nil
+	case typeModule2, typeModulePreGA:
+		if v.typ == typeModulePreGA {
+			return r.skipModule()
+		}
+		id, err := r.readModuleBody("a module value")
+		s.Module = DecodeModuleID(id)
+		return err
+	case typeHashZipmap:
+		return r.shapeBlob(s, o, innerZipmap)
+	case typeListZiplist, typeZSetZiplist, typeHashZiplist:
+		return r.shapeBlob(s, o, innerZiplist)
+	case typeSetIntset:
+		return r.shapeBlob(s, o, innerIntset)
+	case typeHashListpack, typeZSetListpack, typeSetListpack, typeHashListpackExPreGA:
+		return r.shapeBlob(s, o, innerListpack)
+	case typeHashListpackEx:
+		if err := r.in.discard(8); err != nil {
+			return r.truncOrErr(err, "the minimum field expiry")
+		}
+		return r.shapeBlob(s, o, innerListpack)
+	case typeListQuicklist, typeListQuicklist2:
+		return r.shapeQuicklist(s, o)
+	}
+	if r.rec.Type == TypeStream {
+		return r.shapeStream(s)
+	}
+	return r.shapePlain(s, o)
+}
+
+// shapePlain walks a plain collection's element lengths.
+func (r *Reader) shapePlain(s *Shape, o *ShapeOptions) error {
+	v := &r.val
+	var err error
+	if v.typ == typeHashMetadata {
+		b, err := r.in.next(8)
+		if err != nil {
+			return r.truncOrErr(err, "the minimum field expiry")
+		}
+		v.minExpire = int64(binary.LittleEndian.Uint64(b))
+	}
+	n, err := r.readLen("a collection length")
+	if err != nil {
+		return err
+	}
+	if !r.in.fits(n) {
+		return r.errorf(ErrCorrupt, "collection length %d exceeds the %d bytes left in the input", n, r.in.remaining())
+	}
+	s.Elements, s.LargestKnown = n, true
+	for i := uint64(0); i < n; i++ {
+		var a, b uint64
+		switch v.typ {
+		case typeList, typeSet:
+			a, err = r.skipString("a collection element")
+		case typeZSet:
+			if a, err = r.skipString("a sorted set member"); err == nil {
+				_, err = r.readTextScore()
+			}
+		case typeZSet2:
+			if a, err = r.skipString("a sorted set member"); err == nil {
+				if err = r.in.discard(8); err != nil {
+					err = r.truncOrErr(err, "a binary score")
+				}
+			}
+		case typeHash, typeHashMetadata, typeHashMetadataPreGA:
+			if v.typ != typeHash {
+				var ttl int64
+				if ttl, err = r.readFieldTTL(); ttl != 0 {
+					s.FieldTTLs++
+				}
+			}
+			if err == nil {
+				if a, err = r.skipString("a hash field"); err == nil {
+					b, err = r.skipString("a hash value")
+				}
+			}
+		case typeValkeyHash2:
+			if a, err = r.skipString("a hash field"); err == nil {
+				if b, err = r.skipString("a hash value"); err == nil {
+					var p []byte
+					if p, err = r.in.next(8); err != nil {
+						err = r.truncOrErr(err, "a hash field expiry")
+					} else if int64(binary.LittleEndian.Uint64(p)) > 0 {
+						s.FieldTTLs++
+					}
+				}
+			}
+		default:
+			return r.errorf(ErrCorrupt, "type %d has no shape reader", v.typ)
+		}
+		if err != nil {
+			return err
+		}
+		s.ElementBytes += a + b
+		s.Largest = max(s.Largest, a, b)
+		if o.Element != nil {
+			o.Element(a, b)
+		}
+	}
+	return nil
+}
+
+// shapeBlob reads a single compact blob: its size, and its element count
+// from the header (decompressing only the header when the blob is LZF).
+func (r *Reader) shapeBlob(s *Shape, o *ShapeOptions, kind innerKind) error {
+	size, count, largest, ok, err := r.blobShape(kind, o.Deep)
+	if err != nil {
+		return err
+	}
+	s.BlobBytes = size
+	s.Elements = count
+	s.Largest, s.LargestKnown = largest, ok
+	switch {
+	case r.rec.Type == TypeHash || r.rec.Type == TypeZSet:
+		per := uint64(2)
+		if r.val.typ == typeHashListpackEx || r.val.typ == typeHashListpackExPreGA {
+			per = 3
+		}
+		if kind != innerZipmap {
+			s.Elements /= per
+		}
+	}
+	return nil
+}
+
+// blobShape reads one compact blob string and returns its uncompressed size
+// and entry count. The count comes from the blob's header (only the header
+// is decompressed for LZF blobs); the blob is decoded in full only when the
+// header does not hold the count, or with deep.
+func (r *Reader) blobShape(kind innerKind, deep bool) (size, count, largest uint64, largestOK bool, err error) {
+	v := &r.val
+	off := r.in.offset()
+	h, err := r.readStringHeader("a compact-encoded value")
+	if err != nil {
+		return 0, 0, 0, false, err
+	}
+	size = h.len()
+	full := deep || h.kind == 1
+	if !full {
+		const headLen = 10
+		var tmp [headLen]byte
+		var head []byte
+		if h.kind == 2 {
+			head = lzfPrefix(tmp[:0], r.in.peek(int(min(h.clen, 64))), min(headLen, int(h.n)))
+		} else {
+			head = append(tmp[:0], r.in.peek(int(min(headLen, h.n)))...)
+		}
+		var known bool
+		count, known = headerCount(kind, head)
+		if known {
+			if err := r.in.discard(h.storedLen()); err != nil {
+				return 0, 0, 0, false, r.truncOrErr(err, "a compact-encoded value")
+			}
+			return size, count, 0, false, nil
+		}
+	}
+	if v.blob, err = r.readStringBody(v.blob[:0], h, "a compact-encoded value"); err != nil {
+		return 0, 0, 0, false, err
+	}
+	if err := r.startInner(kind, off); err != nil {
+		return 0, 0, 0, false, err
+	}
+	count, largest, err = r.countInner()
+	v.inner = innerNone
+	return size, count, largest, err == nil, err
+}
+
+// headerCount reads the entry count from the start of a compact blob;
+// known is false when the header cannot say (too many entries, or a blob
+// too short to hold a header, which decoding then reports).
+func headerCount(kind innerKind, head []byte) (count uint64, known bool) {
+	switch kind {
+	case innerListpack:
+		if len(head) >= 6 {
+			count = uint64(binary.LittleEndian.Uint16(head[4:]))
+			return count, count != 65535
+		}
+	case innerZiplist:
+		if len(head) >= 10 {
+			count = uint64(binary.LittleEndian.Uint16(head[8:]))
+			return count, count != 65535
+		}
+	case innerIntset:
+		if len(head) >= 8 {
+			return uint64(binary.LittleEndian.Uint32(head[4:])), true
+		}
+	case innerZipmap:
+		if len(head) >= 1 && head[0] < 254 {
+			return uint64(head[0]), true
+		}
+	}
+	return 0, false
+}
+
+// countInner counts the current blob's entries and its longest one.
+func (r *Reader) countInner() (count, largest uint64, err error) {
+	v := &r.val
+	switch v.inner {
+	case innerListpack, innerZiplist:
+		// Scores of sorted sets and expiries of hash fields are not elements.
+		skip := func(i uint64) bool { return false }
+		switch {
+		case v.typ == typeHashListpackEx || v.typ == typeHashListpackExPreGA:
+			skip = func(i uint64) bool { return i%3 == 2 }
+		case r.rec.Type == TypeZSet:
+			skip = func(i uint64) bool { return i%2 == 1 }
+		}
+		for {
+			e, ok, err := r.innerEntryRaw()
+			if err != nil {
+				return 0, 0, err
+			}
+			if !ok {
+				return count, largest, nil
+			}
+			count++
+			if skip(count - 1) {
+				continue
+			}
+			n := uint64(len(e.Str))
+			if e.IsInt {
+				n = uint64(len(appendInt(v.scratch[0][:0], e.Int)))
+			}
+			largest = max(largest, n)
+		}
+	case innerIntset:
+		for {
+			x, ok := v.is.Next()
+			if !ok {
+				return count, largest, r.innerErr(v.is.Err())
+			}
+			count++
+			largest = max(largest, uint64(len(appendInt(v.scratch[0][:0], x))))
+		}
+	case innerZipmap:
+		for {
+			f, val, ok := v.zm.Next()
+			if !ok {
+				return count, largest, r.innerErr(v.zm.Err())
+			}
+			count++
+			largest = max(largest, uint64(len(f)), uint64(len(val)))
+		}
+	}
+	return 0, 0, nil
+}
+
+func (r *Reader) shapeQuicklist(s *Shape, o *ShapeOptions) error {
+	v := &r.val
+	n, err := r.readLen("a quicklist node count")
+	if err != nil {
+		return err
+	}
+	if !r.in.fits(n) {
+		return r.errorf(ErrCorrupt, "quicklist node count %d exceeds the input", n)
+	}
+	s.Nodes = n
+	s.LargestKnown = o.Deep
+	for i := uint64(0); i < n; i++ {
+		kind := innerZiplist
+		if v.typ == typeListQuicklist2 {
+			c, err := r.readLen("a quicklist node container")
+			if err != nil {
+				return err
+			}
+			switch c {
+			case 1:
+				s.PlainNodes++
+				h, err := r.readStringHeader("a quicklist node")
+				if err != nil {
+					return err
+				}
+				if h.kind == 2 {
+					s.CompressedNodes++
+				}
+				s.BlobBytes += h.len()
+				s.Elements++
+				s.Largest = max(s.Largest, h.len())
+				if err := r.in.discard(h.storedLen()); err != nil {
+					return r.truncOrErr(err, "a quicklist node")
+				}
+				continue
+			case 2:
+				kind = innerListpack
+			default:
+				return r.errorf(ErrCorrupt, "quicklist node container %d, expected 1 or 2", c)
+			}
+		}
+		if p := r.in.peek(1); len(p) == 1 && p[0] == 0xC0|encLZF {
+			s.CompressedNodes++
+		}
+		size, count, largest, _, err := r.blobShape(kind, o.Deep)
+		if err != nil {
+			return err
+		}
+		s.BlobBytes += size
+		s.Elements += count
+		s.Largest = max(s.Largest, largest)
+	}
+	return nil
+}
+
+func (r *Reader) shapeStream(s *Shape) error {
+	v := &r.val
+	st := &v.stream
+	n, err := r.readLen("the stream node count")
+	if err != nil {
+		return err
+	}
+	if !r.in.fits(n) {
+		return r.errorf(ErrCorrupt, "stream node count %d exceeds the input", n)
+	}
+	ss := &StreamShape{}
+	s.Nodes = n
+	for i := uint64(0); i < n; i++ {
+		if _, err := r.skipString("a stream node key"); err != nil {
+			return err
+		}
+		size, count, _, _, err := r.blobShape(innerListpack, false)
+		if err != nil {
+			return err
+		}
+		s.BlobBytes += size
+		ss.ListpackEntries += count
+	}
+	st.phase, st.nodesLeft = 2, 0
+	if err := r.readStreamTail(true); err != nil {
+		return err
+	}
+	ss.Info = st.info
+	ss.Info.Groups = append([]StreamGroup(nil), st.info.Groups...)
+	s.Elements = ss.Info.Length
+	s.Stream = ss
+	return nil
+}
+
+// lzfPrefix decompresses only the first n bytes of LZF data src.
+func lzfPrefix(dst, src []byte, n int) []byte {
+	for i := 0; i < len(src) && len(dst) < n; {
+		ctrl := int(src[i])
+		i++
+		if ctrl < 32 {
+			run := ctrl + 1
+			for j := 0; j < run && i < len(src) && len(dst) < n; j++ {
+				dst = append(dst, src[i])
+				i++
+			}
+			continue
+		}
+		l := ctrl >> 5
+		if l == 7 {
+			if i >= len(src) {
+				return dst
+			}
+			l += int(src[i])
+			i++
+		}
+		if i >= len(src) {
+			return dst
+		}
+		back := (ctrl&0x1f)<<8 | int(src[i])
+		i++
+		ref := len(dst) - back - 1
+		if ref < 0 {
+			return dst
+		}
+		for j := 0; j < l+2 && len(dst) < n; j++ {
+			dst = append(dst, dst[ref+j])
+		}
+	}
+	return dst
+}
