@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up what the tests need on a Debian machine, then runs every test.
+# Safe to run again: installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# redis-server and redis-check-rdb: tests start their own servers on
+# loopback ports and check that real servers load what we write.
+if ! command -v redis-server >/dev/null || ! command -v redis-check-rdb >/dev/null; then
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
+fi
+# The Debian package may start a system service on 6379; tests never use it.
+if command -v service >/dev/null && pgrep -x redis-server >/dev/null 2>&1; then
+  as_root service redis-server stop >/dev/null 2>&1 || true
+fi
+
+command -v go >/dev/null || { echo "Go is required (https://go.dev/dl/)" >&2; exit 1; }
+
+echo "== go vet"
+go vet ./...
+echo "== go test"
+go test -count=1 ./...
+# Each fuzz target briefly, from its seed corpus (longer runs by hand).
+FUZZTIME=${FUZZTIME:-10s}
+for target in $(go test ./fuzz -list 'Fuzz.*' | grep '^Fuzz'); do
+  echo "== fuzz $target ($FUZZTIME)"
+  go test ./fuzz -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" >/dev/null
+done
+echo "== all tests passed"
