@@ -1,0 +1,46 @@
+// Package rdb reads Redis and Valkey RDB snapshot files and DUMP payloads.
+//
+// # Reading
+//
+// A Reader is a pull reader in the manner of archive/tar. Each call to Next
+// returns the next Record: an aux field, a database selection, a resize
+// hint, a function library, module aux data, cluster slot information, a
+// Valkey slot import, or a key. Next returns io.EOF after the end-of-file
+// opcode once the CRC-64 trailer has been verified.
+//
+// A key's value is streamed. Depending on Record.Type, read it with
+// ReadString (strings), NextElement or Elements (lists, sets, sorted sets,
+// hashes), NextStreamEntry then Stream (streams), or Module (module
+// values); ReadValue reads any value into memory at once, ReadShape
+// describes its storage without decoding it, and RawValue-like access to
+// module bytes is in ModuleValue.Raw. Whatever part of a value the caller
+// does not read is skipped by the next call to Next, without decompressing
+// or decoding it. A list of any length is read in the memory of its
+// largest element.
+//
+// Slices handed out (keys, elements, aux values) point into buffers the
+// Reader reuses: they are valid until the next call that reads from the
+// Reader. Copy what must be kept.
+//
+// # Formats
+//
+// Files start with "REDIS" and a 4-digit version (1 to 13: Redis 1.x to
+// 8.6) or "VALKEY" and a 3-digit version (80: Valkey 9). Codes that mean
+// different things in the two families (type 22, opcode 243) are decoded
+// by the family the magic names. Newer versions are refused with
+// ErrUnsupportedVersion unless AllowNewerVersions is given.
+//
+// Record.Encoding names the in-memory encoding a server reports with
+// OBJECT ENCODING for the value. It follows from the stored type except for
+// strings (int, embstr or raw by each server version's rule) and for
+// one-node lists of Redis 7.2 and later (listpack when small).
+//
+// # Errors
+//
+// Bad input never panics. Every problem is an *Error that names the input
+// (WithName), the byte offset, the key when known and what was expected,
+// and wraps ErrTruncated, ErrCorrupt, ErrChecksum or ErrUnsupportedVersion.
+// Lengths are checked against what can remain in the input before anything
+// is allocated for them; when the input's size is unknown, memory grows
+// only as data actually arrives.
+package rdb
