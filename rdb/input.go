@@ -23,6 +23,13 @@ type input struct {
 	size int64 // total input size when known, else -1
 	err  error // sticky read error (io.EOF at a clean end of source)
 
+	// Checksumming runs beside parsing: when the buffer is refilled, the
+	// consumed part is handed to a goroutine and parsing continues in the
+	// spare buffer; the next refill waits for that goroutine first.
+	spare   []byte
+	crcDone chan uint64 // result of the checksum job in flight, if crcBusy
+	crcBusy bool
+
 	tee      bool // recording consumed bytes into teeBuf
 	teeBuf   []byte
 	teeStart int // buf[teeStart:r] consumed while recording, not yet in teeBuf
@@ -79,10 +86,45 @@ func (in *input) fits(n uint64) bool {
 
 // checksum folds the consumed bytes into the CRC.
 func (in *input) checksum() {
+	in.waitCRC()
 	if in.crcOn && in.crcPos < in.r {
 		in.crc = CRC64(in.crc, in.buf[in.crcPos:in.r])
 	}
 	in.crcPos = in.r
+}
+
+// waitCRC collects the result of the checksum job in flight.
+func (in *input) waitCRC() {
+	if in.crcBusy {
+		in.crc = <-in.crcDone
+		in.crcBusy = false
+	}
+}
+
+// asyncCRCMin is the consumed size worth checksumming on another goroutine.
+const asyncCRCMin = 64 << 10
+
+// rotate moves the unconsumed bytes to the spare buffer and checksums the
+// consumed ones concurrently. It reports false when it did nothing.
+func (in *input) rotate() bool {
+	if !in.crcOn || in.r-in.crcPos < asyncCRCMin {
+		return false
+	}
+	in.waitCRC()
+	if in.spare == nil {
+		in.spare = make([]byte, len(in.buf))
+		in.crcDone = make(chan uint64, 1)
+	}
+	chunk := in.buf[in.crcPos:in.r]
+	go func(crc uint64, p []byte, done chan<- uint64) {
+		done <- CRC64(crc, p)
+	}(in.crc, chunk, in.crcDone)
+	in.crcBusy = true
+	n := copy(in.spare, in.buf[in.r:in.w])
+	in.buf, in.spare = in.spare, in.buf
+	in.base += int64(in.r)
+	in.w, in.r, in.crcPos = n, 0, 0
+	return true
 }
 
 // fill makes at least n bytes (n <= len(buf)) available in buf[r:w].
@@ -95,12 +137,14 @@ func (in *input) fill(n int) error {
 			in.teeBuf = append(in.teeBuf, in.buf[in.teeStart:in.r]...)
 			in.teeStart = 0
 		}
-		in.checksum()
-		copy(in.buf, in.buf[in.r:in.w])
-		in.base += int64(in.r)
-		in.w -= in.r
-		in.r = 0
-		in.crcPos = 0
+		if !in.rotate() {
+			in.checksum()
+			copy(in.buf, in.buf[in.r:in.w])
+			in.base += int64(in.r)
+			in.w -= in.r
+			in.r = 0
+			in.crcPos = 0
+		}
 	}
 	for in.w < n {
 		if in.err != nil {

@@ -272,24 +272,8 @@ func isCanonicalInt(s []byte) bool {
 	if len(s) == 0 || len(s) > 20 {
 		return false
 	}
-	if len(s) == 1 && s[0] == '0' {
-		return true
-	}
-	neg := s[0] == '-'
-	d := s
-	if neg {
-		d = s[1:]
-	}
-	if len(d) == 0 || d[0] < '1' || d[0] > '9' {
-		return false
-	}
-	for _, c := range d {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	_, err := strconv.ParseInt(string(s), 10, 64)
-	return err == nil
+	_, ok := compact.ParseRedisInt(s)
+	return ok
 }
 
 // quicklist2Encoding: Redis 7.2 and later keep a list that fits one small
@@ -404,13 +388,14 @@ func (r *Reader) ReadString() ([]byte, error) {
 		return nil, r.errorf(ErrWrongType, "the string value was already read")
 	}
 	r.val.started = true
-	var err error
-	r.val.str, err = r.readStringAppend(r.val.str[:0], "a string value")
+	// A view into the input buffer stays valid until the next read, which
+	// for a string value is the next call to Next.
+	str, err := r.readStringView(&r.val.str, "a string value")
 	if err != nil {
 		return nil, err
 	}
 	r.endValue()
-	return r.val.str, nil
+	return str, nil
 }
 
 func (r *Reader) checkValue(want Type) error {
@@ -758,7 +743,19 @@ func (r *Reader) nextPlain() (Element, error) {
 	case typeValkeyHash2:
 		return r.nextValkeyHash2()
 	}
-	// hash: field then value
+	// hash: field then value. Fast path: both short and already buffered,
+	// so both can be views.
+	if in := r.in; in.r < in.w {
+		b := in.buf[in.r:in.w]
+		if fl := int(b[0]); fl < 0x40 && len(b) > fl+1 {
+			if vl := int(b[fl+1]); vl < 0x40 && len(b) >= fl+vl+2 {
+				e.Member = b[1 : 1+fl : 1+fl]
+				e.Value = b[fl+2 : fl+2+vl : fl+2+vl]
+				in.r += fl + vl + 2
+				return e, nil
+			}
+		}
+	}
 	if v.scratch[0], err = r.readStringAppend(v.scratch[0][:0], "a hash field"); err != nil {
 		return e, err
 	}

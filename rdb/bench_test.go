@@ -1,0 +1,147 @@
+package rdb_test
+
+// Parsing benchmarks. By default they run over a small corpus fixture that is
+// always in the tree, so `go test -bench . ./rdb` is quick; point
+// RDBTOOL_BENCH_FILE at a real snapshot (see BENCHMARKS.md and
+// `go run ./cmd/rdbbench make`) for meaningful figures:
+//
+//	RDBTOOL_BENCH_FILE=$HOME/.cache/rdbtool-bench/mixed.rdb \
+//	    go test -run '^$' -bench . -benchtime 3x ./rdb
+//
+// The file is read into memory once, so the figures measure parsing, not
+// the disk or the page cache. BenchmarkHDT3213 parses the same bytes with
+// github.com/hdt3213/rdb so that a ratio can be read from one run.
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"testing"
+
+	hdtparser "github.com/hdt3213/rdb/parser"
+
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+const benchDefaultFile = "../testdata/corpus/redis-7.0.15/main.rdb"
+
+var benchData struct {
+	once sync.Once
+	name string
+	data []byte
+	err  error
+}
+
+// benchFile returns the benchmark input, read once per test binary.
+func benchFile(b *testing.B) []byte {
+	b.Helper()
+	benchData.once.Do(func() {
+		name := os.Getenv("RDBTOOL_BENCH_FILE")
+		if name == "" {
+			name = benchDefaultFile
+		}
+		benchData.name = name
+		benchData.data, benchData.err = os.ReadFile(name)
+	})
+	if benchData.err != nil {
+		b.Fatalf("benchmark input: %v", benchData.err)
+	}
+	return benchData.data
+}
+
+// benchWalk reads every record of data; for each key it calls perKey.
+func benchWalk(b *testing.B, data []byte, opts []rdb.Option, perKey func(*rdb.Reader) error) {
+	b.Helper()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var keys int
+	for i := 0; i < b.N; i++ {
+		keys = 0
+		r := rdb.NewReader(bytes.NewReader(data), opts...)
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			if rec.Kind != rdb.KindKey {
+				continue
+			}
+			keys++
+			if err := perKey(r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(keys), "keys/op")
+}
+
+func skipKey(r *rdb.Reader) error { return r.Skip() }
+
+// BenchmarkHeaders is the key-header pass: Next and Skip, CRC on. Values are
+// passed over without being decompressed or decoded.
+func BenchmarkHeaders(b *testing.B) {
+	benchWalk(b, benchFile(b), nil, skipKey)
+}
+
+// BenchmarkHeadersNoCRC is the header pass without the CRC-64.
+func BenchmarkHeadersNoCRC(b *testing.B) {
+	benchWalk(b, benchFile(b), []rdb.Option{rdb.WithoutChecksum()}, skipKey)
+}
+
+// BenchmarkFullDecode decodes every element of every value, CRC on.
+func BenchmarkFullDecode(b *testing.B) {
+	benchWalk(b, benchFile(b), nil, rdb.DecodeValue)
+}
+
+// BenchmarkFullDecodeNoCRC is BenchmarkFullDecode without the CRC-64.
+func BenchmarkFullDecodeNoCRC(b *testing.B) {
+	benchWalk(b, benchFile(b), []rdb.Option{rdb.WithoutChecksum()}, rdb.DecodeValue)
+}
+
+// BenchmarkCRC64File is the checksum alone over the same bytes: the floor the
+// CRC adds to every pass that verifies it.
+func BenchmarkCRC64File(b *testing.B) {
+	data := benchFile(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var sink uint64
+	for i := 0; i < b.N; i++ {
+		sink ^= rdb.CRC64(0, data)
+	}
+	_ = sink
+}
+
+// BenchmarkHDT3213 parses the same bytes with github.com/hdt3213/rdb v1.3.2
+// and a no-op callback (it builds every object in memory; it does not check
+// the CRC).
+func BenchmarkHDT3213(b *testing.B) {
+	data := benchFile(b)
+	// Fail early and clearly if the peer cannot read this file at all.
+	if err := hdtparser.NewDecoder(bytes.NewReader(data)).Parse(func(hdtparser.RedisObject) bool { return true }); err != nil {
+		b.Skipf("hdt3213/rdb cannot parse %s: %v", benchData.name, err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var keys int
+	for i := 0; i < b.N; i++ {
+		keys = 0
+		err := hdtparser.NewDecoder(bytes.NewReader(data)).Parse(func(o hdtparser.RedisObject) bool {
+			keys++
+			return true
+		})
+		if err != nil && !errors.Is(err, io.EOF) {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(keys), "objects/op")
+}
