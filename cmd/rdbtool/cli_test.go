@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run executes rdbtool with args and returns stdout and the exit status.
+func run(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	cmd := newRootCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	var ee *exitError
+	switch {
+	case err == nil:
+		return out.String(), 0
+	case errors.As(err, &ee):
+		return out.String(), ee.code
+	}
+	return out.String() + err.Error(), 2
+}
+
+const sample = "../../testdata/corpus/redis-7.4.1/main.rdb"
+
+func TestInfoJSON(t *testing.T) {
+	out, code := run(t, "info", "--format", "json", sample)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	var fi fileInfo
+	if err := json.Unmarshal([]byte(out), &fi); err != nil {
+		t.Fatal(err)
+	}
+	// meta.json: info_keyspace db0 keys=79,expires=13; db1 15/8; db15 7/5.
+	want := map[int][2]uint64{0: {79, 13}, 1: {15, 8}, 15: {7, 5}}
+	if len(fi.DBs) != 3 {
+		t.Fatalf("dbs: %+v", fi.DBs)
+	}
+	for _, d := range fi.DBs {
+		if w := want[d.DB]; d.Keys != w[0] || d.WithExpiry != w[1] {
+			t.Errorf("db %d: %d keys, %d with expiry; want %v", d.DB, d.Keys, d.WithExpiry, w)
+		}
+	}
+	if fi.Version != 12 || fi.Dialect != "redis" || fi.Aux["redis-ver"] != "7.4.1" || !strings.HasPrefix(fi.Checksum, "verified") {
+		t.Errorf("header facts: %+v", fi)
+	}
+	if len(fi.Functions) != 1 || fi.Functions[0] != "corpuslib_s1" {
+		t.Errorf("functions %v", fi.Functions)
+	}
+	out, code = run(t, "info", sample)
+	if code != 0 || !strings.Contains(out, "listpackex") || !strings.Contains(out, "redis RDB version 12") {
+		t.Errorf("table output (exit %d):\n%s", code, out)
+	}
+}
+
+func TestDumpJSONL(t *testing.T) {
+	out, code := run(t, "dump", sample)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 101 {
+		t.Fatalf("%d lines, want 101 keys", len(lines))
+	}
+	var first map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"db", "key_b64", "type", "encoding", "expire_at_ms"} {
+		if _, ok := first[k]; !ok {
+			t.Errorf("first line lacks %q: %s", k, lines[0])
+		}
+	}
+}
+
+func TestCheckExitCodes(t *testing.T) {
+	if out, code := run(t, "check", sample); code != 0 || !strings.Contains(out, "ok, 101 keys") {
+		t.Errorf("clean file: exit %d: %s", code, out)
+	}
+	data, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	truncated := filepath.Join(dir, "truncated.rdb")
+	os.WriteFile(truncated, data[:len(data)/2], 0o644)
+	if out, code := run(t, "check", truncated); code != 1 || !strings.Contains(out, "DAMAGED") || !strings.Contains(out, "offset") {
+		t.Errorf("truncated file: exit %d: %s", code, out)
+	}
+	flipped := filepath.Join(dir, "flipped.rdb")
+	bad := append([]byte(nil), data...)
+	bad[len(bad)-20] ^= 0x01
+	os.WriteFile(flipped, bad, 0o644)
+	if out, code := run(t, "check", flipped); code != 1 {
+		t.Errorf("flipped byte: exit %d: %s", code, out)
+	}
+	if out, code := run(t, "check", filepath.Join(dir, "missing.rdb")); code != 2 {
+		t.Errorf("missing file: exit %d: %s", code, out)
+	}
+}
