@@ -764,6 +764,42 @@ func (r *Reader) nextPlain() (Element, error) {
 	return e, err
 }
 
+// skipStrings passes over n consecutive RDB strings: short ones straight
+// from the buffer, the rest through skipString.
+func (r *Reader) skipStrings(n uint64, what string) error {
+	in := r.in
+	for n > 0 {
+		b := in.buf[in.r:in.w]
+		i := 0
+		for n > 0 && i < len(b) {
+			h := b[i]
+			var l int
+			switch {
+			case h < 0x40:
+				l = 1 + int(h)
+			case h < 0x80 && i+1 < len(b):
+				l = 2 + (int(h&0x3f)<<8 | int(b[i+1]))
+			default:
+				l = len(b) + 1 // not a short string: take the slow path
+			}
+			if i+l > len(b) {
+				break
+			}
+			i += l
+			n--
+		}
+		in.r += i
+		if n == 0 {
+			return nil
+		}
+		if _, err := r.skipString(what); err != nil {
+			return err
+		}
+		n--
+	}
+	return nil
+}
+
 func (r *Reader) readTextScore() (float64, error) {
 	n, err := r.in.readByte()
 	if err != nil {
@@ -864,6 +900,19 @@ func (r *Reader) skipRest() error {
 		return r.skipStream()
 	}
 	v.inner = innerNone
+	switch v.typ {
+	case typeList, typeSet, typeListQuicklist:
+		n := v.remaining
+		v.remaining = 0
+		return r.skipStrings(n, "a collection element")
+	case typeHash:
+		n := v.remaining
+		v.remaining = 0
+		if n > math.MaxUint64/2 {
+			return r.errorf(ErrCorrupt, "hash length %d is impossible", n)
+		}
+		return r.skipStrings(2*n, "a hash field or value")
+	}
 	for ; v.remaining > 0; v.remaining-- {
 		switch v.typ {
 		case typeList, typeSet, typeListQuicklist:
