@@ -211,6 +211,14 @@ func (in *input) peek(n int) []byte {
 	return in.buf[in.r : in.r+n]
 }
 
+// ioErr returns the source's read error, if it failed other than by ending.
+func (in *input) ioErr() error {
+	if in.err != nil && in.err != io.EOF {
+		return in.err
+	}
+	return nil
+}
+
 // appendN appends n bytes from the input to dst. It grows dst only as data
 // actually arrives, so a lying length field cannot force a huge allocation.
 func (in *input) appendN(dst []byte, n uint64) ([]byte, error) {

@@ -198,6 +198,9 @@ func (r *Reader) Offset() int64 { return r.in.offset() }
 // readHeader reads the magic and version.
 func (r *Reader) readHeader() error {
 	r.headerDone = true
+	if err := r.in.fill(9); err != nil && err != io.ErrUnexpectedEOF {
+		return r.errorAt(0, err, "reading the RDB header")
+	}
 	b := r.in.peek(9)
 	if len(b) < 9 {
 		return r.errorAt(0, ErrTruncated, "file is %d bytes, too short for an RDB header", len(b))

@@ -135,6 +135,11 @@ func (r *Reader) encodingOf(t byte) (string, error) {
 // "embstr" (from Redis 3.0 on), the rest "raw".
 func (r *Reader) stringEncoding() (string, error) {
 	p := r.in.peek(22)
+	if len(p) < 2 {
+		if err := r.in.ioErr(); err != nil {
+			return "", r.errorf(err, "reading the string value")
+		}
+	}
 	if len(p) == 0 {
 		return "", r.errorf(ErrTruncated, "input ended before the string value")
 	}
