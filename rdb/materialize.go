@@ -136,6 +136,41 @@ func DecodeValue(r *Reader) error {
 		_, err := r.Stream()
 		return err
 	}
+	v := &r.val
+	if !r.inKey || v.started {
+		return drainElements(r)
+	}
+	// Compact encodings: decode and validate every entry of every blob,
+	// without turning integers into text for a caller that keeps nothing.
+	switch v.typ {
+	case typeHashZipmap, typeListZiplist, typeZSetZiplist, typeHashZiplist, typeSetIntset,
+		typeHashListpack, typeZSetListpack, typeSetListpack, typeHashListpackExPreGA, typeHashListpackEx,
+		typeListQuicklist, typeListQuicklist2:
+	default:
+		return drainElements(r)
+	}
+	if err := r.startElements(); err != nil {
+		return err
+	}
+	for !v.done {
+		if v.inner != innerNone && v.inner != innerPlainNode && v.inner != innerDone {
+			if _, _, err := r.countInner(); err != nil {
+				return err
+			}
+		}
+		v.inner = innerNone
+		if v.remaining == 0 {
+			r.endValue()
+			break
+		}
+		if err := r.loadNode(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func drainElements(r *Reader) error {
 	for {
 		_, err := r.NextElement()
 		if err == io.EOF {

@@ -73,7 +73,7 @@ func (r *Reader) skipModule() error {
 
 // readModuleBody reads a module id and the opcode stream after it.
 func (r *Reader) readModuleBody(what string) (uint64, error) {
-	id, err := r.readLen(what + " id")
+	id, err := r.readLen(what)
 	if err != nil {
 		return 0, err
 	}
@@ -82,7 +82,7 @@ func (r *Reader) readModuleBody(what string) (uint64, error) {
 
 func (r *Reader) skipModuleOpcodes(id uint64, what string) error {
 	for {
-		op, err := r.readLen(what + " opcode")
+		op, err := r.readLen(what)
 		if err != nil {
 			return err
 		}
@@ -90,13 +90,13 @@ func (r *Reader) skipModuleOpcodes(id uint64, what string) error {
 		case modOpEOF:
 			return nil
 		case modOpSInt, modOpUInt:
-			_, err = r.readLen(what + " integer")
+			_, err = r.readLen(what)
 		case modOpFloat:
 			err = r.in.discard(4)
 		case modOpDouble:
 			err = r.in.discard(8)
 		case modOpString:
-			_, err = r.skipString(what + " string")
+			_, err = r.skipString(what)
 		default:
 			return r.errorAt(r.in.offset()-1, ErrCorrupt, "%s of module %s: unknown module opcode %d", what, DecodeModuleID(id).Name, op)
 		}

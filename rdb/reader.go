@@ -290,9 +290,7 @@ func (r *Reader) next() (*Record, error) {
 			return nil, err
 		}
 	}
-	rec := &r.rec
-	*rec = Record{DB: r.db, Idle: -1, Freq: -1, Key: rec.Key[:0], KeyMeta: r.metaBuf[:0]}
-	rec.Offset = r.in.offset()
+	rec := r.resetRecord()
 	havePrefix := false
 	for {
 		t, err := r.in.readByte()
@@ -431,6 +429,22 @@ func (r *Reader) next() (*Record, error) {
 		rec.Size = r.in.offset() - rec.Offset
 		return rec, nil
 	}
+}
+
+// resetRecord clears the reused Record for the next record. Most records
+// are keys following keys, so only the key fields are reset then; the
+// other groups are cleared when the previous record used them.
+func (r *Reader) resetRecord() *Record {
+	rec := &r.rec
+	if rec.Kind != KindKey {
+		*rec = Record{}
+	}
+	rec.Kind, rec.DB, rec.Size = 0, r.db, 0
+	rec.Key, rec.KeyMeta = rec.Key[:0], r.metaBuf[:0]
+	rec.ExpireAt, rec.Idle, rec.Freq = 0, -1, -1
+	rec.Type, rec.RDBType, rec.Encoding = 0, 0, ""
+	rec.Offset = r.in.offset()
+	return rec
 }
 
 // startKey reads the key name after type byte t and prepares its value.
@@ -582,11 +596,11 @@ func (r *Reader) readStringHeader(what string) (stringHeader, error) {
 		}
 		return stringHeader{kind: 1, intValue: int64(int32(binary.LittleEndian.Uint32(b)))}, nil
 	case encLZF:
-		clen, err := r.readLen(what + " (compressed length)")
+		clen, err := r.readLen(what) // an LZF compressed length
 		if err != nil {
 			return stringHeader{}, err
 		}
-		ulen, err := r.readLen(what + " (uncompressed length)")
+		ulen, err := r.readLen(what) // an LZF uncompressed length
 		if err != nil {
 			return stringHeader{}, err
 		}

@@ -305,7 +305,7 @@ func (r *Reader) countInner() (count, largest uint64, err error) {
 			}
 			n := uint64(len(e.Str))
 			if e.IsInt {
-				n = uint64(len(appendInt(v.scratch[0][:0], e.Int)))
+				n = intLen(e.Int)
 			}
 			largest = max(largest, n)
 		}
@@ -316,7 +316,7 @@ func (r *Reader) countInner() (count, largest uint64, err error) {
 				return count, largest, r.innerErr(v.is.Err())
 			}
 			count++
-			largest = max(largest, uint64(len(appendInt(v.scratch[0][:0], x))))
+			largest = max(largest, intLen(x))
 		}
 	case innerZipmap:
 		for {
@@ -455,4 +455,18 @@ func lzfPrefix(dst, src []byte, n int) []byte {
 		}
 	}
 	return dst
+}
+
+// intLen is the length of v in decimal.
+func intLen(v int64) uint64 {
+	n := uint64(1)
+	u := uint64(v)
+	if v < 0 {
+		n, u = 2, uint64(-v)
+	}
+	for u >= 10 {
+		u /= 10
+		n++
+	}
+	return n
 }
