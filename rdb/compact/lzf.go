@@ -41,7 +41,13 @@ func LZFDecompress(src []byte, outLen int, dst []byte) ([]byte, error) {
 			if l > n-ip {
 				return nil, newErr(encLZF, start, "literal run of "+itoa(l)+" bytes overruns the input")
 			}
-			copy(out[op:op+l], src[ip:ip+l])
+			if op+32 <= outLen && ip+32 <= n {
+				// Fixed-size moves compile to a few instructions; the bytes
+				// past l are overwritten by what follows.
+				*(*[32]byte)(out[op:]) = *(*[32]byte)(src[ip:])
+			} else {
+				copy(out[op:op+l], src[ip:ip+l])
+			}
 			op += l
 			ip += l
 			continue
@@ -67,7 +73,13 @@ func LZFDecompress(src []byte, outLen int, dst []byte) ([]byte, error) {
 			return nil, newErr(encLZF, start, "back reference points "+itoa(-ref)+" bytes before the start of the output")
 		}
 		if op-ref >= l {
-			copy(out[op:op+l], out[ref:ref+l])
+			if l <= 16 && op+16 <= outLen {
+				// The array is read whole before it is written, so an
+				// overlap past the l bytes that matter does no harm.
+				*(*[16]byte)(out[op:]) = *(*[16]byte)(out[ref:])
+			} else {
+				copy(out[op:op+l], out[ref:ref+l])
+			}
 			op += l
 		} else {
 			// Overlapping: the output repeats with period op-ref, so
