@@ -3,6 +3,7 @@ module github.com/rdbtool/rdbtool
 go 1.23
 
 require (
+	github.com/hdt3213/rdb v1.3.2
 	github.com/olekukonko/tablewriter v1.1.2
 	github.com/spf13/cobra v1.10.2
 	golang.org/x/term v0.27.0

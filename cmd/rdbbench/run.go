@@ -1,0 +1,454 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// The tools "run" measures, in the order they are run and reported.
+const (
+	toolHeaders    = "rdbtool-headers"
+	toolFull       = "rdbtool-full"
+	toolHDT        = "hdt3213"
+	toolCheckRDB   = "redis-check-rdb"
+	toolServerLoad = "redis-server-load"
+)
+
+var allTools = []string{toolHeaders, toolFull, toolHDT, toolCheckRDB, toolServerLoad}
+
+var toolLabel = map[string]string{
+	toolHeaders:    "rdbtool headers pass (Next+Skip, CRC on)",
+	toolFull:       "rdbtool full decode (DecodeValue, CRC on)",
+	toolHDT:        "hdt3213/rdb v1.3.2 parse, no-op callback",
+	toolCheckRDB:   "redis-check-rdb",
+	toolServerLoad: "redis-server load (start to ready)",
+}
+
+// Targets from the performance issue.
+const (
+	targetFullVsHDT  = 5.0      // full decode throughput ≥ 5× hdt3213's
+	targetPeakRSS    = 64 << 20 // rdbtool peak RSS ≤ 64 MiB
+	targetHeadersBps = 1e9      // headers pass ≥ 1 GB/s
+)
+
+// measurement is one run of one tool.
+type measurement struct {
+	Seconds float64 `json:"seconds"`
+	PeakRSS int64   `json:"peak_rss_bytes"`
+	Keys    int64   `json:"keys,omitempty"`
+	Note    string  `json:"note,omitempty"`
+	Error   string  `json:"error,omitempty"`
+}
+
+// toolResult is one tool's summary over --repeat runs.
+type toolResult struct {
+	Tool    string        `json:"tool"`
+	Label   string        `json:"label"`
+	Seconds float64       `json:"seconds"` // median
+	MBps    float64       `json:"mb_per_s"`
+	PeakRSS int64         `json:"peak_rss_bytes"` // the largest over the runs
+	Ratio   float64       `json:"time_vs_rdbtool_full"`
+	Keys    int64         `json:"keys,omitempty"`
+	Note    string        `json:"note,omitempty"`
+	Error   string        `json:"error,omitempty"`
+	Runs    []measurement `json:"runs"`
+}
+
+type targetCheck struct {
+	Name string `json:"name"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+	Pass bool   `json:"pass"`
+}
+
+type fileReport struct {
+	File    string        `json:"file"`
+	Bytes   int64         `json:"bytes"`
+	Repeat  int           `json:"repeat"`
+	Results []toolResult  `json:"results"`
+	Targets []targetCheck `json:"targets"`
+}
+
+type report struct {
+	Machine struct {
+		CPUs   int    `json:"cpus"`
+		GOOS   string `json:"goos"`
+		GOARCH string `json:"goarch"`
+		Go     string `json:"go"`
+		CPU    string `json:"cpu,omitempty"`
+	} `json:"machine"`
+	Files []fileReport `json:"files"`
+}
+
+func cmdRun(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var files stringList
+	fs.Var(&files, "file", "RDB file to measure (repeatable; default small.rdb and mixed.rdb in the default dir)")
+	repeat := fs.Int("repeat", 3, "runs per tool; the median time is reported")
+	format := fs.String("format", "md", "output format: md or json")
+	toolsFlag := fs.String("tools", strings.Join(allTools, ","), "comma-separated tools to run")
+	profDir := fs.String("cpuprofile-dir", "", "write CPU profiles of rdbtool's passes (last run) to this directory")
+	serverBin := fs.String("redis-server", "redis-server", "redis-server binary")
+	checkBin := fs.String("redis-check-rdb", "redis-check-rdb", "redis-check-rdb binary")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		files = append(files, fs.Args()...)
+	}
+	if *repeat < 1 {
+		return errors.New("--repeat must be at least 1")
+	}
+	if *format != "md" && *format != "json" {
+		return fmt.Errorf("--format must be md or json, not %q", *format)
+	}
+	tools := strings.Split(*toolsFlag, ",")
+	for _, t := range tools {
+		if !slices.Contains(allTools, t) {
+			return fmt.Errorf("unknown tool %q (have %s)", t, strings.Join(allTools, ", "))
+		}
+	}
+	if len(files) == 0 {
+		for _, sc := range scales {
+			p := filepath.Join(defaultDir(), sc.name+".rdb")
+			if _, err := os.Stat(p); err == nil {
+				files = append(files, p)
+			}
+		}
+		if len(files) == 0 {
+			return fmt.Errorf("no benchmark files in %s: run \"rdbbench make\" or pass --file", defaultDir())
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if *profDir != "" {
+		if err := os.MkdirAll(*profDir, 0o755); err != nil {
+			return err
+		}
+	}
+
+	var rep report
+	rep.Machine.CPUs = runtime.NumCPU()
+	rep.Machine.GOOS, rep.Machine.GOARCH, rep.Machine.Go = runtime.GOOS, runtime.GOARCH, runtime.Version()
+	rep.Machine.CPU = cpuModel()
+
+	for _, file := range files {
+		fi, err := os.Stat(file)
+		if err != nil {
+			return err
+		}
+		fr := fileReport{File: file, Bytes: fi.Size(), Repeat: *repeat}
+		logf("warming the page cache: %s (%d bytes)", file, fi.Size())
+		if err := warm(file); err != nil {
+			return err
+		}
+		runs := map[string][]measurement{}
+		// Repeats outermost, so that drift over the run touches every tool alike.
+		for i := 0; i < *repeat; i++ {
+			for _, t := range tools {
+				var prof string
+				if *profDir != "" && i == *repeat-1 && (t == toolHeaders || t == toolFull) {
+					prof = filepath.Join(*profDir, strings.TrimSuffix(filepath.Base(file), ".rdb")+"-"+t+".pprof")
+				}
+				var m measurement
+				switch t {
+				case toolHeaders, toolFull, toolHDT:
+					m = runChild(self, t, file, prof)
+				case toolCheckRDB:
+					m = runCheckRDB(*checkBin, file)
+				case toolServerLoad:
+					m = runServerLoad(*serverBin, file)
+				}
+				logf("  run %d/%d %-18s %8.3f s  %7.1f MiB  %s", i+1, *repeat, t, m.Seconds, float64(m.PeakRSS)/(1<<20), m.Error)
+				runs[t] = append(runs[t], m)
+			}
+		}
+		for _, t := range tools {
+			fr.Results = append(fr.Results, summarize(t, runs[t], fi.Size()))
+		}
+		var fullSecs float64
+		for _, r := range fr.Results {
+			if r.Tool == toolFull && r.Error == "" {
+				fullSecs = r.Seconds
+			}
+		}
+		for i := range fr.Results {
+			if fullSecs > 0 && fr.Results[i].Error == "" {
+				fr.Results[i].Ratio = fr.Results[i].Seconds / fullSecs
+			}
+		}
+		fr.Targets = checkTargets(fr.Results)
+		rep.Files = append(rep.Files, fr)
+	}
+
+	if *format == "json" {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	writeMarkdown(os.Stdout, &rep)
+	return nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, format+"\n", args...)
+}
+
+// warm reads the whole file once so every tool finds it in the page cache.
+func warm(file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(io.Discard, f)
+	return err
+}
+
+// runChild re-executes this program to run one in-process reader, so the
+// child's peak RSS is that reader's alone. The time is the child's own
+// (open to end of parse), which leaves out process start-up.
+func runChild(self, tool, file, prof string) measurement {
+	args := []string{childCmd}
+	if prof != "" {
+		args = append(args, "--cpuprofile", prof)
+	}
+	args = append(args, tool, file)
+	cmd := exec.Command(self, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start).Seconds()
+	m := measurement{Seconds: wall, PeakRSS: maxRSS(cmd.ProcessState)}
+	var res childResult
+	if jerr := json.Unmarshal(out.Bytes(), &res); jerr != nil {
+		m.Error = fmt.Sprintf("child: %v %s", err, strings.TrimSpace(errb.String()))
+		return m
+	}
+	m.Seconds, m.Keys, m.Note, m.Error = res.Seconds, res.Keys, res.Note, res.Error
+	return m
+}
+
+// runCheckRDB times `redis-check-rdb FILE`, start to exit.
+func runCheckRDB(bin, file string) measurement {
+	cmd := exec.Command(bin, file)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	m := measurement{Seconds: time.Since(start).Seconds(), PeakRSS: maxRSS(cmd.ProcessState)}
+	if err != nil {
+		m.Error = fmt.Sprintf("%v: %s", err, lastLine(out.String()))
+	} else if !strings.Contains(out.String(), "RDB looks OK") {
+		m.Error = "no \"RDB looks OK\": " + lastLine(out.String())
+	}
+	return m
+}
+
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}
+
+// runServerLoad starts a private redis-server on a free loopback port that
+// loads file, and times it from start until PING answers and INFO
+// persistence says loading:0. The server sees the file through a symlink in
+// a temporary directory, with saving and AOF off, so it cannot write
+// anything next to the original; it is stopped with SHUTDOWN NOSAVE.
+func runServerLoad(bin, file string) measurement {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return measurement{Error: err.Error()}
+	}
+	dir, err := os.MkdirTemp("", "rdbbench-load-")
+	if err != nil {
+		return measurement{Error: err.Error()}
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Symlink(abs, filepath.Join(dir, "dump.rdb")); err != nil {
+		return measurement{Error: err.Error()}
+	}
+	start := time.Now()
+	s, err := startServer(bin, dir, "dump.rdb", filepath.Join(dir, "redis.log"))
+	if err != nil {
+		return measurement{Error: err.Error()}
+	}
+	c, err := s.waitReady(30 * time.Minute)
+	secs := time.Since(start).Seconds()
+	if err != nil {
+		s.kill()
+		return measurement{Seconds: secs, PeakRSS: maxRSS(s.cmd.ProcessState), Error: err.Error()}
+	}
+	m := measurement{Seconds: secs}
+	if v, err := c.do(10*time.Second, "DBSIZE"); err == nil {
+		if n, ok := v.(int64); ok {
+			m.Keys = n
+		}
+	}
+	m.PeakRSS = s.shutdown(c)
+	return m
+}
+
+// summarize takes the median time and the largest peak RSS over the runs.
+func summarize(tool string, runs []measurement, size int64) toolResult {
+	tr := toolResult{Tool: tool, Label: toolLabel[tool], Runs: runs}
+	var secs []float64
+	for _, m := range runs {
+		if m.Error != "" {
+			tr.Error = m.Error
+			continue
+		}
+		secs = append(secs, m.Seconds)
+		tr.PeakRSS = max(tr.PeakRSS, m.PeakRSS)
+		tr.Keys, tr.Note = m.Keys, m.Note
+	}
+	if len(secs) == 0 {
+		return tr
+	}
+	tr.Error = ""
+	tr.Seconds = median(secs)
+	if tr.Seconds > 0 {
+		tr.MBps = float64(size) / 1e6 / tr.Seconds
+	}
+	return tr
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+func checkTargets(results []toolResult) []targetCheck {
+	get := func(t string) *toolResult {
+		for i := range results {
+			if results[i].Tool == t && results[i].Error == "" && results[i].Seconds > 0 {
+				return &results[i]
+			}
+		}
+		return nil
+	}
+	var out []targetCheck
+	full, hdt, hdr := get(toolFull), get(toolHDT), get(toolHeaders)
+	if full != nil && hdt != nil {
+		x := full.MBps / hdt.MBps
+		out = append(out, targetCheck{
+			Name: "full decode throughput vs hdt3213/rdb",
+			Want: fmt.Sprintf("≥ %.0f×", targetFullVsHDT),
+			Got:  fmt.Sprintf("%.2f× (%.0f vs %.0f MB/s)", x, full.MBps, hdt.MBps),
+			Pass: x >= targetFullVsHDT,
+		})
+	}
+	for _, r := range []*toolResult{full, hdr} {
+		if r == nil {
+			continue
+		}
+		out = append(out, targetCheck{
+			Name: "peak RSS, " + r.Label,
+			Want: "≤ 64 MiB",
+			Got:  mib(r.PeakRSS),
+			Pass: r.PeakRSS <= targetPeakRSS,
+		})
+	}
+	if hdr != nil {
+		out = append(out, targetCheck{
+			Name: "headers pass throughput",
+			Want: "≥ 1 GB/s",
+			Got:  fmt.Sprintf("%.2f GB/s", hdr.MBps/1000),
+			Pass: hdr.MBps*1e6 >= targetHeadersBps,
+		})
+	}
+	return out
+}
+
+func mib(n int64) string {
+	if n >= 1<<30 {
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	}
+	return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+}
+
+func writeMarkdown(w io.Writer, rep *report) {
+	fmt.Fprintf(w, "Machine: %d CPUs, %s/%s, %s", rep.Machine.CPUs, rep.Machine.GOOS, rep.Machine.GOARCH, rep.Machine.Go)
+	if rep.Machine.CPU != "" {
+		fmt.Fprintf(w, ", %s", rep.Machine.CPU)
+	}
+	fmt.Fprintln(w)
+	for _, fr := range rep.Files {
+		fmt.Fprintf(w, "\n### %s (%s bytes, median of %d)\n\n", filepath.Base(fr.File), commas(fr.Bytes), fr.Repeat)
+		fmt.Fprintln(w, "| tool | seconds | MB/s | peak RSS | time vs rdbtool full decode |")
+		fmt.Fprintln(w, "|------|--------:|-----:|---------:|----------------------------:|")
+		for _, r := range fr.Results {
+			if r.Error != "" {
+				fmt.Fprintf(w, "| %s | error: %s | | | |\n", r.Label, strings.ReplaceAll(r.Error, "|", `\|`))
+				continue
+			}
+			ratio := ""
+			if r.Ratio > 0 {
+				ratio = fmt.Sprintf("%.2f×", r.Ratio)
+			}
+			fmt.Fprintf(w, "| %s | %.3f | %s | %s | %s |\n", r.Label, r.Seconds, commas(int64(r.MBps+0.5)), mib(r.PeakRSS), ratio)
+		}
+		if len(fr.Targets) > 0 {
+			fmt.Fprintln(w, "\n| target | want | got | |")
+			fmt.Fprintln(w, "|--------|------|-----|---|")
+			for _, t := range fr.Targets {
+				verdict := "FAIL"
+				if t.Pass {
+					verdict = "PASS"
+				}
+				fmt.Fprintf(w, "| %s | %s | %s | %s |\n", t.Name, t.Want, t.Got, verdict)
+			}
+		}
+	}
+}
+
+func commas(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return s
+	}
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// cpuModel returns the CPU model name on Linux, or "".
+func cpuModel() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
