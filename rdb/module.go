@@ -1,7 +1,5 @@
 package rdb
 
-import "math"
-
 // ModuleInfo identifies the module type that wrote a value or aux record:
 // Redis packs a 9-character type name and a 10-bit encoding version into a
 // 64-bit id.
@@ -131,5 +129,3 @@ func (r *Reader) readModuleAux(rec *Record) error {
 	rec.Module = DecodeModuleID(id)
 	return nil
 }
-
-var _ = math.MaxInt

@@ -2,7 +2,6 @@ package rdb
 
 import (
 	"encoding/binary"
-	"fmt"
 	"io"
 	"math"
 )
@@ -760,5 +759,3 @@ func appendInt(dst []byte, v int64) []byte {
 	}
 	return append(dst, tmp[i:]...)
 }
-
-var _ = fmt.Sprintf

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/rdbtool/rdbtool/rdb/compact"
 )
@@ -385,7 +386,7 @@ func (r *Reader) readStreamTail(keep bool) error {
 		if err != nil {
 			return err
 		}
-		if !r.in.fits(npel * 16) {
+		if npel > math.MaxUint64/24 || !r.in.fits(npel*24) {
 			return r.errorf(ErrCorrupt, "group %q: pending count %d exceeds the input", grp.Name, npel)
 		}
 		for i := uint64(0); i < npel; i++ {
@@ -433,7 +434,7 @@ func (r *Reader) readStreamTail(keep bool) error {
 			if n, err = r.readLen("a consumer pending count"); err != nil {
 				return err
 			}
-			if !r.in.fits(n * 16) {
+			if n > math.MaxUint64/16 || !r.in.fits(n*16) {
 				return r.errorf(ErrCorrupt, "consumer %q: pending count %d exceeds the input", c.Name, n)
 			}
 			for j := uint64(0); j < n; j++ {

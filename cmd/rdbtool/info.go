@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strconv"
 
@@ -226,5 +225,3 @@ func printInfo(w io.Writer, fi fileInfo) {
 	}
 	fmt.Fprintln(w)
 }
-
-var _ = os.Stdout
