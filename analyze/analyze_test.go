@@ -1,0 +1,179 @@
+package analyze
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rdbtool/rdbtool/internal/corpustest"
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+func openInput(path string) Input {
+	return Input{Name: path, Open: func(ctx context.Context) (*rdb.Reader, func() error, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rdb.NewReader(f, rdb.WithName(path)), f.Close, nil
+	}}
+}
+
+// TestReportTotalsCorpus checks key counts per db and expired counts
+// against the expectations of every corpus file.
+func TestReportTotalsCorpus(t *testing.T) {
+	for _, f := range corpustest.Files(t) {
+		if strings.Contains(f.Name, "aof-preamble") {
+			continue // records describe the state after the AOF tail
+		}
+		opts := Options{Allocator: Libc}
+		if f.Server() == "redis-2.8.24" {
+			// RDB 6 has no ctime aux field: measure from the save time.
+			ms := int64(corpustest.Meta(t, f)["save_time_ms"].(float64))
+			opts.Now = time.UnixMilli(ms)
+		}
+		rep, err := New(opts).Analyze(context.Background(), []Input{openInput(f.RDB)})
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		want := map[int]uint64{}
+		var expired, ttl uint64
+		for _, r := range corpustest.Expected(t, f) {
+			want[r.DB]++
+			if r.Expired {
+				expired++
+			}
+			if r.ExpireAtMs != nil {
+				ttl++
+			}
+		}
+		got := map[int]uint64{}
+		for _, d := range rep.DBs {
+			got[d.DB] = d.Keys
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: keys per db %v, want %v", f.Name, got, want)
+		}
+		if rep.Totals.Expired != expired {
+			t.Errorf("%s: %d expired keys, want %d", f.Name, rep.Totals.Expired, expired)
+		}
+		if rep.Totals.WithTTL != ttl {
+			t.Errorf("%s: %d keys with TTL, want %d", f.Name, rep.Totals.WithTTL, ttl)
+		}
+	}
+}
+
+func TestMergeFiles(t *testing.T) {
+	files := corpustest.Files(t)
+	var a, b string
+	for _, f := range files {
+		switch f.Name {
+		case "redis-7.4.1/main":
+			a = f.RDB
+		case "redis-7.0.15/main":
+			b = f.RDB
+		}
+	}
+	an := New(Options{Top: 3})
+	ctx := context.Background()
+	ra, err := an.Analyze(ctx, []Input{openInput(a)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := an.Analyze(ctx, []Input{openInput(b)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	both, err := an.Analyze(ctx, []Input{openInput(a), openInput(b)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(both.Files) != 2 || both.Files[0].Name != a || both.Files[1].Name != b {
+		t.Fatalf("files %+v", both.Files)
+	}
+	if both.Totals.Keys != ra.Totals.Keys+rb.Totals.Keys || both.Totals.Memory != ra.Totals.Memory+rb.Totals.Memory {
+		t.Errorf("merged totals %+v, want sum of %+v and %+v", both.Totals, ra.Totals, rb.Totals)
+	}
+	for _, bk := range both.BigKeys {
+		if len(bk.ByMemory) > 3 {
+			t.Errorf("%s: %d big keys, want at most 3", bk.Type, len(bk.ByMemory))
+		}
+		for i := 1; i < len(bk.ByMemory); i++ {
+			if bk.ByMemory[i].Memory > bk.ByMemory[i-1].Memory {
+				t.Errorf("%s: big keys not sorted", bk.Type)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, both); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.SchemaVersion != SchemaVersion || back.Totals != both.Totals {
+		t.Errorf("JSON round trip lost data")
+	}
+	buf.Reset()
+	if err := WriteTable(&buf, both); err != nil || !strings.Contains(buf.String(), "Biggest") {
+		t.Errorf("table output: %v", err)
+	}
+}
+
+// TestPrefixBounded feeds many distinct prefixes and checks the table
+// stays bounded and accounts for what it folded away.
+func TestPrefixBounded(t *testing.T) {
+	p := newPrefixAgg(":", 2, 100)
+	var total uint64
+	key := make([]byte, 0, 64)
+	for i := 0; i < 500_000; i++ {
+		key = fmt.Appendf(key[:0], "user:%d:name", i)
+		mem := uint64(50)
+		if i%1000 == 0 {
+			mem = 100_000 // a few heavy prefixes
+		}
+		total += mem
+		p.add(key, mem, 6)
+		if len(p.m) > 2*p.limit+1 {
+			t.Fatalf("table grew to %d rows", len(p.m))
+		}
+	}
+	r := p.report(":")
+	if len(r.Rows) > 100 {
+		t.Fatalf("%d rows", len(r.Rows))
+	}
+	if r.Rows[0].Prefix != "user:" || r.Rows[0].Keys != 500_000 || r.Rows[0].Memory != total {
+		t.Errorf("top row %+v", r.Rows[0])
+	}
+	var kept uint64
+	for _, row := range r.Rows {
+		if row.Level == 2 {
+			kept += row.Memory
+		}
+	}
+	if kept+r.Collapsed.Memory != total {
+		t.Errorf("level 2: kept %d + collapsed %d != %d", kept, r.Collapsed.Memory, total)
+	}
+	if r.Rows[1].Memory < 100_000 {
+		t.Errorf("heavy prefixes lost: %+v", r.Rows[1])
+	}
+}
+
+func TestAllocators(t *testing.T) {
+	for _, c := range []struct{ n, je, libc uint64 }{
+		{1, 8, 24}, {24, 24, 24}, {25, 32, 40}, {41, 48, 56}, {65, 80, 72}, {129, 160, 136}, {257, 320, 264}, {4096, 4096, 4104},
+	} {
+		if g := Jemalloc.Usable(c.n); g != c.je {
+			t.Errorf("jemalloc %d = %d, want %d", c.n, g, c.je)
+		}
+		if g := Libc.Usable(c.n); g != c.libc {
+			t.Errorf("libc %d = %d, want %d", c.n, g, c.libc)
+		}
+	}
+}

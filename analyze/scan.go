@@ -1,0 +1,190 @@
+package analyze
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+// Key is one key as the scanner reports it. Its byte slices are reused:
+// copy what must outlive the callback.
+type Key struct {
+	DB       int
+	Key      []byte
+	Type     string // the TYPE reply: string, list, ... or the module type name
+	Encoding string // OBJECT ENCODING
+	// Bytes is the estimated MEMORY USAGE key SAMPLES 0.
+	Bytes    uint64
+	Elements uint64
+	// Largest is the length of the largest element (hash: field or
+	// value); LargestKnown is false when it was not measured (compact
+	// encodings unless Options.Deep).
+	Largest      uint64
+	LargestKnown bool
+	ExpireAt     int64 // Unix ms, 0 for none
+	Freq         int   // LFU counter, -1 when absent
+	Idle         int64 // LRU idle seconds, -1 when absent
+	StoredBytes  int64 // bytes of the value in the file
+	FieldTTLs    uint64
+	Module       string // module type name for module values
+}
+
+// FileMeta is what the scanner learned about a file besides its keys.
+type FileMeta struct {
+	Name        string
+	Dialect     string
+	RDBVersion  int
+	Server      ServerVersion // the version the model used
+	ServerFound bool          // from redis-ver/valkey-ver (else guessed or overridden)
+	CTime       int64         // ctime aux, Unix seconds (0 when absent)
+	Aux         map[string]string
+	Functions   []string // function library names (first line of each)
+	ModuleAux   map[string]int
+	Bytes       int64 // bytes read
+}
+
+// scanOptions is the part of Options the scanner needs.
+type scanOptions struct {
+	allocator Allocator
+	version   *ServerVersion
+	deep      bool
+}
+
+// scanFile reads every record from r, calling fn for each key after its
+// estimate is made. meta is filled as aux fields arrive.
+func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta, fn func(*Key) error) error {
+	var (
+		est *estimator
+		k   Key
+		n   int
+	)
+	meta.Aux = map[string]string{}
+	ensure := func() {
+		if est != nil {
+			return
+		}
+		var v ServerVersion
+		switch {
+		case o.version != nil:
+			v = *o.version
+		case meta.Aux["valkey-ver"] != "":
+			v, meta.ServerFound = ParseServerVersion("valkey-" + meta.Aux["valkey-ver"])
+		case meta.Aux["redis-ver"] != "":
+			v, meta.ServerFound = ParseServerVersion("redis-" + meta.Aux["redis-ver"])
+		}
+		if v.Major == 0 {
+			v = versionFromRDB(r.Dialect(), r.Version())
+		}
+		meta.Server = v
+		meta.Dialect = r.Dialect().String()
+		meta.RDBVersion = r.Version()
+		est = newEstimator(newModel(v, o.allocator))
+	}
+	for {
+		if n++; n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			ensure()
+			meta.Bytes = r.Offset()
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch rec.Kind {
+		case rdb.KindAux:
+			key := string(rec.AuxKey)
+			if len(meta.Aux) < 256 {
+				meta.Aux[key] = string(rec.AuxValue)
+			}
+			if key == "ctime" {
+				if t, err := strconv.ParseInt(string(rec.AuxValue), 10, 64); err == nil {
+					meta.CTime = t
+				}
+			}
+		case rdb.KindFunction:
+			meta.Functions = append(meta.Functions, functionName(rec))
+		case rdb.KindModuleAux:
+			if meta.ModuleAux == nil {
+				meta.ModuleAux = map[string]int{}
+			}
+			meta.ModuleAux[rec.Module.Name]++
+		case rdb.KindKey:
+			ensure()
+			enc := rec.Encoding
+			s, err := r.ReadShape(rdb.ShapeOptions{Element: est.begin(rec.Type, enc), Deep: o.deep})
+			if err != nil {
+				return err
+			}
+			k = Key{
+				DB: rec.DB, Key: rec.Key, Type: rec.Type.String(), Encoding: enc,
+				Elements: s.Elements, Largest: s.Largest, LargestKnown: s.LargestKnown,
+				ExpireAt: rec.ExpireAt, Freq: rec.Freq, Idle: rec.Idle,
+				StoredBytes: s.StoredBytes, FieldTTLs: s.FieldTTLs,
+			}
+			if rec.Type == rdb.TypeModule {
+				k.Module = s.Module.Name
+				k.Type = s.Module.Name
+			}
+			k.Bytes = est.finish(rec, s)
+			if err := fn(&k); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// functionName returns a library's name: the name= of its shebang line,
+// or the stored name for the 7.0 release-candidate format.
+func functionName(rec *rdb.Record) string {
+	if len(rec.FunctionName) > 0 {
+		return string(rec.FunctionName)
+	}
+	src := rec.Function
+	line := src
+	for i, c := range src {
+		if c == '\n' {
+			line = src[:i]
+			break
+		}
+	}
+	const tag = "name="
+	for i := 0; i+len(tag) <= len(line); i++ {
+		if string(line[i:i+len(tag)]) == tag {
+			rest := line[i+len(tag):]
+			end := len(rest)
+			for j, c := range rest {
+				if c == ' ' || c == '\t' || c == '\r' {
+					end = j
+					break
+				}
+			}
+			return string(rest[:end])
+		}
+	}
+	if len(line) > 64 {
+		line = line[:64]
+	}
+	return string(line)
+}
+
+// snapshotTime returns the reference time for TTLs: the override, the
+// file's ctime, or now. ctime has whole seconds; the end of that second is
+// used, so keys that expired earlier in the same second count as expired.
+func snapshotTime(override time.Time, meta *FileMeta) time.Time {
+	if !override.IsZero() {
+		return override
+	}
+	if meta.CTime > 0 {
+		return time.Unix(meta.CTime, 999e6)
+	}
+	return time.Now()
+}

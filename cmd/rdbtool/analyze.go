@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rdbtool/rdbtool/analyze"
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+func init() { extraCommands = append(extraCommands, newAnalyzeCommand) }
+
+// modelFlags are the memory-model options shared by analyze and memory.
+type modelFlags struct {
+	allocator string
+	server    string
+	deep      bool
+}
+
+func (f *modelFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.allocator, "allocator", "jemalloc", "allocator whose size classes the estimate uses: jemalloc or libc")
+	cmd.Flags().StringVar(&f.server, "server-version", "", "model this server version (e.g. 7.4.1, valkey-8.0.1) instead of the file's redis-ver/valkey-ver")
+	cmd.Flags().BoolVar(&f.deep, "deep", false, "also measure the largest element of compact encodings (slower)")
+}
+
+func (f *modelFlags) options() (analyze.Options, error) {
+	var o analyze.Options
+	a, err := analyze.ParseAllocator(f.allocator)
+	if err != nil {
+		return o, err
+	}
+	o.Allocator = a
+	if f.server != "" {
+		v, ok := analyze.ParseServerVersion(f.server)
+		if !ok {
+			return o, fmt.Errorf("cannot parse --server-version %q", f.server)
+		}
+		o.ServerVersion = &v
+	}
+	o.Deep = f.deep
+	return o, nil
+}
+
+func newAnalyzeCommand() *cobra.Command {
+	var (
+		rf       readerFlags
+		mf       modelFlags
+		format   string
+		top      int
+		seps     string
+		depth    int
+		limit    int
+		now      int64
+		parallel int
+	)
+	cmd := &cobra.Command{
+		Use:   "analyze FILE...",
+		Short: "Estimate memory per key and report totals, big keys, TTLs, prefixes and hot keys",
+		Long: `Analyze reads one or more snapshots (for example the shards of one backup,
+read in parallel) and estimates for every key what MEMORY USAGE key SAMPLES 0
+would report on the server that wrote the file. The JSON schema is documented
+in the analyze package (Report).`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := mf.options()
+			if err != nil {
+				return &exitError{2, err}
+			}
+			if format != "table" && format != "json" {
+				return &exitError{2, fmt.Errorf("unknown --format %q (table or json)", format)}
+			}
+			opts.Top, opts.Separators, opts.Depth, opts.PrefixLimit, opts.Parallel = top, seps, depth, limit, parallel
+			if depth == 0 {
+				opts.NoPrefixes = true
+			}
+			if now > 0 {
+				opts.Now = time.Unix(now, 0)
+			}
+			inputs := make([]analyze.Input, len(args))
+			for i, name := range args {
+				name := name
+				inputs[i] = analyze.Input{Name: name, Open: func(ctx context.Context) (*rdb.Reader, func() error, error) {
+					src, r, err := rf.open(ctx, name)
+					if err != nil {
+						return nil, nil, err
+					}
+					return r, src.Close, nil
+				}}
+			}
+			rep, err := analyze.New(opts).Analyze(cmd.Context(), inputs)
+			if err != nil {
+				return &exitError{2, err}
+			}
+			if format == "json" {
+				return analyze.WriteJSON(cmd.OutOrStdout(), rep)
+			}
+			return analyze.WriteTable(cmd.OutOrStdout(), rep)
+		},
+	}
+	rf.register(cmd)
+	mf.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	cmd.Flags().IntVar(&top, "top", 10, "keys in each big-key and hot-key list")
+	cmd.Flags().StringVar(&seps, "separators", ":", "characters that separate key prefix segments")
+	cmd.Flags().IntVar(&depth, "depth", 2, "prefix levels to aggregate (0: none)")
+	cmd.Flags().IntVar(&limit, "prefix-limit", 10000, "prefixes kept; the long tail beyond is collapsed")
+	cmd.Flags().Int64Var(&now, "now", 0, "snapshot time for TTLs, Unix seconds (default: the file's ctime)")
+	cmd.Flags().IntVar(&parallel, "parallel", 0, "files read at once (default: number of CPUs)")
+	return cmd
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"path"
+	"regexp"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rdbtool/rdbtool/analyze"
+)
+
+func init() { extraCommands = append(extraCommands, newMemoryCommand) }
+
+func newMemoryCommand() *cobra.Command {
+	var (
+		rf       readerFlags
+		mf       modelFlags
+		format   string
+		dbs      []int
+		types    []string
+		match    string
+		regex    string
+		minBytes uint64
+	)
+	cmd := &cobra.Command{
+		Use:   "memory FILE...",
+		Short: "One row per key with its estimated memory (redis-rdb-tools compatible CSV, or JSONL)",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := mf.options()
+			if err != nil {
+				return &exitError{2, err}
+			}
+			if !cmd.Flags().Changed("deep") {
+				opts.Deep = true // len_largest_element for every key
+			}
+			var re *regexp.Regexp
+			if regex != "" {
+				if re, err = regexp.Compile(regex); err != nil {
+					return &exitError{2, fmt.Errorf("--regex: %w", err)}
+				}
+			}
+			if match != "" {
+				if _, err := path.Match(match, ""); err != nil {
+					return &exitError{2, fmt.Errorf("--match: %w", err)}
+				}
+			}
+			bw := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
+			var rw *analyze.RowWriter
+			switch format {
+			case "csv":
+				if rw, err = analyze.NewCSVWriter(bw); err != nil {
+					return err
+				}
+			case "jsonl":
+				rw = analyze.NewJSONLWriter(bw)
+			default:
+				return &exitError{2, fmt.Errorf("unknown --format %q (csv or jsonl)", format)}
+			}
+			dbSet := map[int]bool{}
+			for _, d := range dbs {
+				dbSet[d] = true
+			}
+			typeSet := map[string]bool{}
+			for _, t := range types {
+				typeSet[t] = true
+			}
+			for _, name := range args {
+				src, r, err := rf.open(cmd.Context(), name)
+				if err != nil {
+					return &exitError{2, err}
+				}
+				_, err = analyze.ScanKeys(cmd.Context(), r, opts, func(k *analyze.Key) error {
+					if len(dbSet) > 0 && !dbSet[k.DB] || len(typeSet) > 0 && !typeSet[k.Type] || k.Bytes < minBytes {
+						return nil
+					}
+					if match != "" {
+						if ok, _ := path.Match(match, string(k.Key)); !ok {
+							return nil
+						}
+					}
+					if re != nil && !re.Match(k.Key) {
+						return nil
+					}
+					return rw.Write(k)
+				})
+				src.Close()
+				if err != nil {
+					return &exitError{2, err}
+				}
+			}
+			if err := rw.Flush(); err != nil {
+				return err
+			}
+			return bw.Flush()
+		},
+	}
+	rf.register(cmd)
+	mf.register(cmd)
+	cmd.Flags().StringVar(&format, "format", "csv", "output format: csv or jsonl")
+	cmd.Flags().IntSliceVar(&dbs, "db", nil, "only these databases")
+	cmd.Flags().StringSliceVar(&types, "type", nil, "only these types (string, list, set, zset, hash, stream, or a module type)")
+	cmd.Flags().StringVar(&match, "match", "", "only keys matching this glob (path.Match syntax)")
+	cmd.Flags().StringVar(&regex, "regex", "", "only keys matching this regular expression")
+	cmd.Flags().Uint64Var(&minBytes, "min-bytes", 0, "only keys estimated at this many bytes or more")
+	return cmd
+}
