@@ -46,6 +46,10 @@ type ShapeOptions struct {
 	// Deep iterates compact blobs (decompressing them if needed) to find
 	// the largest element.
 	Deep bool
+	// Node, when set, is called for every quicklist or stream node with its
+	// uncompressed size, its entry count, the bytes it takes in the file and
+	// whether it is stored LZF-compressed.
+	Node func(size, count, stored uint64, compressed bool)
 }
 
 // ReadShape consumes the current value and describes its storage.
@@ -109,7 +113,7 @@ func (r *Reader) shape(s *Shape, o *ShapeOptions) error {
 		return r.shapeQuicklist(s, o)
 	}
 	if r.rec.Type == TypeStream {
-		return r.shapeStream(s)
+		return r.shapeStream(s, o)
 	}
 	return r.shapePlain(s, o)
 }
@@ -365,6 +369,9 @@ func (r *Reader) shapeQuicklist(s *Shape, o *ShapeOptions) error {
 				if err := r.in.discard(h.storedLen()); err != nil {
 					return r.truncOrErr(err, "a quicklist node")
 				}
+				if o.Node != nil {
+					o.Node(h.len(), 1, h.storedLen(), h.kind == 2)
+				}
 				continue
 			case 2:
 				kind = innerListpack
@@ -372,12 +379,18 @@ func (r *Reader) shapeQuicklist(s *Shape, o *ShapeOptions) error {
 				return r.errorf(ErrCorrupt, "quicklist node container %d, expected 1 or 2", c)
 			}
 		}
+		compressed := false
 		if p := r.in.peek(1); len(p) == 1 && p[0] == 0xC0|encLZF {
 			s.CompressedNodes++
+			compressed = true
 		}
+		start := r.in.offset()
 		size, count, largest, _, err := r.blobShape(kind, o.Deep)
 		if err != nil {
 			return err
+		}
+		if o.Node != nil {
+			o.Node(size, count, uint64(r.in.offset()-start), compressed)
 		}
 		s.BlobBytes += size
 		s.Elements += count
@@ -386,7 +399,7 @@ func (r *Reader) shapeQuicklist(s *Shape, o *ShapeOptions) error {
 	return nil
 }
 
-func (r *Reader) shapeStream(s *Shape) error {
+func (r *Reader) shapeStream(s *Shape, o *ShapeOptions) error {
 	v := &r.val
 	st := &v.stream
 	n, err := r.readLen("the stream node count")
@@ -402,9 +415,17 @@ func (r *Reader) shapeStream(s *Shape) error {
 		if _, err := r.skipString("a stream node key"); err != nil {
 			return err
 		}
+		compressed := false
+		if p := r.in.peek(1); len(p) == 1 && p[0] == 0xC0|encLZF {
+			compressed = true
+		}
+		start := r.in.offset()
 		size, count, _, _, err := r.blobShape(innerListpack, false)
 		if err != nil {
 			return err
+		}
+		if o.Node != nil {
+			o.Node(size, count, uint64(r.in.offset()-start), compressed)
 		}
 		s.BlobBytes += size
 		ss.ListpackEntries += count

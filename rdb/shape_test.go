@@ -42,8 +42,11 @@ func TestShapeMatchesDecode(t *testing.T) {
 				continue
 			}
 			keys++
-			var elemBytes uint64
-			sh, err := shapes.ReadShape(rdb.ShapeOptions{Element: func(a, b uint64) { elemBytes += a + b }})
+			var elemBytes, nodeBytes, nodes uint64
+			sh, err := shapes.ReadShape(rdb.ShapeOptions{
+				Element: func(a, b uint64) { elemBytes += a + b },
+				Node:    func(size, count, stored uint64, compressed bool) { nodeBytes += size; nodes++ },
+			})
 			if err != nil {
 				t.Fatalf("%s %q: shape: %v", f.Name, rec.Key, err)
 			}
@@ -90,6 +93,9 @@ func TestShapeMatchesDecode(t *testing.T) {
 			}
 			if dsh.LargestKnown && v.Type != rdb.TypeStream && dsh.Largest != largest {
 				t.Errorf("%s %q (%s): deep largest %d, value's largest %d", f.Name, rec.Key, rec.Encoding, dsh.Largest, largest)
+			}
+			if (sh.Nodes > 0 || nodes > 0) && (nodes != sh.Nodes || nodeBytes != sh.BlobBytes) {
+				t.Errorf("%s %q: Node callback saw %d nodes of %d bytes, shape says %d of %d", f.Name, rec.Key, nodes, nodeBytes, sh.Nodes, sh.BlobBytes)
 			}
 			if sh.ElementBytes != elemBytes {
 				t.Errorf("%s %q: ElementBytes %d, callback saw %d", f.Name, rec.Key, sh.ElementBytes, elemBytes)
