@@ -40,6 +40,7 @@ type options struct {
 	allowNewer   bool
 	bufferSize   int
 	size         int64
+	resume       *resumePoint
 }
 
 // WithName sets the input name used in error messages (usually a path).
@@ -61,6 +62,23 @@ func WithBufferSize(n int) Option { return func(o *options) { o.bufferSize = n }
 // that cannot fit are rejected early. Files, bytes.Reader and similar
 // sources are measured automatically.
 func WithSize(n int64) Option { return func(o *options) { o.size = n } }
+
+// Resume makes the Reader start in the middle of a file's body instead of
+// at its header: the input begins at byte offset off of a file of the given
+// dialect and version, with database db selected. Offsets in records and
+// errors are those of the whole file. The checksum cannot be verified from
+// the middle of a file and is not computed. Damage-recovery tools use this
+// to carry on after a bad region.
+func Resume(dialect Dialect, version int, db int, off int64) Option {
+	return func(o *options) { o.resume = &resumePoint{dialect, version, db, off} }
+}
+
+type resumePoint struct {
+	dialect Dialect
+	version int
+	db      int
+	off     int64
+}
 
 // Record is one entry of an RDB file. The Reader reuses one Record and its
 // byte slices: they are valid until the next call to Next.
@@ -161,6 +179,16 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 	}
 	rd.in = newInput(r, bs, rd.opts.size)
 	rd.in.crcOn = !rd.opts.skipChecksum
+	if p := rd.opts.resume; p != nil {
+		rd.headerDone = true
+		rd.dialect, rd.version, rd.db = p.dialect, p.version, p.db
+		rd.in.crcOn = false
+		rd.opts.skipChecksum = true
+		rd.in.base = p.off
+		if rd.in.size >= 0 {
+			rd.in.size += p.off
+		}
+	}
 	return rd
 }
 

@@ -206,3 +206,58 @@ func TestVersionErrors(t *testing.T) {
 		t.Fatalf("value %q %v", v, err)
 	}
 }
+
+func TestResumeMidFile(t *testing.T) {
+	data, err := os.ReadFile("../testdata/corpus/redis-7.0.15/lfu.rdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Note where each key starts, then resume at the third key.
+	r := rdb.NewReader(bytes.NewReader(data))
+	var offsets []int64
+	var keys []string
+	db := 0
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Kind == rdb.KindKey {
+			offsets = append(offsets, rec.Offset)
+			keys = append(keys, string(rec.Key))
+			if len(offsets) == 3 {
+				db = rec.DB
+			}
+		}
+	}
+	off := offsets[2]
+	rr := rdb.NewReader(bytes.NewReader(data[off:]), rdb.Resume(rdb.DialectRedis, 10, db, off))
+	var got []string
+	for {
+		rec, err := rr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Kind == rdb.KindKey {
+			if len(got) == 0 && rec.Offset != off {
+				t.Errorf("first resumed key at offset %d, want %d", rec.Offset, off)
+			}
+			got = append(got, string(rec.Key))
+			if err := rdb.DecodeValue(rr); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(keys[2:]) {
+		t.Errorf("resumed keys %v, want %v", got, keys[2:])
+	}
+	if st, _ := rr.Checksum(); st != rdb.ChecksumSkipped {
+		t.Errorf("checksum status %v after resuming", st)
+	}
+}
