@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -165,7 +166,7 @@ func functionName(rec *rdb.Record) string {
 		return string(rec.FunctionName)
 	}
 	code := rec.Function
-	if i := indexByte(code, '\n'); i >= 0 {
+	if i := bytes.IndexByte(code, '\n'); i >= 0 {
 		code = code[:i]
 	}
 	const marker = "name="
@@ -179,15 +180,6 @@ func functionName(rec *rdb.Record) string {
 		}
 	}
 	return string(code)
-}
-
-func indexByte(b []byte, c byte) int {
-	for i, x := range b {
-		if x == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func printInfo(w io.Writer, fi fileInfo) {
