@@ -17,6 +17,17 @@ const (
 
 // readFieldTTL reads the per-field expiry that precedes each field of the
 // hash-metadata types (22 and 24 in Redis files).
+// readMinExpire reads the smallest field expiry that types 24 and 25 store
+// before their fields (8 little-endian bytes, Unix ms).
+func (r *Reader) readMinExpire() error {
+	b, err := r.in.next(8)
+	if err != nil {
+		return r.truncOrErr(err, "the minimum field expiry")
+	}
+	r.val.minExpire = int64(binary.LittleEndian.Uint64(b))
+	return nil
+}
+
 // Type 24 stores it relative to the value's smallest expiry (0 = none,
 // else minExpire + ttl - 1); the 7.4 pre-release type 22 stores it absolute.
 func (r *Reader) readFieldTTL() (int64, error) {

@@ -191,7 +191,7 @@ func TestVersionErrors(t *testing.T) {
 		{"REDIX0011", rdb.ErrCorrupt, "not an RDB file"},
 		{"REDIS00x1", rdb.ErrCorrupt, "four digits"},
 	} {
-		_, err := rdb.NewReader(strings.NewReader(tc.header+"\xff")).Next()
+		_, err := rdb.NewReader(strings.NewReader(tc.header + "\xff")).Next()
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
 			t.Errorf("%s: %v", tc.header, err)
 		}

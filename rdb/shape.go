@@ -105,8 +105,8 @@ func (r *Reader) shape(s *Shape, o *ShapeOptions) error {
 	case typeHashListpack, typeZSetListpack, typeSetListpack, typeHashListpackExPreGA:
 		return r.shapeBlob(s, o, innerListpack)
 	case typeHashListpackEx:
-		if err := r.in.discard(8); err != nil {
-			return r.truncOrErr(err, "the minimum field expiry")
+		if err := r.readMinExpire(); err != nil {
+			return err
 		}
 		return r.shapeBlob(s, o, innerListpack)
 	case typeListQuicklist, typeListQuicklist2:
@@ -123,11 +123,9 @@ func (r *Reader) shapePlain(s *Shape, o *ShapeOptions) error {
 	v := &r.val
 	var err error
 	if v.typ == typeHashMetadata {
-		b, err := r.in.next(8)
-		if err != nil {
-			return r.truncOrErr(err, "the minimum field expiry")
+		if err := r.readMinExpire(); err != nil {
+			return err
 		}
-		v.minExpire = int64(binary.LittleEndian.Uint64(b))
 	}
 	n, err := r.readLen("a collection length")
 	if err != nil {

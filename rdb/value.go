@@ -491,14 +491,12 @@ func (r *Reader) startElements() error {
 	v.started = true
 	var err error
 	switch v.typ {
-	case typeList, typeSet, typeZSet, typeZSet2, typeHash, typeListQuicklist, typeListQuicklist2, typeHashMetadata:
+	case typeList, typeSet, typeZSet, typeZSet2, typeHash, typeListQuicklist, typeListQuicklist2, typeHashMetadata, typeHashMetadataPreGA:
 		if v.typ == typeHashMetadata {
 			// The smallest field expiry comes first; field TTLs are relative to it.
-			b, err := r.in.next(8)
-			if err != nil {
-				return r.truncOrErr(err, "the minimum field expiry")
+			if err := r.readMinExpire(); err != nil {
+				return err
 			}
-			v.minExpire = int64(binary.LittleEndian.Uint64(b))
 		}
 		v.remaining, err = r.readLen("a collection length")
 		if err != nil {
@@ -507,17 +505,10 @@ func (r *Reader) startElements() error {
 		if !r.in.fits(v.remaining) {
 			return r.errorf(ErrCorrupt, "collection length %d exceeds the %d bytes left in the input", v.remaining, r.in.remaining())
 		}
-	case typeHashMetadataPreGA:
-		v.remaining, err = r.readLen("a collection length")
-		if err != nil {
+	case typeHashListpackEx:
+		if err := r.readMinExpire(); err != nil {
 			return err
 		}
-	case typeHashListpackEx:
-		b, err := r.in.next(8)
-		if err != nil {
-			return r.truncOrErr(err, "the minimum field expiry")
-		}
-		v.minExpire = int64(binary.LittleEndian.Uint64(b))
 		return r.loadBlob(innerListpack)
 	case typeHashZipmap:
 		return r.loadBlob(innerZipmap)
@@ -891,11 +882,9 @@ func (r *Reader) skipRest() error {
 			return r.skipStream()
 		}
 		if v.typ == typeHashMetadata {
-			b, err := r.in.next(8)
-			if err != nil {
-				return r.truncOrErr(err, "the minimum field expiry")
+			if err := r.readMinExpire(); err != nil {
+				return err
 			}
-			v.minExpire = int64(binary.LittleEndian.Uint64(b))
 		}
 		if v.remaining, err = r.readLen("a collection length"); err != nil {
 			return err
