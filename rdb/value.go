@@ -870,8 +870,8 @@ func (r *Reader) skipRest() error {
 			_, err = r.skipString("a value")
 			return err
 		case typeHashListpackEx:
-			if err = r.in.discard(8); err != nil {
-				return r.truncOrErr(err, "the minimum field expiry")
+			if err := r.readMinExpire(); err != nil {
+				return err
 			}
 			_, err = r.skipString("a value")
 			return err
