@@ -760,9 +760,10 @@ func (r *Reader) nextPlain() (Element, error) {
 	return e, err
 }
 
-// skipStrings passes over n consecutive RDB strings: short ones straight
-// from the buffer, the rest through skipString.
-func (r *Reader) skipStrings(n uint64, what string) error {
+// skipStrings passes over n consecutive RDB strings, each followed by
+// trailer raw bytes (8 for the binary scores of sorted sets): short ones
+// straight from the buffer, the rest through skipString.
+func (r *Reader) skipStrings(n uint64, trailer int, what string) error {
 	in := r.in
 	for n > 0 {
 		b := in.buf[in.r:in.w]
@@ -772,9 +773,9 @@ func (r *Reader) skipStrings(n uint64, what string) error {
 			var l int
 			switch {
 			case h < 0x40:
-				l = 1 + int(h)
+				l = 1 + int(h) + trailer
 			case h < 0x80 && i+1 < len(b):
-				l = 2 + (int(h&0x3f)<<8 | int(b[i+1]))
+				l = 2 + (int(h&0x3f)<<8 | int(b[i+1])) + trailer
 			default:
 				l = len(b) + 1 // not a short string: take the slow path
 			}
@@ -790,6 +791,11 @@ func (r *Reader) skipStrings(n uint64, what string) error {
 		}
 		if _, err := r.skipString(what); err != nil {
 			return err
+		}
+		if trailer > 0 {
+			if err := in.discard(uint64(trailer)); err != nil {
+				return r.truncOrErr(err, what)
+			}
 		}
 		n--
 	}
@@ -898,14 +904,18 @@ func (r *Reader) skipRest() error {
 	case typeList, typeSet, typeListQuicklist:
 		n := v.remaining
 		v.remaining = 0
-		return r.skipStrings(n, "a collection element")
+		return r.skipStrings(n, 0, "a collection element")
 	case typeHash:
 		n := v.remaining
 		v.remaining = 0
 		if n > math.MaxUint64/2 {
 			return r.errorf(ErrCorrupt, "hash length %d is impossible", n)
 		}
-		return r.skipStrings(2*n, "a hash field or value")
+		return r.skipStrings(2*n, 0, "a hash field or value")
+	case typeZSet2:
+		n := v.remaining
+		v.remaining = 0
+		return r.skipStrings(n, 8, "a sorted set member and score")
 	}
 	for ; v.remaining > 0; v.remaining-- {
 		switch v.typ {
