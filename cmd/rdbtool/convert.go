@@ -1,0 +1,566 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newConvertCommand, newSplitCommand)
+}
+
+// writeFlags choose the output format and what may be left out.
+type writeFlags struct {
+	targetVersion    int
+	target           string
+	noCompression    bool
+	dropFieldTTLs    bool
+	downgradeStreams bool
+	dropKeyMeta      bool
+	dropFunctions    bool
+	skipModules      bool
+}
+
+func (f *writeFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.IntVar(&f.targetVersion, "target-version", 0, "RDB version to write (6-13, or 80 for Valkey 9); default: the input's")
+	fl.StringVar(&f.target, "target", "", "server to write for: redis-2.8 ... redis-8.6, valkey-7.2, valkey-8.0, valkey-9.0")
+	fl.BoolVar(&f.noCompression, "no-compression", false, "do not LZF-compress strings (rdbcompression no)")
+	fl.BoolVar(&f.dropFieldTTLs, "drop-field-ttls", false, "targets before RDB 12: keep hash fields without their TTLs (fields already expired are dropped)")
+	fl.BoolVar(&f.downgradeStreams, "downgrade-streams", false, "leave out stream metadata an older stream layout lacks")
+	fl.BoolVar(&f.dropKeyMeta, "drop-key-meta", false, "leave out module key metadata on targets before RDB 13")
+	fl.BoolVar(&f.dropFunctions, "drop-functions", false, "leave out function libraries on targets before RDB 10")
+	fl.BoolVar(&f.skipModules, "skip-modules", false, "leave out module keys and module aux data (for servers without the module)")
+}
+
+func (f *writeFlags) options(in *rdb.Reader) (rdb.WriterOptions, error) {
+	var o rdb.WriterOptions
+	var err error
+	switch {
+	case f.target != "" && f.targetVersion != 0:
+		return o, fmt.Errorf("give --target or --target-version, not both")
+	case f.target != "":
+		o.Target, err = rdb.ParseTarget(f.target)
+	case f.targetVersion != 0:
+		o.Target, err = rdb.TargetVersion(f.targetVersion)
+	default:
+		o.Target, err = rdb.TargetOf(in)
+	}
+	if err != nil {
+		return o, err
+	}
+	o.NoCompression = f.noCompression
+	if f.dropFieldTTLs {
+		o.Policy |= rdb.DropFieldTTLs
+	}
+	if f.downgradeStreams {
+		o.Policy |= rdb.DowngradeStreams
+	}
+	if f.dropKeyMeta {
+		o.Policy |= rdb.DropKeyMeta
+	}
+	if f.dropFunctions {
+		o.Policy |= rdb.DropFunctions
+	}
+	return o, nil
+}
+
+// keyFilter selects keys.
+type keyFilter struct {
+	dbs         []int
+	match       string
+	regex       string
+	types       []string
+	mapDB       []string
+	dropExpired bool
+	slots       string
+
+	re       *regexp.Regexp
+	dbSet    map[int]bool
+	typeSet  map[rdb.Type]bool
+	dbMap    map[int]int
+	slotLo   int
+	slotHi   int
+	hasSlots bool
+	now      int64
+}
+
+func (f *keyFilter) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.IntSliceVar(&f.dbs, "db", nil, "keep only these databases (repeatable)")
+	fl.StringVar(&f.match, "match", "", "keep keys matching this glob (Redis KEYS syntax)")
+	fl.StringVar(&f.regex, "regex", "", "keep keys matching this regular expression")
+	fl.StringSliceVar(&f.types, "type", nil, "keep only these types: string, list, set, zset, hash, stream, module (repeatable)")
+	fl.StringSliceVar(&f.mapDB, "map-db", nil, "write database FROM as TO (FROM:TO, repeatable)")
+	fl.BoolVar(&f.dropExpired, "drop-expired", false, "leave out keys whose expiry has passed")
+	fl.StringVar(&f.slots, "slots", "", "keep keys whose cluster slot is in A-B (or a single slot)")
+}
+
+func (f *keyFilter) compile() error {
+	f.now = time.Now().UnixMilli()
+	if f.regex != "" {
+		re, err := regexp.Compile(f.regex)
+		if err != nil {
+			return fmt.Errorf("--regex: %v", err)
+		}
+		f.re = re
+	}
+	if len(f.dbs) > 0 {
+		f.dbSet = map[int]bool{}
+		for _, d := range f.dbs {
+			f.dbSet[d] = true
+		}
+	}
+	if len(f.types) > 0 {
+		f.typeSet = map[rdb.Type]bool{}
+		for _, name := range f.types {
+			t, ok := map[string]rdb.Type{"string": rdb.TypeString, "list": rdb.TypeList, "set": rdb.TypeSet, "zset": rdb.TypeZSet, "hash": rdb.TypeHash, "stream": rdb.TypeStream, "module": rdb.TypeModule}[strings.ToLower(name)]
+			if !ok {
+				return fmt.Errorf("--type %q: use string, list, set, zset, hash, stream or module", name)
+			}
+			f.typeSet[t] = true
+		}
+	}
+	f.dbMap = map[int]int{}
+	for _, m := range f.mapDB {
+		a, b, ok := strings.Cut(m, ":")
+		from, err1 := strconv.Atoi(a)
+		to, err2 := strconv.Atoi(b)
+		if !ok || err1 != nil || err2 != nil || from < 0 || to < 0 {
+			return fmt.Errorf("--map-db %q: expected FROM:TO", m)
+		}
+		f.dbMap[from] = to
+	}
+	if f.slots != "" {
+		lo, hi, err := parseSlotRange(f.slots)
+		if err != nil {
+			return err
+		}
+		f.slotLo, f.slotHi, f.hasSlots = lo, hi, true
+	}
+	return nil
+}
+
+func parseSlotRange(s string) (int, int, error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		b = a
+	}
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil || lo < 0 || hi > 16383 || lo > hi {
+		return 0, 0, fmt.Errorf("--slots %q: expected A-B within 0-16383", s)
+	}
+	return lo, hi, nil
+}
+
+// filtering reports whether any key may be left out.
+func (f *keyFilter) filtering() bool {
+	return f.dbSet != nil || f.match != "" || f.re != nil || f.typeSet != nil || f.dropExpired || f.hasSlots
+}
+
+func (f *keyFilter) keep(rec *rdb.Record) bool {
+	if f.dbSet != nil && !f.dbSet[rec.DB] {
+		return false
+	}
+	if f.typeSet != nil && !f.typeSet[rec.Type] {
+		return false
+	}
+	if f.dropExpired && rec.ExpireAt != 0 && rec.ExpireAt <= f.now {
+		return false
+	}
+	if f.match != "" && !globMatch([]byte(f.match), rec.Key, false) {
+		return false
+	}
+	if f.re != nil && !f.re.Match(rec.Key) {
+		return false
+	}
+	if f.hasSlots {
+		s := KeySlot(rec.Key)
+		if s < f.slotLo || s > f.slotHi {
+			return false
+		}
+	}
+	return true
+}
+
+func (f *keyFilter) db(src int) int {
+	if d, ok := f.dbMap[src]; ok {
+		return d
+	}
+	return src
+}
+
+// converter copies records from a reader to a writer.
+type converter struct {
+	w           *rdb.Writer
+	f           *keyFilter
+	skipModules bool
+	curDB       int
+	pendingSize *rdb.Record
+	usedMem     []byte
+	keys        int64
+	skipped     int64
+}
+
+// auxCopied are aux fields passed through; the rest (redis-ver,
+// redis-bits, ctime, aof-base: rewritten for the new file; repl-*,
+// lua scripts, slot-info: about the source server's state) are not.
+var auxCopied = map[string]bool{}
+
+func newConverter(w *rdb.Writer, f *keyFilter, skipModules bool) *converter {
+	return &converter{w: w, f: f, skipModules: skipModules, curDB: -1}
+}
+
+func (c *converter) start() error {
+	return c.w.WriteDefaultAux("", time.Now().Unix(), 0)
+}
+
+func (c *converter) record(r *rdb.Reader, rec *rdb.Record) error {
+	w := c.w
+	switch rec.Kind {
+	case rdb.KindKey:
+		if !c.f.keep(rec) || (c.skipModules && rec.Type == rdb.TypeModule) {
+			c.skipped++
+			return nil
+		}
+		if db := c.f.db(rec.DB); db != c.curDB {
+			if err := w.SelectDB(db); err != nil {
+				return err
+			}
+			c.curDB = db
+			if c.pendingSize != nil && c.pendingSize.DB == rec.DB && !c.f.filtering() && len(c.f.dbMap) == 0 {
+				if err := w.ResizeDB(c.pendingSize.DBSize, c.pendingSize.ExpiresSize); err != nil {
+					return err
+				}
+			}
+		}
+		c.keys++
+		return w.CopyKey(r, rec)
+	case rdb.KindResizeDB:
+		cp := *rec
+		c.pendingSize = &cp
+	case rdb.KindAux:
+		if auxCopied[string(rec.AuxKey)] {
+			return w.WriteAux(rec.AuxKey, rec.AuxValue)
+		}
+	case rdb.KindFunction:
+		return w.WriteFunction(rec.Function)
+	case rdb.KindModuleAux:
+		if !c.skipModules {
+			return w.WriteModuleAux(rec.Raw)
+		}
+	}
+	return nil
+}
+
+func (c *converter) report(out io.Writer, name string) {
+	st := c.w.Stats()
+	fmt.Fprintf(out, "%s: %d keys written (%v), %d left out by filters", name, st.Keys, c.w.Target(), c.skipped)
+	for _, x := range []struct {
+		n    int64
+		what string
+	}{
+		{st.DroppedFieldTTLs, "hash field TTLs dropped"},
+		{st.DroppedExpiredFields, "expired hash fields dropped"},
+		{st.DowngradedStreams, "streams downgraded"},
+		{st.DroppedKeyMeta, "keys lost their module key metadata"},
+		{st.DroppedFunctions, "function libraries dropped"},
+		{st.DroppedLRU, "keys lost LRU/LFU data the target cannot store"},
+	} {
+		if x.n > 0 {
+			fmt.Fprintf(out, ", %d %s", x.n, x.what)
+		}
+	}
+	fmt.Fprintln(out)
+}
+
+// outputFile writes to a temporary file renamed into place on success, or
+// to stdout for "-".
+type outputFile struct {
+	name string
+	f    *os.File
+	bw   *bufio.Writer
+}
+
+func createOutput(cmd *cobra.Command, name string) (*outputFile, error) {
+	o := &outputFile{name: name}
+	if name == "-" {
+		o.bw = bufio.NewWriterSize(cmd.OutOrStdout(), 1<<20)
+		return o, nil
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	o.f = f
+	o.bw = bufio.NewWriterSize(f, 1<<20)
+	return o, nil
+}
+
+func (o *outputFile) Write(p []byte) (int, error) { return o.bw.Write(p) }
+
+func (o *outputFile) commit() error {
+	if err := o.bw.Flush(); err != nil {
+		o.abort()
+		return err
+	}
+	if o.f == nil {
+		return nil
+	}
+	if err := o.f.Chmod(0o644); err != nil {
+		o.abort()
+		return err
+	}
+	if err := o.f.Close(); err != nil {
+		os.Remove(o.f.Name())
+		return err
+	}
+	return os.Rename(o.f.Name(), o.name)
+}
+
+func (o *outputFile) abort() {
+	if o.f != nil {
+		o.f.Close()
+		os.Remove(o.f.Name())
+	}
+}
+
+func newConvertCommand() *cobra.Command {
+	var rf readerFlags
+	var wf writeFlags
+	var kf keyFilter
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "convert IN OUT",
+		Short: "Write an RDB file for another server version, optionally keeping only some keys",
+		Long: `convert reads IN and writes OUT ("-" for stdout) for the chosen target,
+re-encoding every value the way the target server would store it. Content the
+target cannot hold is an error unless a --drop-*/--downgrade-* flag allows
+leaving it out; what was left out is reported on stderr.
+
+Aux fields are rewritten for the new file (redis-ver of the target, ctime now);
+replication ids/offsets, Lua script and slot-info aux fields of the source are
+not copied. Merging databases with --map-db must not bring two keys of the
+same name together: the server refuses such a file.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := kf.compile(); err != nil {
+				return &exitError{2, err}
+			}
+			if err := convertFile(cmd, &rf, &wf, &kf, args[0], args[1], quiet); err != nil {
+				return &exitError{1, err}
+			}
+			return nil
+		},
+	}
+	rf.register(cmd)
+	wf.register(cmd)
+	kf.register(cmd)
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print the summary")
+	return cmd
+}
+
+func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilter, in, outName string, quiet bool) error {
+	src, r, err := rf.open(cmd.Context(), in)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	rec, err := r.Next()
+	if err != nil {
+		if err == io.EOF {
+			return fmt.Errorf("%s: no records", in)
+		}
+		return err
+	}
+	opts, err := wf.options(r)
+	if err != nil {
+		return err
+	}
+	out, err := createOutput(cmd, outName)
+	if err != nil {
+		return err
+	}
+	w, err := rdb.NewWriter(out, opts)
+	if err != nil {
+		out.abort()
+		return err
+	}
+	c := newConverter(w, kf, wf.skipModules)
+	if err := c.start(); err != nil {
+		out.abort()
+		return err
+	}
+	for {
+		if err := cmd.Context().Err(); err != nil {
+			out.abort()
+			return err
+		}
+		if err := c.record(r, rec); err != nil {
+			out.abort()
+			if rec.Kind == rdb.KindKey {
+				return fmt.Errorf("key %q (db %d): %w", rec.Key, rec.DB, err)
+			}
+			return err
+		}
+		rec, err = r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			out.abort()
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		out.abort()
+		return err
+	}
+	if err := out.commit(); err != nil {
+		return err
+	}
+	if !quiet {
+		c.report(cmd.ErrOrStderr(), outName)
+	}
+	return nil
+}
+
+// globMatch is Redis's stringmatchlen: *, ?, [abc], [^a-z], \x.
+func globMatch(p, s []byte, nocase bool) bool {
+	lower := func(c byte) byte {
+		if nocase && c >= 'A' && c <= 'Z' {
+			return c + 32
+		}
+		return c
+	}
+	for len(p) > 0 {
+		switch p[0] {
+		case '*':
+			for len(p) > 1 && p[1] == '*' {
+				p = p[1:]
+			}
+			if len(p) == 1 {
+				return true
+			}
+			for i := 0; i <= len(s); i++ {
+				if globMatch(p[1:], s[i:], nocase) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if len(s) == 0 {
+				return false
+			}
+			s = s[1:]
+		case '[':
+			p = p[1:]
+			not := len(p) > 0 && p[0] == '^'
+			if not {
+				p = p[1:]
+			}
+			match := false
+			for {
+				if len(p) == 0 {
+					break
+				}
+				if p[0] == '\\' && len(p) >= 2 {
+					p = p[1:]
+					if len(s) > 0 && p[0] == s[0] {
+						match = true
+					}
+				} else if p[0] == ']' {
+					break
+				} else if len(p) >= 3 && p[1] == '-' {
+					a, b := lower(p[0]), lower(p[2])
+					if a > b {
+						a, b = b, a
+					}
+					p = p[2:]
+					if len(s) > 0 && lower(s[0]) >= a && lower(s[0]) <= b {
+						match = true
+					}
+				} else if len(s) > 0 && lower(p[0]) == lower(s[0]) {
+					match = true
+				}
+				p = p[1:]
+			}
+			if not {
+				match = !match
+			}
+			if !match || len(s) == 0 {
+				return false
+			}
+			s = s[1:]
+			if len(p) == 0 {
+				return len(s) == 0
+			}
+		case '\\':
+			if len(p) >= 2 {
+				p = p[1:]
+			}
+			fallthrough
+		default:
+			if len(s) == 0 || lower(p[0]) != lower(s[0]) {
+				return false
+			}
+			s = s[1:]
+		}
+		p = p[1:]
+		if len(s) == 0 {
+			for len(p) > 0 && p[0] == '*' {
+				p = p[1:]
+			}
+			return len(p) == 0
+		}
+	}
+	return len(s) == 0
+}
+
+// KeySlot is the Redis Cluster hash slot of a key: CRC16 (XMODEM) of the
+// key, or of the part between the first '{' and the next '}' when that is
+// not empty, modulo 16384.
+func KeySlot(key []byte) int {
+	if i := bytes.IndexByte(key, '{'); i >= 0 {
+		if j := bytes.IndexByte(key[i+1:], '}'); j > 0 {
+			key = key[i+1 : i+1+j]
+		}
+	}
+	return int(crc16(key) & 16383)
+}
+
+var crc16tab = func() (t [256]uint16) {
+	for i := range t {
+		c := uint16(i) << 8
+		for j := 0; j < 8; j++ {
+			if c&0x8000 != 0 {
+				c = c<<1 ^ 0x1021
+			} else {
+				c <<= 1
+			}
+		}
+		t[i] = c
+	}
+	return t
+}()
+
+func crc16(b []byte) uint16 {
+	var c uint16
+	for _, x := range b {
+		c = c<<8 ^ crc16tab[byte(c>>8)^x]
+	}
+	return c
+}
