@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,8 +141,8 @@ func TestPrefixBounded(t *testing.T) {
 		}
 		total += mem
 		p.add(key, mem, 6)
-		if len(p.m) > 2*p.limit+1 {
-			t.Fatalf("table grew to %d rows", len(p.m))
+		if p.len() > pruneAt*p.limit+1 {
+			t.Fatalf("table grew to %d rows", p.len())
 		}
 	}
 	r := p.report(":")
@@ -174,6 +175,23 @@ func TestAllocators(t *testing.T) {
 		}
 		if g := Libc.Usable(c.n); g != c.libc {
 			t.Errorf("libc %d = %d, want %d", c.n, g, c.libc)
+		}
+	}
+}
+
+func TestNthLargest(t *testing.T) {
+	for n := 1; n < 300; n += 7 {
+		a := make([]uint64, n)
+		for i := range a {
+			a[i] = uint64((i * 7919) % 37)
+		}
+		sorted := append([]uint64(nil), a...)
+		slices.Sort(sorted)
+		for k := 1; k <= n; k += 3 {
+			b := append([]uint64(nil), a...)
+			if got, want := nthLargest(b, k), sorted[n-k]; got != want {
+				t.Fatalf("n=%d k=%d: %d, want %d", n, k, got, want)
+			}
 		}
 	}
 }

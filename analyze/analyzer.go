@@ -70,13 +70,32 @@ type partial struct {
 	opts   Options
 	file   FileReport
 	dbs    map[int]*Stats
-	types  map[[2]string]*Stats
-	big    map[string]*[2]*keyHeap
+	types  []*typeEntry
+	big    []*bigEntry
 	hot    *keyHeap
 	ttl    TTLHist
 	prefix *prefixAgg
 	mods   map[string]*ModuleStat
 	funcs  []string
+
+	// one-entry caches in front of dbs, types and big
+	lastDB   int
+	lastDBS  *Stats
+	lastType *typeEntry
+	lastBig  *bigEntry
+}
+
+// typeEntry is one type and encoding's totals. The type and encoding
+// strings come from small fixed sets, so a linear search finds them.
+type typeEntry struct {
+	typ, enc string
+	s        Stats
+}
+
+// bigEntry holds one type's top keys by memory and by elements.
+type bigEntry struct {
+	typ string
+	h   [2]*keyHeap
 }
 
 func newPartial(o Options, name string) *partial {
@@ -84,12 +103,56 @@ func newPartial(o Options, name string) *partial {
 		opts:   o,
 		file:   FileReport{Name: name},
 		dbs:    map[int]*Stats{},
-		types:  map[[2]string]*Stats{},
-		big:    map[string]*[2]*keyHeap{},
 		hot:    &keyHeap{n: o.Top, score: byFreq},
 		prefix: newPrefixAgg(o.Separators, o.Depth, o.PrefixLimit),
 		mods:   map[string]*ModuleStat{},
+		lastDB: -1,
 	}
+}
+
+func (p *partial) db(db int) *Stats {
+	if db == p.lastDB {
+		return p.lastDBS
+	}
+	d := p.dbs[db]
+	if d == nil {
+		d = &Stats{}
+		p.dbs[db] = d
+	}
+	p.lastDB, p.lastDBS = db, d
+	return d
+}
+
+func (p *partial) typeStats(typ, enc string) *Stats {
+	if t := p.lastType; t != nil && t.typ == typ && t.enc == enc {
+		return &t.s
+	}
+	for _, t := range p.types {
+		if t.typ == typ && t.enc == enc {
+			p.lastType = t
+			return &t.s
+		}
+	}
+	t := &typeEntry{typ: typ, enc: enc}
+	p.types = append(p.types, t)
+	p.lastType = t
+	return &t.s
+}
+
+func (p *partial) bigKeys(typ string) *[2]*keyHeap {
+	if b := p.lastBig; b != nil && b.typ == typ {
+		return &b.h
+	}
+	for _, b := range p.big {
+		if b.typ == typ {
+			p.lastBig = b
+			return &b.h
+		}
+	}
+	b := &bigEntry{typ: typ, h: [2]*keyHeap{{n: p.opts.Top, score: byMemory}, {n: p.opts.Top, score: byElements}}}
+	p.big = append(p.big, b)
+	p.lastBig = b
+	return &b.h
 }
 
 // AnalyzeReader analyses one open reader.
@@ -147,20 +210,69 @@ func (a *Analyzer) Analyze(ctx context.Context, inputs []Input) (*Report, error)
 	return merge(a.opts, parts), nil
 }
 
+// keyBatch carries keys from the parsing goroutine to the aggregating
+// one. Key bytes are copied into arena; ends[i] is where key i ends.
+type keyBatch struct {
+	keys  []Key
+	ends  []int
+	arena []byte
+}
+
+const (
+	batchKeys  = 512
+	batchBytes = 64 << 10
+	batchCount = 4
+)
+
 func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partial, error) {
 	o := a.opts
 	p := newPartial(o, name)
 	var meta FileMeta
 	var nowMs int64
 	started := false
+
+	// Parse here; aggregate on another goroutine. Batches circulate
+	// between the two through full and free.
+	full := make(chan *keyBatch, batchCount)
+	free := make(chan *keyBatch, batchCount)
+	for i := 0; i < batchCount; i++ {
+		free <- &keyBatch{keys: make([]Key, 0, batchKeys), ends: make([]int, 0, batchKeys), arena: make([]byte, 0, batchBytes)}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for b := range full {
+			start := 0
+			for i := range b.keys {
+				k := &b.keys[i]
+				k.Key = b.arena[start:b.ends[i]:b.ends[i]]
+				start = b.ends[i]
+				p.addKey(k, nowMs)
+			}
+			b.keys, b.ends, b.arena = b.keys[:0], b.ends[:0], b.arena[:0]
+			free <- b
+		}
+	}()
+	cur := <-free
 	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep}, &meta, func(k *Key) error {
 		if !started {
 			started = true
 			nowMs = snapshotTime(o.Now, &meta).UnixMilli()
 		}
-		p.addKey(k, nowMs)
+		cur.arena = append(cur.arena, k.Key...)
+		cur.ends = append(cur.ends, len(cur.arena))
+		cur.keys = append(cur.keys, *k)
+		if len(cur.keys) == batchKeys || len(cur.arena) >= batchBytes {
+			full <- cur
+			cur = <-free
+		}
 		return nil
 	})
+	if len(cur.keys) > 0 {
+		full <- cur
+	}
+	close(full)
+	<-done
 	if err != nil {
 		return nil, err
 	}
@@ -204,19 +316,8 @@ func (p *partial) addKey(k *Key, nowMs int64) {
 		s.Expired = 1
 	}
 	p.file.Stats.add(&s)
-	d := p.dbs[k.DB]
-	if d == nil {
-		d = &Stats{}
-		p.dbs[k.DB] = d
-	}
-	d.add(&s)
-	te := [2]string{k.Type, k.Encoding}
-	t := p.types[te]
-	if t == nil {
-		t = &Stats{}
-		p.types[te] = t
-	}
-	t.add(&s)
+	p.db(k.DB).add(&s)
+	p.typeStats(k.Type, k.Encoding).add(&s)
 	p.ttl.Keys[b]++
 	p.ttl.Memory[b] += k.Bytes
 	p.prefix.add(k.Key, k.Bytes, b)
@@ -225,11 +326,7 @@ func (p *partial) addKey(k *Key, nowMs int64) {
 		m.Keys++
 		m.Memory += k.Bytes
 	}
-	hs := p.big[k.Type]
-	if hs == nil {
-		hs = &[2]*keyHeap{{n: p.opts.Top, score: byMemory}, {n: p.opts.Top, score: byElements}}
-		p.big[k.Type] = hs
-	}
+	hs := p.bigKeys(k.Type)
 	wantMem, wantEl := hs[0].wants(k.Bytes), hs[1].wants(k.Elements)
 	wantHot := k.Freq >= 0 && p.hot.wants(uint64(k.Freq))
 	if wantMem || wantEl || wantHot {
@@ -268,29 +365,15 @@ func merge(o Options, parts []*partial) *Report {
 		rep.Files = append(rep.Files, p.file)
 		rep.Totals.add(&p.file.Stats)
 		for db, s := range p.dbs {
-			d := all.dbs[db]
-			if d == nil {
-				d = &Stats{}
-				all.dbs[db] = d
-			}
-			d.add(s)
+			all.db(db).add(s)
 		}
-		for te, s := range p.types {
-			t := all.types[te]
-			if t == nil {
-				t = &Stats{}
-				all.types[te] = t
-			}
-			t.add(s)
+		for _, t := range p.types {
+			all.typeStats(t.typ, t.enc).add(&t.s)
 		}
-		for typ, hs := range p.big {
-			ah := all.big[typ]
-			if ah == nil {
-				ah = &[2]*keyHeap{{n: o.Top, score: byMemory}, {n: o.Top, score: byElements}}
-				all.big[typ] = ah
-			}
-			for i := range hs {
-				for _, k := range hs[i].items {
+		for _, b := range p.big {
+			ah := all.bigKeys(b.typ)
+			for i := range b.h {
+				for _, k := range b.h[i].items {
 					ah[i].offer(k)
 				}
 			}
@@ -316,8 +399,8 @@ func merge(o Options, parts []*partial) *Report {
 	}
 	sort.Slice(rep.DBs, func(i, j int) bool { return rep.DBs[i].DB < rep.DBs[j].DB })
 	rep.Types = []TypeStats{}
-	for te, s := range all.types {
-		rep.Types = append(rep.Types, TypeStats{Type: te[0], Encoding: te[1], Stats: *s})
+	for _, t := range all.types {
+		rep.Types = append(rep.Types, TypeStats{Type: t.typ, Encoding: t.enc, Stats: t.s})
 	}
 	sort.Slice(rep.Types, func(i, j int) bool {
 		if rep.Types[i].Memory != rep.Types[j].Memory {
@@ -326,8 +409,8 @@ func merge(o Options, parts []*partial) *Report {
 		return rep.Types[i].Type+"/"+rep.Types[i].Encoding < rep.Types[j].Type+"/"+rep.Types[j].Encoding
 	})
 	rep.BigKeys = []BigKeys{}
-	for typ, hs := range all.big {
-		rep.BigKeys = append(rep.BigKeys, BigKeys{Type: typ, ByMemory: hs[0].sorted(), ByElements: hs[1].sorted()})
+	for _, b := range all.big {
+		rep.BigKeys = append(rep.BigKeys, BigKeys{Type: b.typ, ByMemory: b.h[0].sorted(), ByElements: b.h[1].sorted()})
 	}
 	sort.Slice(rep.BigKeys, func(i, j int) bool { return rep.BigKeys[i].Type < rep.BigKeys[j].Type })
 	rep.HotKeys = all.hot.sorted()

@@ -28,9 +28,8 @@
 //     uncompressed size, rounded from 7.0 on (before 7.0, and in Redis
 //     8.6, unrounded). listpackex (7.4 field TTLs) adds the 32-byte
 //     listpackEx struct.
-//   - Quicklists: 40 bytes + 32 per node + each node's blob. The file
-//     does not keep per-node sizes after reading, so rounding is applied
-//     to the mean node size.
+//   - Quicklists: 40 bytes + 32 per node + each node's blob, each node
+//     rounded on its own (rdb.ShapeOptions.Node reports every node).
 //   - Hashtables (set, hash): sizeof(dict) (96 before 7.0, 56 after) +
 //     8 bytes per bucket, buckets = next power of two ≥ elements (at least
 //     4) + per element sds sizes and a 24-byte entry. Valkey 8.0 and Redis

@@ -14,14 +14,57 @@ type estimator struct {
 
 	typ  rdb.Type
 	enc  string
-	elem float64 // sum of per-element allocations
-	fn   func(a, b uint64)
+	elem uint64 // sum of per-element allocations
+
+	// Per-node rounding of quicklist and stream nodes (ShapeOptions.Node).
+	nodeFn   func(size, count, stored uint64, compressed bool)
+	nodeSum  uint64 // usable sizes of the nodes before the last
+	lastNode uint64 // the last node's size
+	nodes    uint64
+
+	// Element callbacks, one per type so that none switches per element.
+	setFn, setLeanFn, zsetFn, hashFn, hashKVFn, listFn func(a, b uint64)
+	// sdsTab[n] is m.sds(n) for short strings.
+	sdsTab [256]uint32
+	entry  uint64 // m.dictEntry
 }
 
 func newEstimator(m *model) *estimator {
-	e := &estimator{m: m}
-	e.fn = e.element
+	e := &estimator{m: m, entry: m.dictEntry}
+	for n := range e.sdsTab {
+		e.sdsTab[n] = uint32(m.sds(uint64(n)))
+	}
+	e.setFn = func(a, _ uint64) { e.elem += e.sds(a) + e.entry }
+	e.setLeanFn = func(a, _ uint64) { e.elem += e.sds(a) } // entry added in finish
+	e.zsetFn = e.setFn
+	e.hashFn = func(a, b uint64) { e.elem += e.sds(a) + e.sds(b) + e.entry }
+	e.hashKVFn = func(a, b uint64) {
+		// Redis 8: field and value in one entry allocation (fitted).
+		e.elem += m.u(sdsHdr(a)+a+1+sdsHdr(b)+b+1+8) + 4
+	}
+	e.listFn = func(a, _ uint64) {
+		// linkedlist (2.8): listNode + robj + sds.
+		e.elem += m.u(24) + m.u(16) + e.sds(a)
+	}
+	e.nodeFn = e.node
 	return e
+}
+
+func (e *estimator) sds(n uint64) uint64 {
+	if n < uint64(len(e.sdsTab)) {
+		return uint64(e.sdsTab[n])
+	}
+	return e.m.sds(n)
+}
+
+// node rounds each quicklist or stream node on its own; the last node is
+// kept apart (streams preallocate it).
+func (e *estimator) node(size, _, _ uint64, _ bool) {
+	if e.nodes > 0 {
+		e.nodeSum += e.m.u(e.lastNode)
+	}
+	e.nodes++
+	e.lastNode = size
 }
 
 // needsElements reports whether the encoding is one whose per-element
@@ -34,38 +77,48 @@ func needsElements(t rdb.Type, enc string) bool {
 	return false
 }
 
-// begin prepares for a key; it returns the element callback to pass to
-// ReadShape, or nil.
-func (e *estimator) begin(t rdb.Type, enc string) func(a, b uint64) {
+// begin prepares for a key; it returns the shape options to pass to
+// ReadShape.
+func (e *estimator) begin(t rdb.Type, enc string, deep bool) rdb.ShapeOptions {
 	e.typ, e.enc, e.elem = t, enc, 0
-	if needsElements(t, enc) {
-		return e.fn
+	e.nodeSum, e.lastNode, e.nodes = 0, 0, 0
+	o := rdb.ShapeOptions{Deep: deep}
+	switch enc {
+	case "quicklist":
+		if !e.m.exactBlobs {
+			o.Node = e.nodeFn
+		}
+		return o
 	}
-	return nil
-}
-
-func (e *estimator) element(a, b uint64) {
+	if t == rdb.TypeStream {
+		if e.m.streamLP {
+			o.Node = e.nodeFn
+		}
+		return o
+	}
+	if !needsElements(t, enc) {
+		return o
+	}
 	m := e.m
-	switch e.typ {
+	switch t {
 	case rdb.TypeSet:
 		if m.valkeySet {
-			e.elem += float64(m.sds(a)) // entry added in finish
+			o.Element = e.setLeanFn
 		} else {
-			e.elem += float64(m.sds(a) + m.dictEntry)
+			o.Element = e.setFn
 		}
 	case rdb.TypeZSet:
-		e.elem += float64(m.sds(a) + m.dictEntry)
+		o.Element = e.zsetFn
 	case rdb.TypeHash:
 		if m.kvobj {
-			// Redis 8: field and value in one entry allocation (fitted).
-			e.elem += float64(m.u(sdsHdr(a)+a+1+sdsHdr(b)+b+1+8)) + 4
+			o.Element = e.hashKVFn
 		} else {
-			e.elem += float64(m.sds(a) + m.sds(b) + m.dictEntry)
+			o.Element = e.hashFn
 		}
 	case rdb.TypeList:
-		// linkedlist (2.8): listNode + robj + sds.
-		e.elem += float64(m.u(24) + m.u(16) + m.sds(a))
+		o.Element = e.listFn
 	}
+	return o
 }
 
 // finish returns the estimate for the key.
@@ -122,16 +175,20 @@ func (e *estimator) value(rec *rdb.Record, s *rdb.Shape) uint64 {
 			if n == 0 {
 				return robj + 40
 			}
+			if e.nodes == n {
+				// Each node rounded on its own (ShapeOptions.Node).
+				return robj + 40 + n*32 + e.nodeSum + e.m.u(e.lastNode)
+			}
 			return robj + 40 + n*32 + e.nodesUsable(s.BlobBytes, n)
 		case "linkedlist":
-			return robj + 48 + uint64(e.elem)
+			return robj + 48 + e.elem
 		}
 		return robj + m.blob(s.BlobBytes)
 	case rdb.TypeSet, rdb.TypeHash:
 		switch e.enc {
 		case "hashtable":
 			b := buckets(s.Elements)
-			v := robj + m.dict + 8*b + uint64(math.Round(e.elem))
+			v := robj + m.dict + 8*b + e.elem
 			if e.typ == rdb.TypeSet && m.valkeySet {
 				v += uint64(math.Round(valkeySetEntry(s.Elements, b) * float64(s.Elements)))
 			}
@@ -146,9 +203,9 @@ func (e *estimator) value(rec *rdb.Record, s *rdb.Shape) uint64 {
 			hdr := m.u(24 + m.zslMaxLvl*16)
 			nodes := m.expectedZslNode() * float64(s.Elements)
 			if m.zsetLean {
-				return robj + 16 + 8*b + uint64(math.Round(e.elem+nodes))
+				return robj + 16 + 8*b + uint64(math.Round(float64(e.elem)+nodes))
 			}
-			return robj + 16 + 32 + m.dict + 8*b + hdr + uint64(math.Round(e.elem+nodes))
+			return robj + 16 + 32 + m.dict + 8*b + hdr + uint64(math.Round(float64(e.elem)+nodes))
 		}
 		return robj + m.blob(s.BlobBytes)
 	case rdb.TypeStream:
@@ -197,6 +254,9 @@ func (e *estimator) stream(s *rdb.Shape) uint64 {
 	switch {
 	case !m.streamLP:
 		v += s.BlobBytes
+	case nodes > 0 && e.nodes == nodes:
+		// Each node rounded on its own; the last keeps its preallocation.
+		v += e.nodeSum + m.u(max(e.lastNode, m.streamPre))
 	case nodes > 0:
 		// Every node listpack starts with a preallocation of
 		// stream-node-max-bytes (4096 by default) and grows beyond it.

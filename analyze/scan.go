@@ -120,7 +120,7 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 		case rdb.KindKey:
 			ensure()
 			enc := rec.Encoding
-			s, err := r.ReadShape(rdb.ShapeOptions{Element: est.begin(rec.Type, enc), Deep: o.deep})
+			s, err := r.ReadShape(est.begin(rec.Type, enc, o.deep))
 			if err != nil {
 				return err
 			}

@@ -62,15 +62,17 @@ func newAnalyzeCommand() *cobra.Command {
 		Long: `Analyze reads one or more snapshots (for example the shards of one backup,
 read in parallel) and estimates for every key what MEMORY USAGE key SAMPLES 0
 would report on the server that wrote the file. The JSON schema is documented
-in the analyze package (Report).`,
+in the analyze package (Report). --format html writes one self-contained page
+(treemap of memory by prefix, TTL histogram, big keys, per-file breakdown)
+that needs no network access to view.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := mf.options()
 			if err != nil {
 				return &exitError{2, err}
 			}
-			if format != "table" && format != "json" {
-				return &exitError{2, fmt.Errorf("unknown --format %q (table or json)", format)}
+			if format != "table" && format != "json" && format != "html" {
+				return &exitError{2, fmt.Errorf("unknown --format %q (table, json or html)", format)}
 			}
 			opts.Top, opts.Separators, opts.Depth, opts.PrefixLimit, opts.Parallel = top, seps, depth, limit, parallel
 			if depth == 0 {
@@ -94,15 +96,18 @@ in the analyze package (Report).`,
 			if err != nil {
 				return &exitError{2, err}
 			}
-			if format == "json" {
+			switch format {
+			case "json":
 				return analyze.WriteJSON(cmd.OutOrStdout(), rep)
+			case "html":
+				return analyze.WriteHTML(cmd.OutOrStdout(), rep)
 			}
 			return analyze.WriteTable(cmd.OutOrStdout(), rep)
 		},
 	}
 	rf.register(cmd)
 	mf.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json, or html (one self-contained page with charts)")
 	cmd.Flags().IntVar(&top, "top", 10, "keys in each big-key and hot-key list")
 	cmd.Flags().StringVar(&seps, "separators", ":", "characters that separate key prefix segments")
 	cmd.Flags().IntVar(&depth, "depth", 2, "prefix levels to aggregate (0: none)")
