@@ -58,9 +58,11 @@ type scanOptions struct {
 // estimate is made. meta is filled as aux fields arrive.
 func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta, fn func(*Key) error) error {
 	var (
-		est *estimator
-		k   Key
-		n   int
+		est       *estimator
+		k         Key
+		n         int
+		s         = new(rdb.Shape) // reused for every key
+		shapeOpts rdb.ShapeOptions
 	)
 	meta.Aux = map[string]string{}
 	ensure := func() {
@@ -120,8 +122,8 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 		case rdb.KindKey:
 			ensure()
 			enc := rec.Encoding
-			s, err := r.ReadShape(est.begin(rec.Type, enc, o.deep))
-			if err != nil {
+			shapeOpts = est.begin(rec.Type, enc, o.deep)
+			if err := r.ReadShapeInto(s, &shapeOpts); err != nil {
 				return err
 			}
 			k = Key{

@@ -54,23 +54,32 @@ type ShapeOptions struct {
 
 // ReadShape consumes the current value and describes its storage.
 func (r *Reader) ReadShape(opts ShapeOptions) (*Shape, error) {
+	s := &Shape{}
+	if err := r.ReadShapeInto(s, &opts); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// ReadShapeInto is ReadShape writing into s, for callers that reuse one
+// Shape across keys. s is overwritten whole.
+func (r *Reader) ReadShapeInto(s *Shape, opts *ShapeOptions) error {
 	if !r.inKey {
-		return nil, &Error{Name: r.opts.name, Offset: r.in.offset(), What: "no key is current: call Next first", Err: ErrWrongType}
+		return &Error{Name: r.opts.name, Offset: r.in.offset(), What: "no key is current: call Next first", Err: ErrWrongType}
 	}
 	v := &r.val
 	if v.started || v.done {
-		return nil, r.errorf(ErrWrongType, "ReadShape needs an unread value")
+		return r.errorf(ErrWrongType, "ReadShape needs an unread value")
 	}
 	v.started = true
 	start := r.in.offset()
-	s := &Shape{}
-	err := r.shape(s, &opts)
-	if err != nil {
-		return nil, err
+	*s = Shape{}
+	if err := r.shape(s, opts); err != nil {
+		return err
 	}
 	s.StoredBytes = r.in.offset() - start
 	r.endValue()
-	return s, nil
+	return nil
 }
 
 func (r *Reader) shape(s *Shape, o *ShapeOptions) error {
@@ -135,6 +144,14 @@ func (r *Reader) shapePlain(s *Shape, o *ShapeOptions) error {
 		return r.errorf(ErrCorrupt, "collection length %d exceeds the %d bytes left in the input", n, r.in.remaining())
 	}
 	s.Elements, s.LargestKnown = n, true
+	switch v.typ {
+	case typeList, typeSet:
+		return r.shapeStrings(s, o, n, 1, 0)
+	case typeHash:
+		return r.shapeStrings(s, o, n, 2, 0)
+	case typeZSet2:
+		return r.shapeStrings(s, o, n, 1, 8)
+	}
 	for i := uint64(0); i < n; i++ {
 		var a, b uint64
 		switch v.typ {
@@ -178,6 +195,46 @@ func (r *Reader) shapePlain(s *Shape, o *ShapeOptions) error {
 		}
 		if err != nil {
 			return err
+		}
+		s.ElementBytes += a + b
+		s.Largest = max(s.Largest, a, b)
+		if o.Element != nil {
+			o.Element(a, b)
+		}
+	}
+	return nil
+}
+
+// shapeStrings walks n elements of per strings each (1, or 2 for hash
+// field and value), each element followed by trailer raw bytes: short
+// strings straight from the buffer, others through skipString.
+func (r *Reader) shapeStrings(s *Shape, o *ShapeOptions, n uint64, per, trailer int) error {
+	in := r.in
+	var lens [2]uint64
+	for e := uint64(0); e < n; e++ {
+		for k := 0; k < per; k++ {
+			var l uint64
+			if in.r < in.w && in.buf[in.r] < 0x40 && in.r+1+int(in.buf[in.r]) <= in.w {
+				l = uint64(in.buf[in.r])
+				in.r += 1 + int(l)
+			} else {
+				var err error
+				if l, err = r.skipString("a collection element"); err != nil {
+					return err
+				}
+			}
+			lens[k] = l
+		}
+		if trailer > 0 {
+			if in.w-in.r >= trailer {
+				in.r += trailer
+			} else if err := in.discard(uint64(trailer)); err != nil {
+				return r.truncOrErr(err, "a binary score")
+			}
+		}
+		a, b := lens[0], lens[1]
+		if per == 1 {
+			b = 0
 		}
 		s.ElementBytes += a + b
 		s.Largest = max(s.Largest, a, b)
