@@ -1,0 +1,169 @@
+package diff
+
+import (
+	"bytes"
+	"sort"
+)
+
+// globMatch matches s against a Redis glob pattern (stringmatchlen): *, ?,
+// [abc], [^abc], [a-z] and \ to escape.
+func globMatch(p, s []byte) bool {
+	for len(p) > 0 {
+		switch p[0] {
+		case '*':
+			for len(p) > 1 && p[1] == '*' {
+				p = p[1:]
+			}
+			if len(p) == 1 {
+				return true
+			}
+			for i := 0; i <= len(s); i++ {
+				if globMatch(p[1:], s[i:]) {
+					return true
+				}
+			}
+			return false
+		case '?':
+			if len(s) == 0 {
+				return false
+			}
+			s = s[1:]
+			p = p[1:]
+		case '[':
+			if len(s) == 0 {
+				return false
+			}
+			p = p[1:]
+			not := len(p) > 0 && p[0] == '^'
+			if not {
+				p = p[1:]
+			}
+			match := false
+			for len(p) > 0 && p[0] != ']' {
+				switch {
+				case p[0] == '\\' && len(p) >= 2:
+					p = p[1:]
+					if p[0] == s[0] {
+						match = true
+					}
+					p = p[1:]
+				case len(p) >= 3 && p[1] == '-':
+					lo, hi := p[0], p[2]
+					if lo > hi {
+						lo, hi = hi, lo
+					}
+					if s[0] >= lo && s[0] <= hi {
+						match = true
+					}
+					p = p[3:]
+				default:
+					if p[0] == s[0] {
+						match = true
+					}
+					p = p[1:]
+				}
+			}
+			if len(p) > 0 {
+				p = p[1:] // ']'
+			}
+			if match == not {
+				return false
+			}
+			s = s[1:]
+		case '\\':
+			if len(p) >= 2 {
+				p = p[1:]
+			}
+			fallthrough
+		default:
+			if len(s) == 0 || s[0] != p[0] {
+				return false
+			}
+			s = s[1:]
+			p = p[1:]
+		}
+	}
+	return len(s) == 0
+}
+
+// prefixCounter counts keys per prefix, up to a limit.
+type prefixCounter struct {
+	seps  []byte
+	depth int
+	limit int
+	m     map[string]int64
+	other int64
+	trunc bool
+}
+
+const otherPrefix = "(other)"
+
+func newPrefixCounter(o *Options) *prefixCounter {
+	return &prefixCounter{seps: []byte(o.Separators), depth: o.PrefixDepth, limit: o.PrefixLimit, m: map[string]int64{}}
+}
+
+// prefixOf returns the key's first depth segments, separator included,
+// or nil when the key has fewer separators (such keys are grouped under
+// "(no prefix)" so that unique keys do not each make a group).
+func prefixOf(key, seps []byte, depth int) []byte {
+	n := 0
+	for i, c := range key {
+		if bytes.IndexByte(seps, c) >= 0 {
+			n++
+			if n == depth {
+				return key[:i+1]
+			}
+		}
+	}
+	return nil
+}
+
+const noPrefix = "(no prefix)"
+
+func (p *prefixCounter) name(key []byte) string {
+	pre := prefixOf(key, p.seps, p.depth)
+	if pre == nil {
+		return noPrefix
+	}
+	return string(pre)
+}
+
+func (p *prefixCounter) count(key []byte, n int64) {
+	pre := prefixOf(key, p.seps, p.depth)
+	if pre == nil {
+		p.m[noPrefix] += n
+		return
+	}
+	if _, ok := p.m[string(pre)]; ok {
+		p.m[string(pre)] += n
+		return
+	}
+	if len(p.m) >= p.limit {
+		p.trunc = true
+		p.other += n
+		return
+	}
+	p.m[string(pre)] = n
+}
+
+// groupName returns the prefix group a key belongs to, given the prefixes
+// tracked by both sides.
+func groupName(key []byte, seps []byte, depth int, known func(string) bool) string {
+	pre := prefixOf(key, seps, depth)
+	if pre == nil {
+		return noPrefix
+	}
+	if known(string(pre)) {
+		return string(pre)
+	}
+	return otherPrefix
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
