@@ -8,16 +8,24 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # redis-server and redis-check-rdb: tests start their own servers on
 # loopback ports and check that real servers load what we write.
-if ! command -v redis-server >/dev/null || ! command -v redis-check-rdb >/dev/null; then
+# chromium: the HTML report is rendered headless and its screenshot checked.
+missing=()
+command -v redis-server >/dev/null && command -v redis-check-rdb >/dev/null || missing+=(redis-server redis-tools)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-tools >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+export RDBTOOL_BROWSER_TESTS=1
 # The Debian package may start a system service on 6379; tests never use it.
 if command -v service >/dev/null && pgrep -x redis-server >/dev/null 2>&1; then
   as_root service redis-server stop >/dev/null 2>&1 || true
 fi
 
 command -v go >/dev/null || { echo "Go is required (https://go.dev/dl/)" >&2; exit 1; }
+
+# versitygw: a real S3-compatible server for the S3 tests (go install, cached).
+bash scripts/install-versitygw.sh
 
 echo "== go vet"
 go vet ./...

@@ -67,6 +67,10 @@ in the analyze package (Report). --format html writes one self-contained page
 that needs no network access to view.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, err := expandInputs(cmd, args)
+			if err != nil {
+				return err
+			}
 			opts, err := mf.options()
 			if err != nil {
 				return &exitError{2, err}

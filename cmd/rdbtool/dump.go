@@ -19,6 +19,10 @@ func newDumpCommand() *cobra.Command {
 		Short: "Print every key as one JSON object per line (the corpus schema), in file order",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, err := expandInputs(cmd, args)
+			if err != nil {
+				return err
+			}
 			if format != "jsonl" {
 				return &exitError{2, fmt.Errorf("unknown --format %q (jsonl)", format)}
 			}

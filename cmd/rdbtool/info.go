@@ -50,6 +50,10 @@ func newInfoCommand() *cobra.Command {
 		Short: "Show a snapshot's version, aux fields, databases, types and checksum",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, err := expandInputs(cmd, args)
+			if err != nil {
+				return err
+			}
 			var all []fileInfo
 			for _, name := range args {
 				fi, err := collectInfo(cmd, &rf, name)

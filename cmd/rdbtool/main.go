@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rdbtool/rdbtool/rdb"
+	"github.com/rdbtool/rdbtool/s3src"
 	"github.com/rdbtool/rdbtool/source"
 )
 
@@ -57,6 +58,16 @@ func (f *readerFlags) open(ctx context.Context, name string) (*source.Source, *r
 	return src, rdb.NewReader(withProgress(src, name), opts...), nil
 }
 
+// expandInputs turns S3 shard-set patterns and prefixes among the
+// command's FILE arguments into the objects they name, in shard order.
+func expandInputs(cmd *cobra.Command, args []string) ([]string, error) {
+	out, err := s3src.ExpandArgs(cmd.Context(), args)
+	if err != nil {
+		return nil, &exitError{2, err}
+	}
+	return out, nil
+}
+
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "rdbtool",
@@ -64,6 +75,7 @@ func newRootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	s3src.RegisterFlags(root.PersistentFlags())
 	root.AddCommand(newInfoCommand(), newDumpCommand(), newCheckCommand())
 	for _, add := range extraCommands {
 		root.AddCommand(add())

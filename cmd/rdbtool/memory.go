@@ -29,6 +29,10 @@ func newMemoryCommand() *cobra.Command {
 		Short: "One row per key with its estimated memory (redis-rdb-tools compatible CSV, or JSONL)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			args, err := expandInputs(cmd, args)
+			if err != nil {
+				return err
+			}
 			opts, err := mf.options()
 			if err != nil {
 				return &exitError{2, err}
