@@ -1,0 +1,160 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/rdbtool/rdbtool/rdb"
+	"github.com/rdbtool/rdbtool/restore"
+)
+
+func init() { extraCommands = append(extraCommands, newRestoreCommand) }
+
+func newRestoreCommand() *cobra.Command {
+	var rf readerFlags
+	var kf keyFilter
+	var o restore.Options
+	var replace, skipExisting, dropFieldTTLs, downgradeStreams, dropKeyMeta, dropFunctions, skipModules, quiet bool
+	var mode string
+	cmd := &cobra.Command{
+		Use:   "restore SOURCE... --target URL",
+		Short: "Write the keys of RDB snapshots into a running Redis/Valkey server or cluster",
+		Long: `Restore writes every key of the snapshots into a server: values, key TTLs
+(absolute), hash field TTLs, stream groups and function libraries.
+
+Each key goes the fastest faithful way: RESTORE with the value as stored
+when the target loads the file's RDB version, RESTORE with a payload
+re-encoded for an older target otherwise, and chunked commands built under
+a temporary key and renamed into place for values larger than the target's
+proto-max-bulk-len. Keys already expired are skipped. Content the target
+cannot hold is refused per key unless a --drop-* option allows leaving it
+out. The exit status is 0 when every key was written or deliberately
+skipped, 1 when some key failed or was refused (or --verify found a
+difference), 2 on errors that stopped the restore.
+
+The target is redis://[user[:password]@]host[:port][/db] or rediss:// for
+TLS (--tls-* options or tls-ca=, tls-cert=, tls-key=, tls-insecure=1 in the
+URL query). The password can also come from REDISCLI_AUTH.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.Target == "" {
+				return &exitError{2, errors.New("--target URL is required")}
+			}
+			if replace && skipExisting {
+				return &exitError{2, errors.New("give --replace or --skip-existing, not both")}
+			}
+			switch {
+			case replace:
+				o.Conflict = restore.Replace
+			case skipExisting:
+				o.Conflict = restore.SkipExisting
+			}
+			switch mode {
+			case "auto":
+			case "commands":
+				o.Mode = restore.Commands
+			default:
+				return &exitError{2, fmt.Errorf("--mode %q: use auto or commands", mode)}
+			}
+			if dropFieldTTLs {
+				o.Policy |= rdb.DropFieldTTLs
+			}
+			if downgradeStreams {
+				o.Policy |= rdb.DowngradeStreams
+			}
+			if dropKeyMeta {
+				o.Policy |= rdb.DropKeyMeta
+			}
+			if dropFunctions {
+				o.Policy |= rdb.DropFunctions
+			}
+			if o.Password == "" {
+				o.Password = os.Getenv("REDISCLI_AUTH")
+			}
+			if err := kf.compile(); err != nil {
+				return &exitError{2, err}
+			}
+			o.Filter = func(rec *rdb.Record) bool {
+				return kf.keep(rec) && !(skipModules && rec.Type == rdb.TypeModule)
+			}
+			if len(kf.dbMap) > 0 {
+				o.MapDB = kf.db
+			}
+			if rf.skipChecksum {
+				o.ReaderOptions = append(o.ReaderOptions, rdb.WithoutChecksum())
+			}
+			if rf.allowNewer {
+				o.ReaderOptions = append(o.ReaderOptions, rdb.AllowNewerVersions())
+			}
+			if !quiet && term.IsTerminal(int(os.Stderr.Fd())) {
+				o.Progress = cmd.ErrOrStderr()
+			}
+			rep, err := restore.Restore(cmd.Context(), args, o)
+			if rep != nil {
+				rep.Print(cmd.OutOrStdout())
+			}
+			if err != nil {
+				if o.Checkpoint != "" {
+					err = fmt.Errorf("%w (progress saved in %s: run the same command again to resume)", err, o.Checkpoint)
+				}
+				return &exitError{2, err}
+			}
+			if !rep.OK() {
+				return &exitError{1, errors.New(strings.TrimSpace(summary(rep)))}
+			}
+			return nil
+		},
+	}
+	rf.register(cmd)
+	kf.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&o.Target, "target", "", "redis://[user[:password]@]host[:port][/db] or rediss://...")
+	fl.BoolVar(&o.Cluster, "cluster", false, "the target is a Redis Cluster: route keys by slot (MOVED/ASK followed)")
+	fl.StringVar(&o.Username, "user", "", "ACL user (overrides the URL)")
+	fl.StringVar(&o.Password, "password", "", "password (overrides the URL; default $REDISCLI_AUTH)")
+	fl.StringVar(&o.TLS.CAFile, "tls-ca", "", "CA bundle (PEM) to verify the server")
+	fl.StringVar(&o.TLS.CertFile, "tls-cert", "", "client certificate (PEM)")
+	fl.StringVar(&o.TLS.KeyFile, "tls-key", "", "client key (PEM)")
+	fl.BoolVar(&o.TLS.Insecure, "tls-insecure", false, "do not verify the server certificate")
+	fl.StringVar(&o.TLS.ServerName, "tls-server-name", "", "server name to verify (SNI)")
+	fl.IntVar(&o.Workers, "workers", 4, "connections per target node")
+	fl.IntVar(&o.Pipeline, "pipeline", 256, "commands in flight per connection")
+	fl.Float64Var(&o.Rate, "rate", 0, "at most this many keys per second (0: no limit)")
+	fl.BoolVar(&replace, "replace", false, "overwrite keys that exist in the target")
+	fl.BoolVar(&skipExisting, "skip-existing", false, "keep keys that exist in the target (reported as skipped)")
+	fl.StringVar(&mode, "mode", "auto", "auto (RESTORE, commands for oversized values) or commands (always commands, except module values)")
+	fl.Int64Var(&o.MaxPayload, "max-payload", 0, "send values larger than this many bytes as commands (default: the target's proto-max-bulk-len)")
+	fl.IntVar(&o.ChunkElements, "chunk-elements", 512, "elements per command on the command path")
+	fl.IntVar(&o.ChunkBytes, "chunk-bytes", 1<<20, "bytes per command on the command path")
+	fl.BoolVar(&dropFieldTTLs, "drop-field-ttls", false, "targets before Redis 7.4: keep hash fields without their TTLs (expired fields are dropped)")
+	fl.BoolVar(&downgradeStreams, "downgrade-streams", false, "leave out stream metadata an older target lacks")
+	fl.BoolVar(&dropKeyMeta, "drop-key-meta", false, "leave out module key metadata older targets lack")
+	fl.BoolVar(&dropFunctions, "drop-functions", false, "targets before Redis 7.0: leave out function libraries")
+	fl.BoolVar(&skipModules, "skip-modules", false, "leave out module keys")
+	fl.StringVar(&o.Checkpoint, "checkpoint", "", "record progress in FILE; an existing FILE is resumed")
+	fl.BoolVar(&o.Verify, "verify", false, "afterwards, compare every key of the target with the sources")
+	fl.BoolVar(&quiet, "quiet", false, "no progress lines")
+	return cmd
+}
+
+func summary(rep *restore.Report) string {
+	var parts []string
+	if rep.Failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d key(s) failed", rep.Failed))
+	}
+	if rep.Refused > 0 {
+		parts = append(parts, fmt.Sprintf("%d key(s) refused", rep.Refused))
+	}
+	if rep.FunctionsFailed > 0 {
+		parts = append(parts, fmt.Sprintf("%d function librar(ies) failed", rep.FunctionsFailed))
+	}
+	if rep.Verify != nil && !rep.Verify.OK() {
+		parts = append(parts, fmt.Sprintf("verify: %d missing, %d different", rep.Verify.Missing, rep.Verify.Different))
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,805 @@
+// Package restore writes the keys of RDB snapshots into a running Redis or
+// Valkey server or Redis Cluster, faithfully and fast.
+//
+// Each key takes the fastest path the target allows:
+//
+//   - RESTORE key ttl payload ABSTTL [IDLETIME|FREQ] [REPLACE] with the
+//     value exactly as stored in the file, when the target loads the file's
+//     RDB version (nothing is decoded);
+//   - RESTORE with a payload re-encoded for the target's older RDB version
+//     (rdb.DumpValue) otherwise;
+//   - commands (SET/APPEND, RPUSH, SADD, ZADD, HSET + HPEXPIREAT, XADD +
+//     XSETID + XGROUP + XCLAIM) in bounded chunks, built under a temporary
+//     key in the same slot and RENAMEd into place, when the payload would
+//     exceed the target's proto-max-bulk-len (or with Mode Commands).
+//
+// Module values are only restored by RESTORE. Function libraries are
+// loaded with FUNCTION LOAD on every master. Keys whose expiry has passed
+// are skipped. Content the target cannot hold (hash field TTLs before 7.4,
+// newer stream metadata, module key metadata) is refused per key unless a
+// Policy allows leaving it out.
+//
+// Progress can be checkpointed to a file so that an interrupted run
+// resumes without losing or duplicating anything.
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rdbtool/rdbtool/rdb"
+	"github.com/rdbtool/rdbtool/source"
+)
+
+// Conflict says what to do about keys that already exist in the target.
+type Conflict int
+
+const (
+	// Refuse: the target must be empty (no keys, no function libraries);
+	// a key found to exist anyway fails.
+	Refuse Conflict = iota
+	// Replace overwrites existing keys (RESTORE ... REPLACE, RENAME).
+	Replace
+	// SkipExisting leaves existing keys as they are and reports them.
+	SkipExisting
+)
+
+// Mode chooses how values are sent.
+type Mode int
+
+const (
+	Auto     Mode = iota // RESTORE when possible, commands for oversized values
+	Commands             // always commands (except module values)
+)
+
+// Options configure Restore.
+type Options struct {
+	// Target is a redis:// or rediss:// URL: [user[:password]@]host[:port][/db].
+	// A database in the URL is where database 0 of the snapshot goes when
+	// MapDB does not say otherwise.
+	Target   string
+	Cluster  bool // the target is a Redis Cluster: route keys by slot
+	Username string
+	Password string
+	TLS      TLSOptions
+
+	Workers  int     // connections per target node (default 4)
+	Pipeline int     // commands in flight per connection (default 256)
+	Rate     float64 // keys per second, 0 for no limit
+
+	Conflict Conflict
+	Mode     Mode
+	// Policy lets content the target cannot hold be left out instead of
+	// refusing the key: rdb.DropFieldTTLs, rdb.DowngradeStreams,
+	// rdb.DropKeyMeta, rdb.DropFunctions.
+	Policy rdb.Policy
+	// MaxPayload caps RESTORE payloads; larger values go the command way.
+	// 0: the target's proto-max-bulk-len (512 MB if it cannot be read).
+	MaxPayload int64
+	// ChunkElements / ChunkBytes bound each command of the command path.
+	ChunkElements, ChunkBytes int
+
+	// Filter keeps a key when it returns true (nil keeps all).
+	Filter func(rec *rdb.Record) bool
+	// MapDB maps a snapshot database to a target database (nil: identity).
+	MapDB func(db int) int
+
+	// Checkpoint is a file recording progress; an existing one is resumed.
+	Checkpoint string
+	// Verify compares the target with the sources afterwards.
+	Verify bool
+
+	Progress      io.Writer // progress lines (nil: none)
+	ReaderOptions []rdb.Option
+	// Open opens a source name (default source.Open).
+	Open func(ctx context.Context, name string) (*source.Source, error)
+}
+
+// KeyIssue is a key that was not written, with the reason.
+type KeyIssue struct {
+	Source string `json:"source"`
+	DB     int    `json:"db"`
+	Key    string `json:"key"`
+	Reason string `json:"reason"`
+}
+
+// Report is what Restore did.
+type Report struct {
+	Target        string
+	TargetVersion string // redis_version of the target
+	TargetRDB     int    // RDB version the target loads
+	Nodes         []string
+	Resumed       bool
+
+	Keys            int64 // keys read from the sources (after filters)
+	Written         int64
+	ByRestore       int64 // written with RESTORE of the stored payload
+	ByReencode      int64 // written with RESTORE of a re-encoded payload
+	ByCommands      int64 // written with commands
+	BySet           int64 // strings written with SET ... PXAT (cheaper for the server than RESTORE)
+	Skipped         map[string]int64
+	Failed          int64      // errors (the reasons are in Issues)
+	Refused         int64      // content the target cannot hold
+	Issues          []KeyIssue // failed and refused keys (the first 1000)
+	Functions       int64
+	FunctionsFailed int64
+	Notes           []string
+	Bytes           int64 // payload bytes sent
+	Elapsed         time.Duration
+	Verify          *VerifyReport
+}
+
+// OK reports whether every key was written or deliberately skipped.
+func (r *Report) OK() bool {
+	return r.Failed == 0 && r.Refused == 0 && r.FunctionsFailed == 0 && (r.Verify == nil || r.Verify.OK())
+}
+
+// Print writes a human summary.
+func (r *Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "restore into %s (%s, RDB %d, %d node(s))%s\n", redactURL(r.Target), r.TargetVersion, r.TargetRDB, len(r.Nodes), map[bool]string{true: ", resumed", false: ""}[r.Resumed])
+	rate := float64(r.Written) / math.Max(r.Elapsed.Seconds(), 1e-3)
+	fmt.Fprintf(w, "  keys read:    %d\n  written:      %d (RESTORE %d, re-encoded %d, SET %d, commands %d) in %.1fs, %.0f keys/s, %d MB\n",
+		r.Keys, r.Written, r.ByRestore, r.ByReencode, r.BySet, r.ByCommands, r.Elapsed.Seconds(), rate, r.Bytes>>20)
+	var reasons []string
+	for k := range r.Skipped {
+		reasons = append(reasons, k)
+	}
+	sort.Strings(reasons)
+	var total int64
+	for _, k := range reasons {
+		total += r.Skipped[k]
+	}
+	fmt.Fprintf(w, "  skipped:      %d\n", total)
+	for _, k := range reasons {
+		fmt.Fprintf(w, "    %8d  %s\n", r.Skipped[k], k)
+	}
+	fmt.Fprintf(w, "  refused:      %d\n  failed:       %d\n", r.Refused, r.Failed)
+	if r.Functions > 0 || r.FunctionsFailed > 0 {
+		fmt.Fprintf(w, "  functions:    %d loaded, %d failed\n", r.Functions, r.FunctionsFailed)
+	}
+	for i, is := range r.Issues {
+		if i == 50 {
+			fmt.Fprintf(w, "    ... %d more\n", len(r.Issues)-50)
+			break
+		}
+		fmt.Fprintf(w, "    db %d %q: %s\n", is.DB, is.Key, is.Reason)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
+	}
+	if r.Verify != nil {
+		r.Verify.Print(w)
+	}
+}
+
+// ErrNotEmpty is returned when the target holds data and neither Replace
+// nor SkipExisting was chosen.
+var ErrNotEmpty = errors.New("the target is not empty")
+
+type jobKind uint8
+
+const (
+	jobRestore jobKind = iota
+	jobCommands
+	jobSet // a string sent as SET key value [PXAT ms] [NX]
+)
+
+type job struct {
+	seq      int64
+	srcName  string
+	srcIdx   int
+	off      int64
+	db       int
+	key      []byte
+	slot     int
+	kind     jobKind
+	reenc    bool
+	payload  []byte
+	typ      rdb.Type
+	expireAt int64
+	idle     int64
+	freq     int
+	replace  bool
+	module   string
+	ask      string
+	tries    int
+}
+
+// node is one target server (a cluster master, or the single server).
+type node struct {
+	addr    string
+	workers []chan *job
+	ctrl    *conn
+}
+
+type engine struct {
+	o        Options
+	ep       *endpoint
+	ctx      context.Context
+	cancel   context.CancelCauseFunc
+	cluster  bool
+	slots    slotMap
+	mu       sync.Mutex
+	nodes    map[string]*node
+	wg       sync.WaitGroup // workers
+	jobs     sync.WaitGroup // jobs not finished
+	rep      *Report
+	repMu    sync.Mutex
+	trk      tracker
+	target   rdb.Target // for re-encoding
+	tgtVer   int        // RDB version the target loads
+	tgtMajor int
+	tgtMinor int
+	valkey   bool
+	maxPay   int64
+	inflight *byteSem
+	now      int64
+	ndb      int
+
+	written, byRestore, byReenc, byCmd, bySet, failed, refused, bytes atomic.Int64
+	keysRead                                                          atomic.Int64
+	skipped                                                           map[string]int64
+	cp                                                                *Checkpoint
+	cpBase                                                            Counts
+	resumeHW                                                          int64
+	resumeSrc                                                         int
+	srcVer                                                            int
+	srcDialect                                                        rdb.Dialect
+}
+
+// Restore writes the keys of the sources into the target.
+func Restore(ctx context.Context, sources []string, o Options) (*Report, error) {
+	start := time.Now()
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.Pipeline <= 0 {
+		o.Pipeline = 256
+	}
+	if o.Open == nil {
+		o.Open = source.Open
+	}
+	ep, err := parseTarget(o.Target, &o)
+	if err != nil {
+		return nil, err
+	}
+	e := &engine{o: o, ep: ep, cluster: o.Cluster, nodes: map[string]*node{}, skipped: map[string]int64{},
+		rep: &Report{Target: o.Target, Skipped: map[string]int64{}}, inflight: newByteSem(512 << 20), now: time.Now().UnixMilli()}
+	e.ctx, e.cancel = context.WithCancelCause(ctx)
+	defer e.cancel(nil)
+	if err := e.connect(); err != nil {
+		return nil, err
+	}
+	defer e.closeCtrl()
+	if o.Checkpoint != "" {
+		cp, err := loadCheckpoint(o.Checkpoint)
+		if err != nil {
+			return nil, err
+		}
+		if cp != nil {
+			if strings.Join(cp.Sources, "\x00") != strings.Join(sources, "\x00") {
+				return nil, fmt.Errorf("checkpoint %s is for sources %q, not %q: remove it to start over", o.Checkpoint, cp.Sources, sources)
+			}
+			if cp.Complete {
+				e.rep.Notes = append(e.rep.Notes, "checkpoint says this restore already completed; nothing to do")
+				e.rep.Resumed = true
+				e.cp = cp
+				e.finishReport(start)
+				if o.Verify {
+					e.rep.Verify, err = e.verify(sources)
+				}
+				return e.rep, err
+			}
+			e.cp, e.cpBase, e.rep.Resumed = cp, cp.Counts, true
+		}
+	}
+	if e.cp == nil && o.Conflict == Refuse {
+		if err := e.checkEmpty(); err != nil {
+			return nil, err
+		}
+	}
+	e.startWorkers()
+	var stopProgress func()
+	if o.Progress != nil {
+		stopProgress = e.progress(start)
+	}
+	stopCP := e.checkpointLoop(sources)
+	runErr := e.readAll(sources)
+	e.jobs.Wait()
+	e.stopWorkers()
+	if stopProgress != nil {
+		stopProgress()
+	}
+	if cause := context.Cause(e.ctx); runErr == nil && cause != nil {
+		runErr = cause
+	}
+	stopCP(runErr == nil)
+	e.finishReport(start)
+	if runErr != nil {
+		return e.rep, runErr
+	}
+	if o.Verify {
+		v, err := e.verify(sources)
+		e.rep.Verify = v
+		if err != nil {
+			return e.rep, err
+		}
+	}
+	return e.rep, nil
+}
+
+func (e *engine) finishReport(start time.Time) {
+	r := e.rep
+	r.Written = e.written.Load() + e.cpBase.Written
+	r.ByRestore, r.ByReencode, r.ByCommands, r.BySet = e.byRestore.Load(), e.byReenc.Load(), e.byCmd.Load(), e.bySet.Load()
+	r.Failed = e.failed.Load() + e.cpBase.Failed
+	r.Refused = e.refused.Load() + e.cpBase.Refused
+	r.Bytes = e.bytes.Load()
+	r.Keys = e.keysRead.Load()
+	e.repMu.Lock()
+	for k, v := range e.skipped {
+		r.Skipped[k] += v
+	}
+	for k, v := range e.cpBase.Skipped {
+		r.Skipped[k] += v
+	}
+	e.repMu.Unlock()
+	r.Elapsed = time.Since(start)
+}
+
+func (e *engine) closeCtrl() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, n := range e.nodes {
+		if n.ctrl != nil {
+			n.ctrl.close()
+		}
+	}
+}
+
+// connect discovers the nodes and probes the target.
+func (e *engine) connect() error {
+	c, err := dial(e.ctx, e.ep.addr, e.ep)
+	if err != nil {
+		return err
+	}
+	if e.cluster {
+		if e.ep.db != 0 {
+			c.close()
+			return fmt.Errorf("a Redis Cluster has only database 0; drop /%d from the URL", e.ep.db)
+		}
+		if err := e.slots.load(c); err != nil {
+			c.close()
+			return err
+		}
+		c.close()
+		for _, a := range e.slots.masters() {
+			if _, err := e.node(a); err != nil {
+				return err
+			}
+		}
+	} else {
+		e.nodes[e.ep.addr] = &node{addr: e.ep.addr, ctrl: c}
+	}
+	first := true
+	for _, n := range e.nodes {
+		e.rep.Nodes = append(e.rep.Nodes, n.addr)
+		if err := e.probe(n, first); err != nil {
+			return err
+		}
+		first = false
+	}
+	sort.Strings(e.rep.Nodes)
+	return nil
+}
+
+func (e *engine) node(addr string) (*node, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n := e.nodes[addr]; n != nil {
+		return n, nil
+	}
+	c, err := dial(e.ctx, addr, e.ep)
+	if err != nil {
+		return nil, err
+	}
+	n := &node{addr: addr, ctrl: c}
+	e.nodes[addr] = n
+	return n, nil
+}
+
+// probe reads a node's version and limits.
+func (e *engine) probe(n *node, first bool) error {
+	r, err := n.ctrl.do("INFO", "server")
+	if err != nil {
+		return fmt.Errorf("%s: %v", n.addr, err)
+	}
+	if err := r.err(); err != nil {
+		return fmt.Errorf("%s: INFO server: %v", n.addr, err)
+	}
+	info := parseInfo(r.str)
+	ver := info["redis_version"]
+	if v := info["valkey_version"]; v != "" {
+		ver, e.valkey = v, true
+	}
+	if info["server_name"] == "valkey" {
+		e.valkey = true
+	}
+	major, minor := parseVersion(ver)
+	rdbVer := rdbVersionOf(e.valkey, major, minor)
+	// A DUMP of a scratch key tells the RDB version exactly.
+	probeKey := []byte("{" + slotTag(e.firstSlot(n.addr)) + "}rdbtool:restore:probe")
+	if pr, err := n.ctrl.do("SET", probeKey, "x", "PX", 60000); err == nil && pr.err() == nil {
+		if d, err := n.ctrl.do("DUMP", probeKey); err == nil && d.kind == '$' && len(d.str) >= 10 {
+			rdbVer = int(d.str[len(d.str)-10]) | int(d.str[len(d.str)-9])<<8
+		}
+		n.ctrl.do("DEL", probeKey)
+	}
+	if first || rdbVer < e.tgtVer || (e.tgtVer >= 80) != (rdbVer >= 80) {
+		if !first && (e.tgtVer >= 80) != (rdbVer >= 80) {
+			rdbVer = min(rdbVer, 11)
+		}
+		e.tgtVer, e.tgtMajor, e.tgtMinor = rdbVer, major, minor
+		e.rep.TargetVersion = ver
+		if e.valkey {
+			e.rep.TargetVersion = "valkey " + ver
+		}
+	}
+	e.rep.TargetRDB = e.tgtVer
+	tv := e.tgtVer
+	switch {
+	case tv >= 80:
+		e.target = rdb.Target{Dialect: rdb.DialectValkey, Version: rdb.MaxValkeyVersion}
+	case tv > rdb.MaxRedisVersion:
+		e.target = rdb.Target{Dialect: rdb.DialectRedis, Version: rdb.MaxRedisVersion}
+	case tv < 6:
+		return fmt.Errorf("%s: server %s loads RDB %d; restore needs a server of 2.8 or later", n.addr, ver, tv)
+	default:
+		e.target = rdb.Target{Dialect: rdb.DialectRedis, Version: tv}
+	}
+	mp := int64(512 << 20)
+	if cr, err := n.ctrl.do("CONFIG", "GET", "proto-max-bulk-len"); err == nil && cr.kind == '*' && len(cr.arr) == 2 {
+		if v, err := strconv.ParseInt(string(cr.arr[1].str), 10, 64); err == nil && v > 0 {
+			mp = v
+		}
+	}
+	if e.o.MaxPayload > 0 && e.o.MaxPayload < mp {
+		mp = e.o.MaxPayload
+	}
+	if e.maxPay == 0 || mp < e.maxPay {
+		e.maxPay = mp
+	}
+	return nil
+}
+
+func (e *engine) firstSlot(addr string) int {
+	if !e.cluster {
+		return 0
+	}
+	for s := 0; s < 16384; s++ {
+		if e.slots.get(s) == addr {
+			return s
+		}
+	}
+	return 0
+}
+
+func parseInfo(b []byte) map[string]string {
+	m := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+func parseVersion(v string) (int, int) {
+	parts := strings.Split(v, ".")
+	major, _ := strconv.Atoi(parts[0])
+	minor := 0
+	if len(parts) > 1 {
+		minor, _ = strconv.Atoi(parts[1])
+	}
+	return major, minor
+}
+
+// rdbVersionOf maps a server release to the RDB version it loads.
+func rdbVersionOf(valkey bool, major, minor int) int {
+	if valkey {
+		if major >= 9 {
+			return 80
+		}
+		return 11
+	}
+	switch {
+	case major >= 9 || (major == 8 && minor >= 6):
+		return 13
+	case major == 8 || (major == 7 && minor >= 4):
+		return 12
+	case major == 7 && minor >= 2:
+		return 11
+	case major == 7:
+		return 10
+	case major >= 5:
+		return 9
+	case major == 4:
+		return 8
+	case major == 3 && minor >= 2:
+		return 7
+	}
+	return 6
+}
+
+// checkEmpty refuses a target that holds keys or function libraries.
+func (e *engine) checkEmpty() error {
+	for _, n := range e.nodes {
+		r, err := n.ctrl.do("INFO", "keyspace")
+		if err != nil {
+			return err
+		}
+		for k, v := range parseInfo(r.str) {
+			if strings.HasPrefix(k, "db") && !strings.HasPrefix(v, "keys=0,") {
+				return fmt.Errorf("%w: %s holds keys (%s:%s); use --replace to overwrite or --skip-existing to keep what is there", ErrNotEmpty, n.addr, k, v)
+			}
+		}
+		if e.tgtMajor >= 7 {
+			if r, err := n.ctrl.do("FUNCTION", "LIST"); err == nil && r.kind == '*' && len(r.arr) > 0 {
+				return fmt.Errorf("%w: %s has %d function libraries; use --replace or --skip-existing", ErrNotEmpty, n.addr, len(r.arr))
+			}
+		}
+	}
+	return nil
+}
+
+func (e *engine) startWorkers() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, n := range e.nodes {
+		e.startNodeWorkers(n)
+	}
+}
+
+func (e *engine) startNodeWorkers(n *node) {
+	for i := 0; i < e.o.Workers; i++ {
+		ch := make(chan *job, e.o.Pipeline)
+		n.workers = append(n.workers, ch)
+		w := &worker{e: e, n: n, ch: ch}
+		e.wg.Add(1)
+		go w.run()
+	}
+}
+
+func (e *engine) stopWorkers() {
+	e.mu.Lock()
+	for _, n := range e.nodes {
+		for _, ch := range n.workers {
+			close(ch)
+		}
+		n.workers = nil
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+}
+
+// dispatch hands a job to the worker that owns its key.
+func (e *engine) dispatch(j *job) {
+	addr := e.ep.addr
+	if j.ask != "" {
+		addr = j.ask
+	} else if e.cluster {
+		addr = e.slots.get(j.slot)
+	}
+	n, err := e.node(addr)
+	if err != nil {
+		e.abort(err)
+		e.finish(j)
+		return
+	}
+	e.mu.Lock()
+	if n.workers == nil {
+		e.startNodeWorkers(n)
+	}
+	h := fnv.New32a()
+	h.Write(j.key)
+	ch := n.workers[int(h.Sum32()%uint32(len(n.workers)))]
+	e.mu.Unlock()
+	select {
+	case ch <- j:
+	case <-e.ctx.Done():
+		e.finish(j)
+	}
+}
+
+// finish releases a job that will not be acknowledged (aborted run).
+func (e *engine) finish(j *job) {
+	e.inflight.release(int64(len(j.payload)))
+	e.jobs.Done()
+}
+
+func (e *engine) abort(err error) { e.cancel(err) }
+
+// done records a job's result.
+func (e *engine) done(j *job, written bool, skipReason string, failReason string, refused bool) {
+	o := outcome{kind: 'w'}
+	switch {
+	case written:
+		e.written.Add(1)
+		switch {
+		case j.kind == jobCommands:
+			e.byCmd.Add(1)
+		case j.kind == jobSet:
+			e.bySet.Add(1)
+		case j.reenc:
+			e.byReenc.Add(1)
+		default:
+			e.byRestore.Add(1)
+		}
+		e.bytes.Add(int64(len(j.payload)))
+	case skipReason != "":
+		e.skip(skipReason)
+		o = outcome{kind: 's', reason: skipReason}
+	default:
+		e.issue(j.srcName, j.db, j.key, failReason, refused)
+		o.kind = 'f'
+		if refused {
+			o.kind = 'r'
+		}
+	}
+	e.trk.ack(j.seq, o)
+	e.finish(j)
+}
+
+// settle records the outcome of a key the reader decided on itself.
+func (e *engine) settle(off int64, db int, end int64, o outcome) {
+	e.trk.ack(e.trk.add(off, db, end), o)
+}
+
+func (e *engine) skip(reason string) {
+	e.repMu.Lock()
+	e.skipped[reason]++
+	e.repMu.Unlock()
+}
+
+func (e *engine) issue(src string, db int, key []byte, reason string, refused bool) {
+	if refused {
+		e.refused.Add(1)
+	} else {
+		e.failed.Add(1)
+	}
+	e.repMu.Lock()
+	if len(e.rep.Issues) < 1000 {
+		e.rep.Issues = append(e.rep.Issues, KeyIssue{Source: src, DB: db, Key: string(key), Reason: reason})
+	}
+	e.repMu.Unlock()
+}
+
+func (e *engine) note(s string) {
+	e.repMu.Lock()
+	defer e.repMu.Unlock()
+	for _, n := range e.rep.Notes {
+		if n == s {
+			return
+		}
+	}
+	e.rep.Notes = append(e.rep.Notes, s)
+}
+
+// progress prints a line every second.
+func (e *engine) progress(start time.Time) func() {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				el := time.Since(start).Seconds()
+				w := e.written.Load()
+				fmt.Fprintf(e.o.Progress, "restore: %d keys written (%.0f/s), %d failed, %d refused, %d MB sent, %.0fs\n",
+					w, float64(w)/el, e.failed.Load(), e.refused.Load(), e.bytes.Load()>>20, el)
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
+// checkpointLoop saves the checkpoint every second; the returned function
+// saves it a last time.
+func (e *engine) checkpointLoop(sources []string) func(complete bool) {
+	if e.o.Checkpoint == "" {
+		return func(bool) {}
+	}
+	save := func(complete bool) {
+		off, db, hw, src := e.trk.resume()
+		cp := &Checkpoint{FormatVersion: 1, Sources: sources, Target: redactURL(e.o.Target), Source: src, Offset: off, DB: db,
+			Dialect: int(e.srcDialect), RDBVersion: e.srcVer, HighWater: hw, Complete: complete}
+		cp.Counts = e.trk.commitState()
+		cp.Counts.Written += e.cpBase.Written
+		cp.Counts.Failed += e.cpBase.Failed
+		cp.Counts.Refused += e.cpBase.Refused
+		for k, v := range e.cpBase.Skipped {
+			cp.Counts.Skipped[k] += v
+		}
+		if err := saveCheckpoint(e.o.Checkpoint, cp); err != nil {
+			e.note("checkpoint: " + err.Error())
+		}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				save(false)
+			}
+		}
+	}()
+	return func(complete bool) {
+		close(stop)
+		<-done
+		save(complete)
+	}
+}
+
+// byteSem bounds the payload bytes in flight.
+type byteSem struct {
+	mu    sync.Mutex
+	cond  *sync.Cond
+	limit int64
+	used  int64
+}
+
+func newByteSem(limit int64) *byteSem {
+	s := &byteSem{limit: limit}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+func (s *byteSem) acquire(ctx context.Context, n int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.used > 0 && s.used+n > s.limit {
+		if ctx.Err() != nil {
+			return false
+		}
+		s.cond.Wait()
+	}
+	s.used += n
+	return true
+}
+
+func (s *byteSem) release(n int64) {
+	s.mu.Lock()
+	s.used -= n
+	s.mu.Unlock()
+	s.cond.Broadcast()
+}
+
+func (e *engine) wakeOnCancel() {
+	<-e.ctx.Done()
+	e.inflight.cond.Broadcast()
+}
+
+var _ = os.Stderr

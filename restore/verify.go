@@ -1,0 +1,325 @@
+package restore
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+// VerifyReport is the outcome of comparing the target with the sources:
+// per key, that it exists with the same type, the same value (a digest of
+// the value DUMP returns, decoded, against the source's) and the same
+// expiry.
+type VerifyReport struct {
+	Checked   int64
+	Matched   int64
+	Missing   int64
+	Different int64
+	Expired   int64 // expired between restore and check: not compared
+	Issues    []KeyIssue
+}
+
+// OK reports whether every key matched.
+func (v *VerifyReport) OK() bool { return v.Missing == 0 && v.Different == 0 }
+
+// Print writes a summary.
+func (v *VerifyReport) Print(w io.Writer) {
+	fmt.Fprintf(w, "  verify: %d keys checked, %d match, %d missing, %d different", v.Checked, v.Matched, v.Missing, v.Different)
+	if v.Expired > 0 {
+		fmt.Fprintf(w, ", %d expired meanwhile", v.Expired)
+	}
+	fmt.Fprintln(w)
+	for i, is := range v.Issues {
+		if i == 50 {
+			break
+		}
+		fmt.Fprintf(w, "    db %d %q: %s\n", is.DB, is.Key, is.Reason)
+	}
+}
+
+type vitem struct {
+	src    string
+	db     int
+	key    []byte
+	digest [32]byte
+	expire int64
+}
+
+func (e *engine) verify(sources []string) (*VerifyReport, error) {
+	v := &VerifyReport{}
+	conns := map[string]*conn{}
+	defer func() {
+		for _, c := range conns {
+			c.close()
+		}
+	}()
+	connFor := func(addr string) (*conn, error) {
+		if c := conns[addr]; c != nil {
+			return c, nil
+		}
+		c, err := dial(e.ctx, addr, e.ep)
+		if err != nil {
+			return nil, err
+		}
+		c.db = 0
+		conns[addr] = c
+		return c, nil
+	}
+	var batch []vitem
+	flush := func() error {
+		byNode := map[string][]vitem{}
+		for _, it := range batch {
+			addr := e.ep.addr
+			if e.cluster {
+				addr = e.slots.get(KeySlot(it.key))
+			}
+			byNode[addr] = append(byNode[addr], it)
+		}
+		batch = batch[:0]
+		for addr, items := range byNode {
+			c, err := connFor(addr)
+			if err != nil {
+				return err
+			}
+			type ex struct {
+				sel bool
+				it  *vitem
+			}
+			var exps []ex
+			for i := range items {
+				it := &items[i]
+				if !e.cluster && c.db != it.db {
+					c.write(bSELECT, strconv.AppendInt(nil, int64(it.db), 10))
+					c.db = it.db
+					exps = append(exps, ex{sel: true})
+				}
+				c.write([]byte("DUMP"), it.key)
+				c.write([]byte("PTTL"), it.key)
+				exps = append(exps, ex{it: it})
+			}
+			if err := c.flush(); err != nil {
+				return err
+			}
+			now := time.Now().UnixMilli()
+			for _, x := range exps {
+				r, err := c.read()
+				if err != nil {
+					return err
+				}
+				if x.sel {
+					continue
+				}
+				pt, err := c.read()
+				if err != nil {
+					return err
+				}
+				it := x.it
+				v.Checked++
+				bad := func(missing bool, reason string) {
+					if missing {
+						v.Missing++
+					} else {
+						v.Different++
+					}
+					if len(v.Issues) < 1000 {
+						v.Issues = append(v.Issues, KeyIssue{Source: it.src, DB: it.db, Key: string(it.key), Reason: reason})
+					}
+				}
+				if r.kind == '-' {
+					bad(false, "DUMP: "+string(r.str))
+					continue
+				}
+				if r.null {
+					if it.expire != 0 && it.expire <= now+1000 {
+						v.Expired++
+						continue
+					}
+					bad(true, "missing from the target")
+					continue
+				}
+				d, err := payloadDigest(r.str, e.now, e.fieldTTLsKept())
+				if err != nil {
+					bad(false, "cannot decode the target's DUMP: "+err.Error())
+					continue
+				}
+				if d != it.digest {
+					bad(false, "value differs")
+					continue
+				}
+				switch {
+				case it.expire == 0 && pt.n != -1:
+					bad(false, fmt.Sprintf("has a TTL (%d ms) the source does not", pt.n))
+					continue
+				case it.expire != 0 && (pt.n < 0 || math.Abs(float64(now+pt.n-it.expire)) > 5000):
+					bad(false, fmt.Sprintf("expiry differs: PTTL %d, source expires at %d (in %d ms)", pt.n, it.expire, it.expire-now))
+					continue
+				}
+				v.Matched++
+			}
+		}
+		return nil
+	}
+	for idx, name := range sources {
+		src, err := e.o.Open(e.ctx, name)
+		if err != nil {
+			return v, err
+		}
+		opts := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, e.o.ReaderOptions...)
+		r := rdb.NewReader(src, opts...)
+		_ = idx
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				src.Close()
+				return v, err
+			}
+			if rec.Kind != rdb.KindKey || (e.o.Filter != nil && !e.o.Filter(rec)) {
+				continue
+			}
+			if rec.ExpireAt != 0 && rec.ExpireAt <= time.Now().UnixMilli() {
+				continue
+			}
+			db := rec.DB
+			if e.o.MapDB != nil {
+				db = e.o.MapDB(rec.DB)
+			} else if rec.DB == 0 {
+				db = e.ep.db
+			}
+			if (e.cluster && db != 0) || db >= e.ndb {
+				continue
+			}
+			it := vitem{src: name, db: db, key: append([]byte(nil), rec.Key...), expire: rec.ExpireAt}
+			val, err := r.ReadValue()
+			if err != nil {
+				src.Close()
+				return v, err
+			}
+			it.digest = e.valueDigest(val)
+			batch = append(batch, it)
+			if len(batch) >= 512 {
+				if err := flush(); err != nil {
+					src.Close()
+					return v, err
+				}
+			}
+		}
+		src.Close()
+	}
+	return v, flush()
+}
+
+// valueDigest digests a source value as the target should hold it.
+func (e *engine) valueDigest(v *rdb.Value) [32]byte {
+	return digestValue(v, e.now, e.fieldTTLsKept())
+}
+
+// fieldTTLsKept: the target holds hash field TTLs (and they are compared).
+func (e *engine) fieldTTLsKept() bool { return e.tgtVer >= 12 }
+
+func payloadDigest(p []byte, now int64, fieldTTLs bool) ([32]byte, error) {
+	r, err := rdb.NewDumpReader(p, rdb.AllowNewerVersions())
+	if err != nil {
+		return [32]byte{}, err
+	}
+	if _, err := r.Next(); err != nil {
+		return [32]byte{}, err
+	}
+	v, err := r.ReadValue()
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return digestValue(v, now, fieldTTLs), nil
+}
+
+// digestValue is a canonical digest: element order only where the type
+// has one, hash fields without expired ones, stream entries and groups.
+func digestValue(v *rdb.Value, now int64, fieldTTLs bool) [32]byte {
+	h := sha256.New()
+	var num [8]byte
+	put := func(b []byte) {
+		binary.LittleEndian.PutUint64(num[:], uint64(len(b)))
+		h.Write(num[:])
+		h.Write(b)
+	}
+	putN := func(n uint64) {
+		binary.LittleEndian.PutUint64(num[:], n)
+		h.Write(num[:])
+	}
+	putN(uint64(v.Type))
+	switch v.Type {
+	case rdb.TypeString:
+		put(v.String)
+	case rdb.TypeList:
+		for _, it := range v.Items {
+			put(it)
+		}
+	case rdb.TypeSet:
+		items := append([][]byte(nil), v.Items...)
+		sort.Slice(items, func(i, j int) bool { return bytes.Compare(items[i], items[j]) < 0 })
+		for _, it := range items {
+			put(it)
+		}
+	case rdb.TypeZSet:
+		z := append([]rdb.ScoredMember(nil), v.ZSet...)
+		sort.Slice(z, func(i, j int) bool { return bytes.Compare(z[i].Member, z[j].Member) < 0 })
+		for _, m := range z {
+			put(m.Member)
+			putN(math.Float64bits(m.Score))
+		}
+	case rdb.TypeHash:
+		f := make([]rdb.HashField, 0, len(v.Hash))
+		for _, x := range v.Hash {
+			if x.ExpireAt != 0 && x.ExpireAt <= now {
+				continue
+			}
+			f = append(f, x)
+		}
+		sort.Slice(f, func(i, j int) bool { return bytes.Compare(f[i].Field, f[j].Field) < 0 })
+		for _, x := range f {
+			put(x.Field)
+			put(x.Value)
+			if fieldTTLs {
+				putN(uint64(x.ExpireAt))
+			}
+		}
+	case rdb.TypeStream:
+		s := v.Stream
+		for _, en := range s.Entries {
+			putN(en.ID.Ms)
+			putN(en.ID.Seq)
+			for _, f := range en.Fields {
+				put(f)
+			}
+		}
+		putN(s.LastID.Ms)
+		putN(s.LastID.Seq)
+		for _, g := range s.Groups {
+			put(g.Name)
+			putN(g.LastID.Ms)
+			putN(g.LastID.Seq)
+			for _, p := range g.Pending {
+				putN(p.ID.Ms)
+				putN(p.ID.Seq)
+				put(p.Consumer)
+				putN(p.DeliveryCount)
+			}
+		}
+	case rdb.TypeModule:
+		putN(v.Module.ID)
+		put(v.Module.Raw)
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
