@@ -107,3 +107,14 @@ func TestCheckExitCodes(t *testing.T) {
 		t.Errorf("missing file: exit %d: %s", code, out)
 	}
 }
+
+func TestDumpRESP(t *testing.T) {
+	out, code := run(t, "dump", "--format", "resp", "../../testdata/corpus/redis-7.0.15/lfu.rdb")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	// Every command is a RESP array of bulk strings.
+	if !strings.HasPrefix(out, "*") || !strings.Contains(out, "\r\n$3\r\nSET\r\n") {
+		t.Errorf("not a RESP command stream: %q", out[:min(len(out), 200)])
+	}
+}

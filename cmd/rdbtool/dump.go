@@ -11,42 +11,74 @@ import (
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
+// recordWriter is what dump needs from an output format.
+type recordWriter interface {
+	// write renders rec (and consumes its value when it is a key).
+	write(r *rdb.Reader, rec *rdb.Record) error
+	Flush() error
+}
+
+type jsonlOut struct{ *export.JSONWriter }
+
+func (j jsonlOut) write(r *rdb.Reader, rec *rdb.Record) error {
+	if rec.Kind != rdb.KindKey {
+		return nil
+	}
+	return j.WriteKey(r, rec)
+}
+
+type respOut struct{ *export.RESPWriter }
+
+func (w respOut) write(r *rdb.Reader, rec *rdb.Record) error { return w.WriteRecord(r, rec) }
+
 func newDumpCommand() *cobra.Command {
 	var rf readerFlags
 	var format string
+	var replace, includeExpired, noFieldTTLs bool
 	cmd := &cobra.Command{
 		Use:   "dump FILE...",
-		Short: "Print every key as one JSON object per line (the corpus schema), in file order",
+		Short: "Print every key in file order: JSON Lines (the corpus schema) or RESP commands for redis-cli --pipe",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			args, err := expandInputs(cmd, args)
 			if err != nil {
 				return err
 			}
-			if format != "jsonl" {
-				return &exitError{2, fmt.Errorf("unknown --format %q (jsonl)", format)}
-			}
 			out := bufio.NewWriterSize(cmd.OutOrStdout(), 256<<10)
-			jw := export.NewJSONWriter(out)
+			var w recordWriter
+			switch format {
+			case "jsonl":
+				w = jsonlOut{export.NewJSONWriter(out)}
+			case "resp":
+				o := export.DefaultRESPOptions()
+				o.Replace, o.IncludeExpired = replace, includeExpired
+				o.FieldTTLs = !noFieldTTLs
+				w = respOut{export.NewRESPWriter(out, o)}
+			default:
+				return &exitError{2, fmt.Errorf("unknown --format %q (jsonl or resp)", format)}
+			}
 			for _, name := range args {
-				if err := dumpFile(cmd, &rf, name, jw); err != nil {
-					jw.Flush()
+				if err := dumpFile(cmd, &rf, name, w); err != nil {
+					w.Flush()
 					out.Flush()
 					return &exitError{2, err}
 				}
 			}
-			if err := jw.Flush(); err != nil {
+			if err := w.Flush(); err != nil {
 				return err
 			}
 			return out.Flush()
 		},
 	}
 	rf.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl")
+	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl, or resp (commands for redis-cli --pipe)")
+	cmd.Flags().BoolVar(&replace, "resp-replace", false, "resp: DEL each key before writing it, so replaying twice does not append")
+	cmd.Flags().BoolVar(&includeExpired, "include-expired", false, "resp: also write keys already expired (they are deleted on arrival)")
+	cmd.Flags().BoolVar(&noFieldTTLs, "no-field-ttls", false, "resp: leave out hash field TTLs (for servers before 7.4)")
 	return cmd
 }
 
-func dumpFile(cmd *cobra.Command, rf *readerFlags, name string, jw *export.JSONWriter) error {
+func dumpFile(cmd *cobra.Command, rf *readerFlags, name string, w recordWriter) error {
 	src, r, err := rf.open(cmd.Context(), name)
 	if err != nil {
 		return err
@@ -60,10 +92,8 @@ func dumpFile(cmd *cobra.Command, rf *readerFlags, name string, jw *export.JSONW
 		if err != nil {
 			return err
 		}
-		if rec.Kind == rdb.KindKey {
-			if err := jw.WriteKey(r, rec); err != nil {
-				return err
-			}
+		if err := w.write(r, rec); err != nil {
+			return err
 		}
 	}
 }
