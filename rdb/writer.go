@@ -180,6 +180,10 @@ type WriterOptions struct {
 	// Now gives the time against which field TTLs are judged expired
 	// (DropFieldTTLs); default time.Now.
 	Now func() time.Time
+	// Recompress makes CopyValue compress every string afresh instead of
+	// copying the source's stored form where that gives the same bytes
+	// (see CopyValue). The output is the same; this is for verifying that.
+	Recompress bool
 }
 
 // ErrUnsupported is wrapped by Writer errors for content the target
@@ -195,6 +199,10 @@ type WriterStats struct {
 	DroppedKeyMeta       int64
 	DroppedFunctions     int64
 	DroppedLRU           int64 // idle/freq values the target cannot store (before RDB 9)
+	// StoredCopies counts strings, compact blobs and quicklist nodes that
+	// CopyValue wrote in the source's stored form instead of compressing
+	// them again (see CopyValue).
+	StoredCopies int64
 }
 
 // KeyHeader is what precedes a value: the key and its optional expiry,
@@ -233,20 +241,31 @@ func HeaderOf(rec *Record) KeyHeader {
 // SpoolMemory bytes, then in a temporary file, so memory stays flat however
 // large the value.
 type Writer struct {
-	o       out
-	t       Target
-	lim     Limits
-	opt     WriterOptions
-	payload bool // DUMP payload: no header, no key, no trailer
-	started bool
-	closed  bool
-	inValue bool
-	stats   WriterStats
-	scratch []byte
-	cw      CollectionWriter // reused: one collection is open at a time
-	seen    map[string]bool
-	lb      compact.ListpackBuilder
-	zb      compact.ZiplistBuilder
+	o        out
+	t        Target
+	lim      Limits
+	opt      WriterOptions
+	payload  bool // DUMP payload: no header, no key, no trailer
+	started  bool
+	closed   bool
+	inValue  bool
+	stats    WriterStats
+	scratch  []byte
+	cw       CollectionWriter // reused: one collection is open at a time
+	seen     map[string]bool
+	lb       compact.ListpackBuilder
+	zb       compact.ZiplistBuilder
+	ql       *qlBuilder // reused by every list
+	keyBuf   []byte     // the open collection's key
+	zsAll    []scored   // small sorted sets being sorted
+	zsArena  []byte     // and their members
+	scoreBuf []byte
+
+	// CopyValue: the stored forms of the value being copied.
+	copying    bool
+	src        srcForms
+	srcReader  *Reader
+	srcTrusted bool // the source's LZF output is byte-identical to ours
 }
 
 // NewWriter returns a Writer for opts.Target (required) writing to w.
@@ -425,7 +444,7 @@ func (w *Writer) keyHeader(h *KeyHeader, typ byte) error {
 		w.o.byte1(opExpireTimeMS)
 		var b [8]byte
 		binary.LittleEndian.PutUint64(b[:], uint64(h.ExpireAt))
-		w.o.raw(b[:])
+		w.o.small(b[:])
 	}
 	if h.Idle >= 0 || h.Freq >= 0 {
 		if !w.t.at(9) {
@@ -474,7 +493,7 @@ func (w *Writer) writeKeyMeta(m []KeyMeta) {
 	for _, km := range m {
 		var b [4]byte
 		binary.LittleEndian.PutUint32(b[:], km.Class)
-		w.o.raw(b[:])
+		w.o.small(b[:])
 		w.o.raw(km.Raw)
 	}
 }
@@ -531,33 +550,77 @@ func (w *Writer) Close() error {
 	}
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], sum)
-	w.o.raw(b[:])
+	w.o.small(b[:])
 	return w.o.flush()
 }
 
 // out is a buffered output that keeps the CRC-64 of everything written.
+// When it writes to an io.Writer, a full buffer is checksummed and written
+// on another goroutine while the next one fills (see handoff).
 type out struct {
 	w        io.Writer // nil: keep everything in buf
 	buf      []byte
-	crc      uint64
-	n        int64 // bytes flushed
+	spare    []byte // the buffer being written in the background, when busy
+	crc      uint64 // of everything handed off (once the job in flight is collected)
+	n        int64  // bytes handed off
 	err      error
 	compress bool
 	lzf      []byte
+	busy     bool
+	done     chan outResult
+}
+
+type outResult struct {
+	crc uint64
+	err error
 }
 
 const outFlushAt = 256 << 10
 
+// handoff starts checksumming and writing buf in the background and
+// continues in the spare buffer.
+func (o *out) handoff() {
+	if o.w == nil || len(o.buf) == 0 {
+		return
+	}
+	o.wait()
+	if o.err != nil {
+		o.buf = o.buf[:0]
+		return
+	}
+	if o.done == nil {
+		o.done = make(chan outResult, 1)
+	}
+	p := o.buf
+	o.n += int64(len(p))
+	go func(crc uint64, p []byte, w io.Writer, done chan<- outResult) {
+		crc = CRC64(crc, p)
+		_, err := w.Write(p)
+		done <- outResult{crc, err}
+	}(o.crc, p, o.w, o.done)
+	o.busy = true
+	o.buf, o.spare = o.spare[:0], p
+}
+
+// wait collects the background job, if one is in flight.
+func (o *out) wait() {
+	if o.busy {
+		res := <-o.done
+		o.busy = false
+		o.crc = res.crc
+		if res.err != nil && o.err == nil {
+			o.err = res.err
+		}
+	}
+}
+
+// flush writes everything buffered and waits for it.
 func (o *out) flush() error {
-	if o.err != nil || o.w == nil {
+	if o.w == nil {
 		return o.err
 	}
-	if len(o.buf) > 0 {
-		o.crc = CRC64(o.crc, o.buf)
-		_, o.err = o.w.Write(o.buf)
-		o.n += int64(len(o.buf))
-		o.buf = o.buf[:0]
-	}
+	o.handoff()
+	o.wait()
 	return o.err
 }
 
@@ -565,17 +628,19 @@ func (o *out) sum() uint64 {
 	if o.w == nil {
 		return CRC64(0, o.buf)
 	}
+	o.wait()
 	return CRC64(o.crc, o.buf)
 }
 
 func (o *out) maybeFlush() {
 	if o.w != nil && len(o.buf) >= outFlushAt {
-		o.flush()
+		o.handoff()
 	}
 }
 
 func (o *out) raw(p []byte) {
 	if o.w != nil && len(p) >= outFlushAt {
+		// Large: written from the caller's memory, so not in the background.
 		o.flush()
 		if o.err == nil {
 			o.crc = CRC64(o.crc, p)
@@ -584,6 +649,12 @@ func (o *out) raw(p []byte) {
 		}
 		return
 	}
+	o.buf = append(o.buf, p...)
+	o.maybeFlush()
+}
+
+// small appends a few bytes (p does not escape, unlike with raw).
+func (o *out) small(p []byte) {
 	o.buf = append(o.buf, p...)
 	o.maybeFlush()
 }

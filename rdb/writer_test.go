@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rdbtool/rdbtool/internal/corpustest"
 	"github.com/rdbtool/rdbtool/rdb"
@@ -448,4 +449,93 @@ func BenchmarkConvert(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// copyFileStats is copyFile that also returns the Writer's stats.
+func copyFileStats(t *testing.T, name string, data []byte, opts rdb.WriterOptions) ([]byte, rdb.WriterStats) {
+	t.Helper()
+	r := rdb.NewReader(bytes.NewReader(data), rdb.WithName(name))
+	var buf bytes.Buffer
+	w, err := rdb.NewWriter(&buf, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: read: %v", name, err)
+		}
+		switch rec.Kind {
+		case rdb.KindKey:
+			if rec.Type == rdb.TypeModule && opts.Target.Dialect == rdb.DialectRedis && opts.Target.Version < 8 {
+				continue
+			}
+			err = w.CopyKey(r, rec)
+		case rdb.KindSelectDB:
+			err = w.SelectDB(rec.DB)
+		}
+		if err != nil {
+			t.Fatalf("%s: key %q: %v", name, rec.Key, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), w.Stats()
+}
+
+// TestCopyStoredForms: CopyValue copies the source's stored form of a
+// string, compact blob or quicklist node instead of compressing it again
+// only where that gives the bytes compressing would. Every corpus file is
+// converted to its own version and to other targets both ways (Recompress
+// compresses everything afresh); the outputs must be byte-identical.
+func TestCopyStoredForms(t *testing.T) {
+	policy := rdb.DropFieldTTLs | rdb.DowngradeStreams | rdb.DropKeyMeta
+	var copies int64
+	for _, f := range corpustest.Files(t) {
+		t.Run(f.Name, func(t *testing.T) {
+			data, err := os.ReadFile(f.RDB)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rdb.NewReader(bytes.NewReader(data))
+			if _, err := r.Next(); err != nil {
+				t.Fatal(err)
+			}
+			own, err := rdb.TargetOf(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			targets := []rdb.Target{own, {Dialect: rdb.DialectRedis, Version: 10}, {Dialect: rdb.DialectRedis, Version: 9}, {Dialect: rdb.DialectRedis, Version: 11}}
+			for _, tgt := range targets {
+				for _, nocomp := range []bool{false, true} {
+					opts := rdb.WriterOptions{Target: tgt, Policy: policy, NoCompression: nocomp, Now: func() time.Time { return time.UnixMilli(1) }}
+					got, st := copyFileStats(t, f.RDB, data, opts)
+					opts.Recompress = true
+					want, st2 := copyFileStats(t, f.RDB, data, opts)
+					if st2.StoredCopies != 0 {
+						t.Errorf("%v: Recompress still copied %d stored forms", tgt, st2.StoredCopies)
+					}
+					if nocomp && st.StoredCopies != 0 {
+						t.Errorf("%v: NoCompression copied %d stored forms", tgt, st.StoredCopies)
+					}
+					copies += st.StoredCopies
+					if !bytes.Equal(got, want) {
+						i := 0
+						for i < len(got) && i < len(want) && got[i] == want[i] {
+							i++
+						}
+						t.Errorf("%v nocompression=%v: copying stored forms changed the output at byte %d of %d (%d copies):\n got %x\nwant %x", tgt, nocomp, i, len(want), st.StoredCopies, trim(got[max(0, i-20):]), trim(want[max(0, i-20):]))
+					}
+				}
+			}
+		})
+	}
+	if copies == 0 {
+		t.Error("no stored form was ever copied")
+	}
+	t.Logf("%d stored forms copied", copies)
 }

@@ -173,11 +173,11 @@ func (fr *framedReader) next() (Element, error) {
 			return e, err
 		}
 	case TypeZSet:
-		var b [8]byte
-		if _, err := io.ReadFull(fr.r, b[:]); err != nil {
+		fr.val = slices.Grow(fr.val[:0], 8)[:8]
+		if _, err := io.ReadFull(fr.r, fr.val); err != nil {
 			return e, err
 		}
-		e.Score = math.Float64frombits(binary.LittleEndian.Uint64(b[:]))
+		e.Score = math.Float64frombits(binary.LittleEndian.Uint64(fr.val))
 	}
 	return e, nil
 }
@@ -240,19 +240,19 @@ func (w *Writer) BeginCollection(h KeyHeader, typ Type, info CollectionInfo) (*C
 	}
 	c := &w.cw
 	*c = CollectionWriter{w: w, typ: typ, declared: info.Count, allInts: true, ttlHint: info.FieldTTLs, now: w.now(),
-		sp: spool{mem: c.sp.mem[:0], limit: w.opt.SpoolMemory, dir: w.opt.SpoolDir}, fb: c.fb[:0], ints: c.ints[:0], ql: c.ql}
+		sp: spool{mem: c.sp.mem[:0], limit: w.opt.SpoolMemory, dir: w.opt.SpoolDir}, fb: c.fb[:0], ints: c.ints[:0]}
 	w.inValue = true
 	lim := &w.lim
 	if typ == TypeList && w.t.at(7) {
-		if c.ql == nil {
-			c.ql = newQLBuilder(w)
+		if w.ql == nil {
+			w.ql = newQLBuilder(w)
 		} else {
-			c.ql.reset()
+			w.ql.reset()
 		}
-		c.h = copyHeader(h)
+		c.ql = w.ql
+		c.h = w.copyHeaderKeep(h)
 		return c, nil
 	}
-	c.ql = nil
 	var directType byte
 	if info.Count >= 0 {
 		switch typ {
@@ -282,8 +282,19 @@ func (w *Writer) BeginCollection(h KeyHeader, typ Type, info CollectionInfo) (*C
 		w.o.len(uint64(info.Count))
 		return c, w.o.err
 	}
-	c.h = copyHeader(h)
+	c.h = w.copyHeaderKeep(h)
 	return c, nil
+}
+
+// copyHeaderKeep is copyHeader with the key copied into a buffer the
+// Writer reuses (one collection is open at a time).
+func (w *Writer) copyHeaderKeep(h KeyHeader) KeyHeader {
+	if len(h.KeyMeta) > 0 {
+		return copyHeader(h)
+	}
+	w.keyBuf = append(w.keyBuf[:0], h.Key...)
+	h.Key = w.keyBuf
+	return h
 }
 
 // BeginList, BeginSet, BeginZSet and BeginHash are BeginCollection for one
@@ -372,19 +383,19 @@ func (c *CollectionWriter) add(e *Element) error {
 		o := &w.o
 		switch c.typ {
 		case TypeList, TypeSet:
-			o.str(e.Member)
+			w.strFrom(e.Member, &w.src.elem[0])
 		case TypeZSet:
-			o.str(e.Member)
+			w.strFrom(e.Member, &w.src.elem[0])
 			if w.t.at(8) {
 				var b [8]byte
 				binary.LittleEndian.PutUint64(b[:], math.Float64bits(e.Score))
-				o.raw(b[:])
+				o.small(b[:])
 			} else {
 				o.buf = appendTextScore(o.buf, e.Score)
 			}
 		case TypeHash:
-			o.str(e.Member)
-			o.str(e.Value)
+			w.strFrom(e.Member, &w.src.elem[0])
+			w.strFrom(e.Value, &w.src.elem[1])
 		}
 		return o.err
 	}
@@ -478,7 +489,7 @@ func (c *CollectionWriter) blob(typ byte, b []byte) error {
 	if err := w.keyHeader(&c.h, typ); err != nil {
 		return err
 	}
-	w.o.str(b)
+	w.strFrom(b, &w.src.blob)
 	return w.o.err
 }
 
@@ -545,21 +556,28 @@ func (c *CollectionWriter) closeSet() error {
 }
 
 type scored struct {
-	m []byte
-	s float64
+	m      []byte
+	s      float64
+	off, n int
 }
 
 func (c *CollectionWriter) closeZSet() error {
 	w := c.w
 	lim := &w.lim
 	if c.n <= int64(lim.ZSetMaxEntries) && c.maxLen <= lim.ZSetMaxValue {
-		var all []scored
+		// Members go to one reused arena; they are sliced once it is full.
+		all, arena := w.zsAll[:0], w.zsArena[:0]
 		if err := c.elements(func(e Element) error {
-			all = append(all, scored{slices.Clone(e.Member), e.Score})
+			all = append(all, scored{s: e.Score, off: len(arena), n: len(e.Member)})
+			arena = append(arena, e.Member...)
 			return nil
 		}); err != nil {
 			return err
 		}
+		for i := range all {
+			all[i].m = arena[all[i].off : all[i].off+all[i].n : all[i].off+all[i].n]
+		}
+		w.zsAll, w.zsArena = all, arena
 		slices.SortFunc(all, func(a, b scored) int {
 			if a.s != b.s {
 				if a.s < b.s {
@@ -581,7 +599,8 @@ func (c *CollectionWriter) closeZSet() error {
 				if v, ok := double2ll(e.s); ok {
 					lb.AppendInt(v)
 				} else {
-					lb.Append(w.scoreText(e.s))
+					w.scoreBuf = w.appendScoreText(w.scoreBuf[:0], e.s)
+					lb.Append(w.scoreBuf)
 				}
 			}
 			return c.blob(typeZSetListpack, lb.Bytes())
@@ -604,7 +623,7 @@ func (c *CollectionWriter) closeZSet() error {
 		if typ == typeZSet2 {
 			var b [8]byte
 			binary.LittleEndian.PutUint64(b[:], math.Float64bits(e.Score))
-			o.raw(b[:])
+			o.small(b[:])
 		} else {
 			o.buf = appendTextScore(o.buf, e.Score)
 		}
@@ -637,7 +656,7 @@ func (c *CollectionWriter) closeHash() error {
 			}
 			var b [8]byte
 			binary.LittleEndian.PutUint64(b[:], uint64(at))
-			o.raw(b[:])
+			o.small(b[:])
 			return o.err
 		})
 	}
@@ -687,14 +706,14 @@ func (c *CollectionWriter) closeHash() error {
 			if err := w.keyHeader(&c.h, typeHashListpackEx); err != nil {
 				return err
 			}
-			o.raw(minb[:])
-			o.str(lb.Bytes())
+			o.small(minb[:])
+			w.strFrom(lb.Bytes(), &w.src.blob)
 			return o.err
 		}
 		if err := w.keyHeader(&c.h, typeHashMetadata); err != nil {
 			return err
 		}
-		o.raw(minb[:])
+		o.small(minb[:])
 		o.len(uint64(c.n))
 		return c.elements(func(e Element) error {
 			if e.ExpireAt == 0 {
@@ -778,6 +797,14 @@ func d2stringOld(d float64) []byte {
 		return strconv.AppendInt(nil, int64(d), 10)
 	}
 	return []byte(strconv.FormatFloat(d, 'g', 17, 64))
+}
+
+// appendScoreText appends scoreText(d).
+func (w *Writer) appendScoreText(dst []byte, d float64) []byte {
+	if !w.t.at(11) && !math.IsInf(d, 0) {
+		return strconv.AppendFloat(dst, d, 'g', 17, 64)
+	}
+	return append(dst, w.scoreText(d)...)
 }
 
 // scoreText is the d2string of the target for scores that are not integral.
@@ -1017,7 +1044,11 @@ func (q *qlBuilder) flushNode() error {
 	} else {
 		blob = q.zb.Bytes()
 	}
-	q.enc = encStr(q.enc, blob, q.w.o.compress, &q.lzf)
+	if st := q.w.storedNode(blob); st != nil {
+		q.enc = appendStored(q.enc, blob, st)
+	} else {
+		q.enc = encStr(q.enc, blob, q.w.o.compress, &q.lzf)
+	}
 	q.lb.Reset()
 	q.zb.Reset()
 	q.count, q.nodeSz = 0, 0
@@ -1318,7 +1349,7 @@ func (s *StreamWriter) Close(info *StreamInfo) error {
 			binary.BigEndian.PutUint64(b[:], p.ID.Ms)
 			binary.BigEndian.PutUint64(b[8:], p.ID.Seq)
 			binary.LittleEndian.PutUint64(b[16:], uint64(p.DeliveryTime))
-			o.raw(b[:])
+			o.small(b[:])
 			o.len(p.DeliveryCount)
 		}
 		o.len(uint64(len(g.Consumers)))
@@ -1326,21 +1357,21 @@ func (s *StreamWriter) Close(info *StreamInfo) error {
 			o.str(c.Name)
 			var b [8]byte
 			binary.LittleEndian.PutUint64(b[:], uint64(c.SeenTime))
-			o.raw(b[:])
+			o.small(b[:])
 			if layout >= 3 {
 				at := c.ActiveTime
 				if src < 3 {
 					at = c.SeenTime
 				}
 				binary.LittleEndian.PutUint64(b[:], uint64(at))
-				o.raw(b[:])
+				o.small(b[:])
 			}
 			o.len(uint64(len(c.Pending)))
 			for _, id := range c.Pending {
 				var k [16]byte
 				binary.BigEndian.PutUint64(k[:], id.Ms)
 				binary.BigEndian.PutUint64(k[8:], id.Seq)
-				o.raw(k[:])
+				o.small(k[:])
 			}
 		}
 	}
@@ -1448,15 +1479,35 @@ func (w *Writer) WriteValue(h KeyHeader, v *Value) error {
 
 // CopyValue transcodes the current key of r (rec is what r.Next returned)
 // into the target format, streaming its elements: the value is re-encoded
-// element by element in the encoding the target would choose.
+// element by element in the encoding the target would choose. Where a
+// string, compact blob or quicklist node comes out byte-identical to what
+// the source stored, the source's stored form (LZF-compressed or verbatim)
+// is copied instead of being compressed again, when that provably gives the
+// same bytes (see storedOK; WriterOptions.Recompress turns this off).
 func (w *Writer) CopyValue(r *Reader, rec *Record, h KeyHeader) error {
+	w.beginCopy(r)
+	defer func() { w.copying = false }()
 	switch rec.Type {
 	case TypeString:
-		s, err := r.ReadString()
+		var st storedStr
+		s, err := r.readStringStored(&st)
 		if err != nil {
 			return err
 		}
-		return w.WriteString(h, s)
+		if st.lzf {
+			w.src.lzfSeen = true
+		}
+		if err := w.begin(); err != nil {
+			return err
+		}
+		if err := w.checkKeyMeta(&h); err != nil {
+			return err
+		}
+		if err := w.keyHeader(&h, typeString); err != nil {
+			return err
+		}
+		w.strFrom(s, &st)
+		return w.o.err
 	case TypeModule:
 		m, err := r.Module()
 		if err != nil {
@@ -1504,7 +1555,7 @@ func (w *Writer) CopyValue(r *Reader, rec *Record, h KeyHeader) error {
 		return err
 	}
 	for {
-		e, err := r.NextElement()
+		e, err := r.nextElementStored(&w.src)
 		if err == io.EOF {
 			break
 		}
@@ -1521,6 +1572,91 @@ func (w *Writer) CopyValue(r *Reader, rec *Record, h KeyHeader) error {
 		}
 	}
 	return cw.Close()
+}
+
+// beginCopy prepares for copying the current value of r.
+func (w *Writer) beginCopy(r *Reader) {
+	if w.srcReader != r {
+		w.srcReader = r
+		w.src.lzfSeen = false
+		// Redis 2.8 (and so RDB 6) bundles a liblzf whose output differs.
+		w.srcTrusted = r.dialect == DialectValkey || r.version >= 7
+	}
+	w.src.reset()
+	w.copying = !w.opt.Recompress
+}
+
+// storedOK reports whether b, about to be written as an RDB string, may be
+// written in the form st in which the source stored the same bytes, the
+// result being byte-identical to encoding b here:
+//
+//   - only while CopyValue copies a value, with compression on, for strings
+//     longer than 20 bytes (shorter ones are never compressed: the ordinary
+//     path is as cheap) whose bytes equal what the source stored;
+//   - the source's LZF output must be byte-identical to ours: files of RDB
+//     7 or later (Redis 3.2+) and Valkey's (Redis 2.8 bundles another
+//     liblzf). Then a string the source stored LZF-compressed within Redis's
+//     bound (at most 4 bytes less than the string) is what compressing it
+//     here gives, LZF being deterministic;
+//   - a string the source stored verbatim is one its compression could not
+//     shrink by 4 bytes, provided the source compressed at all: a server
+//     saves a whole snapshot under one rdbcompression setting, so this is
+//     taken as shown once the source has stored a string LZF-compressed
+//     that was not a quicklist node (those can be LZF from
+//     list-compress-depth with rdbcompression off).
+func (w *Writer) storedOK(b []byte, st *storedStr) bool {
+	if !w.copying || !st.ok || !w.o.compress || len(b) <= 20 || len(st.dec) != len(b) || !w.srcTrusted {
+		return false
+	}
+	if st.lzf {
+		if len(st.comp) > len(b)-4 {
+			return false
+		}
+	} else if !w.src.lzfSeen {
+		return false
+	}
+	return bytes.Equal(st.dec, b)
+}
+
+// strFrom writes b as an RDB string, in the source's stored form st when
+// storedOK allows.
+func (w *Writer) strFrom(b []byte, st *storedStr) {
+	if !w.storedOK(b, st) {
+		w.o.str(b)
+		return
+	}
+	w.stats.StoredCopies++
+	o := &w.o
+	if st.lzf {
+		o.lzfBlob(st.comp, len(b))
+		return
+	}
+	o.buf = appendLen(o.buf, uint64(len(b)))
+	o.raw(b)
+}
+
+// storedNode returns the stored form of a quicklist node of the source
+// with the bytes blob, if storedOK allows copying it.
+func (w *Writer) storedNode(blob []byte) *storedStr {
+	for _, i := range [2]int{w.src.cur, 1 - w.src.cur} {
+		if st := &w.src.nodes[i]; w.storedOK(blob, st) {
+			w.stats.StoredCopies++
+			return st
+		}
+	}
+	return nil
+}
+
+// appendStored appends the stored form st of b.
+func appendStored(dst, b []byte, st *storedStr) []byte {
+	if st.lzf {
+		dst = append(dst, 0xC0|encLZF)
+		dst = appendLen(dst, uint64(len(st.comp)))
+		dst = appendLen(dst, uint64(len(b)))
+		return append(dst, st.comp...)
+	}
+	dst = appendLen(dst, uint64(len(b)))
+	return append(dst, b...)
 }
 
 // CopyKey writes the current key of r with its header.

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
@@ -91,6 +93,7 @@ type keyFilter struct {
 	dbSet    map[int]bool
 	typeSet  map[rdb.Type]bool
 	dbMap    map[int]int
+	merges   map[int]bool // target dbs that --map-db fills from more than one source db
 	slotLo   int
 	slotHi   int
 	hasSlots bool
@@ -142,6 +145,23 @@ func (f *keyFilter) compile() error {
 			return fmt.Errorf("--map-db %q: expected FROM:TO", m)
 		}
 		f.dbMap[from] = to
+	}
+	// A target db receives its mapped sources and, unless it is itself
+	// mapped away, its own keys.
+	feeds := map[int]int{}
+	for _, to := range f.dbMap {
+		feeds[to]++
+	}
+	for to, n := range feeds {
+		if _, moved := f.dbMap[to]; !moved {
+			n++
+		}
+		if n > 1 {
+			if f.merges == nil {
+				f.merges = map[int]bool{}
+			}
+			f.merges[to] = true
+		}
 	}
 	if f.slots != "" {
 		lo, hi, err := parseSlotRange(f.slots)
@@ -213,6 +233,10 @@ type converter struct {
 	usedMem     []byte
 	keys        int64
 	skipped     int64
+	// Key hashes of the target dbs that --map-db merges, to refuse a key
+	// name twice in one db (the server would refuse the file).
+	dups map[int]*keyHashSet
+	seed maphash.Seed
 }
 
 // auxCopied are aux fields passed through; the rest (redis-ver,
@@ -235,6 +259,11 @@ func (c *converter) record(r *rdb.Reader, rec *rdb.Record) error {
 		if !c.f.keep(rec) || (c.skipModules && rec.Type == rdb.TypeModule) {
 			c.skipped++
 			return nil
+		}
+		if c.f.merges[c.f.db(rec.DB)] {
+			if err := c.checkDup(rec); err != nil {
+				return err
+			}
 		}
 		if db := c.f.db(rec.DB); db != c.curDB {
 			if err := w.SelectDB(db); err != nil {
@@ -266,6 +295,61 @@ func (c *converter) record(r *rdb.Reader, rec *rdb.Record) error {
 	return nil
 }
 
+// checkDup records the key's hash for its target db and fails if a key
+// of the same name was already written there.
+func (c *converter) checkDup(rec *rdb.Record) error {
+	db := c.f.db(rec.DB)
+	if c.dups == nil {
+		c.dups = map[int]*keyHashSet{}
+		c.seed = maphash.MakeSeed()
+	}
+	set := c.dups[db]
+	if set == nil {
+		set = &keyHashSet{}
+		c.dups[db] = set
+	}
+	if !set.add(maphash.Bytes(c.seed, rec.Key)) {
+		return fmt.Errorf("--map-db: a key named %q is already in target db %d (it comes again from db %d): a server refuses a file with a key twice in one database", rec.Key, db, rec.DB)
+	}
+	return nil
+}
+
+// keyHashSet is a set of 64-bit key hashes: 8 to 16 bytes a key, however
+// long the keys. Two different names sharing a hash is a chance of about
+// n²/2^65 for n keys (under 10^-6 for 5 million).
+type keyHashSet struct {
+	slots []uint64 // 0: empty
+	n     int
+}
+
+// add inserts h and reports whether it was new.
+func (s *keyHashSet) add(h uint64) bool {
+	if h == 0 {
+		h = 1
+	}
+	if (s.n+1)*4 > len(s.slots)*3 {
+		old := s.slots
+		s.slots = make([]uint64, max(1024, 2*len(old)))
+		s.n = 0
+		for _, x := range old {
+			if x != 0 {
+				s.add(x)
+			}
+		}
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case 0:
+			s.slots[i] = h
+			s.n++
+			return true
+		case h:
+			return false
+		}
+	}
+}
+
 func (c *converter) report(out io.Writer, name string) {
 	st := c.w.Stats()
 	fmt.Fprintf(out, "%s: %d keys written (%v), %d left out by filters", name, st.Keys, c.w.Target(), c.skipped)
@@ -288,7 +372,8 @@ func (c *converter) report(out io.Writer, name string) {
 }
 
 // outputFile writes to a temporary file renamed into place on success, or
-// to stdout for "-".
+// to stdout for "-". rdb.Writer hands over 256 KiB blocks; the small
+// buffer here lets them through without a copy.
 type outputFile struct {
 	name string
 	f    *os.File
@@ -298,7 +383,7 @@ type outputFile struct {
 func createOutput(cmd *cobra.Command, name string) (*outputFile, error) {
 	o := &outputFile{name: name}
 	if name == "-" {
-		o.bw = bufio.NewWriterSize(cmd.OutOrStdout(), 1<<20)
+		o.bw = bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
 		return o, nil
 	}
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
@@ -306,7 +391,7 @@ func createOutput(cmd *cobra.Command, name string) (*outputFile, error) {
 		return nil, err
 	}
 	o.f = f
-	o.bw = bufio.NewWriterSize(f, 1<<20)
+	o.bw = bufio.NewWriterSize(f, 64<<10)
 	return o, nil
 }
 
@@ -411,6 +496,7 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 		}
 		if err := c.record(r, rec); err != nil {
 			out.abort()
+			err = withPolicyHint(err)
 			if rec.Kind == rdb.KindKey {
 				return fmt.Errorf("key %q (db %d): %w", rec.Key, rec.DB, err)
 			}
@@ -436,6 +522,15 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 		c.report(cmd.ErrOrStderr(), outName)
 	}
 	return nil
+}
+
+// withPolicyHint names the command-line flags for content the target
+// cannot hold.
+func withPolicyHint(err error) error {
+	if !errors.Is(err, rdb.ErrUnsupported) {
+		return err
+	}
+	return fmt.Errorf("%w\n(--drop-field-ttls, --downgrade-streams, --drop-key-meta, --drop-functions and --skip-modules leave such content out; what was left out is reported)", err)
 }
 
 // globMatch is Redis's stringmatchlen: *, ?, [abc], [^a-z], \x.
