@@ -18,18 +18,28 @@ import (
 
 const usage = `usage:
   rdbbench make [--dir D] [--scale small|mixed|all] [--force] [--loader-src DIR]
-  rdbbench run  [--file F ...] [--repeat N] [--format md|json] [--tools LIST] [--cpuprofile-dir D]
+  rdbbench run  [--file F ...] [--repeat N] [--format md|json] [--tools LIST] [--cpuprofile-dir D] [--rdbtool-bin B]
 
 make   creates the benchmark snapshots (small: -scale 0.1, mixed: -scale 1)
        in D (default $HOME/.cache/rdbtool-bench) with a private redis-server.
 run    measures, on each file, each tool in a child process: rdbtool headers
-       pass, rdbtool full decode, hdt3213/rdb parse, redis-check-rdb and
-       redis-server loading the file. Default files: small.rdb and mixed.rdb
-       from the default dir, when they exist.
+       pass and full decode, hdt3213/rdb parse and memory report,
+       redis-check-rdb, redis-server loading the file, and the rdbtool
+       commands analyze, convert, diff (against a mutated copy), check from
+       disk and from a private S3 server (versitygw), and restore into a
+       private redis-server; then the issues' targets, PASS/FAIL. Default
+       files: small.rdb and mixed.rdb from the default dir, when they exist.
+       --rdbtool-bin B measures B instead of building ./cmd/rdbtool.
 `
 
 // childCmd is the hidden subcommand the run command re-executes itself with.
 const childCmd = "__child"
+
+// setupCmd is the hidden subcommand that makes a run's inputs (the mutated
+// copy, the S3 upload) in a process of its own: a child started by "run"
+// inherits the parent's peak RSS as its own starting ru_maxrss (vfork +
+// exec), so the parent has to stay small.
+const setupCmd = "__setup"
 
 func main() {
 	if len(os.Args) < 2 {
@@ -44,6 +54,8 @@ func main() {
 		err = cmdRun(os.Args[2:])
 	case childCmd:
 		err = cmdChild(os.Args[2:])
+	case setupCmd:
+		err = cmdSetup(os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -23,23 +23,74 @@ const (
 	toolHDT        = "hdt3213"
 	toolCheckRDB   = "redis-check-rdb"
 	toolServerLoad = "redis-server-load"
+	// Issue 4: memory report.
+	toolAnalyze   = "rdbtool-analyze"
+	toolHDTMemory = "hdt3213-memory"
+	// Issue 3: conversion.
+	toolConvert = "rdbtool-convert"
+	// Issue 6: diff, and analyze of the mutated copy it is measured against.
+	toolAnalyzeMutated = "rdbtool-analyze-mutated"
+	toolDiff           = "rdbtool-diff"
+	// Issue 5: reading from S3 against reading from disk, both `rdbtool check`.
+	toolCheck     = "rdbtool-check"
+	toolCheckS3   = "rdbtool-s3"
+	toolAnalyzeS3 = "rdbtool-analyze-s3"
+	// Issue 7: restoring into a server.
+	toolRestore = "rdbtool-restore"
 )
 
-var allTools = []string{toolHeaders, toolFull, toolHDT, toolCheckRDB, toolServerLoad}
-
-var toolLabel = map[string]string{
-	toolHeaders:    "rdbtool headers pass (Next+Skip, CRC on)",
-	toolFull:       "rdbtool full decode (DecodeValue, CRC on)",
-	toolHDT:        "hdt3213/rdb v1.3.2 parse, no-op callback",
-	toolCheckRDB:   "redis-check-rdb",
-	toolServerLoad: "redis-server load (start to ready)",
+var allTools = []string{
+	toolHeaders, toolFull, toolHDT, toolCheckRDB, toolServerLoad,
+	toolAnalyze, toolHDTMemory, toolConvert, toolAnalyzeMutated, toolDiff,
+	toolCheck, toolCheckS3, toolAnalyzeS3, toolRestore,
 }
 
-// Targets from the performance issue.
+// needs lists the tools a tool's target is measured against; "run" adds
+// them when they were left out of --tools.
+var needs = map[string][]string{
+	toolDiff:      {toolAnalyze, toolAnalyzeMutated},
+	toolCheckS3:   {toolCheck},
+	toolAnalyzeS3: {toolAnalyze},
+}
+
+// cliTools run the rdbtool binary built for the run.
+var cliTools = map[string]bool{
+	toolAnalyze: true, toolConvert: true, toolAnalyzeMutated: true, toolDiff: true,
+	toolCheck: true, toolCheckS3: true, toolAnalyzeS3: true, toolRestore: true,
+}
+
+var toolLabel = map[string]string{
+	toolHeaders:        "rdbtool headers pass (Next+Skip, CRC on)",
+	toolFull:           "rdbtool full decode (DecodeValue, CRC on)",
+	toolHDT:            "hdt3213/rdb v1.3.2 parse, no-op callback",
+	toolCheckRDB:       "redis-check-rdb",
+	toolServerLoad:     "redis-server load (start to ready)",
+	toolAnalyze:        "rdbtool analyze --format json",
+	toolHDTMemory:      "hdt3213/rdb v1.3.2 memory report (helper.MemoryProfile, CSV)",
+	toolConvert:        "rdbtool convert --target-version 10",
+	toolAnalyzeMutated: "rdbtool analyze --format json, mutated copy",
+	toolDiff:           "rdbtool diff FILE MUTATED --format jsonl --mem-limit 256M",
+	toolCheck:          "rdbtool check FILE (disk)",
+	toolCheckS3:        "rdbtool check s3://… (local versitygw)",
+	toolAnalyzeS3:      "rdbtool analyze --format json s3://… (local versitygw)",
+	toolRestore:        "rdbtool restore into an empty redis-server",
+}
+
+// Targets from the issues.
 const (
 	targetFullVsHDT  = 5.0      // full decode throughput ≥ 5× hdt3213's
 	targetPeakRSS    = 64 << 20 // rdbtool peak RSS ≤ 64 MiB
 	targetHeadersBps = 1e9      // headers pass ≥ 1 GB/s
+
+	targetAnalyzeBps     = 1e9       // issue 4: analyze ≥ 1 GB/s
+	targetAnalyzeSpeedup = 10.0      // issue 4: ≥ 10× faster than hdt3213-memory and redis-server load
+	targetAnalyzeRSS     = 128 << 20 // issue 4: analyze peak RSS ≤ 128 MiB
+	targetConvertVsFull  = 0.5       // issue 3: convert throughput ≥ 0.5× full decode
+	targetConvertRSS     = 128 << 20 // issue 3: flat memory; the bound checked here
+	targetDiffVsAnalyze  = 3.0       // issue 6: diff ≤ 3 × (analyze(A) + analyze(B))
+	targetDiffRSS        = 256 << 20 // issue 6: the --mem-limit given
+	targetS3VsDisk       = 0.7       // issue 5: S3 read ≥ 70% of disk speed
+	targetRestoreVsLoad  = 2.0       // issue 7: restore ≤ 2× redis-server's own load
 )
 
 // measurement is one run of one tool.
@@ -66,18 +117,22 @@ type toolResult struct {
 }
 
 type targetCheck struct {
-	Name string `json:"name"`
-	Want string `json:"want"`
-	Got  string `json:"got"`
-	Pass bool   `json:"pass"`
+	Issue string `json:"issue"`
+	Name  string `json:"name"`
+	Want  string `json:"want"`
+	Got   string `json:"got"`
+	Pass  bool   `json:"pass"`
 }
 
 type fileReport struct {
-	File    string        `json:"file"`
-	Bytes   int64         `json:"bytes"`
-	Repeat  int           `json:"repeat"`
-	Results []toolResult  `json:"results"`
-	Targets []targetCheck `json:"targets"`
+	File      string        `json:"file"`
+	Bytes     int64         `json:"bytes"`
+	Repeat    int           `json:"repeat"`
+	LoadStart string        `json:"loadavg_start,omitempty"` // /proc/loadavg 1, 5, 15 min
+	LoadEnd   string        `json:"loadavg_end,omitempty"`
+	Seconds   float64       `json:"wall_seconds"`
+	Results   []toolResult  `json:"results"`
+	Targets   []targetCheck `json:"targets"`
 }
 
 type report struct {
@@ -101,6 +156,7 @@ func cmdRun(args []string) error {
 	profDir := fs.String("cpuprofile-dir", "", "write CPU profiles of rdbtool's passes (last run) to this directory")
 	serverBin := fs.String("redis-server", "redis-server", "redis-server binary")
 	checkBin := fs.String("redis-check-rdb", "redis-check-rdb", "redis-check-rdb binary")
+	rdbtoolBin := fs.String("rdbtool-bin", "", "rdbtool binary to measure (default: build ./cmd/rdbtool into a temporary directory)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -113,12 +169,24 @@ func cmdRun(args []string) error {
 	if *format != "md" && *format != "json" {
 		return fmt.Errorf("--format must be md or json, not %q", *format)
 	}
-	tools := strings.Split(*toolsFlag, ",")
-	for _, t := range tools {
+	var tools []string
+	for _, t := range strings.Split(*toolsFlag, ",") {
 		if !slices.Contains(allTools, t) {
 			return fmt.Errorf("unknown tool %q (have %s)", t, strings.Join(allTools, ", "))
 		}
+		tools = append(tools, t)
+		for _, n := range needs[t] {
+			if !slices.Contains(tools, n) && !strings.Contains(","+*toolsFlag+",", ","+n+",") {
+				logf("adding %s: %s is measured against it", n, t)
+				tools = append(tools, n)
+			}
+		}
 	}
+	// Run and report in the order of allTools.
+	slices.SortStableFunc(tools, func(a, b string) int {
+		return slices.Index(allTools, a) - slices.Index(allTools, b)
+	})
+	tools = slices.Compact(tools)
 	if len(files) == 0 {
 		for _, sc := range scales {
 			p := filepath.Join(defaultDir(), sc.name+".rdb")
@@ -140,6 +208,23 @@ func cmdRun(args []string) error {
 		}
 	}
 
+	env := &benchEnv{self: self, serverBin: *serverBin, rdbtool: *rdbtoolBin}
+	if env.tmp, err = os.MkdirTemp("", "rdbbench-run-"); err != nil {
+		return err
+	}
+	defer env.close()
+	if env.rdbtool == "" && slices.ContainsFunc(tools, func(t string) bool { return cliTools[t] }) {
+		if err := env.buildRdbtool(); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(tools, toolHDTMemory) {
+		logf("building the hdt3213/rdb memory report")
+		if env.hdtMemory, env.hdtMemErr = buildHDTMemory(env.tmp); env.hdtMemErr != nil {
+			logf("%v", env.hdtMemErr)
+		}
+	}
+
 	var rep report
 	rep.Machine.CPUs = runtime.NumCPU()
 	rep.Machine.GOOS, rep.Machine.GOARCH, rep.Machine.Go = runtime.GOOS, runtime.GOARCH, runtime.Version()
@@ -151,10 +236,16 @@ func cmdRun(args []string) error {
 			return err
 		}
 		fr := fileReport{File: file, Bytes: fi.Size(), Repeat: *repeat}
+		fileStart := time.Now()
 		logf("warming the page cache: %s (%d bytes)", file, fi.Size())
 		if err := warm(file); err != nil {
 			return err
 		}
+		env.prepareFile(file, slices.Contains(tools, toolDiff) || slices.Contains(tools, toolAnalyzeMutated),
+			slices.Contains(tools, toolCheckS3) || slices.Contains(tools, toolAnalyzeS3))
+		fr.LoadStart = loadAvg()
+		logf("load average %s", fr.LoadStart)
+		var fileKeys int64 // from the reader's passes, for checking restores
 		runs := map[string][]measurement{}
 		// Repeats outermost, so that drift over the run touches every tool alike.
 		for i := 0; i < *repeat; i++ {
@@ -171,8 +262,33 @@ func cmdRun(args []string) error {
 					m = runCheckRDB(*checkBin, file)
 				case toolServerLoad:
 					m = runServerLoad(*serverBin, file)
+				case toolAnalyze:
+					m = env.runAnalyze(file)
+				case toolHDTMemory:
+					m = env.runHDTMemory(file)
+				case toolConvert:
+					m = env.runConvert(file)
+				case toolAnalyzeMutated:
+					if env.mutateErr != nil {
+						m = measurement{Error: env.mutateErr.Error()}
+					} else {
+						m = env.runAnalyze(env.mutated)
+					}
+				case toolDiff:
+					m = env.runDiff(file)
+				case toolCheck:
+					m = env.runCheck(file)
+				case toolCheckS3:
+					m = env.runS3("check")
+				case toolAnalyzeS3:
+					m = env.runS3("analyze", "--format", "json")
+				case toolRestore:
+					m = env.runRestore(file, fileKeys)
 				}
-				logf("  run %d/%d %-18s %8.3f s  %7.1f MiB  %s", i+1, *repeat, t, m.Seconds, float64(m.PeakRSS)/(1<<20), m.Error)
+				if (t == toolHeaders || t == toolFull) && m.Error == "" {
+					fileKeys = m.Keys
+				}
+				logf("  run %d/%d %-24s %8.3f s  %7.1f MiB  %s  (load %s)", i+1, *repeat, t, m.Seconds, float64(m.PeakRSS)/(1<<20), m.Error, loadAvg())
 				runs[t] = append(runs[t], m)
 			}
 		}
@@ -191,6 +307,8 @@ func cmdRun(args []string) error {
 			}
 		}
 		fr.Targets = checkTargets(fr.Results)
+		fr.LoadEnd = loadAvg()
+		fr.Seconds = time.Since(fileStart).Seconds()
 		rep.Files = append(rep.Files, fr)
 	}
 
@@ -350,34 +468,80 @@ func checkTargets(results []toolResult) []targetCheck {
 		return nil
 	}
 	var out []targetCheck
+	add := func(issue, name, want, got string, pass bool) {
+		out = append(out, targetCheck{Issue: issue, Name: name, Want: want, Got: got, Pass: pass})
+	}
 	full, hdt, hdr := get(toolFull), get(toolHDT), get(toolHeaders)
 	if full != nil && hdt != nil {
 		x := full.MBps / hdt.MBps
-		out = append(out, targetCheck{
-			Name: "full decode throughput vs hdt3213/rdb",
-			Want: fmt.Sprintf("≥ %.0f×", targetFullVsHDT),
-			Got:  fmt.Sprintf("%.2f× (%.0f vs %.0f MB/s)", x, full.MBps, hdt.MBps),
-			Pass: x >= targetFullVsHDT,
-		})
+		add("reader", "full decode throughput vs hdt3213/rdb", fmt.Sprintf("≥ %.0f×", targetFullVsHDT),
+			fmt.Sprintf("%.2f× (%.0f vs %.0f MB/s)", x, full.MBps, hdt.MBps), x >= targetFullVsHDT)
 	}
 	for _, r := range []*toolResult{full, hdr} {
 		if r == nil {
 			continue
 		}
-		out = append(out, targetCheck{
-			Name: "peak RSS, " + r.Label,
-			Want: "≤ 64 MiB",
-			Got:  mib(r.PeakRSS),
-			Pass: r.PeakRSS <= targetPeakRSS,
-		})
+		add("reader", "peak RSS, "+r.Label, "≤ 64 MiB", mib(r.PeakRSS), r.PeakRSS <= targetPeakRSS)
 	}
 	if hdr != nil {
-		out = append(out, targetCheck{
-			Name: "headers pass throughput",
-			Want: "≥ 1 GB/s",
-			Got:  fmt.Sprintf("%.2f GB/s", hdr.MBps/1000),
-			Pass: hdr.MBps*1e6 >= targetHeadersBps,
-		})
+		add("reader", "headers pass throughput", "≥ 1 GB/s", fmt.Sprintf("%.2f GB/s", hdr.MBps/1000),
+			hdr.MBps*1e6 >= targetHeadersBps)
+	}
+
+	// Issue 3: convert.
+	if conv := get(toolConvert); conv != nil {
+		if full != nil {
+			x := conv.MBps / full.MBps
+			add("3", "convert throughput vs rdbtool full decode", fmt.Sprintf("≥ %.1f×", targetConvertVsFull),
+				fmt.Sprintf("%.2f× (%.0f vs %.0f MB/s)", x, conv.MBps, full.MBps), x >= targetConvertVsFull)
+		}
+		add("3", "convert peak RSS (flat memory)", "≤ 128 MiB whatever the file size", mib(conv.PeakRSS),
+			conv.PeakRSS <= targetConvertRSS)
+	}
+
+	// Issue 4: analyze.
+	if an := get(toolAnalyze); an != nil {
+		add("4", "analyze throughput", "≥ 1 GB/s", fmt.Sprintf("%.2f GB/s", an.MBps/1000), an.MBps*1e6 >= targetAnalyzeBps)
+		for _, other := range []*toolResult{get(toolHDTMemory), get(toolServerLoad)} {
+			if other == nil {
+				continue
+			}
+			x := other.Seconds / an.Seconds
+			add("4", "analyze speed-up vs "+other.Label, fmt.Sprintf("≥ %.0f×", targetAnalyzeSpeedup),
+				fmt.Sprintf("%.2f× (%.2f vs %.2f s)", x, an.Seconds, other.Seconds), x >= targetAnalyzeSpeedup)
+		}
+		add("4", "analyze peak RSS", "≤ 128 MiB", mib(an.PeakRSS), an.PeakRSS <= targetAnalyzeRSS)
+	}
+
+	// Issue 5: S3 against disk.
+	if s3r, disk := get(toolCheckS3), get(toolCheck); s3r != nil && disk != nil {
+		x := s3r.MBps / disk.MBps
+		add("5", "check from S3 vs check from disk (throughput)", fmt.Sprintf("≥ %.0f%%", targetS3VsDisk*100),
+			fmt.Sprintf("%.0f%% (%.0f vs %.0f MB/s)", x*100, s3r.MBps, disk.MBps), x >= targetS3VsDisk)
+	}
+	if s3r, disk := get(toolAnalyzeS3), get(toolAnalyze); s3r != nil && disk != nil {
+		x := s3r.MBps / disk.MBps
+		add("5", "analyze from S3 vs analyze from disk (throughput)", fmt.Sprintf("≥ %.0f%%", targetS3VsDisk*100),
+			fmt.Sprintf("%.0f%% (%.0f vs %.0f MB/s)", x*100, s3r.MBps, disk.MBps), x >= targetS3VsDisk)
+	}
+
+	// Issue 6: diff.
+	if d := get(toolDiff); d != nil {
+		if a, b := get(toolAnalyze), get(toolAnalyzeMutated); a != nil && b != nil {
+			x := d.Seconds / (a.Seconds + b.Seconds)
+			add("6", "diff time vs analyze(A) + analyze(B)", fmt.Sprintf("≤ %.0f×", targetDiffVsAnalyze),
+				fmt.Sprintf("%.2f× (%.2f vs %.2f + %.2f s)", x, d.Seconds, a.Seconds, b.Seconds), x <= targetDiffVsAnalyze)
+		}
+		add("6", "diff peak RSS", "≤ 256 MiB (--mem-limit 256M)", mib(d.PeakRSS), d.PeakRSS <= targetDiffRSS)
+	}
+
+	// Issue 7: restore.
+	if rs := get(toolRestore); rs != nil {
+		if ld := get(toolServerLoad); ld != nil {
+			x := rs.Seconds / ld.Seconds
+			add("7", "restore time vs redis-server loading the file", fmt.Sprintf("≤ %.0f×", targetRestoreVsLoad),
+				fmt.Sprintf("%.2f× (%.2f vs %.2f s)", x, rs.Seconds, ld.Seconds), x <= targetRestoreVsLoad)
+		}
 	}
 	return out
 }
@@ -397,28 +561,31 @@ func writeMarkdown(w io.Writer, rep *report) {
 	fmt.Fprintln(w)
 	for _, fr := range rep.Files {
 		fmt.Fprintf(w, "\n### %s (%s bytes, median of %d)\n\n", filepath.Base(fr.File), commas(fr.Bytes), fr.Repeat)
-		fmt.Fprintln(w, "| tool | seconds | MB/s | peak RSS | time vs rdbtool full decode |")
-		fmt.Fprintln(w, "|------|--------:|-----:|---------:|----------------------------:|")
+		if fr.LoadStart != "" {
+			fmt.Fprintf(w, "Load average (1/5/15 min) %s at the start, %s at the end; %.0f s in all.\n\n", fr.LoadStart, fr.LoadEnd, fr.Seconds)
+		}
+		fmt.Fprintln(w, "| tool | seconds | MB/s | peak RSS | time vs rdbtool full decode | note |")
+		fmt.Fprintln(w, "|------|--------:|-----:|---------:|----------------------------:|------|")
 		for _, r := range fr.Results {
 			if r.Error != "" {
-				fmt.Fprintf(w, "| %s | error: %s | | | |\n", r.Label, strings.ReplaceAll(r.Error, "|", `\|`))
+				fmt.Fprintf(w, "| %s | error: %s | | | | |\n", r.Label, strings.ReplaceAll(r.Error, "|", `\|`))
 				continue
 			}
 			ratio := ""
 			if r.Ratio > 0 {
 				ratio = fmt.Sprintf("%.2f×", r.Ratio)
 			}
-			fmt.Fprintf(w, "| %s | %.3f | %s | %s | %s |\n", r.Label, r.Seconds, commas(int64(r.MBps+0.5)), mib(r.PeakRSS), ratio)
+			fmt.Fprintf(w, "| %s | %.3f | %s | %s | %s | %s |\n", r.Label, r.Seconds, commas(int64(r.MBps+0.5)), mib(r.PeakRSS), ratio, strings.ReplaceAll(r.Note, "|", `\|`))
 		}
 		if len(fr.Targets) > 0 {
-			fmt.Fprintln(w, "\n| target | want | got | |")
-			fmt.Fprintln(w, "|--------|------|-----|---|")
+			fmt.Fprintln(w, "\n| issue | target | want | got | |")
+			fmt.Fprintln(w, "|-------|--------|------|-----|---|")
 			for _, t := range fr.Targets {
 				verdict := "FAIL"
 				if t.Pass {
 					verdict = "PASS"
 				}
-				fmt.Fprintf(w, "| %s | %s | %s | %s |\n", t.Name, t.Want, t.Got, verdict)
+				fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", t.Issue, t.Name, t.Want, t.Got, verdict)
 			}
 		}
 	}
