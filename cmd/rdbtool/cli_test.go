@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -116,5 +117,50 @@ func TestDumpRESP(t *testing.T) {
 	// Every command is a RESP array of bulk strings.
 	if !strings.HasPrefix(out, "*") || !strings.Contains(out, "\r\n$3\r\nSET\r\n") {
 		t.Errorf("not a RESP command stream: %q", out[:min(len(out), 200)])
+	}
+}
+
+func TestSalvageCommand(t *testing.T) {
+	data, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	damaged := filepath.Join(dir, "damaged.rdb")
+	bad := append([]byte(nil), data...)
+	// Zero a 4 KiB block in the middle of the file.
+	for i := len(bad) / 2; i < len(bad)/2+4096; i++ {
+		bad[i] = 0
+	}
+	os.WriteFile(damaged, bad, 0o644)
+	if out, code := run(t, "check", damaged); code != 1 {
+		t.Fatalf("check of a damaged file: exit %d: %s", code, out)
+	}
+	out := filepath.Join(dir, "salvaged.rdb")
+	report := filepath.Join(dir, "report.txt")
+	if msg, code := run(t, "salvage", damaged, out, "--report", report); code != 0 {
+		t.Fatalf("salvage: exit %d: %s", code, msg)
+	}
+	// The salvaged file is clean and holds most keys of the original.
+	msg, code := run(t, "check", out)
+	if code != 0 {
+		t.Fatalf("check of the salvaged file: exit %d: %s", code, msg)
+	}
+	var kept int
+	for _, f := range strings.Fields(msg) {
+		if n, err := strconv.Atoi(f); err == nil && kept == 0 {
+			kept = n
+		}
+	}
+	t.Logf("salvaged %d of 101 keys", kept)
+	if kept < 80 || kept >= 101 {
+		t.Errorf("salvaged file has %d keys (original 101, one 4 KiB block zeroed): %s", kept, msg)
+	}
+	rep, err := os.ReadFile(report)
+	if err != nil || len(rep) == 0 {
+		t.Errorf("report: %v, %d bytes", err, len(rep))
+	}
+	if msg, code := run(t, "salvage", filepath.Join(dir, "missing.rdb"), filepath.Join(dir, "x.rdb")); code != 2 {
+		t.Errorf("missing input: exit %d: %s", code, msg)
 	}
 }

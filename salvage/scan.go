@@ -1,0 +1,913 @@
+package salvage
+
+import (
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+// Options configure Scan and Salvage. The zero value checks everything and
+// keeps going after every problem.
+type Options struct {
+	Name         string // input name for messages
+	AllowNewer   bool   // try RDB versions newer than the reader knows
+	SkipChecksum bool   // do not checksum the file
+	// Quick checks structure only: every record and element is decoded,
+	// but duplicate members, sorted-set order and stream consistency are
+	// not checked.
+	Quick bool
+	// Repair applies the one-byte correction the checksum proves when a
+	// single changed byte explains a checksum mismatch. Off by default:
+	// the key holding that byte is then reported lost instead.
+	Repair bool
+	// Problem, when set, is called for every problem as it is found. The
+	// Problem's Key is the caller's.
+	Problem func(Problem)
+	// Record, when set, is called for every record accepted as intact, in
+	// file order: keys whose whole value decoded and validated, aux fields,
+	// functions, module aux data, database selections. rec.Key is valid
+	// only during the call.
+	Record func(rec *Record)
+	// MaxProblems limits how many problems Result.Problems keeps (the
+	// callback still sees all): 0 means 1000, negative means no limit.
+	MaxProblems int
+	// Version, when not zero, is the RDB version to assume when the header
+	// is unreadable (with Dialect, default Redis).
+	Version int
+	Dialect rdb.Dialect
+}
+
+// Record is an intact record: its exact bytes are [Offset, Offset+Size)
+// of the input.
+type Record struct {
+	Kind         rdb.RecordKind
+	Offset, Size int64
+	DB           int
+	// DBUncertain: the record follows a damaged region that could have
+	// held a database selection, and no selection was seen since; DB is
+	// the database selected before the damage.
+	DBUncertain bool
+	Key         []byte
+	Type        rdb.Type
+	RDBType     byte
+	ExpireAt    int64
+}
+
+// ProblemKind classifies problems.
+type ProblemKind uint8
+
+const (
+	// Damaged: a byte range that could not be read as records; it was
+	// passed over up to the next record boundary found (End).
+	Damaged ProblemKind = iota + 1
+	// KeyLost: a key whose value does not decode or breaks a rule; Key names it.
+	KeyLost
+	// KeySuspect: a key that decoded but sits right before or after a
+	// damaged range, with nothing in its value confirming where it ends:
+	// the damage may have started or ended inside it. Not recovered.
+	KeySuspect
+	// Checksum: the CRC-64 trailer does not match the content.
+	Checksum
+	// Header: the magic or version is damaged or unsupported.
+	Header
+	// Truncated: the file ends before its end-of-file marker.
+	Truncated
+	// Trailing: bytes after the end-of-file trailer.
+	Trailing
+	// ChangedByte: the checksum pinpoints one changed byte.
+	ChangedByte
+	// DBUncertain: keys follow a damaged range that could have held a
+	// database selection.
+	DBUncertain
+)
+
+func (k ProblemKind) String() string {
+	switch k {
+	case Damaged:
+		return "damaged"
+	case KeyLost:
+		return "key-lost"
+	case KeySuspect:
+		return "key-suspect"
+	case Checksum:
+		return "checksum"
+	case Header:
+		return "header"
+	case Truncated:
+		return "truncated"
+	case Trailing:
+		return "trailing-bytes"
+	case ChangedByte:
+		return "changed-byte"
+	case DBUncertain:
+		return "db-uncertain"
+	}
+	return "unknown"
+}
+
+// Problem is one thing wrong with the input.
+type Problem struct {
+	Kind   ProblemKind
+	Offset int64  // where the problem is (for Damaged, the first damaged byte)
+	End    int64  // Damaged, Truncated: end of the range passed over; else 0
+	DB     int    // database, -1 when unknown
+	Key    []byte // key concerned, nil when unknown
+	What   string // what was expected or found
+	Err    error  // the reader's *rdb.Error, when the problem came from it
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "offset %d", p.Offset)
+	if p.End > p.Offset {
+		fmt.Fprintf(&b, "-%d (%d bytes)", p.End, p.End-p.Offset)
+	}
+	b.WriteString(": ")
+	b.WriteString(p.Kind.String())
+	if p.Key != nil {
+		if p.DB >= 0 {
+			fmt.Fprintf(&b, " db %d", p.DB)
+		}
+		fmt.Fprintf(&b, " key %q", trunc(p.Key))
+	}
+	b.WriteString(": ")
+	b.WriteString(p.What)
+	return b.String()
+}
+
+// Range is a byte range [Start, End).
+type Range struct{ Start, End int64 }
+
+// DBSummary counts one database's keys.
+type DBSummary struct {
+	DB      int
+	Keys    int64 // intact keys
+	Expires int64 // intact keys with an expiry
+	Lost    int64 // keys known by name that could not be recovered
+	Bytes   int64 // bytes of the intact key records
+}
+
+// LostKey is a key known by name that was not recovered.
+type LostKey struct {
+	DB     int
+	Key    []byte
+	Offset int64
+	Why    string
+}
+
+// Result is what Scan found.
+type Result struct {
+	Name     string
+	Size     int64
+	Dialect  rdb.Dialect
+	Version  int
+	HeaderOK bool
+	// Checksum is what became of the trailer: verified, disabled (zeros),
+	// skipped, absent (RDB < 5) or unknown (no trailer found).
+	Checksum         rdb.ChecksumStatus
+	ChecksumMismatch bool
+	Fix              *ByteFix // the single changed byte the checksum pinpoints, if any
+	Repaired         bool     // Fix was applied (Options.Repair)
+	EOF              bool     // the end-of-file marker was found where expected
+
+	Records      int64 // intact records of every kind
+	Keys         int64 // intact keys
+	KeyBytes     int64
+	Lost         []LostKey
+	DBs          []DBSummary
+	Damaged      []Range
+	DamagedBytes int64
+	Problems     []Problem
+	ProblemCount int
+}
+
+// Clean reports whether nothing at all was wrong.
+func (r *Result) Clean() bool { return r.ProblemCount == 0 }
+
+// ErrNoHeader: the file's header cannot be read and no version was given.
+var ErrNoHeader = errors.New("no readable RDB header")
+
+type pendingRec struct {
+	rec   Record
+	key   []byte
+	valid bool
+}
+
+type scanner struct {
+	ra   io.ReaderAt
+	size int64
+	opts Options
+	res  *Result
+	v    validator
+
+	dialect rdb.Dialect
+	version int
+	start   [256]bool // bytes that can start a record
+	types   [256]bool // type bytes this file plausibly holds
+
+	keys        hashSet // (db, key) hashes seen
+	db          int
+	dbUncertain bool
+	uncertainN  int64
+	pending     pendingRec
+	// After a resync the records read are held until a record whose value
+	// confirms its own extent (a compact encoding) or the end of the file
+	// confirms the chain: bytes inside a damaged value can read as a run
+	// of plain records (hash entries without TTL read exactly like string
+	// keys), and such a run ends in an error, not in a confirmation.
+	confirming  bool
+	held        []pendingRec
+	dbs         map[int]*DBSummary
+	fixOff      int64 // -1, or the pinpointed changed byte when not repaired
+	maxProblems int
+	keyBuf      []byte
+}
+
+// Scan reads a whole RDB file from r (size bytes), checks every record and
+// value, and keeps going after damage: it resynchronises on the next record
+// boundary it can confirm by decoding the records that follow. It returns
+// an error only when the input cannot be read (I/O) or has no usable header.
+func Scan(r io.ReaderAt, size int64, opts Options) (*Result, error) {
+	s := &scanner{ra: r, size: size, opts: opts, res: &Result{Name: opts.Name, Size: size}, dbs: map[int]*DBSummary{}, fixOff: -1}
+	s.v = validator{name: opts.Name, quick: opts.Quick, seed: hashSeed()}
+	s.maxProblems = opts.MaxProblems
+	if s.maxProblems == 0 {
+		s.maxProblems = 1000
+	}
+	err := s.run()
+	s.finish()
+	return s.res, err
+}
+
+func (s *scanner) problem(p Problem) {
+	if p.Key != nil {
+		p.Key = append([]byte(nil), p.Key...)
+	}
+	s.res.ProblemCount++
+	if s.maxProblems < 0 || len(s.res.Problems) < s.maxProblems {
+		s.res.Problems = append(s.res.Problems, p)
+	}
+	if s.opts.Problem != nil {
+		s.opts.Problem(p)
+	}
+}
+
+func (s *scanner) dbSum(db int) *DBSummary {
+	d := s.dbs[db]
+	if d == nil {
+		d = &DBSummary{DB: db}
+		s.dbs[db] = d
+	}
+	return d
+}
+
+func (s *scanner) finish() {
+	for _, d := range s.dbs {
+		s.res.DBs = append(s.res.DBs, *d)
+	}
+	sort.Slice(s.res.DBs, func(i, j int) bool { return s.res.DBs[i].DB < s.res.DBs[j].DB })
+	for _, r := range s.res.Damaged {
+		s.res.DamagedBytes += r.End - r.Start
+	}
+}
+
+func (s *scanner) run() error {
+	size := s.size
+	var ci checksumInfo
+	if !s.opts.SkipChecksum {
+		var err error
+		if ci, err = readChecksum(s.ra, size); err != nil {
+			return err
+		}
+	}
+	// Header.
+	hdr := make([]byte, 9)
+	n, err := s.ra.ReadAt(hdr, 0)
+	if err != nil && err != io.EOF {
+		return err
+	}
+	hdr = hdr[:n]
+	if err := s.header(hdr); err != nil {
+		return err
+	}
+	s.res.Dialect, s.res.Version = s.dialect, s.version
+	s.setTypes()
+
+	switch {
+	case s.opts.SkipChecksum:
+		s.res.Checksum = rdb.ChecksumSkipped
+	case s.version < 5:
+		s.res.Checksum = rdb.ChecksumAbsent
+	case !ci.present:
+		s.res.Checksum = rdb.ChecksumUnknown
+	case ci.stored == 0:
+		s.res.Checksum = rdb.ChecksumDisabled
+	case ci.stored == ci.computed:
+		s.res.Checksum = rdb.ChecksumVerified
+	default:
+		s.res.ChecksumMismatch = true
+		switch {
+		case ci.trailer:
+			s.problem(Problem{Kind: Checksum, Offset: size - 8, DB: -1, What: fmt.Sprintf("stored CRC-64 %016x, computed %016x: they differ in one byte, so the trailer itself is damaged; the content is intact", ci.stored, ci.computed)})
+		case ci.fix != nil:
+			f := ci.fix
+			s.res.Fix = f
+			if s.opts.Repair {
+				s.ra = &patchedReaderAt{s.ra, f.Offset, f.Original}
+				s.res.Repaired = true
+				s.problem(Problem{Kind: ChangedByte, Offset: f.Offset, End: f.Offset + 1, DB: -1, What: fmt.Sprintf("the checksum proves this one byte changed from 0x%02X to 0x%02X; repaired", f.Original, f.Found)})
+			} else {
+				s.fixOff = f.Offset
+				s.problem(Problem{Kind: ChangedByte, Offset: f.Offset, End: f.Offset + 1, DB: -1, What: fmt.Sprintf("the checksum proves this one byte changed from 0x%02X to 0x%02X (and nothing else did); the record holding it is not recovered (--repair restores it)", f.Original, f.Found)})
+			}
+		default:
+			s.problem(Problem{Kind: Checksum, Offset: size - 8, DB: -1, What: fmt.Sprintf("stored CRC-64 %016x, computed %016x: the content differs from what was written (not one changed byte)", ci.stored, ci.computed)})
+		}
+	}
+
+	off := int64(len(hdr))
+	if !s.res.HeaderOK {
+		// The header is damaged: resynchronise from its end.
+		next := s.resync(9)
+		s.confirming = true
+		if next < 0 {
+			s.damaged(9, size, "no record boundary found after the damaged header")
+			return nil
+		}
+		if next > 9 {
+			s.damaged(9, next, "unreadable bytes after the damaged header")
+		}
+		off = next
+	}
+	afterDamage := !s.res.HeaderOK
+	for {
+		failAt, hint, from, done := s.segment(off, afterDamage)
+		if done {
+			return nil
+		}
+		if hint > failAt {
+			if ok, _, _ := s.try(hint); ok {
+				// The damaged value ends where the reader stopped: records
+				// go on from there.
+				s.flushPending()
+				s.damaged(failAt, hint, "damaged value; records resume at the end of this range")
+				off, afterDamage = hint, false
+				continue
+			}
+		}
+		next := s.resync(from)
+		start := failAt
+		if s.pending.valid {
+			// Nothing confirms where the record before the damage ends.
+			start = s.pending.rec.Offset
+			s.dropPending("it ends where damage begins and nothing in its value confirms its length")
+		}
+		if s.confirming {
+			if len(s.held) > 0 && s.held[0].rec.Offset < start {
+				start = s.held[0].rec.Offset
+			}
+			s.dropHeld()
+		}
+		if next < 0 {
+			s.damaged(start, size, "no record boundary found after this point")
+			s.problem(Problem{Kind: Truncated, Offset: start, End: size, DB: -1, What: "no intact records and no end-of-file marker after this point (truncated or damaged to the end)"})
+			return nil
+		}
+		s.damaged(start, next, "unreadable bytes; records resume at the end of this range")
+		s.dbUncertain = true
+		s.confirming = true
+		off = next
+		afterDamage = true
+	}
+}
+
+// damaged records a damaged range.
+func (s *scanner) damaged(start, end int64, what string) {
+	s.res.Damaged = append(s.res.Damaged, Range{start, end})
+	s.problem(Problem{Kind: Damaged, Offset: start, End: end, DB: -1, What: what})
+}
+
+func (s *scanner) header(hdr []byte) error {
+	digits := func(p []byte) (int, bool) {
+		v := 0
+		for _, c := range p {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, len(p) > 0
+	}
+	if len(hdr) == 9 {
+		switch {
+		case string(hdr[:5]) == "REDIS":
+			if v, ok := digits(hdr[5:9]); ok && v >= 1 && (v <= rdb.MaxRedisVersion || s.opts.AllowNewer) {
+				s.dialect, s.version, s.res.HeaderOK = rdb.DialectRedis, v, true
+				return nil
+			}
+		case string(hdr[:6]) == "VALKEY":
+			if v, ok := digits(hdr[6:9]); ok && v >= 80 && (v <= rdb.MaxValkeyVersion || s.opts.AllowNewer) {
+				s.dialect, s.version, s.res.HeaderOK = rdb.DialectValkey, v, true
+				return nil
+			}
+		}
+	}
+	// Damaged or unknown header: take what can be inferred.
+	var what string
+	switch {
+	case len(hdr) < 9:
+		what = fmt.Sprintf("file is %d bytes, too short for an RDB header", len(hdr))
+	default:
+		what = fmt.Sprintf("header %q is not \"REDIS\" + 4 digits or \"VALKEY\" + 3 digits of a known version", hdr)
+	}
+	if s.opts.Version != 0 {
+		s.dialect, s.version = s.opts.Dialect, s.opts.Version
+		if s.dialect == 0 {
+			s.dialect = rdb.DialectRedis
+		}
+	} else if len(hdr) == 9 && countDiff(hdr[:5], "REDIS") <= 1 {
+		if v, ok := digits(hdr[5:9]); ok && v >= 1 && v <= rdb.MaxRedisVersion {
+			s.dialect, s.version = rdb.DialectRedis, v
+		}
+	} else if len(hdr) == 9 && countDiff(hdr[:6], "VALKEY") <= 1 {
+		if v, ok := digits(hdr[6:9]); ok && v == rdb.MaxValkeyVersion {
+			s.dialect, s.version = rdb.DialectValkey, v
+		}
+	}
+	if s.version == 0 {
+		s.problem(Problem{Kind: Header, Offset: 0, DB: -1, What: what})
+		return fmt.Errorf("%w: %s", ErrNoHeader, what)
+	}
+	s.problem(Problem{Kind: Header, Offset: 0, End: int64(len(hdr)), DB: -1, What: what + fmt.Sprintf("; reading on as %s RDB %d", s.dialect, s.version)})
+	return nil
+}
+
+func countDiff(a []byte, b string) int {
+	n := 0
+	for i := range a {
+		if a[i] != b[i] {
+			n++
+		}
+	}
+	return n
+}
+
+// setTypes decides which bytes can start a record in this file: the
+// opcodes, and the type bytes servers writing this version use.
+func (s *scanner) setTypes() {
+	var ts []byte
+	v := s.version
+	switch {
+	case s.dialect == rdb.DialectValkey:
+		ts = []byte{0, 2, 4, 5, 7, 11, 15, 16, 17, 18, 19, 20, 21, 22}
+	case v <= 6:
+		ts = []byte{0, 1, 2, 3, 4, 9, 10, 11, 12, 13}
+	case v == 7:
+		ts = []byte{0, 2, 3, 4, 11, 12, 13, 14}
+	case v == 8:
+		ts = []byte{0, 2, 4, 5, 6, 7, 11, 12, 13, 14}
+	case v == 9:
+		ts = []byte{0, 2, 4, 5, 7, 11, 12, 13, 14, 15}
+	case v == 10:
+		ts = []byte{0, 2, 4, 5, 7, 11, 16, 17, 18, 19}
+	case v == 11:
+		ts = []byte{0, 2, 4, 5, 7, 11, 16, 17, 18, 19, 20, 21}
+	case v == 12:
+		ts = []byte{0, 2, 4, 5, 7, 11, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25}
+	default:
+		ts = []byte{0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26}
+	}
+	for _, t := range ts {
+		s.types[t] = true
+		s.start[t] = true
+	}
+	for _, op := range []byte{245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255} {
+		s.start[op] = true
+	}
+	if v >= 12 || s.dialect == rdb.DialectValkey {
+		s.start[243], s.start[244] = true, true
+	}
+}
+
+func (s *scanner) readerAt(off int64, window int64, db int) *rdb.Reader {
+	n := s.size - off
+	if window > 0 && window < n {
+		n = window
+	}
+	opts := []rdb.Option{rdb.WithName(s.opts.Name), rdb.WithSize(n), rdb.WithoutChecksum()}
+	if s.opts.AllowNewer {
+		opts = append(opts, rdb.AllowNewerVersions())
+	}
+	if window > 0 {
+		opts = append(opts, rdb.WithBufferSize(4096))
+	}
+	if off > 0 {
+		opts = append(opts, rdb.Resume(s.dialect, s.version, db, off))
+	}
+	return rdb.NewReader(io.NewSectionReader(s.ra, off, n), opts...)
+}
+
+func (s *scanner) keyHash(db int, key []byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.v.seed)
+	var b [8]byte
+	for i := range b {
+		b[i] = byte(uint64(db) >> (8 * i))
+	}
+	h.Write(b[:])
+	h.Write(key)
+	return h.Sum64()
+}
+
+// segment reads records from off (0: from the header) until the end or a
+// problem that breaks the chain of records. done is true at a clean end;
+// otherwise failAt is the offset of the record that could not be read.
+func (s *scanner) segment(off int64, afterDamage bool) (failAt, hint, from int64, done bool) {
+	var r *rdb.Reader
+	if off <= 9 && s.res.HeaderOK {
+		r = s.readerAt(0, 0, 0)
+	} else {
+		r = s.readerAt(off, 0, s.db)
+	}
+	first := afterDamage
+	recStart := off
+	for {
+		if recStart < 9 && s.res.HeaderOK {
+			recStart = 9
+		}
+		rec, err := r.Next()
+		if err == io.EOF {
+			end := r.Offset()
+			if end != s.size {
+				if end < s.size && s.res.Version >= 5 && s.res.Checksum != rdb.ChecksumUnknown {
+					// An end-of-file marker with more records after it: a
+					// damaged byte that happens to read as 0xFF.
+					s.problem(Problem{Kind: Damaged, Offset: recStart, DB: -1, What: fmt.Sprintf("an end-of-file marker %d bytes before the file's own trailer", s.size-end)})
+					return recStart, 0, recStart + 1, false
+				}
+				if end < s.size {
+					s.problem(Problem{Kind: Trailing, Offset: end, End: s.size, DB: -1, What: fmt.Sprintf("%d bytes after the end-of-file trailer", s.size-end)})
+				}
+			}
+			s.flushPending()
+			s.confirming = false
+			s.releaseHeld()
+			s.res.EOF = true
+			return 0, 0, 0, true
+		}
+		if err != nil {
+			var re *rdb.Error
+			p := Problem{Kind: Damaged, Offset: recStart, DB: -1, What: err.Error(), Err: err}
+			if errors.As(err, &re) {
+				p.Offset = re.Offset
+				p.What = re.What
+				if re.Err != nil && re.Err != rdb.ErrCorrupt {
+					p.What += ": " + re.Err.Error()
+				}
+				if re.Key != nil && !first {
+					p.Kind, p.Key, p.DB = KeyLost, re.Key, s.db
+					s.lost(s.db, re.Key, recStart, re.What)
+				}
+			} else {
+				// An I/O error: nothing more can be read.
+				s.problem(p)
+				return recStart, 0, recStart + 1, false
+			}
+			if p.Kind == Damaged {
+				p.What = "record does not decode: " + p.What
+			}
+			if errors.Is(err, rdb.ErrTruncated) && p.Kind == Damaged {
+				p.Kind = Truncated
+			}
+			if !first || p.Kind == KeyLost {
+				s.problem(p)
+			}
+			return recStart, 0, recStart + 1, false
+		}
+		ok, hint, from := s.record(r, rec, first)
+		if !ok {
+			// hint: where the damaged record may end, when its key and
+			// type were read; from: where to look for records after it.
+			return rec.Offset, hint, max(from, rec.Offset+1), false
+		}
+		first = false
+		recStart = r.Offset()
+	}
+}
+
+// record checks one record. It returns false when the record shows that
+// the chain of records is broken here (bogus data that happens to decode).
+func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, hint, from int64) {
+	cur := Record{Kind: rec.Kind, Offset: rec.Offset, DB: rec.DB, Type: rec.Type, RDBType: rec.RDBType, ExpireAt: rec.ExpireAt}
+	if rec.Kind != rdb.KindKey {
+		cur.Size = rec.Size
+		if s.fixOff >= rec.Offset && s.fixOff < rec.Offset+rec.Size {
+			s.problem(Problem{Kind: Damaged, Offset: rec.Offset, End: rec.Offset + rec.Size, DB: -1, What: fmt.Sprintf("this %s record holds the byte the checksum shows changed", rec.Kind)})
+			return false, 0, 0
+		}
+		if rec.Kind == rdb.KindSelectDB {
+			s.db = rec.DB
+			s.dbUncertain = false
+		}
+		s.flushPending()
+		s.emit(&cur, nil, false)
+		return true, 0, 0
+	}
+	weak, err := s.v.check(r, rec)
+	var inc *inconsistency
+	if err != nil && !errors.As(err, &inc) {
+		// The reader could not decode the value.
+		var re *rdb.Error
+		p := Problem{Kind: KeyLost, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: err.Error(), Err: err}
+		if errors.As(err, &re) {
+			p.Offset, p.What = re.Offset, re.What
+			if re.Err != nil && re.Err != rdb.ErrCorrupt {
+				p.What += ": " + re.Err.Error()
+			}
+		}
+		if !first {
+			// A valid type byte and key name confirm where the record
+			// before ends.
+			s.flushPending()
+			s.problem(p)
+			s.lost(rec.DB, rec.Key, rec.Offset, p.What)
+		}
+		// The value is damaged from p.Offset on; before that it decoded.
+		return false, r.Offset(), p.Offset
+	}
+	// Consume whatever the checks left unread, so the size is known.
+	if err := r.Skip(); err != nil {
+		if !first {
+			s.lost(rec.DB, rec.Key, rec.Offset, err.Error())
+			s.problem(Problem{Kind: KeyLost, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: err.Error(), Err: err})
+		}
+		return false, 0, 0
+	}
+	cur.Size = rec.Size
+	if !weak && (rec.RDBType == 14 || rec.RDBType == 18) {
+		// A quicklist confirms its end only when its last node is a
+		// listpack or ziplist, which ends with 0xFF; a plain node (or an
+		// LZF-compressed one) can end with anything.
+		var last [1]byte
+		if _, err := s.ra.ReadAt(last[:], rec.Offset+rec.Size-1); err != nil || last[0] != 0xFF {
+			weak = true
+		}
+	}
+	// Zeroed bytes read as keys with empty names and empty string values.
+	if rec.Type == rdb.TypeString && len(rec.Key) == 0 && rec.Size <= 3 && rec.ExpireAt == 0 {
+		s.problem(Problem{Kind: Damaged, Offset: rec.Offset, DB: -1, What: "zero bytes where a record should be (they read as an empty key with an empty value)"})
+		return false, 0, 0
+	}
+	h := s.keyHash(rec.DB, rec.Key)
+	if !s.keys.add(h) {
+		s.problem(Problem{Kind: Damaged, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: "this key was already read in this database: bogus bytes that decode as a key"})
+		return false, 0, 0
+	}
+	if inc != nil {
+		// The value decodes but its content is wrong: damage that may
+		// also have changed its lengths. Records go on from its end if
+		// what follows confirms it.
+		s.lost(rec.DB, rec.Key, rec.Offset, inc.err.What)
+		s.problem(Problem{Kind: KeyLost, Offset: inc.err.Offset, DB: rec.DB, Key: rec.Key, What: inc.err.What, Err: inc.err})
+		return false, rec.Offset + rec.Size, inc.err.Offset
+	}
+	if s.fixOff >= rec.Offset && s.fixOff < rec.Offset+rec.Size {
+		// The record holds the changed byte: it is lost, and as the byte
+		// may be one of its lengths, where it ends is not known either.
+		s.lost(rec.DB, rec.Key, rec.Offset, fmt.Sprintf("holds the changed byte at offset %d", s.fixOff))
+		s.problem(Problem{Kind: KeyLost, Offset: s.fixOff, DB: rec.DB, Key: rec.Key, What: fmt.Sprintf("the record [%d, %d) holds the byte the checksum shows changed", rec.Offset, rec.Offset+rec.Size)})
+		return false, rec.Offset + rec.Size, s.fixOff + 1
+	}
+	if first && weak {
+		// Records resume here, but nothing in this value confirms that it
+		// starts here rather than inside damaged bytes.
+		s.lost(rec.DB, rec.Key, rec.Offset, "first record after damage, unconfirmed")
+		s.problem(Problem{Kind: KeySuspect, Offset: rec.Offset, End: rec.Offset + rec.Size, DB: rec.DB, Key: rec.Key, What: "first record after a damaged range; nothing in its value confirms it starts here"})
+		return true, 0, 0
+	}
+	s.flushPending()
+	if !weak && s.confirming {
+		s.confirming = false
+		s.releaseHeld()
+	}
+	cur.DBUncertain = s.dbUncertain
+	if weak {
+		s.pending.rec = cur
+		s.pending.key = append(s.pending.key[:0], rec.Key...)
+		s.pending.valid = true
+		return true, 0, 0
+	}
+	s.emit(&cur, rec.Key, true)
+	return true, 0, 0
+}
+
+func (s *scanner) flushPending() {
+	if !s.pending.valid {
+		return
+	}
+	s.pending.valid = false
+	s.emit(&s.pending.rec, s.pending.key, true)
+}
+
+func (s *scanner) dropPending(why string) {
+	if !s.pending.valid {
+		return
+	}
+	s.pending.valid = false
+	p := &s.pending.rec
+	s.lost(p.DB, s.pending.key, p.Offset, why)
+	s.problem(Problem{Kind: KeySuspect, Offset: p.Offset, End: p.Offset + p.Size, DB: p.DB, Key: s.pending.key, What: "decoded, but " + why})
+}
+
+func (s *scanner) releaseHeld() {
+	held := s.held
+	s.held = nil
+	for i := range held {
+		s.emit(&held[i].rec, held[i].key, held[i].valid)
+	}
+}
+
+// dropHeld discards records read after a resync that nothing confirmed.
+func (s *scanner) dropHeld() {
+	held := s.held
+	s.held = nil
+	s.confirming = false
+	if len(held) == 0 {
+		return
+	}
+	n := 0
+	for _, h := range held {
+		if h.valid {
+			n++
+			s.lost(h.rec.DB, h.key, h.rec.Offset, "read after a damaged range, but the records that followed broke off before anything confirmed them")
+		}
+	}
+	first, last := held[0].rec, held[len(held)-1].rec
+	s.problem(Problem{Kind: KeySuspect, Offset: first.Offset, End: last.Offset + last.Size, DB: first.DB, What: fmt.Sprintf("%d keys read after a damaged range are not recovered: the records broke off again before a record that confirms its own length or the end of the file; they may be bytes of a damaged value", n)})
+}
+
+func (s *scanner) lost(db int, key []byte, off int64, why string) {
+	s.res.Lost = append(s.res.Lost, LostKey{DB: db, Key: append([]byte(nil), key...), Offset: off, Why: why})
+	s.dbSum(db).Lost++
+}
+
+func (s *scanner) emit(rec *Record, key []byte, isKey bool) {
+	if s.confirming {
+		s.held = append(s.held, pendingRec{rec: *rec, key: append([]byte(nil), key...), valid: isKey})
+		return
+	}
+	s.res.Records++
+	if isKey {
+		s.res.Keys++
+		s.res.KeyBytes += rec.Size
+		d := s.dbSum(rec.DB)
+		d.Keys++
+		d.Bytes += rec.Size
+		if rec.ExpireAt != 0 {
+			d.Expires++
+		}
+		if rec.DBUncertain {
+			s.uncertainN++
+		}
+		rec.Key = key
+	}
+	if s.opts.Record != nil {
+		s.opts.Record(rec)
+	}
+}
+
+// resync finds the first offset at or after from where records can be
+// read again: a plausible record start followed by records that decode
+// and validate, up to the end-of-file marker or for several records.
+// When the first record read from there confirms nothing about its own
+// length, a start found inside it wins: the first was bytes of the damaged
+// region that happened to decode. It returns -1 when there is none.
+func (s *scanner) resync(from int64) int64 {
+	c, weak, end := s.find(from, s.size)
+	for c >= 0 && weak {
+		c2, weak2, end2 := s.find(c+1, end)
+		if c2 < 0 {
+			break
+		}
+		c, weak, end = c2, weak2, end2
+	}
+	return c
+}
+
+// find returns the first start in [from, limit) that try accepts.
+func (s *scanner) find(from, limit int64) (c int64, weak bool, end int64) {
+	const chunk = 1 << 20
+	buf := make([]byte, min(chunk, max(limit-from, 1)))
+	for base := from; base < limit; base += int64(len(buf)) {
+		n, err := s.ra.ReadAt(buf, base)
+		if n <= 0 && err != nil {
+			return -1, false, 0
+		}
+		if int64(n) > limit-base {
+			n = int(limit - base)
+		}
+		for i := 0; i < n; i++ {
+			if !s.start[buf[i]] || !s.plausible(buf[i:], base+int64(i)) {
+				continue
+			}
+			if ok, weak, end := s.try(base + int64(i)); ok {
+				return base + int64(i), weak, end
+			}
+		}
+	}
+	return -1, false, 0
+}
+
+// try reports whether records can be read from c, and whether the first
+// one is a key that does not confirm its own length, ending at end.
+func (s *scanner) try(c int64) (ok, weak bool, end int64) {
+	for _, window := range []int64{256 << 10, 16 << 20, 0} {
+		ok, more, weak, end := s.tryWindow(c, window)
+		if ok || !more {
+			return ok, weak, end
+		}
+		if window >= s.size-c {
+			return false, false, 0
+		}
+	}
+	return false, false, 0
+}
+
+// tryWindow reads records from c within window bytes. more reports that
+// the attempt failed only because the window was too small.
+func (s *scanner) tryWindow(c int64, window int64) (ok, more, firstWeak bool, firstEnd int64) {
+	r := s.readerAt(c, window, s.db)
+	limit := s.size - c
+	if window > 0 && window < limit {
+		limit = window
+	}
+	var local hashSet
+	n := 0
+	for n < 8 {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return r.Offset() == s.size, false, firstWeak, firstEnd
+		}
+		if err != nil {
+			return false, windowErr(err, c+limit, s.size), false, 0
+		}
+		switch rec.Kind {
+		case rdb.KindKey:
+			if !s.types[rec.RDBType] {
+				return false, false, false, 0
+			}
+			if rec.ExpireAt < 0 || rec.ExpireAt > 1e14 {
+				return false, false, false, 0
+			}
+			weak, err := s.v.check(r, rec)
+			if err != nil {
+				var inc *inconsistency
+				if errors.As(err, &inc) {
+					return false, false, false, 0
+				}
+				return false, windowErr(err, c+limit, s.size), false, 0
+			}
+			if err := r.Skip(); err != nil {
+				return false, windowErr(err, c+limit, s.size), false, 0
+			}
+			if rec.Type == rdb.TypeString && len(rec.Key) == 0 && rec.Size <= 3 {
+				return false, false, false, 0
+			}
+			h := s.keyHash(rec.DB, rec.Key)
+			if s.keys.has(h) || !local.add(h) {
+				return false, false, false, 0
+			}
+			if n == 0 {
+				firstWeak, firstEnd = weak, rec.Offset+rec.Size
+			}
+		case rdb.KindAux:
+			if n == 0 {
+				return false, false, false, 0 // aux fields belong at the start
+			}
+		}
+		n++
+		if r.Offset()-c >= 4<<20 && n >= 2 {
+			return true, false, firstWeak, firstEnd
+		}
+	}
+	return true, false, firstWeak, firstEnd
+}
+
+// windowErr reports whether err may only mean that the trial window ended.
+func windowErr(err error, windowEnd, size int64) bool {
+	if windowEnd >= size {
+		return false
+	}
+	if errors.Is(err, rdb.ErrTruncated) {
+		return true
+	}
+	var re *rdb.Error
+	return errors.As(err, &re) && strings.Contains(re.What, "exceeds")
+}
+
+func hashSeed() maphash.Seed { return maphash.MakeSeed() }
