@@ -2,16 +2,16 @@ package diff
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
-	"hash/maphash"
 	"io"
 	"os"
-	"slices"
+	"runtime"
 	"sort"
 	"sync"
+	"unsafe"
 
 	"github.com/rdbtool/rdbtool/rdb"
 )
@@ -30,103 +30,72 @@ type side struct {
 	byDB    map[int]int64
 	byType  map[rdb.Type]int64
 	prefix  *prefixCounter
+	// The file's format, for the detail pass to read records in place.
+	dialect rdb.Dialect
+	version int
 }
 
-var tableSeed = maphash.MakeSeed()
-
-// table holds entries without pointers: keys in one arena.
-type table struct {
-	arena []byte
-	kvs   []kv
-	aux   [][32]byte
-}
-
-func (t *table) add(k []byte, e *entry) {
-	x := kv{h: maphash.Bytes(tableSeed, k), off: int64(len(t.arena)), klen: int32(len(k)), exp: e.exp, sum: e.dg.sum, typ: e.dg.typ}
-	if e.dg.hasAux {
-		t.aux = append(t.aux, e.dg.aux)
-		x.aux = int32(len(t.aux))
+// join compares two tables key by key, calling compareKey once per
+// distinct key, and returns the number of distinct keys on each side.
+// Duplicates (a server's SCAN may return a key twice) are passed over.
+func (c *comparer) join(ta, tb *table) (nA, nB int64, err error) {
+	ix := reuseIndex(c.ixBuf, ta.n)
+	defer func() { c.ixBuf = ix.slots }()
+	seen := newBitset(ta.n)
+	for i := 0; i < ta.n; i++ {
+		if _, ok := ix.insert(ta, i); ok {
+			nA++
+		} else {
+			seen.set(i) // a duplicate: never reported
+		}
 	}
-	t.kvs = append(t.kvs, x)
-	t.arena = append(t.arena, k...)
-}
-
-func (t *table) entry(i int) entry {
-	x := &t.kvs[i]
-	e := entry{dg: digest{typ: x.typ, sum: x.sum}, exp: x.exp}
-	if x.aux > 0 {
-		e.dg.hasAux, e.dg.aux = true, t.aux[x.aux-1]
-	}
-	return e
-}
-
-func (t *table) key(i int) []byte {
-	x := &t.kvs[i]
-	return t.arena[x.off : x.off+int64(x.klen)]
-}
-
-// mem is the memory the table holds (capacities: append doubles them).
-func (t *table) mem() int64 {
-	return int64(cap(t.arena)) + int64(cap(t.kvs))*kvSize + int64(cap(t.aux))*32
-}
-
-func (t *table) sort() {
-	slices.SortFunc(t.kvs, func(a, b kv) int {
-		if a.h != b.h {
-			return cmp.Compare(a.h, b.h)
-		}
-		return bytes.Compare(t.arena[a.off:a.off+int64(a.klen)], t.arena[b.off:b.off+int64(b.klen)])
-	})
-}
-
-// merge walks two sorted tables together, calling fn once per distinct key
-// with its entry on each side (nil where absent). Duplicates (a server's
-// SCAN may return a key twice) are passed over.
-func merge(ta, tb *table, fn func(k []byte, a, b *entry) error) error {
-	i, j := 0, 0
-	var last []byte
-	lastSet := false
-	for i < len(ta.kvs) || j < len(tb.kvs) {
-		var c int
-		switch {
-		case i >= len(ta.kvs):
-			c = 1
-		case j >= len(tb.kvs):
-			c = -1
-		default:
-			x, y := &ta.kvs[i], &tb.kvs[j]
-			c = cmp.Compare(x.h, y.h)
-			if c == 0 {
-				c = bytes.Compare(ta.key(i), tb.key(j))
-			}
-		}
-		var k []byte
-		var a, b *entry
-		var ea, eb entry
-		switch {
-		case c < 0:
-			ea = ta.entry(i)
-			k, a = ta.key(i), &ea
-			i++
-		case c > 0:
-			eb = tb.entry(j)
-			k, b = tb.key(j), &eb
-			j++
-		default:
-			ea, eb = ta.entry(i), tb.entry(j)
-			k, a, b = ta.key(i), &ea, &eb
-			i++
-			j++
-		}
-		if lastSet && bytes.Equal(k, last) {
+	matched := newBitset(tb.n)
+	unmatched := 0
+	for j := 0; j < tb.n; j++ {
+		k := tb.key(j)
+		i := ix.find(ta, tb.at(j).h, k)
+		if i < 0 {
+			unmatched++
 			continue
 		}
-		last, lastSet = k, true
-		if err := fn(k, a, b); err != nil {
-			return err
+		matched.set(j)
+		if seen.get(i) {
+			continue // B has the key twice
+		}
+		seen.set(i)
+		nB++
+		ea, eb := ta.entry(i), tb.entry(j)
+		if err := c.compareKey(k, &ea, &eb); err != nil {
+			return 0, 0, err
 		}
 	}
-	return nil
+	if unmatched > 0 {
+		ib := reuseIndex(ix.slots, unmatched)
+		ix = ib
+		for j := 0; j < tb.n; j++ {
+			if matched.get(j) {
+				continue
+			}
+			if _, ok := ib.insert(tb, j); !ok {
+				continue
+			}
+			nB++
+			eb := tb.entry(j)
+			if err := c.compareKey(tb.key(j), nil, &eb); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	for i := 0; i < ta.n; i++ {
+		if seen.get(i) {
+			continue
+		}
+		ea := ta.entry(i)
+		if err := c.compareKey(ta.key(i), &ea, nil); err != nil {
+			return 0, 0, err
+		}
+	}
+	return nA, nB, nil
 }
 
 type comparer struct {
@@ -134,6 +103,22 @@ type comparer struct {
 	a, b   *side
 	cutoff int64
 	dw     *diffWriter
+	// tableBudget is the memory the key tables (with their indexes) of
+	// both sides may take together.
+	tableBudget int64
+	// Reused from partition to partition.
+	ta, tb table
+	ixBuf  []uint32
+}
+
+// tableBudget is the part of the memory budget the key tables (with their
+// indexes) may take: 60% of what is left past a process's fixed cost (the
+// Go runtime, the program's code), a quarter of the budget at least; the
+// rest covers the readers' and the spill files' buffers and the garbage
+// collector's slack.
+func tableBudget(memLimit int64) int64 {
+	const fixedCost = 16 << 20
+	return max(memLimit/4, (memLimit-fixedCost)*6/10)
 }
 
 // Compare compares a (the old state) with b (the new state). The Result
@@ -154,9 +139,9 @@ func Compare(ctx context.Context, a, b Input, opts Options) (*Result, error) {
 			res.Close()
 		}
 	}()
-	c := &comparer{opts: opts}
+	c := &comparer{opts: opts, tableBudget: tableBudget(opts.MemLimit)}
 	mk := func(in Input) *side {
-		return &side{in: in, name: in.Name, budget: opts.MemLimit / 4, dir: dir,
+		return &side{in: in, name: in.Name, budget: c.tableBudget / 2, dir: dir,
 			byDB: map[int]int64{}, byType: map[rdb.Type]int64{}, prefix: newPrefixCounter(&opts)}
 	}
 	c.a, c.b = mk(a), mk(b)
@@ -167,12 +152,12 @@ func Compare(ctx context.Context, a, b Input, opts Options) (*Result, error) {
 	if opts.FilterDB {
 		db = opts.DB
 	}
-	sa, err := a.stream(ctx, db, match)
+	sa, err := a.stream(ctx, db, match, false)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.Name, err)
 	}
 	defer sa.close()
-	sb, err := b.stream(ctx, db, match)
+	sb, err := b.stream(ctx, db, match, false)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name, err)
 	}
@@ -206,10 +191,12 @@ func Compare(ctx context.Context, a, b Input, opts Options) (*Result, error) {
 	res.diffs = c.dw.f
 	spilled := c.a.parts != nil || c.b.parts != nil
 	if !spilled {
-		if err := merge(&c.a.tab, &c.b.tab, c.compareKey); err != nil {
+		nA, nB, err := c.join(&c.a.tab, &c.b.tab)
+		if err != nil {
 			return nil, err
 		}
-		c.a.tab, c.b.tab = table{}, table{}
+		c.a.keys, c.b.keys = nA, nB
+		c.a.tab, c.b.tab, c.ixBuf = table{}, table{}, nil
 	} else {
 		for _, s := range []*side{c.a, c.b} {
 			if s.parts == nil {
@@ -222,6 +209,7 @@ func Compare(ctx context.Context, a, b Input, opts Options) (*Result, error) {
 			}
 		}
 		err := c.compareParts(c.a.parts, c.b.parts)
+		c.ta, c.tb, c.ixBuf = table{}, table{}, nil
 		c.a.parts.remove()
 		c.b.parts.remove()
 		if err != nil {
@@ -231,7 +219,7 @@ func Compare(ctx context.Context, a, b Input, opts Options) (*Result, error) {
 	if _, err := c.dw.done(); err != nil {
 		return nil, err
 	}
-	if err := res.sortDiffs(opts.MemLimit / 2); err != nil {
+	if err := res.sortDiffs(tableBudget(opts.MemLimit), c.dw.n, c.dw.keyBytes); err != nil {
 		return nil, err
 	}
 	if err := c.details(ctx, res); err != nil {
@@ -249,6 +237,11 @@ func (c *comparer) readSide(ctx context.Context, s *side, st keyStream, label st
 	dg.cutoff = c.cutoff
 	var n int64
 	var kb []byte
+	match := []byte(c.opts.Match)
+	fs, _ := st.(*fileStream)
+	if fs != nil {
+		defer func() { s.dialect, s.version = fs.r.Dialect(), fs.r.Version() }()
+	}
 	for {
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -269,7 +262,7 @@ func (c *comparer) readSide(ctx context.Context, s *side, st keyStream, label st
 		if c.opts.FilterDB && rec.DB != c.opts.DB {
 			continue
 		}
-		if c.opts.Match != "" && !globMatch([]byte(c.opts.Match), rec.Key) {
+		if c.opts.Match != "" && !globMatch(match, rec.Key) {
 			continue
 		}
 		if c.cutoff != 0 && rec.ExpireAt != 0 && rec.ExpireAt <= c.cutoff {
@@ -282,37 +275,37 @@ func (c *comparer) readSide(ctx context.Context, s *side, st keyStream, label st
 		}
 		kb = binary.AppendUvarint(kb[:0], uint64(rec.DB))
 		kb = append(kb, rec.Key...)
-		if err := s.add(kb, &entry{dg: d, exp: rec.ExpireAt}); err != nil {
+		off := int64(-1)
+		if fs != nil {
+			off = rec.Offset
+		}
+		if err := s.add(kb, &entry{dg: d, exp: rec.ExpireAt, off: off}); err != nil {
 			return err
 		}
 		s.byDB[rec.DB]++
 		s.byType[rec.Type]++
 		s.prefix.count(rec.Key, 1)
 	}
-	if s.parts == nil {
-		s.tab.sort()
-		s.keys = int64(len(s.tab.kvs))
-		if len(s.tab.kvs) > 1 {
-			// Do not count a key a server's SCAN returned twice.
-			for i := 1; i < len(s.tab.kvs); i++ {
-				if s.tab.kvs[i].h == s.tab.kvs[i-1].h && bytes.Equal(s.tab.key(i), s.tab.key(i-1)) {
-					s.keys--
-				}
-			}
-		}
-	}
+	s.prefix.finish()
 	return nil
 }
 
 func (s *side) add(k []byte, e *entry) error {
 	if s.parts != nil {
-		s.keys++
 		return s.parts.write(k, e)
 	}
-	s.tab.add(k, e)
-	if s.tab.mem() > s.budget {
-		s.keys = int64(len(s.tab.kvs))
-		return s.spill()
+	err := s.tab.add(k, e)
+	if err == nil && s.tab.cost() <= s.budget {
+		return nil
+	}
+	if err != nil && err != errTableFull {
+		return err
+	}
+	if err := s.spill(); err != nil {
+		return err
+	}
+	if err == errTableFull {
+		return s.parts.write(k, e)
 	}
 	return nil
 }
@@ -323,13 +316,18 @@ func (s *side) spill() error {
 		return err
 	}
 	s.parts = p
-	for i := range s.tab.kvs {
+	for i := 0; i < s.tab.n; i++ {
 		e := s.tab.entry(i)
 		if err := p.write(s.tab.key(i), &e); err != nil {
 			return err
 		}
 	}
 	s.tab = table{}
+	// Collect the table now: the heap's next collection is paced by the
+	// live heap at the last one, which the table was most of, so its
+	// memory would otherwise count twice before it is reused. The tables
+	// hold no pointers, so this collection costs little.
+	runtime.GC()
 	return nil
 }
 
@@ -345,8 +343,14 @@ func (c *comparer) compareParts(pa, pb *partSet) error {
 // comparePart compares partition i, splitting it again when it would not
 // fit the memory budget.
 func (c *comparer) comparePart(pa, pb *partSet, i int) error {
-	// A kv takes about twice its spilled size in memory.
-	if (pa.size(i)+pb.size(i))*3 > c.opts.MemLimit && pa.level < len(partSeeds)-1 && pa.n[i]+pb.n[i] > 2 {
+	na, nb := pa.count(i), pb.count(i)
+	// In memory an entry takes kvSize and its index share instead of its
+	// fixed part on file (less a byte of key length); the last chunks may
+	// be nearly empty.
+	szA, szB := pa.size(i), pb.size(i)
+	need := szA + szB + (na+nb)*(kvSize+indexCost-partFixed-1) +
+		min(szA, arenaChunk) + min(szB, arenaChunk) + (min(na, kvChunk)+min(nb, kvChunk))*kvSize
+	if need > c.tableBudget && pa.level < len(partSeeds)-1 && na+nb > 2 {
 		sa, err := resplit(pa, i)
 		if err != nil {
 			return err
@@ -359,18 +363,19 @@ func (c *comparer) comparePart(pa, pb *partSet, i int) error {
 		defer sb.remove()
 		return c.compareParts(sa, sb)
 	}
-	var ta, tb table
-	ta.kvs = make([]kv, 0, pa.n[i])
-	tb.kvs = make([]kv, 0, pb.n[i])
-	if err := readPart(pa.files[i], func(k []byte, e *entry) error { ta.add(k, e); return nil }); err != nil {
+	ta, tb := &c.ta, &c.tb
+	ta.reset()
+	tb.reset()
+	if err := readPart(pa.files[i], ta.add); err != nil {
 		return err
 	}
-	if err := readPart(pb.files[i], func(k []byte, e *entry) error { tb.add(k, e); return nil }); err != nil {
+	if err := readPart(pb.files[i], tb.add); err != nil {
 		return err
 	}
-	ta.sort()
-	tb.sort()
-	return merge(&ta, &tb, c.compareKey)
+	nA, nB, err := c.join(ta, tb)
+	c.a.keys += nA
+	c.b.keys += nB
+	return err
 }
 
 func resplit(p *partSet, i int) (*partSet, error) {
@@ -407,10 +412,10 @@ func (c *comparer) compareKey(k []byte, a, b *entry) error {
 	db, key := splitKey(k)
 	r := diffRec{db: db, key: key}
 	if a != nil {
-		r.typA, r.expA = a.dg.typ, a.exp
+		r.typA, r.expA, r.offA = a.dg.typ, a.exp, a.off+1
 	}
 	if b != nil {
-		r.typB, r.expB = b.dg.typ, b.exp
+		r.typB, r.expB, r.offB = b.dg.typ, b.exp, b.off+1
 	}
 	switch {
 	case a == nil:
@@ -450,27 +455,28 @@ func (c *comparer) compareKey(k []byte, a, b *entry) error {
 	return c.dw.write(&r)
 }
 
-// sortDiffs orders the differences by db and key when they fit in half
-// the budget; otherwise they stay in discovery order.
-func (res *Result) sortDiffs(budget int64) error {
-	var all []diffRec
-	var mem int64
-	tooBig := false
-	err := readDiffs(res.diffs, func(r *diffRec) error {
-		mem += int64(len(r.key)) + 96
-		if mem > budget {
-			tooBig = true
-			return errStop
-		}
-		all = append(all, *r)
-		return nil
-	})
-	if err != nil && err != errStop {
-		return err
-	}
-	if tooBig {
+// sortDiffs orders the differences by db and key when they fit in the
+// budget; otherwise they stay in discovery order. n and keyBytes are the
+// number of differences and the sum of their keys' lengths.
+func (res *Result) sortDiffs(budget, n, keyBytes int64) error {
+	if n*int64(unsafe.Sizeof(diffRec{}))+keyBytes > budget {
 		res.unsorted = true
 		return nil
+	}
+	all := make([]diffRec, 0, n)
+	arena := make([]byte, 0, keyBytes)
+	err := readDiffs(res.diffs, func(r *diffRec) error {
+		if len(all) == cap(all) || len(arena)+len(r.key) > cap(arena) {
+			return errors.New("the differences file changed")
+		}
+		arena = append(arena, r.key...)
+		x := *r
+		x.key = arena[len(arena)-len(r.key) : len(arena) : len(arena)]
+		all = append(all, x)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	sort.Slice(all, func(i, j int) bool {
 		if all[i].db != all[j].db {
@@ -499,9 +505,3 @@ func (res *Result) rewrite(all []diffRec) error {
 	res.diffs = f
 	return nil
 }
-
-type stopError struct{}
-
-func (stopError) Error() string { return "stop" }
-
-var errStop error = stopError{}

@@ -3,26 +3,33 @@ package diff
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/gob"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
+	"sync"
 
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
 type candidate struct {
-	idx        int64
-	confirm    bool // drop unless the details show a difference
-	ttl        bool // the key's TTL differs
-	haveA      bool
-	aOff, aLen int64
+	idx     int64
+	confirm bool // drop unless the details show a difference
+	ttl     bool // the key's TTL differs
+	// Where each side's value is in its values file (have: found).
+	have [2]bool
+	off  [2]int64
+	len  [2]int64
+	// rec is the offset+1 of the key's record in each file (0: unknown).
+	rec [2]int64
 }
 
 type detailResult struct {
@@ -31,13 +38,72 @@ type detailResult struct {
 	kind Kind // replacement kind, "" to keep
 }
 
+// resultLog holds the detail pass's results in a temporary file, in the
+// order of the differences they belong to (idx), so that any number of
+// them take no memory.
+type resultLog struct {
+	f *os.File
+	w *bufio.Writer
+	n int64
+	b []byte
+}
+
+func newResultLog(dir string) (*resultLog, error) {
+	f, err := os.CreateTemp(dir, "rdbdiff-results-*")
+	if err != nil {
+		return nil, err
+	}
+	return &resultLog{f: f, w: bufio.NewWriterSize(f, 32<<10)}, nil
+}
+
+// add records the result of difference idx; idx must grow from call to
+// call.
+func (l *resultLog) add(idx int64, dr detailResult) error {
+	b := binary.AppendUvarint(l.b[:0], uint64(idx))
+	b = binary.AppendUvarint(b, uint64(dr.off))
+	fl := byte(0)
+	if dr.drop {
+		fl = 1
+	}
+	b = append(b, fl, kindCodes[dr.kind])
+	l.b = b
+	l.n++
+	_, err := l.w.Write(b)
+	return err
+}
+
+// readResult reads the next result; idx is -1 at the end.
+func readResult(br *bufio.Reader) (idx int64, dr detailResult, err error) {
+	i, err := binary.ReadUvarint(br)
+	if err == io.EOF {
+		return -1, dr, nil
+	}
+	if err != nil {
+		return 0, dr, err
+	}
+	off, err := binary.ReadUvarint(br)
+	if err != nil {
+		return 0, dr, err
+	}
+	var b [2]byte
+	if _, err := io.ReadFull(br, b[:]); err != nil {
+		return 0, dr, err
+	}
+	dr.off, dr.drop, dr.kind = int64(off), b[0] == 1, codeKinds[b[1]]
+	return int64(i), dr, nil
+}
+
 // details is the second pass: it re-reads the keys whose values differ and
 // describes the differences element by element.
 func (c *comparer) details(ctx context.Context, res *Result) error {
 	need := func(r *diffRec) bool {
 		return r.kind == ValueChanged && (!c.opts.SummaryOnly || r.confirm)
 	}
-	results := map[int64]detailResult{}
+	results, err := newResultLog(res.dir)
+	if err != nil {
+		return err
+	}
+	defer removeFile(results.f)
 	chunk := map[string]*candidate{}
 	var chunkMem int64
 	var idx int64 = -1
@@ -49,13 +115,13 @@ func (c *comparer) details(ctx context.Context, res *Result) error {
 		chunk, chunkMem = map[string]*candidate{}, 0
 		return err
 	}
-	err := readDiffs(res.diffs, func(r *diffRec) error {
+	err = readDiffs(res.diffs, func(r *diffRec) error {
 		idx++
 		if !need(r) {
 			return nil
 		}
 		k := mapKey(r.db, r.key)
-		chunk[k] = &candidate{idx: idx, confirm: r.confirm, ttl: r.ttl}
+		chunk[k] = &candidate{idx: idx, confirm: r.confirm, ttl: r.ttl, rec: [2]int64{r.offA, r.offB}}
 		chunkMem += int64(len(k)) + 120
 		if chunkMem > c.opts.MemLimit/4 {
 			return flush()
@@ -68,10 +134,21 @@ func (c *comparer) details(ctx context.Context, res *Result) error {
 	if err := flush(); err != nil {
 		return err
 	}
-	if len(results) == 0 {
+	if results.n == 0 {
 		return nil
 	}
 	// Rewrite the differences with the details' offsets.
+	if err := results.w.Flush(); err != nil {
+		return err
+	}
+	if _, err := results.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	rr := bufio.NewReaderSize(results.f, 64<<10)
+	nextIdx, dr, err := readResult(rr)
+	if err != nil {
+		return err
+	}
 	w, err := newDiffWriter(res.dir)
 	if err != nil {
 		return err
@@ -79,7 +156,13 @@ func (c *comparer) details(ctx context.Context, res *Result) error {
 	idx = -1
 	err = readDiffs(res.diffs, func(r *diffRec) error {
 		idx++
-		if dr, ok := results[idx]; ok {
+		if idx == nextIdx {
+			cur := dr
+			var err error
+			if nextIdx, dr, err = readResult(rr); err != nil {
+				return err
+			}
+			dr := cur
 			if dr.drop {
 				return nil
 			}
@@ -102,8 +185,9 @@ func (c *comparer) details(ctx context.Context, res *Result) error {
 	return nil
 }
 
-// eachCandidate calls fn for every candidate key present in the input.
-func (c *comparer) eachCandidate(ctx context.Context, in Input, chunk map[string]*candidate, fn func(cd *candidate, rec *rdb.Record, r *rdb.Reader) error) error {
+// eachCandidate calls fn for every candidate key present in the input
+// (side i: a file is read until all the candidates have been found).
+func (c *comparer) eachCandidate(ctx context.Context, in Input, i int, chunk map[string]*candidate, fn func(cd *candidate, rec *rdb.Record, r *rdb.Reader) error) error {
 	if in.live != nil {
 		for k, cd := range chunk {
 			db, key := splitKey([]byte(k))
@@ -124,13 +208,19 @@ func (c *comparer) eachCandidate(ctx context.Context, in Input, chunk map[string
 	if c.opts.FilterDB {
 		db = c.opts.DB
 	}
-	st, err := in.stream(ctx, db, c.opts.Match)
+	st, err := in.stream(ctx, db, c.opts.Match, true)
 	if err != nil {
 		return err
 	}
 	defer st.close()
 	var kb []byte
-	for {
+	found := 0
+	for n := 0; found < len(chunk); n++ {
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		rec, r, err := st.next()
 		if err == io.EOF {
 			return nil
@@ -144,10 +234,97 @@ func (c *comparer) eachCandidate(ctx context.Context, in Input, chunk map[string
 		if cd == nil {
 			continue
 		}
+		if !cd.have[i] {
+			found++
+		}
 		if err := fn(cd, rec, r); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// inPlaceCost is what reading one record in place is reckoned to cost, in
+// bytes of file read through.
+var inPlaceCost int64 = 32 << 10
+
+// canReadInPlace tells whether side i's candidates can be read where the
+// first pass saw them: the input is a plain (uncompressed) RDB file on
+// disk and every candidate's record offset is known.
+func (c *comparer) canReadInPlace(in Input, i int, chunk map[string]*candidate) bool {
+	s := []*side{c.a, c.b}[i]
+	if in.path == "" || in.live != nil || s.version == 0 {
+		return false
+	}
+	for _, cd := range chunk {
+		if cd.rec[i] == 0 {
+			return false
+		}
+	}
+	f, err := os.Open(in.path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	// Each record read in place costs a reader and a buffer: past some
+	// number of them, reading the file through is cheaper.
+	if fi, err := f.Stat(); err != nil || int64(len(chunk))*inPlaceCost > fi.Size() {
+		return false
+	}
+	var b [9]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return false
+	}
+	return (s.dialect == rdb.DialectRedis && string(b[:5]) == "REDIS") || (s.dialect == rdb.DialectValkey && string(b[:6]) == "VALKEY")
+}
+
+// eachInPlace is eachCandidate for a plain file whose candidates' record
+// offsets are known: it reads each record where it is, in file order.
+// A record that is not the expected key makes it fall back to reading the
+// whole file.
+func (c *comparer) eachInPlace(ctx context.Context, in Input, i int, chunk map[string]*candidate, fn func(cd *candidate, rec *rdb.Record, r *rdb.Reader) error) error {
+	s := []*side{c.a, c.b}[i]
+	f, err := os.Open(in.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	type at struct {
+		k  string
+		cd *candidate
+	}
+	list := make([]at, 0, len(chunk))
+	for k, cd := range chunk {
+		list = append(list, at{k, cd})
+	}
+	slices.SortFunc(list, func(a, b at) int { return cmp.Compare(a.cd.rec[i], b.cd.rec[i]) })
+	for n, x := range list {
+		if n&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		off := x.cd.rec[i] - 1
+		db, key := splitKey([]byte(x.k))
+		opts := append(slices.Clip(in.ropts), rdb.WithName(in.Name), rdb.WithBufferSize(16<<10), rdb.Resume(s.dialect, s.version, db, off))
+		r := rdb.NewReader(io.NewSectionReader(f, off, fi.Size()-off), opts...)
+		rec, err := r.Next()
+		if err != nil || rec.Kind != rdb.KindKey || rec.DB != db || !bytes.Equal(rec.Key, key) {
+			// The file is not what the first pass read: read it whole.
+			for _, y := range list {
+				y.cd.have[i] = false
+			}
+			return c.eachCandidate(ctx, in, i, chunk, fn)
+		}
+		if err := fn(x.cd, rec, r); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *comparer) readValue(rec *rdb.Record, r *rdb.Reader) (*rdb.Value, error) {
@@ -168,54 +345,103 @@ func (c *comparer) readValue(rec *rdb.Record, r *rdb.Reader) (*rdb.Value, error)
 	return v, nil
 }
 
-func (c *comparer) detailChunk(ctx context.Context, res *Result, chunk map[string]*candidate, results map[int64]detailResult) error {
+// spillValues reads one side's candidate values into a temporary file,
+// recording where each is in its candidate (side i).
+func (c *comparer) spillValues(ctx context.Context, res *Result, in Input, i int, chunk map[string]*candidate) (*os.File, error) {
 	vals, err := os.CreateTemp(res.dir, "rdbdiff-values-*")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer removeFile(vals)
 	vw := bufio.NewWriterSize(vals, 64<<10)
 	var off int64
-	err = c.eachCandidate(ctx, c.a.in, chunk, func(cd *candidate, rec *rdb.Record, r *rdb.Reader) error {
+	var buf []byte
+	each := c.eachCandidate
+	if c.canReadInPlace(in, i, chunk) {
+		each = c.eachInPlace
+	}
+	err = each(ctx, in, i, chunk, func(cd *candidate, rec *rdb.Record, r *rdb.Reader) error {
 		v, err := c.readValue(rec, r)
 		if err != nil {
 			return err
 		}
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+		if buf, err = encodeValue(buf[:0], v); err != nil {
 			return err
 		}
-		cd.haveA, cd.aOff, cd.aLen = true, off, int64(buf.Len())
-		off += int64(buf.Len())
-		_, err = vw.Write(buf.Bytes())
+		cd.have[i], cd.off[i], cd.len[i] = true, off, int64(len(buf))
+		off += int64(len(buf))
+		_, err = vw.Write(buf)
+		if cap(buf) > 1<<20 {
+			buf = nil
+		}
 		return err
 	})
-	if err != nil {
-		return err
+	if err == nil {
+		err = vw.Flush()
 	}
-	if err := vw.Flush(); err != nil {
+	if err != nil {
+		removeFile(vals)
+		return nil, err
+	}
+	return vals, nil
+}
+
+// detailChunk describes the differences of a chunk of candidates: both
+// inputs are read at once, each side's values going to a temporary file,
+// then the values are compared pair by pair.
+func (c *comparer) detailChunk(ctx context.Context, res *Result, chunk map[string]*candidate, results *resultLog) error {
+	var vals [2]*os.File
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, in := range []Input{c.a.in, c.b.in} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			vals[i], errs[i] = c.spillValues(ctx, res, in, i, chunk)
+		}()
+	}
+	wg.Wait()
+	defer removeFile(vals[0])
+	defer removeFile(vals[1])
+	if err := errors.Join(errs[:]...); err != nil {
 		return err
 	}
 	if res.details == nil {
+		var err error
 		if res.details, err = os.CreateTemp(res.dir, "rdbdiff-details-*"); err != nil {
 			return err
 		}
 	}
-	return c.eachCandidate(ctx, c.b.in, chunk, func(cd *candidate, rec *rdb.Record, r *rdb.Reader) error {
-		if !cd.haveA {
-			return nil
+	end, err := res.details.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	dw := bufio.NewWriterSize(res.details, 64<<10)
+	cds := make([]*candidate, 0, len(chunk))
+	for _, cd := range chunk {
+		if cd.have[0] && cd.have[1] {
+			cds = append(cds, cd)
 		}
-		vb, err := c.readValue(rec, r)
-		if err != nil {
-			return err
+	}
+	slices.SortFunc(cds, func(a, b *candidate) int { return cmp.Compare(a.idx, b.idx) })
+	var bufs [2][]byte
+	var lb []byte
+	for _, cd := range cds {
+		var v [2]*rdb.Value
+		for i := range v {
+			if int64(cap(bufs[i])) < cd.len[i] || cap(bufs[i]) > 1<<20 {
+				bufs[i] = make([]byte, cd.len[i])
+			}
+			bufs[i] = bufs[i][:cd.len[i]]
+			if _, err := vals[i].ReadAt(bufs[i], cd.off[i]); err != nil {
+				return fmt.Errorf("reading back a spilled value: %w", err)
+			}
+			if v[i], err = decodeValue(bufs[i]); err != nil {
+				return err
+			}
 		}
-		var va rdb.Value
-		if err := gob.NewDecoder(io.NewSectionReader(vals, cd.aOff, cd.aLen)).Decode(&va); err != nil {
-			return fmt.Errorf("reading back a spilled value: %w", err)
-		}
-		d := c.compareValues(&va, vb)
+		d := c.compareValues(v[0], v[1])
 		if d == nil {
-			return nil
+			continue
 		}
 		// A key flagged for confirmation differs only if a field TTL
 		// differs beyond the tolerance.
@@ -226,26 +452,29 @@ func (c *comparer) detailChunk(ctx context.Context, res *Result, chunk map[strin
 			} else {
 				dr.drop = true
 			}
-			results[cd.idx] = dr
-			return nil
+			if err := results.add(cd.idx, dr); err != nil {
+				return err
+			}
+			continue
 		}
 		b, err := json.Marshal(d)
 		if err != nil {
 			return err
 		}
-		end, err := res.details.Seek(0, io.SeekEnd)
-		if err != nil {
+		lb = binary.AppendUvarint(lb[:0], uint64(len(b)))
+		if _, err := dw.Write(lb); err != nil {
 			return err
 		}
-		var lb [binary.MaxVarintLen64]byte
-		n := binary.PutUvarint(lb[:], uint64(len(b)))
-		if _, err := res.details.Write(append(lb[:n:n], b...)); err != nil {
+		if _, err := dw.Write(b); err != nil {
 			return err
 		}
 		dr.off = end + 1
-		results[cd.idx] = dr
-		return nil
-	})
+		end += int64(len(lb) + len(b))
+		if err := results.add(cd.idx, dr); err != nil {
+			return err
+		}
+	}
+	return dw.Flush()
 }
 
 // readDetails reads details stored at off (offset+1).

@@ -30,16 +30,42 @@
 // server compared with its own snapshot shows no difference. Options.AsOf
 // sets the instant; Options.KeepExpired compares every stored key.
 //
+// # Digests
+//
+// The first pass keeps, per key, a 128-bit digest of the canonical value
+// (see digest.go): two 64-bit hash/maphash values under independent seeds
+// drawn at random when the process starts, and for sets, hashes and sorted
+// sets a sum of per-element 128-bit hashes, so that element order does not
+// matter. A digest mismatch sends the key to the detail pass, which compares
+// the values themselves; a false match would hide a difference. For inputs
+// not crafted against this process's secret seeds, a given pair of
+// different values collides with probability about 2^-128, so even 10^9
+// compared keys leave the chance of any hidden difference below 10^-29.
+// maphash is not a cryptographic hash: the digests are no defense against
+// an adversary who can observe them (they are never shown) or choose values
+// adaptively within the same process. Digests mean nothing outside the
+// process that computed them.
+//
 // # Memory
 //
-// The first pass reads both inputs at once and keeps, per key, a SHA-256
-// digest of the canonical value with its type and expiry (about 150 bytes
-// plus the key). Past Options.MemLimit the entries go to hash-partitioned
-// temporary files, and partitions are compared one at a time (split again
-// when one is still too large), so inputs larger than memory can be
-// compared. Differences are kept in a temporary file. A second pass re-reads
-// only the keys whose values differ, to produce element-level detail; it
-// holds one value of each side at a time.
+// The first pass reads both inputs at once and keeps, per key, its digest
+// with its type and expiry and its record's offset in a fixed 56-byte entry, plus the key's bytes
+// and an index share of up to 10 bytes, in tables that grow by fixed-size
+// chunks (no copying, no garbage). Both tables together may take 60% of
+// Options.MemLimit less 16 MiB (a quarter of it at least); the rest is left
+// to the readers' buffers, the Go runtime and the collector's slack. Past it a side's entries go to
+// hash-partitioned temporary files, and partitions are compared one at a
+// time (split again when one is still too large), so inputs larger than
+// memory can be compared. Differences are kept in a temporary file. A
+// second pass re-reads both inputs at once (without verifying their
+// checksums again) for only the keys whose values differ, to produce
+// element-level detail; it holds one value of each side at a time, and a
+// file is read only until all the keys it is asked for have been seen.
+//
+// Compare does not set the Go memory limit: a program that wants its
+// footprint held to MemLimit should call debug.SetMemoryLimit (rdbtool diff
+// sets it to 7/8 of the budget). The fixed cost of a process, about 25 MiB,
+// is not part of the budget's accounting.
 package diff
 
 import (

@@ -18,20 +18,31 @@ type Input struct {
 	// Open opens an RDB stream for one pass, returning the reader and a
 	// function that releases it.
 	Open func(ctx context.Context) (*rdb.Reader, func() error, error)
-	live *livesrc.Server
+	// OpenWith, when set, is Open with extra reader options. The detail
+	// pass uses it to re-read the file without verifying its checksum
+	// again (the first pass verified it).
+	OpenWith func(ctx context.Context, extra ...rdb.Option) (*rdb.Reader, func() error, error)
+	live     *livesrc.Server
+	// path and ropts: a FileInput's name and reader options, for the
+	// detail pass to read records in place when name is a plain RDB file.
+	path  string
+	ropts []rdb.Option
 }
 
 // FileInput returns an Input for anything source.Open accepts (a path, "-"
 // is not accepted since the input is read twice, s3:// URLs when
 // registered, gzip-compressed files).
 func FileInput(name string, opts ...rdb.Option) Input {
-	return Input{Name: name, Open: func(ctx context.Context) (*rdb.Reader, func() error, error) {
+	openWith := func(ctx context.Context, extra ...rdb.Option) (*rdb.Reader, func() error, error) {
 		src, err := source.Open(ctx, name)
 		if err != nil {
 			return nil, nil, err
 		}
 		o := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, opts...)
-		return rdb.NewReader(src, o...), src.Close, nil
+		return rdb.NewReader(src, append(o, extra...)...), src.Close, nil
+	}
+	return Input{Name: name, path: name, ropts: opts, OpenWith: openWith, Open: func(ctx context.Context) (*rdb.Reader, func() error, error) {
+		return openWith(ctx)
 	}}
 }
 
@@ -75,7 +86,9 @@ type keyStream interface {
 	close() error
 }
 
-func (in Input) stream(ctx context.Context, db int, match string) (keyStream, error) {
+// stream opens a pass; again: the input was read whole once already, so
+// its checksum need not be verified again.
+func (in Input) stream(ctx context.Context, db int, match string, again bool) (keyStream, error) {
 	if in.live != nil {
 		t, err := in.live.Time(ctx)
 		if err != nil {
@@ -87,7 +100,14 @@ func (in Input) stream(ctx context.Context, db int, match string) (keyStream, er
 		}
 		return &liveStream{sc: in.live.Scan(ctx, dbs, match), t: t}, nil
 	}
-	r, closer, err := in.Open(ctx)
+	var r *rdb.Reader
+	var closer func() error
+	var err error
+	if again && in.OpenWith != nil {
+		r, closer, err = in.OpenWith(ctx, rdb.WithoutChecksum())
+	} else {
+		r, closer, err = in.Open(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -17,17 +17,19 @@ import (
 type entry struct {
 	dg  digest
 	exp int64
+	off int64 // the key record's offset in its file, -1 when not known
 }
 
 // kv is an entry with its key (db as a uvarint, then the key bytes) kept
-// in the side's arena, so that the table holds no pointers.
+// in the table's arena, so that the table holds no pointers.
 type kv struct {
-	h    uint64 // hash of the key: the sort order for the merge
-	off  int64
-	klen int32
-	aux  int32 // 1 + index of the aux digest in table.aux, 0 for none
+	h    uint64 // hash of the key (tableSeed)
 	exp  int64
-	sum  [32]byte
+	roff int64 // entry.off
+	sum  sum128
+	off  uint32 // arena chunk<<arenaChunkBits | offset; for a big key, its index in table.big
+	klen uint32 // key length; bigKey set when the key is in table.big
+	aux  uint32 // 1 + index of the aux digest in table.aux, 0 for none
 	typ  rdb.Type
 }
 
@@ -51,7 +53,8 @@ func splitKey(k []byte) (int, []byte) {
 }
 
 // Partition files hold entries as: uvarint key length, key, type, flags
-// (1: has aux), expiry (8 bytes), digest (32), aux (32, when flagged).
+// (1: has aux), expiry (8 bytes), record offset (8), digest (16), aux
+// (16, when flagged).
 
 var partSeeds [16]maphash.Seed
 
@@ -63,12 +66,16 @@ func init() {
 
 const fanout = 32
 
+// partFixed is a partition entry's size past its key, without aux.
+const partFixed = 2 + 8 + 8 + 16
+
 type partSet struct {
 	dir   string
 	level int
 	files []*os.File
 	w     []*bufio.Writer
 	n     []int64
+	buf   []byte
 }
 
 func newPartSet(dir string, level int) (*partSet, error) {
@@ -88,24 +95,25 @@ func newPartSet(dir string, level int) (*partSet, error) {
 
 func (p *partSet) write(k []byte, e *entry) error {
 	i := maphash.Bytes(partSeeds[p.level%len(partSeeds)], k) % fanout
-	w := p.w[i]
-	var b [binary.MaxVarintLen64 + 2 + 8 + 64]byte
-	n := binary.PutUvarint(b[:], uint64(len(k)))
-	w.Write(b[:n])
-	w.Write(k)
-	b[0] = byte(e.dg.typ)
-	b[1] = 0
+	b := binary.AppendUvarint(p.buf[:0], uint64(len(k)))
+	b = append(b, k...)
+	fl := byte(0)
 	if e.dg.hasAux {
-		b[1] = 1
+		fl = 1
 	}
-	binary.LittleEndian.PutUint64(b[2:], uint64(e.exp))
-	copy(b[10:], e.dg.sum[:])
-	n = 42
+	b = append(b, byte(e.dg.typ), fl)
+	b = binary.LittleEndian.AppendUint64(b, uint64(e.exp))
+	b = binary.LittleEndian.AppendUint64(b, uint64(e.off))
+	b = binary.LittleEndian.AppendUint64(b, e.dg.sum[0])
+	b = binary.LittleEndian.AppendUint64(b, e.dg.sum[1])
 	if e.dg.hasAux {
-		copy(b[42:], e.dg.aux[:])
-		n = 74
+		b = binary.LittleEndian.AppendUint64(b, e.dg.aux[0])
+		b = binary.LittleEndian.AppendUint64(b, e.dg.aux[1])
 	}
-	_, err := w.Write(b[:n])
+	if cap(b) <= 4<<10 {
+		p.buf = b
+	}
+	_, err := p.w[i].Write(b)
 	p.n[i]++
 	return err
 }
@@ -148,7 +156,8 @@ func readPart(f *os.File, fn func(k []byte, e *entry) error) error {
 	}
 	br := bufio.NewReaderSize(f, 64<<10)
 	var kb []byte
-	var b [74]byte
+	var b [partFixed + 16]byte
+	var e entry
 	for {
 		n, err := binary.ReadUvarint(br)
 		if err == io.EOF {
@@ -164,24 +173,29 @@ func readPart(f *os.File, fn func(k []byte, e *entry) error) error {
 		if _, err := io.ReadFull(br, kb); err != nil {
 			return fmt.Errorf("spill file: %w", err)
 		}
-		if _, err := io.ReadFull(br, b[:42]); err != nil {
+		if _, err := io.ReadFull(br, b[:partFixed]); err != nil {
 			return fmt.Errorf("spill file: %w", err)
 		}
-		var e entry
+		e = entry{}
 		e.dg.typ = rdb.Type(b[0])
 		e.dg.hasAux = b[1] == 1
 		e.exp = int64(binary.LittleEndian.Uint64(b[2:]))
-		copy(e.dg.sum[:], b[10:42])
+		e.off = int64(binary.LittleEndian.Uint64(b[10:]))
+		e.dg.sum = sum128{binary.LittleEndian.Uint64(b[18:]), binary.LittleEndian.Uint64(b[26:])}
 		if e.dg.hasAux {
-			if _, err := io.ReadFull(br, e.dg.aux[:]); err != nil {
+			if _, err := io.ReadFull(br, b[partFixed:]); err != nil {
 				return fmt.Errorf("spill file: %w", err)
 			}
+			e.dg.aux = sum128{binary.LittleEndian.Uint64(b[34:]), binary.LittleEndian.Uint64(b[42:])}
 		}
 		if err := fn(kb, &e); err != nil {
 			return err
 		}
 	}
 }
+
+// partCount is a partition's entry count.
+func (p *partSet) count(i int) int64 { return p.n[i] }
 
 // diffRec is a difference as stored in the differences file.
 type diffRec struct {
@@ -190,6 +204,7 @@ type diffRec struct {
 	kind       Kind
 	typA, typB rdb.Type
 	expA, expB int64
+	offA, offB int64 // offset+1 of the key's record in each file, 0 unknown
 	ttl        bool  // the TTL differs too (value_changed)
 	confirm    bool  // only hash field TTLs differ: the detail pass decides
 	detail     int64 // offset+1 of the details in the details file, 0 none
@@ -199,10 +214,11 @@ var kindCodes = map[Kind]byte{Added: 1, Removed: 2, TypeChanged: 3, ValueChanged
 var codeKinds = map[byte]Kind{1: Added, 2: Removed, 3: TypeChanged, 4: ValueChanged, 5: TTLChanged}
 
 type diffWriter struct {
-	f *os.File
-	w *bufio.Writer
-	n int64
-	b []byte
+	f        *os.File
+	w        *bufio.Writer
+	n        int64
+	keyBytes int64 // the keys' lengths, summed
+	b        []byte
 }
 
 func newDiffWriter(dir string) (*diffWriter, error) {
@@ -229,8 +245,11 @@ func (d *diffWriter) write(r *diffRec) error {
 	b = binary.AppendVarint(b, r.expA)
 	b = binary.AppendVarint(b, r.expB)
 	b = binary.AppendVarint(b, r.detail)
+	b = binary.AppendVarint(b, r.offA)
+	b = binary.AppendVarint(b, r.offB)
 	d.b = b
 	d.n++
+	d.keyBytes += int64(len(r.key))
 	_, err := d.w.Write(b)
 	return err
 }
@@ -282,6 +301,12 @@ func readDiffs(f *os.File, fn func(r *diffRec) error) error {
 			return err
 		}
 		if r.detail, err = binary.ReadVarint(br); err != nil {
+			return err
+		}
+		if r.offA, err = binary.ReadVarint(br); err != nil {
+			return err
+		}
+		if r.offB, err = binary.ReadVarint(br); err != nil {
 			return err
 		}
 		if r.kind == "" {

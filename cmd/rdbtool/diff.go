@@ -110,8 +110,11 @@ trouble.`,
 				opts.MemLimit = diff.DefaultMemLimit
 			}
 			// Hold the Go heap to the budget: the GC works harder near it
-			// rather than letting garbage double the footprint.
-			debug.SetMemoryLimit(max(opts.MemLimit, 64<<20))
+			// rather than letting garbage double the footprint. The
+			// comparison's structures take about 60% of the budget (see
+			// the diff package's doc); an eighth is left for what the Go
+			// runtime does not count (the program's code, mapped files).
+			debug.SetMemoryLimit(max(opts.MemLimit-opts.MemLimit/8, 32<<20))
 			if asOf != "" {
 				t, err := parseTime(asOf)
 				if err != nil {
@@ -192,6 +195,14 @@ func (f *readerFlags) diffInput(ctx context.Context, name string) (diff.Input, e
 	}
 	in.Open = func(ctx context.Context) (*rdb.Reader, func() error, error) {
 		src, r, err := f.open(ctx, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		return r, src.Close, nil
+	}
+	// With the extra options of the detail pass.
+	in.OpenWith = func(ctx context.Context, extra ...rdb.Option) (*rdb.Reader, func() error, error) {
+		src, r, err := f.open(ctx, name, extra...)
 		if err != nil {
 			return nil, nil, err
 		}

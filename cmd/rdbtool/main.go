@@ -42,8 +42,9 @@ func (f *readerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.allowNewer, "allow-newer", false, "try files whose RDB version is newer than this tool knows")
 }
 
-// open opens a source and an RDB reader over it.
-func (f *readerFlags) open(ctx context.Context, name string) (*source.Source, *rdb.Reader, error) {
+// open opens a source and an RDB reader over it, with the flags' options
+// and any extra ones.
+func (f *readerFlags) open(ctx context.Context, name string, extra ...rdb.Option) (*source.Source, *rdb.Reader, error) {
 	src, err := source.Open(ctx, name)
 	if err != nil {
 		return nil, nil, err
@@ -55,7 +56,7 @@ func (f *readerFlags) open(ctx context.Context, name string) (*source.Source, *r
 	if f.allowNewer {
 		opts = append(opts, rdb.AllowNewerVersions())
 	}
-	return src, rdb.NewReader(withProgress(src, name), opts...), nil
+	return src, rdb.NewReader(withProgress(src, name), append(opts, extra...)...), nil
 }
 
 // expandInputs turns S3 shard-set patterns and prefixes among the
