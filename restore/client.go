@@ -1,19 +1,21 @@
 package restore
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 )
 
 // TLSOptions configure rediss:// connections. They can also be given in
@@ -36,6 +38,10 @@ type endpoint struct {
 	tls      *tls.Config
 }
 
+// tlsQuery are this package's URL query options; any other query option
+// goes to redis.ParseURL (dial_timeout=, ...).
+var tlsQuery = []string{"tls-ca", "tls-cert", "tls-key", "tls-insecure", "tls-server-name"}
+
 func parseTarget(raw string, o *Options) (*endpoint, error) {
 	if !strings.Contains(raw, "://") {
 		raw = "redis://" + raw
@@ -44,39 +50,22 @@ func parseTarget(raw string, o *Options) (*endpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("target %q: %v", redactURL(raw), err)
 	}
-	ep := &endpoint{}
+	secure := false
 	switch u.Scheme {
 	case "redis", "valkey":
+		u.Scheme = "redis"
 	case "rediss", "valkeys":
-		ep.tls = &tls.Config{}
+		u.Scheme, secure = "rediss", true
 	default:
 		return nil, fmt.Errorf("target: unsupported scheme %q (use redis:// or rediss://)", u.Scheme)
 	}
 	host := u.Hostname()
 	if host == "" {
 		host = "127.0.0.1"
-	}
-	port := u.Port()
-	if port == "" {
-		port = "6379"
-	}
-	ep.addr = net.JoinHostPort(host, port)
-	if u.User != nil {
-		p, hasPass := u.User.Password()
-		if hasPass {
-			ep.user, ep.password = u.User.Username(), p
-		} else {
-			ep.password = u.User.Username() // redis://secret@host: a password alone
-		}
-	}
-	if o.Username != "" {
-		ep.user = o.Username
-	}
-	if o.Password != "" {
-		ep.password = o.Password
+		u.Host = net.JoinHostPort(host, cmpOr(u.Port(), "6379"))
 	}
 	if p := strings.Trim(u.Path, "/"); p != "" {
-		if ep.db, err = strconv.Atoi(p); err != nil || ep.db < 0 {
+		if n, err := strconv.Atoi(p); err != nil || n < 0 {
 			return nil, fmt.Errorf("target: database %q in the URL path is not a number", p)
 		}
 	}
@@ -97,15 +86,31 @@ func parseTarget(raw string, o *Options) (*endpoint, error) {
 	if v := q.Get("tls-insecure"); v == "1" || v == "true" {
 		tlsOpt.Insecure = true
 	}
-	if ep.tls == nil && (tlsOpt.CAFile != "" || tlsOpt.CertFile != "") {
-		ep.tls = &tls.Config{} // TLS options imply TLS
+	for _, k := range tlsQuery {
+		q.Del(k)
 	}
-	if ep.tls != nil {
-		ep.tls.ServerName = host
+	u.RawQuery = q.Encode()
+	ro, err := redis.ParseURL(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("target %q: %v", redactURL(raw), err)
+	}
+	ep := &endpoint{addr: ro.Addr, db: ro.DB, user: ro.Username, password: ro.Password}
+	if u.User != nil {
+		if _, hasPass := u.User.Password(); !hasPass {
+			ep.user, ep.password = "", u.User.Username() // redis://secret@host: a password alone
+		}
+	}
+	if o.Username != "" {
+		ep.user = o.Username
+	}
+	if o.Password != "" {
+		ep.password = o.Password
+	}
+	if secure || tlsOpt.CAFile != "" || tlsOpt.CertFile != "" { // TLS options imply TLS
+		ep.tls = &tls.Config{ServerName: host, InsecureSkipVerify: tlsOpt.Insecure}
 		if tlsOpt.ServerName != "" {
 			ep.tls.ServerName = tlsOpt.ServerName
 		}
-		ep.tls.InsecureSkipVerify = tlsOpt.Insecure
 		if tlsOpt.CAFile != "" {
 			pem, err := os.ReadFile(tlsOpt.CAFile)
 			if err != nil {
@@ -128,6 +133,13 @@ func parseTarget(raw string, o *Options) (*endpoint, error) {
 	return ep, nil
 }
 
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
 // redactURL hides a password in a URL for messages.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
@@ -137,191 +149,156 @@ func redactURL(s string) string {
 	return u.Redacted()
 }
 
-// reply is one RESP2 reply.
-type reply struct {
-	kind byte // '+', '-', ':', '$', '*'
-	str  []byte
-	n    int64
-	arr  []reply
-	null bool
+// Connection settings shared by the standalone and the cluster clients.
+// Writes are never retried by go-redis (MaxRetries -1): a pipeline sent
+// again after a broken connection would report keys it wrote itself as
+// existing, and could append list elements twice. A broken connection
+// stops the run instead, and a checkpoint resumes it. A dial is tried
+// once (DialerRetries 1), as a TLS or refused connection will not get
+// better 100 ms later.
+const (
+	dialTimeout = 10 * time.Second
+	ioTimeout   = 5 * time.Minute
+	readBuffer  = 64 << 10
+	writeBuffer = 256 << 10
+)
+
+func noMaint() *maintnotifications.Config {
+	return &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 }
 
-func (r reply) err() error {
-	if r.kind == '-' {
-		return serverError(r.str)
+// clientOptions are the go-redis options for one database of a
+// standalone target.
+func (e *engine) clientOptions(db int) *redis.Options {
+	return &redis.Options{
+		Addr: e.ep.addr, Username: e.ep.user, Password: e.ep.password, DB: db, TLSConfig: e.ep.tls,
+		Protocol: 2, DisableIdentity: true, MaintNotificationsConfig: noMaint(),
+		MaxRetries: -1, DialerRetries: 1, DialTimeout: dialTimeout, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout,
+		PoolSize: e.o.Workers + 2, ReadBufferSize: readBuffer, WriteBufferSize: writeBuffer,
+	}
+}
+
+func (e *engine) clusterOptions() *redis.ClusterOptions {
+	return &redis.ClusterOptions{
+		Addrs: []string{e.ep.addr}, Username: e.ep.user, Password: e.ep.password, TLSConfig: e.ep.tls,
+		Protocol: 2, DisableIdentity: true, MaintNotificationsConfig: noMaint(),
+		MaxRetries: -1, MaxRedirects: 16, DialerRetries: 1, DialTimeout: dialTimeout, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout,
+		PoolSize: e.o.Workers + 2, ReadBufferSize: readBuffer, WriteBufferSize: writeBuffer,
+	}
+}
+
+// client returns the client for a database of a standalone target (one
+// pool per database: a pooled connection must not change its database).
+func (e *engine) client(db int) *redis.Client {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c := e.clients[db]
+	if c == nil {
+		c = redis.NewClient(e.clientOptions(db))
+		e.clients[db] = c
+	}
+	return c
+}
+
+// pipeliner is what writes go through: the cluster client, or the client
+// of the job's database.
+func (e *engine) pipeliner(db int) redis.Cmdable {
+	if e.cluster {
+		return e.cc
+	}
+	return e.client(db)
+}
+
+func (e *engine) closeClients() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range e.clients {
+		c.Close()
+	}
+	if e.cc != nil {
+		e.cc.Close()
+	}
+}
+
+// eachMaster calls fn for every master (the server itself when
+// standalone), one after the other in address order.
+func (e *engine) eachMaster(fn func(addr string, c *redis.Client) error) error {
+	if !e.cluster {
+		return fn(e.ep.addr, e.client(e.ep.db))
+	}
+	var masters []*redis.Client
+	ch := make(chan *redis.Client, 64)
+	done := make(chan struct{})
+	go func() {
+		for c := range ch {
+			masters = append(masters, c)
+		}
+		close(done)
+	}()
+	err := e.cc.ForEachMaster(e.ctx, func(_ context.Context, c *redis.Client) error {
+		ch <- c
+		return nil
+	})
+	close(ch)
+	<-done
+	if err != nil {
+		return e.connErr(e.ep.addr, err)
+	}
+	sort.Slice(masters, func(i, j int) bool { return masters[i].Options().Addr < masters[j].Options().Addr })
+	for _, c := range masters {
+		if err := fn(c.Options().Addr, c); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (r reply) String() string {
-	switch r.kind {
-	case ':':
-		return strconv.FormatInt(r.n, 10)
-	case '*':
-		return fmt.Sprintf("array(%d)", len(r.arr))
+// redisErr returns the message of a server error reply, or "" for nil and
+// transport errors.
+func redisErr(err error) (string, bool) {
+	var re redis.Error
+	if err == nil || !errors.As(err, &re) {
+		return "", false
 	}
-	return string(r.str)
+	return re.Error(), true
 }
 
-// serverError is an error reply.
-type serverError string
+// authErr tells an authentication refusal.
+func authErr(err error) bool {
+	msg, ok := redisErr(err)
+	return ok && (strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") ||
+		strings.Contains(msg, "invalid password") || strings.Contains(msg, "AUTH"))
+}
 
-func (e serverError) Error() string { return string(e) }
+// connErr words the failure of a first command to a server.
+func (e *engine) connErr(addr string, err error) error {
+	if authErr(err) {
+		return fmt.Errorf("%s: authentication failed: %v", addr, err)
+	}
+	if _, ok := redisErr(err); ok {
+		return fmt.Errorf("%s: %v", addr, err)
+	}
+	return fmt.Errorf("connecting to %s: %w", addr, err)
+}
 
-// conn is one connection to a server, used by one goroutine.
-type conn struct {
+// abortHook stops the run when a cluster node's connection breaks: go-redis
+// would otherwise send that node's part of a pipeline again, and commands
+// already applied would run twice. Unacknowledged keys stay for a resume.
+type abortHook struct {
+	e    *engine
 	addr string
-	nc   net.Conn
-	br   *bufio.Reader
-	bw   *bufio.Writer
-	db   int
-	num  []byte
 }
 
-func dial(ctx context.Context, addr string, ep *endpoint) (*conn, error) {
-	d := net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	var nc net.Conn
-	var err error
-	if ep.tls != nil {
-		cfg := ep.tls.Clone()
-		if h, _, e := net.SplitHostPort(addr); e == nil && cfg.ServerName == "" {
-			cfg.ServerName = h
-		}
-		td := tls.Dialer{NetDialer: &d, Config: cfg}
-		nc, err = td.DialContext(ctx, "tcp", addr)
-	} else {
-		nc, err = d.DialContext(ctx, "tcp", addr)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", addr, err)
-	}
-	c := &conn{addr: addr, nc: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 256<<10)}
-	if ep.password != "" {
-		var r reply
-		if ep.user != "" {
-			r, err = c.do("AUTH", ep.user, ep.password)
-		} else {
-			r, err = c.do("AUTH", ep.password)
-		}
-		if err == nil {
-			err = r.err()
-		}
-		if err != nil {
-			nc.Close()
-			return nil, fmt.Errorf("%s: authentication failed: %v", addr, err)
-		}
-	}
-	return c, nil
-}
+func (abortHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 
-func (c *conn) close() { c.nc.Close() }
+func (abortHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
 
-// write queues one command.
-func (c *conn) write(args ...[]byte) {
-	c.bw.WriteByte('*')
-	c.num = strconv.AppendInt(c.num[:0], int64(len(args)), 10)
-	c.bw.Write(c.num)
-	c.bw.WriteString("\r\n")
-	for _, a := range args {
-		c.bw.WriteByte('$')
-		c.num = strconv.AppendInt(c.num[:0], int64(len(a)), 10)
-		c.bw.Write(c.num)
-		c.bw.WriteString("\r\n")
-		c.bw.Write(a)
-		c.bw.WriteString("\r\n")
-	}
-}
-
-func toBytes(a any) []byte {
-	switch v := a.(type) {
-	case []byte:
-		return v
-	case string:
-		return []byte(v)
-	case int:
-		return strconv.AppendInt(nil, int64(v), 10)
-	case int64:
-		return strconv.AppendInt(nil, v, 10)
-	}
-	return []byte(fmt.Sprint(a))
-}
-
-// do sends one command and reads its reply. A server error is returned in
-// the reply, not as err.
-func (c *conn) do(args ...any) (reply, error) {
-	bs := make([][]byte, len(args))
-	for i, a := range args {
-		bs[i] = toBytes(a)
-	}
-	c.write(bs...)
-	if err := c.flush(); err != nil {
-		return reply{}, err
-	}
-	return c.read()
-}
-
-func (c *conn) flush() error {
-	c.nc.SetWriteDeadline(time.Now().Add(5 * time.Minute))
-	return c.bw.Flush()
-}
-
-func (c *conn) read() (reply, error) {
-	c.nc.SetReadDeadline(time.Now().Add(5 * time.Minute))
-	return readReply(c.br)
-}
-
-func readReply(br *bufio.Reader) (reply, error) {
-	line, err := br.ReadSlice('\n')
-	if err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+func (h abortHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		if _, isReply := redisErr(err); err != nil && !isReply && !errors.Is(err, context.Canceled) {
+			h.e.abort(fmt.Errorf("%s: %w", h.addr, err))
 		}
-		return reply{}, err
+		return err
 	}
-	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return reply{}, fmt.Errorf("protocol error: bad reply line %q", line)
-	}
-	kind, body := line[0], line[1:len(line)-2]
-	switch kind {
-	case '+', '-':
-		return reply{kind: kind, str: append([]byte(nil), body...)}, nil
-	case ':':
-		n, err := strconv.ParseInt(string(body), 10, 64)
-		return reply{kind: kind, n: n}, err
-	case '$':
-		n, err := strconv.Atoi(string(body))
-		if err != nil {
-			return reply{}, err
-		}
-		if n < 0 {
-			return reply{kind: kind, null: true}, nil
-		}
-		p := make([]byte, n+2)
-		if _, err := io.ReadFull(br, p); err != nil {
-			return reply{}, err
-		}
-		return reply{kind: kind, str: p[:n]}, nil
-	case '*':
-		n, err := strconv.Atoi(string(body))
-		if err != nil {
-			return reply{}, err
-		}
-		if n < 0 {
-			return reply{kind: kind, null: true}, nil
-		}
-		out := make([]reply, n)
-		for i := range out {
-			if out[i], err = readReply(br); err != nil {
-				return reply{}, err
-			}
-		}
-		return reply{kind: kind, arr: out}, nil
-	}
-	return reply{}, fmt.Errorf("protocol error: unknown reply type %q", kind)
-}
-
-// isConnErr tells transport failures from server error replies.
-func isConnErr(err error) bool {
-	var se serverError
-	return err != nil && !errors.As(err, &se)
 }

@@ -3,13 +3,14 @@ package restore
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"strconv"
 	"sync"
 )
 
 // KeySlot returns the Redis Cluster hash slot of key (CRC16 of the key, or
-// of its {hash tag}, modulo 16384).
+// of its {hash tag}, modulo 16384). go-redis routes the commands itself,
+// but exports no slot function: temporary and probe keys need one to be
+// made in a given slot.
 func KeySlot(key []byte) int {
 	if i := bytes.IndexByte(key, '{'); i >= 0 {
 		if j := bytes.IndexByte(key[i+1:], '}'); j > 0 {
@@ -72,67 +73,4 @@ func slotTag(slot int) string {
 // resumed run reuses (and first deletes) what an interrupted one left.
 func tempKey(key []byte, src int, off int64) []byte {
 	return []byte(fmt.Sprintf("{%s}rdbtool:restore:tmp:%d:%d", slotTag(KeySlot(key)), src, off))
-}
-
-// slotMap maps slots to master addresses.
-type slotMap struct {
-	mu    sync.RWMutex
-	owner [16384]string
-	addrs []string
-}
-
-func (m *slotMap) get(slot int) string {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.owner[slot]
-}
-
-func (m *slotMap) masters() []string {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return append([]string(nil), m.addrs...)
-}
-
-// load reads CLUSTER SLOTS through c.
-func (m *slotMap) load(c *conn) error {
-	r, err := c.do("CLUSTER", "SLOTS")
-	if err != nil {
-		return err
-	}
-	if err := r.err(); err != nil {
-		return fmt.Errorf("CLUSTER SLOTS on %s: %v (is it a cluster node? leave out --cluster for a standalone server)", c.addr, err)
-	}
-	seedHost, _, _ := net.SplitHostPort(c.addr)
-	var owner [16384]string
-	seen := map[string]bool{}
-	var addrs []string
-	for _, rg := range r.arr {
-		if len(rg.arr) < 3 || len(rg.arr[2].arr) < 2 {
-			continue
-		}
-		lo, hi := int(rg.arr[0].n), int(rg.arr[1].n)
-		host := string(rg.arr[2].arr[0].str)
-		if host == "" || host == "?" {
-			host = seedHost
-		}
-		addr := net.JoinHostPort(host, strconv.FormatInt(rg.arr[2].arr[1].n, 10))
-		for s := lo; s <= hi && s < 16384; s++ {
-			if s >= 0 {
-				owner[s] = addr
-			}
-		}
-		if !seen[addr] {
-			seen[addr] = true
-			addrs = append(addrs, addr)
-		}
-	}
-	for s, a := range owner {
-		if a == "" {
-			return fmt.Errorf("cluster at %s: slot %d is not served by any node", c.addr, s)
-		}
-	}
-	m.mu.Lock()
-	m.owner, m.addrs = owner, addrs
-	m.mu.Unlock()
-	return nil
 }

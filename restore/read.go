@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/rdbtool/rdbtool/export"
 	"github.com/rdbtool/rdbtool/rdb"
@@ -38,12 +39,8 @@ func (e *engine) databases() {
 		return
 	}
 	e.ndb = 16
-	for _, n := range e.nodes {
-		if cr, err := n.ctrl.do("CONFIG", "GET", "databases"); err == nil && cr.kind == '*' && len(cr.arr) == 2 {
-			if v, err := strconv.Atoi(string(cr.arr[1].str)); err == nil && v > 0 {
-				e.ndb = v
-			}
-		}
+	if v, ok := configGet(e, e.client(e.ep.db), "databases"); ok {
+		e.ndb = int(v)
 	}
 }
 
@@ -159,7 +156,6 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	} else if rec.DB == 0 {
 		j.db = e.ep.db
 	}
-	j.slot = KeySlot(j.key)
 	j.replace = e.o.Conflict == Replace || rec.Offset < hw
 	refuse := func(reason string) error {
 		if err := r.Skip(); err != nil {
@@ -293,35 +289,30 @@ func (e *engine) loadFunction(name string, rec *rdb.Record) {
 		e.issue(name, 0, []byte("function library "+lib), "the target has no functions (before Redis 7.0); --drop-functions leaves them out", true)
 		return
 	}
-	e.mu.Lock()
-	nodes := make([]*node, 0, len(e.nodes))
-	for _, n := range e.nodes {
-		nodes = append(nodes, n)
+	args := []any{"FUNCTION", "LOAD"}
+	if e.o.Conflict == Replace || e.cp != nil {
+		args = append(args, "REPLACE")
 	}
-	e.mu.Unlock()
-	ok := true
-	for _, n := range nodes {
-		args := []any{"FUNCTION", "LOAD"}
-		if e.o.Conflict == Replace || e.cp != nil {
-			args = append(args, "REPLACE")
-		}
-		r, err := n.ctrl.do(append(args, code)...)
+	args = append(args, code)
+	errStopLoad := errors.New("stop")
+	err := e.eachMaster(func(addr string, c *redis.Client) error {
+		err := c.Do(e.ctx, args...).Err()
 		if err == nil {
-			err = r.err()
+			return nil
 		}
-		if err != nil {
-			if strings.Contains(err.Error(), "already exists") && e.o.Conflict == SkipExisting {
-				e.skip("function library exists in the target")
-				return
-			}
-			ok = false
-			e.rep.FunctionsFailed++
-			e.issue(name, 0, []byte("function library "+lib), fmt.Sprintf("%s: FUNCTION LOAD: %v", n.addr, err), false)
-			break
+		if strings.Contains(err.Error(), "already exists") && e.o.Conflict == SkipExisting {
+			e.skip("function library exists in the target")
+			return errStopLoad
 		}
-	}
-	if ok {
+		e.rep.FunctionsFailed++
+		e.issue(name, 0, []byte("function library "+lib), fmt.Sprintf("%s: FUNCTION LOAD: %v", addr, err), false)
+		return errStopLoad
+	})
+	if err == nil {
 		e.rep.Functions++
+	} else if err != errStopLoad {
+		e.rep.FunctionsFailed++
+		e.issue(name, 0, []byte("function library "+lib), fmt.Sprintf("FUNCTION LOAD: %v", err), false)
 	}
 }
 

@@ -21,22 +21,28 @@
 //
 // Progress can be checkpointed to a file so that an interrupted run
 // resumes without losing or duplicating anything.
+//
+// Servers are reached through github.com/redis/go-redis/v9: each of
+// Options.Workers writers sends its keys in pipelines of up to
+// Options.Pipeline commands (per master in a cluster), and every reply is
+// mapped back to its key. In a cluster, go-redis's cluster client routes
+// each command by slot and follows MOVED and ASK.
 package restore
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"math"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/rdbtool/rdbtool/rdb"
 	"github.com/rdbtool/rdbtool/source"
@@ -202,7 +208,6 @@ type job struct {
 	off      int64
 	db       int
 	key      []byte
-	slot     int
 	kind     jobKind
 	reenc    bool
 	payload  []byte
@@ -212,15 +217,6 @@ type job struct {
 	freq     int
 	replace  bool
 	module   string
-	ask      string
-	tries    int
-}
-
-// node is one target server (a cluster master, or the single server).
-type node struct {
-	addr    string
-	workers []chan *job
-	ctrl    *conn
 }
 
 type engine struct {
@@ -229,9 +225,11 @@ type engine struct {
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
 	cluster  bool
-	slots    slotMap
-	mu       sync.Mutex
-	nodes    map[string]*node
+	cc       *redis.ClusterClient  // --cluster: go-redis routes by slot and follows MOVED/ASK
+	mu       sync.Mutex            // clients
+	clients  map[int]*redis.Client // standalone: a client per database
+	workers  []chan *job
+	batch    int            // commands per pipeline
 	wg       sync.WaitGroup // workers
 	jobs     sync.WaitGroup // jobs not finished
 	rep      *Report
@@ -274,14 +272,14 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
-	e := &engine{o: o, ep: ep, cluster: o.Cluster, nodes: map[string]*node{}, skipped: map[string]int64{},
+	e := &engine{o: o, ep: ep, cluster: o.Cluster, clients: map[int]*redis.Client{}, skipped: map[string]int64{},
 		rep: &Report{Target: o.Target, Skipped: map[string]int64{}}, inflight: newByteSem(512 << 20), now: time.Now().UnixMilli()}
 	e.ctx, e.cancel = context.WithCancelCause(ctx)
 	defer e.cancel(nil)
+	defer e.closeClients()
 	if err := e.connect(); err != nil {
 		return nil, err
 	}
-	defer e.closeCtrl()
 	if o.Checkpoint != "" {
 		cp, err := loadCheckpoint(o.Checkpoint)
 		if err != nil {
@@ -358,77 +356,55 @@ func (e *engine) finishReport(start time.Time) {
 	r.Elapsed = time.Since(start)
 }
 
-func (e *engine) closeCtrl() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, n := range e.nodes {
-		if n.ctrl != nil {
-			n.ctrl.close()
-		}
-	}
-}
-
-// connect discovers the nodes and probes the target.
+// connect discovers the masters and probes the target.
 func (e *engine) connect() error {
-	c, err := dial(e.ctx, e.ep.addr, e.ep)
-	if err != nil {
-		return err
-	}
 	if e.cluster {
 		if e.ep.db != 0 {
-			c.close()
 			return fmt.Errorf("a Redis Cluster has only database 0; drop /%d from the URL", e.ep.db)
 		}
-		if err := e.slots.load(c); err != nil {
-			c.close()
-			return err
+		e.cc = redis.NewClusterClient(e.clusterOptions())
+		e.cc.OnNewNode(func(c *redis.Client) { c.AddHook(abortHook{e: e, addr: c.Options().Addr}) })
+		slots, err := e.cc.ClusterSlots(e.ctx).Result()
+		if err != nil {
+			if _, isReply := redisErr(err); !isReply || authErr(err) {
+				return e.connErr(e.ep.addr, err)
+			}
+			return fmt.Errorf("CLUSTER SLOTS on %s: %v (is it a cluster node? leave out --cluster for a standalone server)", e.ep.addr, err)
 		}
-		c.close()
-		for _, a := range e.slots.masters() {
-			if _, err := e.node(a); err != nil {
-				return err
+		var served [16384]bool
+		for _, r := range slots {
+			for s := max(r.Start, 0); s <= r.End && s < 16384 && len(r.Nodes) > 0; s++ {
+				served[s] = true
 			}
 		}
-	} else {
-		e.nodes[e.ep.addr] = &node{addr: e.ep.addr, ctrl: c}
+		for s, ok := range served {
+			if !ok {
+				return fmt.Errorf("cluster at %s: slot %d is not served by any node", e.ep.addr, s)
+			}
+		}
 	}
 	first := true
-	for _, n := range e.nodes {
-		e.rep.Nodes = append(e.rep.Nodes, n.addr)
-		if err := e.probe(n, first); err != nil {
-			return err
-		}
+	err := e.eachMaster(func(addr string, c *redis.Client) error {
+		e.rep.Nodes = append(e.rep.Nodes, addr)
+		err := e.probe(addr, c, first)
 		first = false
-	}
+		return err
+	})
 	sort.Strings(e.rep.Nodes)
-	return nil
+	return err
 }
 
-func (e *engine) node(addr string) (*node, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if n := e.nodes[addr]; n != nil {
-		return n, nil
-	}
-	c, err := dial(e.ctx, addr, e.ep)
+// probe reads a master's version and limits.
+func (e *engine) probe(addr string, c *redis.Client, first bool) error {
+	ctx := e.ctx
+	is, err := c.Info(ctx, "server").Result()
 	if err != nil {
-		return nil, err
+		if _, isReply := redisErr(err); isReply && !authErr(err) {
+			return fmt.Errorf("%s: INFO server: %v", addr, err)
+		}
+		return e.connErr(addr, err)
 	}
-	n := &node{addr: addr, ctrl: c}
-	e.nodes[addr] = n
-	return n, nil
-}
-
-// probe reads a node's version and limits.
-func (e *engine) probe(n *node, first bool) error {
-	r, err := n.ctrl.do("INFO", "server")
-	if err != nil {
-		return fmt.Errorf("%s: %v", n.addr, err)
-	}
-	if err := r.err(); err != nil {
-		return fmt.Errorf("%s: INFO server: %v", n.addr, err)
-	}
-	info := parseInfo(r.str)
+	info := parseInfo(is)
 	ver := info["redis_version"]
 	if v := info["valkey_version"]; v != "" {
 		ver, e.valkey = v, true
@@ -439,12 +415,12 @@ func (e *engine) probe(n *node, first bool) error {
 	major, minor := parseVersion(ver)
 	rdbVer := rdbVersionOf(e.valkey, major, minor)
 	// A DUMP of a scratch key tells the RDB version exactly.
-	probeKey := []byte("{" + slotTag(e.firstSlot(n.addr)) + "}rdbtool:restore:probe")
-	if pr, err := n.ctrl.do("SET", probeKey, "x", "PX", 60000); err == nil && pr.err() == nil {
-		if d, err := n.ctrl.do("DUMP", probeKey); err == nil && d.kind == '$' && len(d.str) >= 10 {
-			rdbVer = int(d.str[len(d.str)-10]) | int(d.str[len(d.str)-9])<<8
+	probeKey := "{" + slotTag(e.firstSlot(c)) + "}rdbtool:restore:probe"
+	if c.Do(ctx, "SET", probeKey, "x", "PX", 60000).Err() == nil {
+		if d, err := c.Dump(ctx, probeKey).Result(); err == nil && len(d) >= 10 {
+			rdbVer = int(d[len(d)-10]) | int(d[len(d)-9])<<8
 		}
-		n.ctrl.do("DEL", probeKey)
+		c.Del(ctx, probeKey)
 	}
 	if first || rdbVer < e.tgtVer || (e.tgtVer >= 80) != (rdbVer >= 80) {
 		if !first && (e.tgtVer >= 80) != (rdbVer >= 80) {
@@ -464,15 +440,13 @@ func (e *engine) probe(n *node, first bool) error {
 	case tv > rdb.MaxRedisVersion:
 		e.target = rdb.Target{Dialect: rdb.DialectRedis, Version: rdb.MaxRedisVersion}
 	case tv < 6:
-		return fmt.Errorf("%s: server %s loads RDB %d; restore needs a server of 2.8 or later", n.addr, ver, tv)
+		return fmt.Errorf("%s: server %s loads RDB %d; restore needs a server of 2.8 or later", addr, ver, tv)
 	default:
 		e.target = rdb.Target{Dialect: rdb.DialectRedis, Version: tv}
 	}
 	mp := int64(512 << 20)
-	if cr, err := n.ctrl.do("CONFIG", "GET", "proto-max-bulk-len"); err == nil && cr.kind == '*' && len(cr.arr) == 2 {
-		if v, err := strconv.ParseInt(string(cr.arr[1].str), 10, 64); err == nil && v > 0 {
-			mp = v
-		}
+	if v, ok := configGet(e, c, "proto-max-bulk-len"); ok {
+		mp = v
 	}
 	if e.o.MaxPayload > 0 && e.o.MaxPayload < mp {
 		mp = e.o.MaxPayload
@@ -483,21 +457,44 @@ func (e *engine) probe(n *node, first bool) error {
 	return nil
 }
 
-func (e *engine) firstSlot(addr string) int {
+// configGet reads a positive number with CONFIG GET.
+func configGet(e *engine, c *redis.Client, name string) (int64, bool) {
+	m, err := c.ConfigGet(e.ctx, name).Result()
+	if err != nil {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(m[name], 10, 64)
+	return v, err == nil && v > 0
+}
+
+// firstSlot is a slot the master c serves (from the "myself" line of
+// CLUSTER NODES), for scratch keys that must live there.
+func (e *engine) firstSlot(c *redis.Client) int {
 	if !e.cluster {
 		return 0
 	}
-	for s := 0; s < 16384; s++ {
-		if e.slots.get(s) == addr {
-			return s
+	nodes, err := c.ClusterNodes(e.ctx).Result()
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(nodes, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 8 || !strings.Contains(f[2], "myself") {
+			continue
+		}
+		for _, r := range f[8:] {
+			lo, _, _ := strings.Cut(r, "-")
+			if n, err := strconv.Atoi(lo); err == nil && n >= 0 && n < 16384 {
+				return n
+			}
 		}
 	}
 	return 0
 }
 
-func parseInfo(b []byte) map[string]string {
+func parseInfo(s string) map[string]string {
 	m := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(s, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if ok {
 			m[k] = v
@@ -543,81 +540,63 @@ func rdbVersionOf(valkey bool, major, minor int) int {
 	return 6
 }
 
-// checkEmpty refuses a target that holds keys or function libraries.
+// checkEmpty refuses a target that holds keys (in any database) or
+// function libraries.
 func (e *engine) checkEmpty() error {
-	for _, n := range e.nodes {
-		r, err := n.ctrl.do("INFO", "keyspace")
+	return e.eachMaster(func(addr string, c *redis.Client) error {
+		ks, err := c.Info(e.ctx, "keyspace").Result()
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: INFO keyspace: %w", addr, err)
 		}
-		for k, v := range parseInfo(r.str) {
+		for k, v := range parseInfo(ks) {
 			if strings.HasPrefix(k, "db") && !strings.HasPrefix(v, "keys=0,") {
-				return fmt.Errorf("%w: %s holds keys (%s:%s); use --replace to overwrite or --skip-existing to keep what is there", ErrNotEmpty, n.addr, k, v)
+				return fmt.Errorf("%w: %s holds keys (%s:%s); use --replace to overwrite or --skip-existing to keep what is there", ErrNotEmpty, addr, k, v)
 			}
 		}
 		if e.tgtMajor >= 7 {
-			if r, err := n.ctrl.do("FUNCTION", "LIST"); err == nil && r.kind == '*' && len(r.arr) > 0 {
-				return fmt.Errorf("%w: %s has %d function libraries; use --replace or --skip-existing", ErrNotEmpty, n.addr, len(r.arr))
+			if l, err := c.Do(e.ctx, "FUNCTION", "LIST").Slice(); err == nil && len(l) > 0 {
+				return fmt.Errorf("%w: %s has %d function libraries; use --replace or --skip-existing", ErrNotEmpty, addr, len(l))
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
+// startWorkers starts --workers writers. In a cluster each pipeline is
+// split by go-redis across the masters, so it holds --pipeline commands
+// per master: every master sees --workers connections with --pipeline
+// commands each, as a standalone server does.
 func (e *engine) startWorkers() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, n := range e.nodes {
-		e.startNodeWorkers(n)
+	e.batch = e.o.Pipeline
+	if e.cluster {
+		e.batch *= max(1, len(e.rep.Nodes))
 	}
-}
-
-func (e *engine) startNodeWorkers(n *node) {
 	for i := 0; i < e.o.Workers; i++ {
-		ch := make(chan *job, e.o.Pipeline)
-		n.workers = append(n.workers, ch)
-		w := &worker{e: e, n: n, ch: ch}
+		ch := make(chan *job, e.batch)
+		e.workers = append(e.workers, ch)
+		w := &worker{e: e, ch: ch}
 		e.wg.Add(1)
 		go w.run()
 	}
 }
 
 func (e *engine) stopWorkers() {
-	e.mu.Lock()
-	for _, n := range e.nodes {
-		for _, ch := range n.workers {
-			close(ch)
-		}
-		n.workers = nil
+	for _, ch := range e.workers {
+		close(ch)
 	}
-	e.mu.Unlock()
+	e.workers = nil
 	e.wg.Wait()
 }
 
-// dispatch hands a job to the worker that owns its key.
+// dispatch hands a job to the worker that owns its key (so that the
+// writes of one key keep their order).
 func (e *engine) dispatch(j *job) {
-	addr := e.ep.addr
-	if j.ask != "" {
-		addr = j.ask
-	} else if e.cluster {
-		addr = e.slots.get(j.slot)
+	h := uint32(2166136261) // FNV-1a
+	for _, b := range j.key {
+		h = (h ^ uint32(b)) * 16777619
 	}
-	n, err := e.node(addr)
-	if err != nil {
-		e.abort(err)
-		e.finish(j)
-		return
-	}
-	e.mu.Lock()
-	if n.workers == nil {
-		e.startNodeWorkers(n)
-	}
-	h := fnv.New32a()
-	h.Write(j.key)
-	ch := n.workers[int(h.Sum32()%uint32(len(n.workers)))]
-	e.mu.Unlock()
 	select {
-	case ch <- j:
+	case e.workers[int(h%uint32(len(e.workers)))] <- j:
 	case <-e.ctx.Done():
 		e.finish(j)
 	}
@@ -801,5 +780,3 @@ func (e *engine) wakeOnCancel() {
 	<-e.ctx.Done()
 	e.inflight.cond.Broadcast()
 }
-
-var _ = os.Stderr

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"sort"
-	"strconv"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/rdbtool/rdbtool/rdb"
 )
@@ -55,115 +57,87 @@ type vitem struct {
 
 func (e *engine) verify(sources []string) (*VerifyReport, error) {
 	v := &VerifyReport{}
-	conns := map[string]*conn{}
-	defer func() {
-		for _, c := range conns {
-			c.close()
-		}
-	}()
-	connFor := func(addr string) (*conn, error) {
-		if c := conns[addr]; c != nil {
-			return c, nil
-		}
-		c, err := dial(e.ctx, addr, e.ep)
-		if err != nil {
-			return nil, err
-		}
-		c.db = 0
-		conns[addr] = c
-		return c, nil
-	}
 	var batch []vitem
-	flush := func() error {
-		byNode := map[string][]vitem{}
-		for _, it := range batch {
-			addr := e.ep.addr
-			if e.cluster {
-				addr = e.slots.get(KeySlot(it.key))
+	check := func(it *vitem, dump *redis.StringCmd, pttl *redis.IntCmd, now int64) {
+		v.Checked++
+		bad := func(missing bool, reason string) {
+			if missing {
+				v.Missing++
+			} else {
+				v.Different++
 			}
-			byNode[addr] = append(byNode[addr], it)
+			if len(v.Issues) < 1000 {
+				v.Issues = append(v.Issues, KeyIssue{Source: it.src, DB: it.db, Key: string(it.key), Reason: reason})
+			}
 		}
+		d, err := dump.Bytes()
+		if errors.Is(err, redis.Nil) {
+			if it.expire != 0 && it.expire <= now+1000 {
+				v.Expired++
+				return
+			}
+			bad(true, "missing from the target")
+			return
+		}
+		if err != nil {
+			bad(false, "DUMP: "+err.Error())
+			return
+		}
+		dg, err := payloadDigest(d, e.now, e.fieldTTLsKept())
+		if err != nil {
+			bad(false, "cannot decode the target's DUMP: "+err.Error())
+			return
+		}
+		if dg != it.digest {
+			bad(false, "value differs")
+			return
+		}
+		pt := pttl.Val()
+		switch {
+		case it.expire == 0 && pt != -1:
+			bad(false, fmt.Sprintf("has a TTL (%d ms) the source does not", pt))
+			return
+		case it.expire != 0 && (pt < 0 || math.Abs(float64(now+pt-it.expire)) > 5000):
+			bad(false, fmt.Sprintf("expiry differs: PTTL %d, source expires at %d (in %d ms)", pt, it.expire, it.expire-now))
+			return
+		}
+		v.Matched++
+	}
+	// run checks items (of one database when standalone) in one pipeline.
+	run := func(items []vitem) error {
+		p := e.pipeliner(items[0].db).Pipeline()
+		dumps := make([]*redis.StringCmd, len(items))
+		pttls := make([]*redis.IntCmd, len(items))
+		for i := range items {
+			dumps[i] = redis.NewStringCmd(e.ctx, "DUMP", items[i].key)
+			pttls[i] = redis.NewIntCmd(e.ctx, "PTTL", items[i].key)
+			p.Process(e.ctx, dumps[i])
+			p.Process(e.ctx, pttls[i])
+		}
+		p.Exec(e.ctx)
+		now := time.Now().UnixMilli()
+		for i := range items {
+			for _, err := range []error{dumps[i].Err(), pttls[i].Err()} {
+				if _, isReply := redisErr(err); err != nil && !isReply {
+					return err
+				}
+			}
+			check(&items[i], dumps[i], pttls[i], now)
+		}
+		return nil
+	}
+	flush := func() error {
+		rest := batch
 		batch = batch[:0]
-		for addr, items := range byNode {
-			c, err := connFor(addr)
-			if err != nil {
+		for len(rest) > 0 {
+			n := 1
+			for n < len(rest) && (e.cluster || rest[n].db == rest[0].db) {
+				n++
+			}
+			if err := run(rest[:n]); err != nil {
 				return err
 			}
-			type ex struct {
-				sel bool
-				it  *vitem
-			}
-			var exps []ex
-			for i := range items {
-				it := &items[i]
-				if !e.cluster && c.db != it.db {
-					c.write(bSELECT, strconv.AppendInt(nil, int64(it.db), 10))
-					c.db = it.db
-					exps = append(exps, ex{sel: true})
-				}
-				c.write([]byte("DUMP"), it.key)
-				c.write([]byte("PTTL"), it.key)
-				exps = append(exps, ex{it: it})
-			}
-			if err := c.flush(); err != nil {
-				return err
-			}
-			now := time.Now().UnixMilli()
-			for _, x := range exps {
-				r, err := c.read()
-				if err != nil {
-					return err
-				}
-				if x.sel {
-					continue
-				}
-				pt, err := c.read()
-				if err != nil {
-					return err
-				}
-				it := x.it
-				v.Checked++
-				bad := func(missing bool, reason string) {
-					if missing {
-						v.Missing++
-					} else {
-						v.Different++
-					}
-					if len(v.Issues) < 1000 {
-						v.Issues = append(v.Issues, KeyIssue{Source: it.src, DB: it.db, Key: string(it.key), Reason: reason})
-					}
-				}
-				if r.kind == '-' {
-					bad(false, "DUMP: "+string(r.str))
-					continue
-				}
-				if r.null {
-					if it.expire != 0 && it.expire <= now+1000 {
-						v.Expired++
-						continue
-					}
-					bad(true, "missing from the target")
-					continue
-				}
-				d, err := payloadDigest(r.str, e.now, e.fieldTTLsKept())
-				if err != nil {
-					bad(false, "cannot decode the target's DUMP: "+err.Error())
-					continue
-				}
-				if d != it.digest {
-					bad(false, "value differs")
-					continue
-				}
-				switch {
-				case it.expire == 0 && pt.n != -1:
-					bad(false, fmt.Sprintf("has a TTL (%d ms) the source does not", pt.n))
-					continue
-				case it.expire != 0 && (pt.n < 0 || math.Abs(float64(now+pt.n-it.expire)) > 5000):
-					bad(false, fmt.Sprintf("expiry differs: PTTL %d, source expires at %d (in %d ms)", pt.n, it.expire, it.expire-now))
-					continue
-				}
-				v.Matched++
-			}
+			rest = rest[n:]
 		}
 		return nil
 	}

@@ -3,287 +3,178 @@ package restore
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/rdbtool/rdbtool/export"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
+// worker writes the jobs of its channel in go-redis pipelines: every job
+// waiting when the previous pipeline returns goes into the next one (up to
+// e.batch commands), so the pipeline stays full while the server is the
+// bottleneck, and there is no waiting for more work when it is not.
 type worker struct {
-	e  *engine
-	n  *node
-	ch chan *job
-	c  *conn
+	e    *engine
+	ch   chan *job
+	db   int // database of the batch (standalone)
+	jobs []*job
+	cmds []redis.Cmder
+	args []any // the batch's arguments, reused from batch to batch
+	pipe map[int]redis.Pipeliner
 }
 
-// pend is a reply the reader goroutine expects, or a barrier.
-type pend struct {
-	j       *job
-	kind    byte // 's' SELECT, 'a' ASKING, 'r' RESTORE
-	barrier chan struct{}
-}
-
-// run writes commands as jobs arrive while a second goroutine reads the
-// replies, so the connection is never idle waiting for a round trip.
 func (w *worker) run() {
 	e := w.e
 	defer e.wg.Done()
-	pq := make(chan pend, e.o.Pipeline)
-	readerDone := make(chan struct{})
-	started := false
-	defer func() {
-		close(pq)
-		if started {
-			<-readerDone
+	w.pipe = map[int]redis.Pipeliner{}
+	w.args = make([]any, 0, 9*e.batch)
+	for {
+		j, ok := <-w.ch
+		if !ok {
+			return
 		}
-		if w.c != nil {
-			w.c.close()
+		w.add(j)
+	drain:
+		for len(w.jobs) < e.batch {
+			select {
+			case j, ok = <-w.ch:
+				if !ok {
+					w.exec()
+					return
+				}
+				w.add(j)
+			default:
+				break drain
+			}
 		}
-	}()
-	push := func(p pend) bool {
-		select {
-		case pq <- p:
-			return true
-		default:
-		}
-		if err := w.c.flush(); err != nil {
-			w.fail(err)
-			return false
-		}
-		select {
-		case pq <- p:
-			return true
-		case <-e.ctx.Done():
-			return false
+		w.exec()
+	}
+}
+
+// add queues a job's command, or runs a command-path job after what is
+// queued.
+func (w *worker) add(j *job) {
+	e := w.e
+	if e.ctx.Err() != nil {
+		e.finish(j)
+		return
+	}
+	if j.kind == jobCommands {
+		w.exec()
+		w.commandJob(j)
+		return
+	}
+	if len(w.jobs) > 0 && j.db != w.db && !e.cluster {
+		w.exec()
+	}
+	w.db = j.db
+	cmd := redis.NewStatusCmd(e.ctx, w.writeArgs(j)...)
+	cmd.SetFirstKeyPos(1) // saves go-redis's cluster routing a command-table lookup
+	w.jobs = append(w.jobs, j)
+	w.cmds = append(w.cmds, cmd)
+}
+
+// writeArgs are RESTORE key ttl payload [ABSTTL] [IDLETIME s|FREQ f]
+// [REPLACE], or SET key value [PXAT ms] [NX].
+func (w *worker) writeArgs(j *job) []any {
+	e := w.e
+	abs := e.tgtMajor >= 5 || e.valkey
+	replace := j.replace || e.o.Conflict == Replace
+	at := j.expireAt
+	if at != 0 && !abs {
+		at -= time.Now().UnixMilli()
+		if at <= 0 {
+			at = 1
 		}
 	}
-	var ttl, extra []byte
-	abs := e.tgtMajor >= 5 || e.valkey
-	idle := time.NewTimer(time.Hour)
-	defer idle.Stop()
-	for {
-		// Batch writes: flush only when no job arrives for a moment (or the
-		// buffer fills, or the reply queue is full), not after each job.
-		var j *job
-		var ok bool
-		select {
-		case j, ok = <-w.ch:
-		default:
-			if w.c != nil && w.c.bw.Buffered() > 0 {
-				idle.Reset(200 * time.Microsecond)
-				select {
-				case j, ok = <-w.ch:
-				case <-idle.C:
-					if err := w.c.flush(); err != nil {
-						w.fail(err)
-					}
-					j, ok = <-w.ch
-				}
-				if !idle.Stop() {
-					select {
-					case <-idle.C:
-					default:
-					}
-				}
-			} else {
-				j, ok = <-w.ch
-			}
+	a := w.args
+	start := len(a)
+	if j.kind == jobSet {
+		a = append(a, "SET", j.key, j.payload)
+		if j.expireAt != 0 {
+			a = append(a, "PXAT", at)
 		}
-		if !ok {
-			break
+		if !replace {
+			a = append(a, "NX")
 		}
-		if e.ctx.Err() != nil {
-			e.finish(j)
-			continue
-		}
-		if w.c == nil {
-			c, err := dial(e.ctx, w.n.addr, e.ep)
-			if err != nil {
-				w.fail(err)
-				e.finish(j)
-				continue
-			}
-			w.c = c
-			started = true
-			go w.reader(pq, readerDone)
-		}
-		if j.kind == jobCommands {
-			// Wait until every reply is in, then own the connection.
-			if err := w.c.flush(); err != nil {
-				w.fail(err)
-				e.finish(j)
-				continue
-			}
-			b := make(chan struct{})
-			if !push(pend{barrier: b}) {
-				e.finish(j)
-				continue
-			}
-			select {
-			case <-b:
-			case <-e.ctx.Done():
-				e.finish(j)
-				continue
-			}
-			if w.selectDB(j.db) {
-				err := w.c.flush()
-				var r reply
-				if err == nil {
-					r, err = w.c.read()
-				}
-				if err == nil {
-					err = r.err()
-				}
-				if err != nil {
-					w.fail(fmt.Errorf("SELECT %d: %v", j.db, err))
-					e.finish(j)
-					continue
-				}
-			}
-			w.commandJob(j)
-			continue
-		}
-		c := w.c
-		if w.selectDB(j.db) && !push(pend{j: j, kind: 's'}) {
-			e.finish(j)
-			continue
-		}
-		if j.ask != "" {
-			c.write(bASKING)
-			if !push(pend{j: j, kind: 'a'}) {
-				e.finish(j)
-				continue
-			}
-		}
-		at := j.expireAt
-		if at != 0 && !abs {
-			at -= time.Now().UnixMilli()
-			if at <= 0 {
-				at = 1
-			}
-		}
-		ttl = strconv.AppendInt(ttl[:0], at, 10)
-		if j.kind == jobSet {
-			args := [][]byte{bSET, j.key, j.payload}
-			if j.expireAt != 0 {
-				args = append(args, bPXAT, ttl)
-			}
-			if !(j.replace || e.o.Conflict == Replace) {
-				args = append(args, bNX)
-			}
-			c.write(args...)
-			if !push(pend{j: j, kind: 'r'}) {
-				e.finish(j)
-			}
-			continue
-		}
-		args := [][]byte{bRESTORE, j.key, ttl, j.payload}
+	} else {
+		a = append(a, "RESTORE", j.key, at, j.payload)
 		if j.expireAt != 0 && abs {
-			args = append(args, bABSTTL)
+			a = append(a, "ABSTTL")
 		}
 		if abs {
 			if j.idle >= 0 {
-				extra = strconv.AppendInt(extra[:0], j.idle, 10)
-				args = append(args, bIDLETIME, extra)
+				a = append(a, "IDLETIME", j.idle)
 			} else if j.freq >= 0 {
-				extra = strconv.AppendInt(extra[:0], int64(j.freq), 10)
-				args = append(args, bFREQ, extra)
+				a = append(a, "FREQ", j.freq)
 			}
 		}
-		if j.replace || e.o.Conflict == Replace {
-			args = append(args, bREPLACE)
+		if replace {
+			a = append(a, "REPLACE")
 		}
-		c.write(args...)
-		if !push(pend{j: j, kind: 'r'}) {
+	}
+	w.args = a
+	return a[start:len(a):len(a)]
+}
+
+func (w *worker) pipeliner(db int) redis.Pipeliner {
+	p := w.pipe[db]
+	if p == nil {
+		p = w.e.pipeliner(db).Pipeline()
+		w.pipe[db] = p
+	}
+	return p
+}
+
+// exec sends the batch and records each key's reply.
+func (w *worker) exec() {
+	if len(w.cmds) == 0 {
+		return
+	}
+	e := w.e
+	if e.ctx.Err() == nil {
+		p := w.pipeliner(w.db)
+		p.BatchProcess(e.ctx, w.cmds...)
+		p.Exec(e.ctx) // the errors are the commands'
+		for i, cmd := range w.cmds {
+			w.reply(w.jobs[i], cmd.Err())
+		}
+	} else {
+		for _, j := range w.jobs {
 			e.finish(j)
 		}
 	}
-	if w.c != nil && e.ctx.Err() == nil {
-		if err := w.c.flush(); err != nil {
-			w.fail(err)
-		}
-	}
+	clear(w.cmds)
+	clear(w.jobs)
+	clear(w.args)
+	w.cmds, w.jobs, w.args = w.cmds[:0], w.jobs[:0], w.args[:0]
 }
 
 // fail stops the run on a connection error; unacknowledged jobs stay
 // for a resume.
 func (w *worker) fail(err error) {
-	w.e.abort(fmt.Errorf("%s: %w", w.n.addr, err))
+	w.e.abort(fmt.Errorf("%s: %w", w.e.ep.addr, err))
 }
 
-// reader reads the replies of what run wrote, in order.
-func (w *worker) reader(pq chan pend, done chan struct{}) {
-	defer close(done)
+// reply records the outcome of a RESTORE or SET.
+func (w *worker) reply(j *job, err error) {
 	e := w.e
-	broken := false
-	for p := range pq {
-		if p.barrier != nil {
-			close(p.barrier)
-			continue
-		}
-		if broken || e.ctx.Err() != nil {
-			broken = true
-			if p.kind == 'r' {
-				e.finish(p.j)
-			}
-			continue
-		}
-		r, err := w.c.read()
-		if err != nil {
-			broken = true
-			w.fail(err)
-			if p.kind == 'r' {
-				e.finish(p.j)
-			}
-			continue
-		}
-		switch p.kind {
-		case 's':
-			if r.err() != nil {
-				broken = true
-				w.fail(fmt.Errorf("SELECT %d: %v", p.j.db, r.err()))
-			}
-		case 'r':
-			w.restoreReply(p.j, r)
-		}
+	if err == nil {
+		e.done(j, true, "", "", false)
+		return
 	}
-}
-
-var (
-	bRESTORE  = []byte("RESTORE")
-	bABSTTL   = []byte("ABSTTL")
-	bIDLETIME = []byte("IDLETIME")
-	bFREQ     = []byte("FREQ")
-	bREPLACE  = []byte("REPLACE")
-	bSELECT   = []byte("SELECT")
-	bASKING   = []byte("ASKING")
-	bSET      = []byte("SET")
-	bPXAT     = []byte("PXAT")
-	bNX       = []byte("NX")
-)
-
-func (w *worker) selectDB(db int) bool {
-	if w.e.cluster || w.c.db == db {
-		return false
+	msg, isReply := redisErr(err)
+	if errors.Is(err, redis.Nil) && j.kind == jobSet { // SET NX: the key exists
+		msg, isReply = "BUSYKEY", true
 	}
-	w.c.write(bSELECT, strconv.AppendInt(nil, int64(db), 10))
-	w.c.db = db
-	return true
-}
-
-func (w *worker) restoreReply(j *job, r reply) {
-	e := w.e
-	if r.kind != '-' {
-		if j.kind == jobSet && r.null { // SET NX: the key exists
-			r = reply{kind: '-', str: []byte("BUSYKEY")}
-		} else {
-			e.done(j, true, "", "", false)
-			return
-		}
+	if !isReply || e.ctx.Err() != nil {
+		w.fail(err)
+		e.finish(j)
+		return
 	}
-	msg := string(r.str)
 	switch {
 	case strings.HasPrefix(msg, "BUSYKEY"):
 		if e.o.Conflict == SkipExisting && !j.replace {
@@ -291,8 +182,10 @@ func (w *worker) restoreReply(j *job, r reply) {
 		} else {
 			e.done(j, false, "", "the key exists in the target (use --replace or --skip-existing)", false)
 		}
-	case strings.HasPrefix(msg, "MOVED ") || strings.HasPrefix(msg, "ASK ") || strings.HasPrefix(msg, "TRYAGAIN") || strings.HasPrefix(msg, "CLUSTERDOWN"):
-		w.redirect(j, msg)
+	case redirection(msg):
+		// go-redis follows MOVED and ASK, and retries TRYAGAIN and
+		// CLUSTERDOWN: what comes back did not settle.
+		e.done(j, false, "", "cluster redirection did not settle: "+msg, false)
 	case strings.HasPrefix(msg, "OOM"):
 		e.done(j, false, "", "the target is out of memory: "+msg, false)
 	case j.typ == rdb.TypeModule && (strings.Contains(msg, "Bad data format") || strings.Contains(msg, "payload")):
@@ -302,68 +195,84 @@ func (w *worker) restoreReply(j *job, r reply) {
 	}
 }
 
-// redirect follows MOVED and ASK the way cluster clients do: MOVED
-// refreshes the slot map and resends, ASK resends once to the named node
-// after ASKING.
-func (w *worker) redirect(j *job, msg string) {
-	e := w.e
-	j.tries++
-	if j.tries > 16 || !e.cluster {
-		e.done(j, false, "", "cluster redirection did not settle: "+msg, false)
-		return
-	}
-	f := strings.Fields(msg)
-	j.ask = ""
-	switch f[0] {
-	case "MOVED":
-		if c, err := dial(e.ctx, f[2], e.ep); err == nil {
-			e.slots.load(c)
-			c.close()
-		}
-	case "ASK":
-		j.ask = f[2]
-	default:
-		time.Sleep(time.Duration(j.tries) * 50 * time.Millisecond)
-	}
-	go e.dispatch(j)
+func redirection(msg string) bool {
+	return strings.HasPrefix(msg, "MOVED ") || strings.HasPrefix(msg, "ASK ") || strings.HasPrefix(msg, "TRYAGAIN") || strings.HasPrefix(msg, "CLUSTERDOWN")
 }
 
 var errStop = errors.New("stop")
+
+// cmdBatchBytes bounds the argument bytes of one command-path pipeline
+// (the generator's buffers are copied, as it reuses them).
+const cmdBatchBytes = 16 << 20
 
 // commandJob builds a value with commands under a temporary key in the
 // key's slot, then renames it into place: no reader sees half a key.
 func (w *worker) commandJob(j *job) {
 	e := w.e
-	c := w.c
+	if e.ctx.Err() != nil {
+		e.finish(j)
+		return
+	}
+	p := w.pipeliner(j.db)
 	tmp := tempKey(j.key, j.srcIdx, j.off)
-	pending := 0
-	var firstErr string
-	var ioErr error
-	readAll := func() {
-		for ; pending > 0; pending-- {
-			r, err := c.read()
-			if err != nil {
-				ioErr = err
-				return
+	var (
+		cmds     []redis.Cmder
+		arena    []byte
+		firstErr string
+		ioErr    error
+		last     *redis.Cmd
+	)
+	exec := func() {
+		if len(cmds) == 0 || ioErr != nil {
+			return
+		}
+		p.BatchProcess(e.ctx, cmds...)
+		p.Exec(e.ctx)
+		for _, c := range cmds {
+			err := c.Err()
+			if err == nil || errors.Is(err, redis.Nil) {
+				continue
 			}
-			if r.kind == '-' && firstErr == "" {
-				firstErr = string(r.str)
+			if msg, ok := redisErr(err); ok && e.ctx.Err() == nil {
+				if firstErr == "" {
+					firstErr = msg
+				}
+				continue
 			}
+			ioErr = err
+			break
+		}
+		last = cmds[len(cmds)-1].(*redis.Cmd)
+		clear(cmds)
+		cmds, arena = cmds[:0], arena[:0]
+	}
+	queue := func(args []any) {
+		c := redis.NewCmd(e.ctx, args...)
+		if s, _ := args[0].(string); s == "XGROUP" {
+			c.SetFirstKeyPos(2)
+		}
+		cmds = append(cmds, c)
+		if len(cmds) >= e.o.Pipeline || len(arena) >= cmdBatchBytes {
+			exec()
 		}
 	}
 	send := func(args ...[]byte) {
 		if ioErr != nil {
 			return
 		}
-		c.write(args...)
-		pending++
-		if pending >= e.o.Pipeline {
-			if ioErr = c.flush(); ioErr == nil {
-				readAll()
+		ia := make([]any, len(args))
+		for i, a := range args {
+			if i == 0 {
+				ia[0] = cmdName(a)
+				continue
 			}
+			s := len(arena)
+			arena = append(arena, a...)
+			ia[i] = arena[s:len(arena):len(arena)]
 		}
+		queue(ia)
 	}
-	send([]byte("DEL"), tmp)
+	queue([]any{"DEL", tmp})
 	rd, err := rdb.NewDumpReader(j.payload)
 	var rec *rdb.Record
 	if err == nil {
@@ -379,32 +288,26 @@ func (w *worker) commandJob(j *job) {
 		send(args...)
 		if first {
 			first = false
-			send([]byte("PEXPIRE"), tmp, []byte("86400000")) // a safety net until the RENAME
+			queue([]any{"PEXPIRE", tmp, "86400000"}) // a safety net until the RENAME
 		}
 		if ioErr != nil || firstErr != "" {
 			return errStop
 		}
 		return nil
 	})
-	if ioErr == nil {
-		if ioErr = c.flush(); ioErr == nil {
-			readAll()
-		}
-	}
+	exec()
 	if ioErr != nil {
 		w.fail(ioErr)
 		e.finish(j)
 		return
 	}
 	cleanup := func() {
-		c.do("DEL", tmp)
+		e.pipeliner(j.db).Del(e.ctx, string(tmp))
 	}
 	switch {
-	case strings.HasPrefix(firstErr, "MOVED ") || strings.HasPrefix(firstErr, "ASK ") || strings.HasPrefix(firstErr, "TRYAGAIN") || strings.HasPrefix(firstErr, "CLUSTERDOWN"):
-		if strings.HasPrefix(firstErr, "ASK ") {
-			firstErr = "TRYAGAIN"
-		}
-		w.redirect(j, firstErr)
+	case redirection(firstErr):
+		cleanup()
+		e.done(j, false, "", "cluster redirection did not settle: "+firstErr, false)
 		return
 	case firstErr != "":
 		cleanup()
@@ -427,39 +330,34 @@ func (w *worker) commandJob(j *job) {
 		e.note(fmt.Sprintf("stream %q: %d pending entries refer to deleted entries and cannot be recreated with XCLAIM", j.key, st.LostPending))
 	}
 	if j.expireAt != 0 {
-		send([]byte("PEXPIREAT"), tmp, strconv.AppendInt(nil, j.expireAt, 10))
+		queue([]any{"PEXPIREAT", tmp, j.expireAt})
 	} else {
-		send([]byte("PERSIST"), tmp)
+		queue([]any{"PERSIST", tmp})
 	}
 	nx := !(j.replace || e.o.Conflict == Replace)
 	if nx {
-		send([]byte("RENAMENX"), tmp, j.key)
+		cmds = append(cmds, redis.NewCmd(e.ctx, "RENAMENX", tmp, j.key))
 	} else {
-		send([]byte("RENAME"), tmp, j.key)
+		cmds = append(cmds, redis.NewCmd(e.ctx, "RENAME", tmp, j.key))
 	}
-	if ioErr = c.flush(); ioErr != nil {
+	// The RENAME is the last reply; an error before it is firstErr.
+	renameErr := func() error {
+		exec()
+		return last.Err()
+	}()
+	if ioErr != nil {
 		w.fail(ioErr)
 		e.finish(j)
 		return
 	}
-	var last reply
-	for ; pending > 0; pending-- {
-		if last, ioErr = c.read(); ioErr != nil {
-			w.fail(ioErr)
-			e.finish(j)
-			return
-		}
-		if pending > 1 && last.kind == '-' && firstErr == "" {
-			firstErr = string(last.str)
-		}
-	}
+	rmsg, _ := redisErr(renameErr)
 	switch {
-	case last.kind == '-' && strings.Contains(string(last.str), "no such key"):
+	case renameErr != nil && strings.Contains(rmsg, "no such key"):
 		e.done(j, false, "expired before the restore", "", false)
-	case last.kind == '-':
+	case renameErr != nil:
 		cleanup()
-		e.done(j, false, "", "RENAME: "+string(last.str), false)
-	case nx && last.n == 0:
+		e.done(j, false, "", "RENAME: "+rmsg, false)
+	case nx && intVal(last) == 0:
 		cleanup()
 		if e.o.Conflict == SkipExisting {
 			e.done(j, false, "exists in the target (--skip-existing)", "", false)
@@ -469,6 +367,28 @@ func (w *worker) commandJob(j *job) {
 	default:
 		e.done(j, true, "", "", false)
 	}
+}
+
+func intVal(c *redis.Cmd) int64 {
+	n, _ := c.Int64()
+	return n
+}
+
+// cmdNames interns the generator's command names: go-redis routes and
+// names a command by its first argument, as a string.
+var cmdNames = map[string]string{}
+
+func init() {
+	for _, s := range []string{"SET", "APPEND", "RPUSH", "SADD", "ZADD", "HSET", "HPEXPIREAT", "XADD", "XSETID", "XGROUP", "XCLAIM"} {
+		cmdNames[s] = s
+	}
+}
+
+func cmdName(b []byte) string {
+	if s, ok := cmdNames[string(b)]; ok {
+		return s
+	}
+	return string(b)
 }
 
 // cmdOpts are the command-path settings for this target.

@@ -126,6 +126,16 @@ func start(t testing.TB, bin, rdbFile string, args []string) (*Server, error) {
 		}
 		v, err := s.Do("PING")
 		if err == nil && v == "PONG" {
+			// The port was free when chosen, but another test's server may
+			// have taken it since: make sure the PONG is our child's.
+			info, err := s.Do("INFO", "server")
+			text, _ := info.([]byte)
+			if err != nil || !strings.Contains(string(text), fmt.Sprintf("process_id:%d\r\n", s.cmd.Process.Pid)) {
+				s.conn.Close()
+				s.conn = nil
+				s.stop()
+				return nil, fmt.Errorf("port %d: Address already in use (another server answered)", port)
+			}
 			return s, nil
 		}
 		var re RedisError
