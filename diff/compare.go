@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/rdbtool/rdbtool/internal/keyglob"
 	"io"
 	"os"
 	"runtime"
@@ -262,7 +263,7 @@ func (c *comparer) readSide(ctx context.Context, s *side, st keyStream, label st
 		if c.opts.FilterDB && rec.DB != c.opts.DB {
 			continue
 		}
-		if c.opts.Match != "" && !globMatch(match, rec.Key) {
+		if c.opts.Match != "" && !keyglob.Match(match, rec.Key) {
 			continue
 		}
 		if c.cutoff != 0 && rec.ExpireAt != 0 && rec.ExpireAt <= c.cutoff {

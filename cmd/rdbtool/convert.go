@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/rdbtool/rdbtool/internal/keyglob"
 	"hash/maphash"
 	"io"
 	"os"
@@ -201,7 +202,7 @@ func (f *keyFilter) keep(rec *rdb.Record) bool {
 	if f.dropExpired && rec.ExpireAt != 0 && rec.ExpireAt <= f.now {
 		return false
 	}
-	if f.match != "" && !globMatch([]byte(f.match), rec.Key, false) {
+	if f.match != "" && !keyglob.Match([]byte(f.match), rec.Key) {
 		return false
 	}
 	if f.re != nil && !f.re.Match(rec.Key) {
@@ -531,98 +532,6 @@ func withPolicyHint(err error) error {
 		return err
 	}
 	return fmt.Errorf("%w\n(--drop-field-ttls, --downgrade-streams, --drop-key-meta, --drop-functions and --skip-modules leave such content out; what was left out is reported)", err)
-}
-
-// globMatch is Redis's stringmatchlen: *, ?, [abc], [^a-z], \x.
-func globMatch(p, s []byte, nocase bool) bool {
-	lower := func(c byte) byte {
-		if nocase && c >= 'A' && c <= 'Z' {
-			return c + 32
-		}
-		return c
-	}
-	for len(p) > 0 {
-		switch p[0] {
-		case '*':
-			for len(p) > 1 && p[1] == '*' {
-				p = p[1:]
-			}
-			if len(p) == 1 {
-				return true
-			}
-			for i := 0; i <= len(s); i++ {
-				if globMatch(p[1:], s[i:], nocase) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if len(s) == 0 {
-				return false
-			}
-			s = s[1:]
-		case '[':
-			p = p[1:]
-			not := len(p) > 0 && p[0] == '^'
-			if not {
-				p = p[1:]
-			}
-			match := false
-			for {
-				if len(p) == 0 {
-					break
-				}
-				if p[0] == '\\' && len(p) >= 2 {
-					p = p[1:]
-					if len(s) > 0 && p[0] == s[0] {
-						match = true
-					}
-				} else if p[0] == ']' {
-					break
-				} else if len(p) >= 3 && p[1] == '-' {
-					a, b := lower(p[0]), lower(p[2])
-					if a > b {
-						a, b = b, a
-					}
-					p = p[2:]
-					if len(s) > 0 && lower(s[0]) >= a && lower(s[0]) <= b {
-						match = true
-					}
-				} else if len(s) > 0 && lower(p[0]) == lower(s[0]) {
-					match = true
-				}
-				p = p[1:]
-			}
-			if not {
-				match = !match
-			}
-			if !match || len(s) == 0 {
-				return false
-			}
-			s = s[1:]
-			if len(p) == 0 {
-				return len(s) == 0
-			}
-		case '\\':
-			if len(p) >= 2 {
-				p = p[1:]
-			}
-			fallthrough
-		default:
-			if len(s) == 0 || lower(p[0]) != lower(s[0]) {
-				return false
-			}
-			s = s[1:]
-		}
-		p = p[1:]
-		if len(s) == 0 {
-			for len(p) > 0 && p[0] == '*' {
-				p = p[1:]
-			}
-			return len(p) == 0
-		}
-	}
-	return len(s) == 0
 }
 
 // KeySlot is the Redis Cluster hash slot of a key: CRC16 (XMODEM) of the

@@ -3,7 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"path"
+	"github.com/rdbtool/rdbtool/internal/keyglob"
 	"regexp"
 
 	"github.com/spf13/cobra"
@@ -46,11 +46,7 @@ func newMemoryCommand() *cobra.Command {
 					return &exitError{2, fmt.Errorf("--regex: %w", err)}
 				}
 			}
-			if match != "" {
-				if _, err := path.Match(match, ""); err != nil {
-					return &exitError{2, fmt.Errorf("--match: %w", err)}
-				}
-			}
+			matchBytes := []byte(match)
 			bw := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
 			var rw *analyze.RowWriter
 			switch format {
@@ -81,7 +77,7 @@ func newMemoryCommand() *cobra.Command {
 						return nil
 					}
 					if match != "" {
-						if ok, _ := path.Match(match, string(k.Key)); !ok {
+						if !keyglob.Match(matchBytes, k.Key) {
 							return nil
 						}
 					}
@@ -106,7 +102,7 @@ func newMemoryCommand() *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "csv", "output format: csv or jsonl")
 	cmd.Flags().IntSliceVar(&dbs, "db", nil, "only these databases")
 	cmd.Flags().StringSliceVar(&types, "type", nil, "only these types (string, list, set, zset, hash, stream, or a module type)")
-	cmd.Flags().StringVar(&match, "match", "", "only keys matching this glob (path.Match syntax)")
+	cmd.Flags().StringVar(&match, "match", "", "only keys matching this glob (Redis KEYS syntax)")
 	cmd.Flags().StringVar(&regex, "regex", "", "only keys matching this regular expression")
 	cmd.Flags().Uint64Var(&minBytes, "min-bytes", 0, "only keys estimated at this many bytes or more")
 	return cmd
