@@ -761,6 +761,9 @@ func (r *Reader) readLZF(dst []byte, h stringHeader, what string) ([]byte, error
 	if err != nil {
 		return dst, r.errorAt(off, ErrCorrupt, "%s: LZF data (%d bytes to %d): %v", what, h.clen, h.n, err)
 	}
+	if s := r.val.src; s != nil {
+		s.lzf, s.comp = true, src // for Writer.CopyValue: see srcForms.keep
+	}
 	return out, nil
 }
 

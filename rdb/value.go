@@ -49,6 +49,10 @@ type valueState struct {
 	lzfBuf  []byte
 	str     []byte // ReadString result
 
+	// src, when set (by Writer.CopyValue), records how the source stored
+	// the value's strings: see rawvalue.go.
+	src *srcForms
+
 	stream streamState
 }
 
@@ -543,6 +547,9 @@ func (r *Reader) loadBlob(kind innerKind) error {
 	if err != nil {
 		return err
 	}
+	if v.src != nil {
+		v.src.keepBlob(v.blob)
+	}
 	v.remaining = 0
 	return r.startInner(kind, off)
 }
@@ -587,10 +594,17 @@ func (r *Reader) loadNode() error {
 		}
 	}
 	off := r.in.offset()
+	dst := v.blob
+	if v.src != nil {
+		dst = v.src.nodeBuf(dst) // keep the node before intact
+	}
 	var err error
-	v.blob, err = r.readStringAppend(v.blob[:0], "a quicklist node")
+	v.blob, err = r.readStringAppend(dst[:0], "a quicklist node")
 	if err != nil {
 		return err
+	}
+	if v.src != nil {
+		v.src.keepNode(v.blob, kind == innerPlainNode)
 	}
 	if kind == innerPlainNode {
 		v.inner = innerPlainNode
@@ -712,6 +726,9 @@ func (r *Reader) nextPlain() (Element, error) {
 	switch v.typ {
 	case typeList, typeSet:
 		e.Member, err = r.readStringView(&v.scratch[0], "a collection element")
+		if v.src != nil && err == nil {
+			v.src.keepElem(v.typ, 0, e.Member, false)
+		}
 		return e, err
 	case typeZSet, typeZSet2:
 		// Copy the member: reading the score may move the input buffer.
@@ -719,6 +736,9 @@ func (r *Reader) nextPlain() (Element, error) {
 			return e, err
 		}
 		e.Member = v.scratch[0]
+		if v.src != nil {
+			v.src.keepElem(v.typ, 0, e.Member, true)
+		}
 		if v.typ == typeZSet2 {
 			b, err := r.in.next(8)
 			if err != nil {
@@ -737,7 +757,11 @@ func (r *Reader) nextPlain() (Element, error) {
 			return e, err
 		}
 	case typeValkeyHash2:
-		return r.nextValkeyHash2()
+		e, err = r.nextValkeyHash2()
+		if v.src != nil {
+			v.src.dropElems()
+		}
+		return e, err
 	}
 	// hash: field then value. Fast path: both short and already buffered,
 	// so both can be views.
@@ -748,6 +772,9 @@ func (r *Reader) nextPlain() (Element, error) {
 				e.Member = b[1 : 1+fl : 1+fl]
 				e.Value = b[fl+2 : fl+2+vl : fl+2+vl]
 				in.r += fl + vl + 2
+				if v.src != nil {
+					v.src.keepVerbatim(v.typ, e.Member, e.Value)
+				}
 				return e, nil
 			}
 		}
@@ -756,7 +783,13 @@ func (r *Reader) nextPlain() (Element, error) {
 		return e, err
 	}
 	e.Member = v.scratch[0]
+	if v.src != nil {
+		v.src.keepElem(v.typ, 0, e.Member, true)
+	}
 	e.Value, err = r.readStringView(&v.scratch[1], "a hash value")
+	if v.src != nil && err == nil {
+		v.src.keepElem(v.typ, 1, e.Value, false)
+	}
 	return e, err
 }
 

@@ -1486,14 +1486,16 @@ func (w *Writer) WriteValue(h KeyHeader, v *Value) error {
 // same bytes (see storedOK; WriterOptions.Recompress turns this off).
 func (w *Writer) CopyValue(r *Reader, rec *Record, h KeyHeader) error {
 	w.beginCopy(r)
-	defer func() { w.copying = false }()
+	defer func() { w.copying, r.val.src = false, nil }()
 	switch rec.Type {
 	case TypeString:
 		var st storedStr
-		s, err := r.readStringStored(&st)
+		r.val.src = &w.src // see srcForms
+		s, err := r.ReadString()
 		if err != nil {
 			return err
 		}
+		w.src.keep(&st, s, false)
 		if st.lzf {
 			w.src.lzfSeen = true
 		}
@@ -1554,8 +1556,11 @@ func (w *Writer) CopyValue(r *Reader, rec *Record, h KeyHeader) error {
 	if err != nil {
 		return err
 	}
+	// The reader records the stored forms of the strings it reads in
+	// w.src, for cw.Add and cw.Close.
+	r.val.src = &w.src
 	for {
-		e, err := r.nextElementStored(&w.src)
+		e, err := r.NextElement()
 		if err == io.EOF {
 			break
 		}
