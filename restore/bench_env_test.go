@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,22 +40,30 @@ func TestRestoreBenchmark(t *testing.T) {
 
 	// 2. restore
 	s = redistest.Start(t, "")
+	cpu0, self0 := serverCPU(t, s), selfCPU()
 	t0 = time.Now()
 	workers, _ := strconv.Atoi(os.Getenv("RDBTOOL_RESTORE_WORKERS"))
-	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Workers: workers})
+	pipeline, _ := strconv.Atoi(os.Getenv("RDBTOOL_RESTORE_PIPELINE"))
+	if v := os.Getenv("RDBTOOL_RESTORE_MSET_KEYS"); v != "" {
+		defer func(k int) { msetKeys = k }(msetKeys)
+		msetKeys, _ = strconv.Atoi(v)
+	}
+	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Workers: workers, Pipeline: pipeline})
 	restoreT := time.Since(t0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	srvCPU, ownCPU := serverCPU(t, s)-cpu0, selfCPU()-self0
 	n2, _ := s.Do("DBSIZE")
 	var b strings.Builder
 	rep.Print(&b)
-	t.Logf("rdbtool restore:              %6.2fs (%v keys)  %.2fx the direct load\n%s", restoreT.Seconds(), n2, restoreT.Seconds()/direct.Seconds(), b.String())
+	t.Logf("rdbtool restore:              %6.2fs (%v keys)  %.2fx the direct load; CPU: server %.2fs, restore %.2fs\n%s", restoreT.Seconds(), n2, restoreT.Seconds()/direct.Seconds(), srvCPU, ownCPU, b.String())
 	s.Stop()
 
 	// 3. RESP export | redis-cli --pipe
 	s = redistest.Start(t, "")
 	host, port, _ := strings.Cut(s.Addr, ":")
+	cpu0, self0 = serverCPU(t, s), selfCPU()
 	t0 = time.Now()
 	cmd := exec.Command("redis-cli", "-h", host, "-p", port, "--pipe")
 	in, _ := cmd.StdinPipe()
@@ -88,6 +97,32 @@ func TestRestoreBenchmark(t *testing.T) {
 		t.Fatalf("redis-cli --pipe: %v\n%s", err, out.String())
 	}
 	pipeT := time.Since(t0)
+	exportCPU, cliCPU := selfCPU()-self0, (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	n3, _ := s.Do("DBSIZE")
-	t.Logf("RESP export | redis-cli --pipe: %6.2fs (%v keys)  restore is %.2fx faster\n%s", pipeT.Seconds(), n3, pipeT.Seconds()/restoreT.Seconds(), strings.TrimSpace(out.String()))
+	t.Logf("RESP export | redis-cli --pipe: %6.2fs (%v keys)  restore is %.2fx faster; CPU: server %.2fs, export %.2fs, redis-cli %.2fs\n%s",
+		pipeT.Seconds(), n3, pipeT.Seconds()/restoreT.Seconds(), serverCPU(t, s)-cpu0, exportCPU, cliCPU, strings.TrimSpace(out.String()))
+}
+
+// selfCPU is the CPU time (user + system) this process has used.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+// serverCPU is the CPU time (user + system) the server has used.
+func serverCPU(t *testing.T, s *redistest.Server) float64 {
+	v, err := s.Do("INFO", "cpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, line := range strings.Split(string(asBytes(v)), "\n") {
+		k, val, _ := strings.Cut(strings.TrimSpace(line), ":")
+		if k == "used_cpu_sys" || k == "used_cpu_user" {
+			f, _ := strconv.ParseFloat(val, 64)
+			sum += f
+		}
+	}
+	return sum
 }

@@ -96,7 +96,10 @@ func TestRestoreKillAndResume(t *testing.T) {
 	if err1 == nil {
 		t.Fatalf("restore did not notice the target going away: %+v", rep1)
 	}
-	t.Logf("first run stopped: %v (written %d)", err1, rep1.Written)
+	t.Logf("first run stopped: %v (written %d, %d by MSET)", err1, rep1.Written, rep1.ByMSet)
+	if rep1.ByMSet == 0 {
+		t.Error("the first run wrote no key by MSET")
+	}
 	c, err := loadCheckpoint(cp)
 	if err != nil || c == nil || c.Offset == 0 || c.Complete {
 		t.Fatalf("checkpoint after the failure: %+v %v", c, err)

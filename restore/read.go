@@ -150,7 +150,7 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	}
 	j := &job{srcName: name, srcIdx: idx, off: rec.Offset, key: append([]byte(nil), rec.Key...), typ: rec.Type,
 		expireAt: rec.ExpireAt, idle: rec.Idle, freq: rec.Freq}
-	j.db = rec.DB
+	j.db, j.srcDB = rec.DB, rec.DB
 	if e.o.MapDB != nil {
 		j.db = e.o.MapDB(rec.DB)
 	} else if rec.DB == 0 {
@@ -178,7 +178,8 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	}
 	// Plain strings: SET key value PXAT is the cheapest write for the
 	// server (RESTORE costs it a payload check and decode per key).
-	if rec.Type == rdb.TypeString && e.o.Mode == Auto && rec.Idle < 0 && rec.Freq < 0 && len(rec.KeyMeta) == 0 && e.setPXAT() {
+	// Before 6.2 (no PXAT) only strings without TTL, which may go in MSETs.
+	if rec.Type == rdb.TypeString && e.o.Mode == Auto && rec.Idle < 0 && rec.Freq < 0 && len(rec.KeyMeta) == 0 && (e.setPXAT() || (e.mset && rec.ExpireAt == 0)) {
 		v, err := r.ReadString()
 		if err != nil {
 			return err
@@ -250,6 +251,9 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 
 // send hands a job to its worker.
 func (e *engine) send(j *job, off int64, db int, end int64) error {
+	if e.mset {
+		j.msetOK = j.kind == jobSet && j.expireAt == 0 && (j.replace || e.ownsDB(j))
+	}
 	if !e.inflight.acquire(e.ctx, int64(len(j.payload))) {
 		return context.Cause(e.ctx)
 	}
@@ -257,6 +261,37 @@ func (e *engine) send(j *job, off int64, db int, end int64) error {
 	j.seq = e.trk.add(off, db, end)
 	e.dispatch(j)
 	return nil
+}
+
+// ownsDB says whether no (source, source database) other than the job's
+// has sent keys to its target database, in a run that found the target
+// empty: then no key of the job's group can exist in the target before it
+// is written (a valid RDB file holds a key once per database), and an MSET,
+// which overwrites, is as safe as SET NX. Keys of a second group, as
+// several sources or --map-db can give, go on with SET NX and are reported
+// when they exist. (The reader sees the groups one after the other and
+// never returns to one.)
+//
+// --replace, and keys an interrupted run may have written (j.replace),
+// overwrite anyway; --skip-existing never uses MSET (e.mset is false).
+func (e *engine) ownsDB(j *job) bool {
+	if !e.emptyAtRun {
+		return false
+	}
+	g := [3]int{j.srcIdx, j.srcDB, j.db}
+	if g == e.lastGroup && e.lastGroupSet {
+		return e.lastOwns
+	}
+	if e.dbOwner == nil {
+		e.dbOwner = map[int][2]int{}
+	}
+	own, ok := e.dbOwner[j.db]
+	if !ok {
+		own = [2]int{j.srcIdx, j.srcDB}
+		e.dbOwner[j.db] = own
+	}
+	e.lastGroup, e.lastGroupSet, e.lastOwns = g, true, own == [2]int{j.srcIdx, j.srcDB}
+	return e.lastOwns
 }
 
 // setPXAT: the target has SET ... PXAT (6.2+).

@@ -3,6 +3,11 @@
 //
 // Each key takes the fastest path the target allows:
 //
+//   - MSET of up to 128 plain strings (no TTL, no LRU/LFU data) at a time,
+//     when overwriting is safe: with Replace, or when the run found the
+//     target empty (standalone targets only; never with SkipExisting);
+//   - SET key value [PXAT ms] [NX] for other strings (RESTORE for those
+//     with a TTL before 6.2, which has no PXAT);
 //   - RESTORE key ttl payload ABSTTL [IDLETIME|FREQ] [REPLACE] with the
 //     value exactly as stored in the file, when the target loads the file's
 //     RDB version (nothing is decoded);
@@ -134,6 +139,7 @@ type Report struct {
 	ByReencode      int64 // written with RESTORE of a re-encoded payload
 	ByCommands      int64 // written with commands
 	BySet           int64 // strings written with SET ... PXAT (cheaper for the server than RESTORE)
+	ByMSet          int64 // strings without TTL written in MSET batches (cheaper still)
 	Skipped         map[string]int64
 	Failed          int64      // errors (the reasons are in Issues)
 	Refused         int64      // content the target cannot hold
@@ -155,8 +161,8 @@ func (r *Report) OK() bool {
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "restore into %s (%s, RDB %d, %d node(s))%s\n", redactURL(r.Target), r.TargetVersion, r.TargetRDB, len(r.Nodes), map[bool]string{true: ", resumed", false: ""}[r.Resumed])
 	rate := float64(r.Written) / math.Max(r.Elapsed.Seconds(), 1e-3)
-	fmt.Fprintf(w, "  keys read:    %d\n  written:      %d (RESTORE %d, re-encoded %d, SET %d, commands %d) in %.1fs, %.0f keys/s, %d MB\n",
-		r.Keys, r.Written, r.ByRestore, r.ByReencode, r.BySet, r.ByCommands, r.Elapsed.Seconds(), rate, r.Bytes>>20)
+	fmt.Fprintf(w, "  keys read:    %d\n  written:      %d (RESTORE %d, re-encoded %d, SET %d, MSET %d, commands %d) in %.1fs, %.0f keys/s, %d MB\n",
+		r.Keys, r.Written, r.ByRestore, r.ByReencode, r.BySet, r.ByMSet, r.ByCommands, r.Elapsed.Seconds(), rate, r.Bytes>>20)
 	var reasons []string
 	for k := range r.Skipped {
 		reasons = append(reasons, k)
@@ -206,7 +212,8 @@ type job struct {
 	srcName  string
 	srcIdx   int
 	off      int64
-	db       int
+	db       int // target database
+	srcDB    int // database in the source
 	key      []byte
 	kind     jobKind
 	reenc    bool
@@ -216,6 +223,8 @@ type job struct {
 	idle     int64
 	freq     int
 	replace  bool
+	msetOK   bool // a plain string that may be overwritten: may go in an MSET
+	viaMSet  bool // sent in an MSET
 	module   string
 }
 
@@ -245,15 +254,23 @@ type engine struct {
 	now      int64
 	ndb      int
 
-	written, byRestore, byReenc, byCmd, bySet, failed, refused, bytes atomic.Int64
-	keysRead                                                          atomic.Int64
-	skipped                                                           map[string]int64
-	cp                                                                *Checkpoint
-	cpBase                                                            Counts
-	resumeHW                                                          int64
-	resumeSrc                                                         int
-	srcVer                                                            int
-	srcDialect                                                        rdb.Dialect
+	// MSET batching of plain strings (see msetWanted and ownsDB).
+	mset                   bool           // the run may use MSET at all
+	emptyAtRun             bool           // the target was checked empty by this run
+	dbOwner                map[int][2]int // target db -> the (source, source db) that first wrote to it
+	lastGroup              [3]int         // ownsDB's cache: source, source db, target db
+	lastGroupSet, lastOwns bool
+	noMSet                 atomic.Bool // MSET turned out not to be allowed
+
+	written, byRestore, byReenc, byCmd, bySet, byMSet, failed, refused, bytes atomic.Int64
+	keysRead                                                                  atomic.Int64
+	skipped                                                                   map[string]int64
+	cp                                                                        *Checkpoint
+	cpBase                                                                    Counts
+	resumeHW                                                                  int64
+	resumeSrc                                                                 int
+	srcVer                                                                    int
+	srcDialect                                                                rdb.Dialect
 }
 
 // Restore writes the keys of the sources into the target.
@@ -306,7 +323,9 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 		if err := e.checkEmpty(); err != nil {
 			return nil, err
 		}
+		e.emptyAtRun = true
 	}
+	e.mset = e.msetWanted() && !e.noMSet.Load()
 	e.startWorkers()
 	var stopProgress func()
 	if o.Progress != nil {
@@ -340,7 +359,7 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 func (e *engine) finishReport(start time.Time) {
 	r := e.rep
 	r.Written = e.written.Load() + e.cpBase.Written
-	r.ByRestore, r.ByReencode, r.ByCommands, r.BySet = e.byRestore.Load(), e.byReenc.Load(), e.byCmd.Load(), e.bySet.Load()
+	r.ByRestore, r.ByReencode, r.ByCommands, r.BySet, r.ByMSet = e.byRestore.Load(), e.byReenc.Load(), e.byCmd.Load(), e.bySet.Load(), e.byMSet.Load()
 	r.Failed = e.failed.Load() + e.cpBase.Failed
 	r.Refused = e.refused.Load() + e.cpBase.Refused
 	r.Bytes = e.bytes.Load()
@@ -422,6 +441,22 @@ func (e *engine) probe(addr string, c *redis.Client, first bool) error {
 		}
 		c.Del(ctx, probeKey)
 	}
+	if e.msetWanted() {
+		// Plain strings go in MSET batches: a user whose ACL allows SET
+		// but not MSET, or a renamed MSET, keeps the key-by-key SET.
+		var mset *redis.StatusCmd
+		c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			mset = p.MSet(ctx, probeKey, "x")
+			p.PExpire(ctx, probeKey, time.Minute)
+			return nil
+		})
+		if err := mset.Err(); err == nil {
+			c.Del(ctx, probeKey)
+		} else if _, always := msetRefused(err); always {
+			e.noMSet.Store(true)
+			e.rep.Notes = append(e.rep.Notes, fmt.Sprintf("MSET is not available (%v): plain strings are written key by key", err))
+		}
+	}
 	if first || rdbVer < e.tgtVer || (e.tgtVer >= 80) != (rdbVer >= 80) {
 		if !first && (e.tgtVer >= 80) != (rdbVer >= 80) {
 			rdbVer = min(rdbVer, 11)
@@ -455,6 +490,14 @@ func (e *engine) probe(addr string, c *redis.Client, first bool) error {
 		e.maxPay = mp
 	}
 	return nil
+}
+
+// msetWanted says whether plain strings may go in MSET batches: not in a
+// cluster (an MSET's keys must share a slot), not when values are sent as
+// commands by request, and never with --skip-existing (MSETNX is all or
+// nothing: the keys that exist must be skipped one by one).
+func (e *engine) msetWanted() bool {
+	return !e.cluster && e.o.Mode == Auto && e.o.Conflict != SkipExisting && msetKeys > 0
 }
 
 // configGet reads a positive number with CONFIG GET.
@@ -619,6 +662,8 @@ func (e *engine) done(j *job, written bool, skipReason string, failReason string
 		switch {
 		case j.kind == jobCommands:
 			e.byCmd.Add(1)
+		case j.viaMSet:
+			e.byMSet.Add(1)
 		case j.kind == jobSet:
 			e.bySet.Add(1)
 		case j.reenc:

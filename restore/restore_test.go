@@ -40,6 +40,12 @@ func checkReport(t *testing.T, rep *Report, wantOK bool) {
 func TestRestoreCorpusStandalone(t *testing.T) {
 	t.Logf("server: %s", redistest.Version(t))
 	s := redistest.Start(t, "")
+	var byMSet int64 // plain strings go in MSET batches
+	defer func() {
+		if !t.Failed() && byMSet == 0 {
+			t.Error("no key was written by MSET")
+		}
+	}()
 	for _, f := range corpustest.Files(t) {
 		if !restorable(f) {
 			continue
@@ -65,6 +71,10 @@ func TestRestoreCorpusStandalone(t *testing.T) {
 				if rep.Written == 0 {
 					t.Fatal("nothing written")
 				}
+				if mode == Commands && rep.ByMSet != 0 {
+					t.Errorf("%d keys by MSET with Mode Commands", rep.ByMSet)
+				}
+				byMSet += rep.ByMSet
 				compareServer(t, s, corpustest.Expected(t, f), nil, true)
 			})
 		}
