@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/rdbtool/rdbtool/internal/keyglob"
+	"github.com/rdbtool/rdbtool/s3src"
 	"hash/maphash"
 	"io"
 	"os"
@@ -372,12 +373,15 @@ func (c *converter) report(out io.Writer, name string) {
 	fmt.Fprintln(out)
 }
 
-// outputFile writes to a temporary file renamed into place on success, or
-// to stdout for "-". rdb.Writer hands over 256 KiB blocks; the small
-// buffer here lets them through without a copy.
+// outputFile writes to a temporary file renamed into place on success, to
+// stdout for "-", or to an S3 multipart upload for s3:// (completed on
+// success, aborted otherwise, so no partial object is left). rdb.Writer
+// hands over 256 KiB blocks; the small buffer here lets them through
+// without a copy.
 type outputFile struct {
 	name string
 	f    *os.File
+	s3   *s3src.Writer
 	bw   *bufio.Writer
 }
 
@@ -385,6 +389,15 @@ func createOutput(cmd *cobra.Command, name string) (*outputFile, error) {
 	o := &outputFile{name: name}
 	if name == "-" {
 		o.bw = bufio.NewWriterSize(cmd.OutOrStdout(), 64<<10)
+		return o, nil
+	}
+	if s3src.IsURL(name) {
+		w, err := s3src.Create(cmd.Context(), name)
+		if err != nil {
+			return nil, err
+		}
+		o.s3 = w
+		o.bw = bufio.NewWriterSize(w, 64<<10)
 		return o, nil
 	}
 	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
@@ -403,6 +416,9 @@ func (o *outputFile) commit() error {
 		o.abort()
 		return err
 	}
+	if o.s3 != nil {
+		return o.s3.Close()
+	}
 	if o.f == nil {
 		return nil
 	}
@@ -418,6 +434,9 @@ func (o *outputFile) commit() error {
 }
 
 func (o *outputFile) abort() {
+	if o.s3 != nil {
+		o.s3.CloseWithError(errors.New("convert failed"))
+	}
 	if o.f != nil {
 		o.f.Close()
 		os.Remove(o.f.Name())
