@@ -46,6 +46,10 @@ URL query). The password can also come from REDISCLI_AUTH.`,
 			if o.Target == "" {
 				return &exitError{2, errors.New("--target URL is required")}
 			}
+			args, err := expandInputs(cmd, args)
+			if err != nil {
+				return err
+			}
 			if replace && skipExisting {
 				return &exitError{2, errors.New("give --replace or --skip-existing, not both")}
 			}
