@@ -2,6 +2,7 @@ package salvage
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand"
 	"os"
@@ -125,7 +126,62 @@ type trialStats struct {
 	missed, undetectable                                 int // damaged files reported clean; damage inside a value of a file without checksum
 }
 
-// measure damages data and checks the salvage of the result against orig.
+// origIndex maps the offset of every key record of an intact file to the
+// record: the ground truth recovered records are labelled against.
+type origKey struct {
+	db        int
+	key       string
+	off, size int64
+}
+
+func indexByOffset(t testing.TB, data []byte) map[int64]origKey {
+	t.Helper()
+	r := rdb.NewReader(bytes.NewReader(data))
+	out := map[int64]origKey{}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("reading: %v", err)
+		}
+		if rec.Kind != rdb.KindKey {
+			continue
+		}
+		db, key, off := rec.DB, string(rec.Key), rec.Offset
+		if err := r.Skip(); err != nil {
+			t.Fatal(err)
+		}
+		out[off] = origKey{db, key, off, rec.Size}
+	}
+}
+
+// label classifies a key record recovered from a damaged copy of orig:
+// "ok" when the original has the very same record (database, key and
+// bytes) at the same offset; "undetectable" when the original has a record
+// of that size there whose bytes the damage changed, in a file without a
+// checksum (nothing can tell); "wrong" when the key existed but the record
+// differs; "invented" otherwise.
+func label(orig, bad []byte, idx map[int64]origKey, names map[string]keyRec, rec *Record, checksummed bool, ds, de int64) string {
+	o, ok := idx[rec.Offset]
+	end := rec.Offset + rec.Size
+	if ok && o.size == rec.Size && o.db == rec.DB && o.key == string(rec.Key) && end <= int64(len(orig)) && bytes.Equal(orig[rec.Offset:end], bad[rec.Offset:end]) {
+		return "ok"
+	}
+	if !checksummed && rec.Offset < de && end > ds {
+		// Without a checksum nothing can tell damaged bytes that still
+		// read as valid records from the original ones.
+		return "undetectable"
+	}
+	if _, ok := names[dbKey(rec.DB, rec.Key)]; ok {
+		return "wrong"
+	}
+	return "invented"
+}
+
+// measure damages data and checks the salvage of the result against orig:
+// every recovered key record is labelled by its offset in the input.
 func measure(t testing.TB, name string, orig []byte, keys map[string]keyRec, dmg damage, rng *rand.Rand, st *trialStats) []byte {
 	bad, ds, de := dmg.apply(rng, orig)
 	st.trials++
@@ -139,8 +195,42 @@ func measure(t testing.TB, name string, orig []byte, keys map[string]keyRec, dmg
 		st.missed++
 		t.Errorf("%s %s [%d,%d): damaged file reported clean", name, dmg.name, ds, de)
 	}
-	out, _ := salvageBytes(t, bad, Options{})
-	got := map[string]keyRec{}
+	idx := indexByOffset(t, orig)
+	recovered := map[int64]bool{}
+	var bads []string
+	out, sres := salvageBytes(t, bad, Options{Record: func(rec *Record) {
+		if rec.Kind != rdb.KindKey {
+			return
+		}
+		switch l := label(orig, bad, idx, keys, rec, checksummed, ds, de); l {
+		case "ok":
+			recovered[rec.Offset] = true
+		case "undetectable":
+			st.undetectable++
+		default:
+			if l == "wrong" {
+				st.wrong++
+			} else {
+				st.extra++
+			}
+			o := idx[rec.Offset]
+			bads = append(bads, fmt.Sprintf("%s %s [%d,%d): %s key db %d %q record [%d,%d) type %d uncertain-db %v (original there: %v)",
+				name, dmg.name, ds, de, l, rec.DB, trunc(rec.Key), rec.Offset, rec.Offset+rec.Size, rec.RDBType, rec.DBUncertain, o))
+		}
+	}})
+	if len(bads) > 0 && os.Getenv("RDBTOOL_SALVAGE_DUMP") != "" {
+		os.WriteFile(fmt.Sprintf("%s/%s-%s-%d.rdb", os.Getenv("RDBTOOL_SALVAGE_DUMP"), strings.ReplaceAll(strings.TrimPrefix(name, "/work/"), "/", "_"), dmg.name, ds), bad, 0o644)
+	}
+	if len(bads) > 0 {
+		for _, b := range bads {
+			t.Log(b)
+		}
+		if os.Getenv("RDBTOOL_SALVAGE_DIAG") != "" && sres != nil {
+			for _, p := range sres.Problems {
+				t.Logf("    %s", p)
+			}
+		}
+	}
 	if out != nil {
 		r := rdb.NewReader(bytes.NewReader(out))
 		for {
@@ -156,33 +246,17 @@ func measure(t testing.TB, name string, orig []byte, keys map[string]keyRec, dmg
 			if rec.Kind != rdb.KindKey {
 				continue
 			}
-			k := dbKey(rec.DB, rec.Key)
 			if err := rdb.DecodeValue(r); err != nil {
-				t.Errorf("salvaged key %q does not decode: %v", k, err)
+				t.Errorf("salvaged key %q does not decode: %v", dbKey(rec.DB, rec.Key), err)
 				st.unloadable++
 				break
 			}
-			r.Skip()
-			got[k] = keyRec{rec.Offset, rec.Size, string(out[rec.Offset : rec.Offset+rec.Size])}
 		}
 	}
-	for k, g := range got {
-		o, ok := keys[k]
-		switch {
-		case !ok:
-			st.extra++
-			t.Logf("%s %s [%d,%d): salvaged a key that was never there: %q", name, dmg.name, ds, de, k)
-		case o.raw != g.raw && !checksummed && o.off < de && o.off+o.size > ds:
-			st.undetectable++
-		case o.raw != g.raw:
-			st.wrong++
-			t.Logf("%s %s [%d,%d): salvaged key %q differs from the original (record at %d+%d)", name, dmg.name, ds, de, k, o.off, o.size)
-		}
-	}
-	for k, o := range keys {
+	for off, o := range idx {
 		if o.off+o.size <= ds || o.off >= de {
 			st.outside++
-			if _, ok := got[k]; ok {
+			if recovered[off] {
 				st.recovered++
 			}
 		}

@@ -6,6 +6,7 @@ type hashSet struct {
 	slots   []uint64
 	n       int
 	hasZero bool
+	spare   []uint64 // a large table kept for reuse, not cleared yet
 }
 
 // add inserts h and reports whether it was new.
@@ -17,7 +18,7 @@ func (s *hashSet) add(h uint64) bool {
 		s.hasZero = true
 		return true
 	}
-	if (s.n+1)*2 > len(s.slots) {
+	if (s.n+1)*4 > len(s.slots)*3 {
 		s.grow()
 	}
 	mask := uint64(len(s.slots) - 1)
@@ -53,11 +54,27 @@ func (s *hashSet) has(h uint64) bool {
 }
 
 func (s *hashSet) grow() {
-	old := s.slots
-	n := len(old) * 2
-	if n < 64 {
-		n = 64
+	s.resize(max(64, len(s.slots)*2))
+}
+
+// reserve makes room for n more entries without growing on the way.
+func (s *hashSet) reserve(n int) {
+	want := 64
+	for (s.n+n)*4 > want*3 {
+		want *= 2
 	}
+	if want > len(s.slots) {
+		if s.n == 0 && len(s.spare) >= want {
+			s.slots, s.spare = s.spare, nil
+			clear(s.slots)
+			return
+		}
+		s.resize(want)
+	}
+}
+
+func (s *hashSet) resize(n int) {
+	old := s.slots
 	s.slots = make([]uint64, n)
 	s.n = 0
 	mask := uint64(n - 1)
@@ -75,11 +92,16 @@ func (s *hashSet) grow() {
 	}
 }
 
-// reset empties the set, keeping small tables for reuse.
+// reset empties the set. A large table is kept aside for the next large
+// set (reserve clears it then): clearing it for every small one would cost
+// more than filling it.
 func (s *hashSet) reset() {
 	if len(s.slots) > 1<<16 {
+		if len(s.slots) <= 1<<22 {
+			s.spare = s.slots
+		}
 		s.slots = nil
-	} else {
+	} else if s.n > 0 {
 		clear(s.slots)
 	}
 	s.n = 0

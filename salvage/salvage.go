@@ -40,12 +40,12 @@ func Salvage(r io.ReaderAt, size int64, w io.Writer, opts Options) (*Result, Wri
 			user(rec)
 		}
 	}
-	s = &scanner{ra: r, size: size, opts: opts, res: &Result{Name: opts.Name, Size: size}, dbs: map[int]*DBSummary{}, fixOff: -1}
-	s.v = validator{name: opts.Name, quick: opts.Quick, seed: hashSeed()}
-	s.maxProblems = opts.MaxProblems
-	if s.maxProblems == 0 {
-		s.maxProblems = 1000
+	s = newScanner(r, size, opts)
+	ci, content, err := prepare(r, size, opts)
+	if err != nil {
+		return s.res, sw.n, err
 	}
+	s.ci, s.content = ci, content
 	sw.start = func() error {
 		var hdr []byte
 		if s.res.HeaderOK {
@@ -60,7 +60,7 @@ func Salvage(r io.ReaderAt, size int64, w io.Writer, opts Options) (*Result, Wri
 		}
 		return sw.write(hdr)
 	}
-	err := s.run()
+	err = s.run()
 	s.finish()
 	if err != nil {
 		return s.res, sw.n, err

@@ -36,6 +36,11 @@ type Options struct {
 	// MaxProblems limits how many problems Result.Problems keeps (the
 	// callback still sees all): 0 means 1000, negative means no limit.
 	MaxProblems int
+	// KeepUnverified: when the checksum shows that bytes changed inside
+	// some value's content, where no check sees them, and it cannot prove
+	// where, every key is in doubt; they are recovered all the same (and
+	// the change with them) instead of none.
+	KeepUnverified bool
 	// Version, when not zero, is the RDB version to assume when the header
 	// is unreadable (with Dialect, default Redis).
 	Version int
@@ -192,12 +197,6 @@ func (r *Result) Clean() bool { return r.ProblemCount == 0 }
 // ErrNoHeader: the file's header cannot be read and no version was given.
 var ErrNoHeader = errors.New("no readable RDB header")
 
-type pendingRec struct {
-	rec   Record
-	key   []byte
-	valid bool
-}
-
 type scanner struct {
 	ra   io.ReaderAt
 	size int64
@@ -210,22 +209,23 @@ type scanner struct {
 	start   [256]bool // bytes that can start a record
 	types   [256]bool // type bytes this file plausibly holds
 
-	keys        hashSet // (db, key) hashes seen
-	db          int
-	dbUncertain bool
-	uncertainN  int64
-	pending     pendingRec
-	// After a resync the records read are held until a record whose value
-	// confirms its own extent (a compact encoding) or the end of the file
-	// confirms the chain: bytes inside a damaged value can read as a run
-	// of plain records (hash entries without TTL read exactly like string
-	// keys), and such a run ends in an error, not in a confirmation.
-	confirming  bool
-	held        []pendingRec
-	dbs         map[int]*DBSummary
-	fixOff      int64 // -1, or the pinpointed changed byte when not repaired
+	keys hashSet // (db, key) hashes seen
+	db   int     // the database the reader has selected
+	ev   evidence
+	dbs  map[int]*DBSummary
+	// fixOff: -1, or the byte the checksum proves changed when it is not
+	// repaired. The scan reads the corrected byte either way (so every
+	// record keeps its exact extent); the record holding it is not
+	// recovered.
+	fixOff      int64
+	ci          *checksumInfo  // computed beforehand, when set
+	content     *contentChange // a change inside value content, when known
+	trailer     bool           // the file ends with an end-of-file marker and checksum trailer
+	failPos     int64          // where the last failure was noticed
+	failTrunc   bool           // it was the input ending inside a record
 	maxProblems int
 	keyBuf      []byte
+	out         Record // what emit hands on, reused
 }
 
 // Scan reads a whole RDB file from r (size bytes), checks every record and
@@ -233,15 +233,47 @@ type scanner struct {
 // boundary it can confirm by decoding the records that follow. It returns
 // an error only when the input cannot be read (I/O) or has no usable header.
 func Scan(r io.ReaderAt, size int64, opts Options) (*Result, error) {
+	s := newScanner(r, size, opts)
+	ci, content, err := prepare(r, size, opts)
+	if err != nil {
+		return s.res, err
+	}
+	s.ci, s.content = ci, content
+	err = s.run()
+	s.finish()
+	return s.res, err
+}
+
+func newScanner(r io.ReaderAt, size int64, opts Options) *scanner {
 	s := &scanner{ra: r, size: size, opts: opts, res: &Result{Name: opts.Name, Size: size}, dbs: map[int]*DBSummary{}, fixOff: -1}
 	s.v = validator{name: opts.Name, quick: opts.Quick, seed: hashSeed()}
 	s.maxProblems = opts.MaxProblems
 	if s.maxProblems == 0 {
 		s.maxProblems = 1000
 	}
-	err := s.run()
-	s.finish()
-	return s.res, err
+	return s
+}
+
+// prepare checksums the file and, when the checksum mismatches and
+// nothing but value content can explain it (a first pass finds no other
+// problem), tries to prove where the change is.
+func prepare(r io.ReaderAt, size int64, opts Options) (*checksumInfo, *contentChange, error) {
+	if opts.SkipChecksum {
+		return nil, nil, nil
+	}
+	ci, err := readChecksum(r, size)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !unexplained(ci) {
+		return &ci, nil, nil
+	}
+	pre := newScanner(r, size, Options{Name: opts.Name, AllowNewer: opts.AllowNewer, Quick: opts.Quick, MaxProblems: 1, Version: opts.Version, Dialect: opts.Dialect})
+	pre.ci = &ci
+	if err := pre.run(); err != nil || pre.res.ProblemCount > 1 {
+		return &ci, nil, nil // the damage shows in the records
+	}
+	return &ci, locateContent(r, size, ci), nil
 }
 
 func (s *scanner) problem(p Problem) {
@@ -278,12 +310,21 @@ func (s *scanner) finish() {
 
 func (s *scanner) run() error {
 	size := s.size
+	s.ev.init()
 	var ci checksumInfo
-	if !s.opts.SkipChecksum {
+	if s.ci != nil {
+		ci = *s.ci
+	} else if !s.opts.SkipChecksum {
 		var err error
 		if ci, err = readChecksum(s.ra, size); err != nil {
 			return err
 		}
+	}
+	s.trailer = ci.present
+	if ci.fix != nil {
+		// Read the byte as written: every record keeps its exact extent,
+		// and only the one holding the byte is affected.
+		s.ra = &patchedReaderAt{s.ra, ci.fix.Offset, ci.fix.Original}
 	}
 	// Header.
 	hdr := make([]byte, 9)
@@ -318,7 +359,6 @@ func (s *scanner) run() error {
 			f := ci.fix
 			s.res.Fix = f
 			if s.opts.Repair {
-				s.ra = &patchedReaderAt{s.ra, f.Offset, f.Original}
 				s.res.Repaired = true
 				s.problem(Problem{Kind: ChangedByte, Offset: f.Offset, End: f.Offset + 1, DB: -1, What: fmt.Sprintf("the checksum proves this one byte changed from 0x%02X to 0x%02X; repaired", f.Original, f.Found)})
 			} else {
@@ -326,7 +366,16 @@ func (s *scanner) run() error {
 				s.problem(Problem{Kind: ChangedByte, Offset: f.Offset, End: f.Offset + 1, DB: -1, What: fmt.Sprintf("the checksum proves this one byte changed from 0x%02X to 0x%02X (and nothing else did); the record holding it is not recovered (--repair restores it)", f.Original, f.Found)})
 			}
 		default:
-			s.problem(Problem{Kind: Checksum, Offset: size - 8, DB: -1, What: fmt.Sprintf("stored CRC-64 %016x, computed %016x: the content differs from what was written (not one changed byte)", ci.stored, ci.computed)})
+			what := fmt.Sprintf("stored CRC-64 %016x, computed %016x: the content differs from what was written (not one changed byte)", ci.stored, ci.computed)
+			switch c := s.content; {
+			case c != nil && len(c.located) > 0:
+				what += fmt.Sprintf("; every record decodes, so the change is inside a value's content: the checksum proves it lies in [%d, %d) (a repeating pattern broken there; refilled, the checksum matches)", c.located[0].Start, c.located[0].End)
+			case c != nil && s.opts.KeepUnverified:
+				what += "; every record decodes, so the change is inside some value's content, and nothing shows which: keys are kept unverified (one or more of them differ from what was saved)"
+			case c != nil:
+				what += "; every record decodes, so the change is inside some value's content, and nothing shows which: no key can be verified, none is recovered (keep them unverified with KeepUnverified / --keep-unverified)"
+			}
+			s.problem(Problem{Kind: Checksum, Offset: size - 8, DB: -1, What: what})
 		}
 	}
 
@@ -334,7 +383,6 @@ func (s *scanner) run() error {
 	if !s.res.HeaderOK {
 		// The header is damaged: resynchronise from its end.
 		next := s.resync(9)
-		s.confirming = true
 		if next < 0 {
 			s.damaged(9, size, "no record boundary found after the damaged header")
 			return nil
@@ -342,6 +390,8 @@ func (s *scanner) run() error {
 		if next > 9 {
 			s.damaged(9, next, "unreadable bytes after the damaged header")
 		}
+		s.damage(9, next, next-9, false)
+		s.ev.confirming = true
 		off = next
 	}
 	afterDamage := !s.res.HeaderOK
@@ -350,37 +400,73 @@ func (s *scanner) run() error {
 		if done {
 			return nil
 		}
+		next, what, viaHint := int64(-1), "unreadable bytes; records resume at the end of this range", false
 		if hint > failAt {
 			if ok, _, _ := s.try(hint); ok {
-				// The damaged value ends where the reader stopped: records
-				// go on from there.
-				s.flushPending()
-				s.damaged(failAt, hint, "damaged value; records resume at the end of this range")
-				off, afterDamage = hint, false
-				continue
+				viaHint = true
+				// The damaged value ends where its lengths say: records go
+				// on from there, if something there proves it.
+				next, what = hint, "damaged value; records resume at the end of this range"
 			}
 		}
-		next := s.resync(from)
-		start := failAt
-		if s.pending.valid {
-			// Nothing confirms where the record before the damage ends.
-			start = s.pending.rec.Offset
-			s.dropPending("it ends where damage begins and nothing in its value confirms its length")
+		if next < 0 {
+			next = s.resync(from)
 		}
-		if s.confirming {
-			if len(s.held) > 0 && s.held[0].rec.Offset < start {
-				start = s.held[0].rec.Offset
+		if s.ev.hintAt >= 0 {
+			s.hintDecided(false)
+		}
+		start := failAt
+		truncated := next < 0 && s.failTrunc && !s.trailer
+		dropped := int64(-1)
+		zs := s.zeroRunStart(max(failAt, s.failPos-64<<10), max(s.failPos, hint))
+		switch {
+		case truncated:
+			// The file was cut short: the bytes before the cut are as
+			// written (a damaged end keeps the file's size and trailer).
+			s.commitRun()
+		case zs >= 0:
+			// Zeroed bytes: they read as no record at all, so damage
+			// reaching back into the records before would have stopped
+			// them decoding. Only records overlapping the zeros are in doubt.
+			s.commitRunBefore(zs)
+			dropped = s.dropRun()
+		default:
+			dropped = s.dropRun()
+		}
+		if dropped >= 0 && dropped < start {
+			// Not recovered, so as unknown as the damaged bytes.
+			start = dropped
+		}
+		if s.ev.confirming {
+			if len(s.ev.held) > 0 && s.ev.held[0].rec.Offset < start {
+				start = s.ev.held[0].rec.Offset
 			}
 			s.dropHeld()
 		}
 		if next < 0 {
 			s.damaged(start, size, "no record boundary found after this point")
 			s.problem(Problem{Kind: Truncated, Offset: start, End: size, DB: -1, What: "no intact records and no end-of-file marker after this point (truncated or damaged to the end)"})
+			s.endDamaged()
 			return nil
 		}
-		s.damaged(start, next, "unreadable bytes; records resume at the end of this range")
-		s.dbUncertain = true
-		s.confirming = true
+		s.damaged(start, next, what)
+		// Zeros that begin after the damaged value's first byte: its header
+		// is as written, so if its lengths lead to a proven record start,
+		// the damage lay inside it.
+		unknown := next - start
+		if (zs >= 0 && zs >= start) || (zs < 0 && s.ev.zeroed) {
+			// Zeroed bytes are the damage: the rest of the range is as
+			// written (a range without zeros after one with them is the
+			// tail of the value the zeros hit, read as records).
+			if n := s.zeroedOnly(start, zs, next); n >= 0 {
+				unknown = n
+			}
+		}
+		if zs >= 0 {
+			s.ev.zeroed = true
+		}
+		s.damage(start, next, unknown, viaHint && zs > failAt)
+		s.ev.confirming = true
 		off = next
 		afterDamage = true
 	}
@@ -544,7 +630,7 @@ func (s *scanner) segment(off int64, afterDamage bool) (failAt, hint, from int64
 		if err == io.EOF {
 			end := r.Offset()
 			if end != s.size {
-				if end < s.size && s.res.Version >= 5 && s.res.Checksum != rdb.ChecksumUnknown {
+				if end < s.size && s.res.Version >= 5 && s.trailer {
 					// An end-of-file marker with more records after it: a
 					// damaged byte that happens to read as 0xFF.
 					s.problem(Problem{Kind: Damaged, Offset: recStart, DB: -1, What: fmt.Sprintf("an end-of-file marker %d bytes before the file's own trailer", s.size-end)})
@@ -554,9 +640,7 @@ func (s *scanner) segment(off int64, afterDamage bool) (failAt, hint, from int64
 					s.problem(Problem{Kind: Trailing, Offset: end, End: s.size, DB: -1, What: fmt.Sprintf("%d bytes after the end-of-file trailer", s.size-end)})
 				}
 			}
-			s.flushPending()
-			s.confirming = false
-			s.releaseHeld()
+			s.endOfFile()
 			s.res.EOF = true
 			return 0, 0, 0, true
 		}
@@ -587,10 +671,15 @@ func (s *scanner) segment(off int64, afterDamage bool) (failAt, hint, from int64
 			if !first || p.Kind == KeyLost {
 				s.problem(p)
 			}
+			s.fail(p.Offset, err)
 			return recStart, 0, recStart + 1, false
 		}
+		s.failPos, s.failTrunc = -1, false
 		ok, hint, from := s.record(r, rec, first)
 		if !ok {
+			if s.failPos < 0 {
+				s.failPos = rec.Offset
+			}
 			// hint: where the damaged record may end, when its key and
 			// type were read; from: where to look for records after it.
 			return rec.Offset, hint, max(from, rec.Offset+1), false
@@ -603,21 +692,30 @@ func (s *scanner) segment(off int64, afterDamage bool) (failAt, hint, from int64
 // record checks one record. It returns false when the record shows that
 // the chain of records is broken here (bogus data that happens to decode).
 func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, hint, from int64) {
+	vs := r.Offset()
 	cur := Record{Kind: rec.Kind, Offset: rec.Offset, DB: rec.DB, Type: rec.Type, RDBType: rec.RDBType, ExpireAt: rec.ExpireAt}
 	if rec.Kind != rdb.KindKey {
 		cur.Size = rec.Size
+		switch rec.Kind {
+		case rdb.KindSelectDB:
+			s.selectDB(rec.DB)
+		case rdb.KindResizeDB:
+			s.resizeDB(rec.DBSize)
+		case rdb.KindAux:
+			s.aux(rec.AuxKey, rec.AuxValue)
+		}
 		if s.fixOff >= rec.Offset && s.fixOff < rec.Offset+rec.Size {
-			s.problem(Problem{Kind: Damaged, Offset: rec.Offset, End: rec.Offset + rec.Size, DB: -1, What: fmt.Sprintf("this %s record holds the byte the checksum shows changed", rec.Kind)})
-			return false, 0, 0
+			// Read as written, but not copied as it is.
+			s.problem(Problem{Kind: Damaged, Offset: rec.Offset, End: rec.Offset + rec.Size, DB: -1, What: fmt.Sprintf("this %s record holds the byte the checksum shows changed; not recovered", rec.Kind)})
+			return true, 0, 0
 		}
-		if rec.Kind == rdb.KindSelectDB {
-			s.db = rec.DB
-			s.dbUncertain = false
+		if c := s.content; c != nil && c.doubt(rec.Offset, rec.Offset+rec.Size, s.opts.KeepUnverified) != "" {
+			return true, 0, 0 // not copied
 		}
-		s.flushPending()
-		s.emit(&cur, nil, false)
+		s.accept(&cur, nil, false, false, false)
 		return true, 0, 0
 	}
+	s.ev.segKeys++
 	weak, err := s.v.check(r, rec)
 	var inc *inconsistency
 	if err != nil && !errors.As(err, &inc) {
@@ -631,17 +729,16 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 			}
 		}
 		if !first {
-			// A valid type byte and key name confirm where the record
-			// before ends.
-			s.flushPending()
 			s.problem(p)
 			s.lost(rec.DB, rec.Key, rec.Offset, p.What)
 		}
+		s.fail(p.Offset, err)
 		// The value is damaged from p.Offset on; before that it decoded.
 		return false, r.Offset(), p.Offset
 	}
 	// Consume whatever the checks left unread, so the size is known.
 	if err := r.Skip(); err != nil {
+		s.fail(r.Offset(), err)
 		if !first {
 			s.lost(rec.DB, rec.Key, rec.Offset, err.Error())
 			s.problem(Problem{Kind: KeyLost, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: err.Error(), Err: err})
@@ -674,81 +771,29 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 		// what follows confirms it.
 		s.lost(rec.DB, rec.Key, rec.Offset, inc.err.What)
 		s.problem(Problem{Kind: KeyLost, Offset: inc.err.Offset, DB: rec.DB, Key: rec.Key, What: inc.err.What, Err: inc.err})
+		s.fail(inc.err.Offset, nil)
 		return false, rec.Offset + rec.Size, inc.err.Offset
 	}
 	if s.fixOff >= rec.Offset && s.fixOff < rec.Offset+rec.Size {
-		// The record holds the changed byte: it is lost, and as the byte
-		// may be one of its lengths, where it ends is not known either.
+		// The record holds the changed byte. It was read with the byte as
+		// written, so its extent is exact and the records go on.
 		s.lost(rec.DB, rec.Key, rec.Offset, fmt.Sprintf("holds the changed byte at offset %d", s.fixOff))
-		s.problem(Problem{Kind: KeyLost, Offset: s.fixOff, DB: rec.DB, Key: rec.Key, What: fmt.Sprintf("the record [%d, %d) holds the byte the checksum shows changed", rec.Offset, rec.Offset+rec.Size)})
-		return false, rec.Offset + rec.Size, s.fixOff + 1
-	}
-	if first && weak {
-		// Records resume here, but nothing in this value confirms that it
-		// starts here rather than inside damaged bytes.
-		s.lost(rec.DB, rec.Key, rec.Offset, "first record after damage, unconfirmed")
-		s.problem(Problem{Kind: KeySuspect, Offset: rec.Offset, End: rec.Offset + rec.Size, DB: rec.DB, Key: rec.Key, What: "first record after a damaged range; nothing in its value confirms it starts here"})
+		s.problem(Problem{Kind: KeyLost, Offset: s.fixOff, DB: rec.DB, Key: rec.Key, What: fmt.Sprintf("the record [%d, %d) holds the byte the checksum shows changed (--repair restores it)", rec.Offset, rec.Offset+rec.Size)})
 		return true, 0, 0
 	}
-	s.flushPending()
-	if !weak && s.confirming {
-		s.confirming = false
-		s.releaseHeld()
-	}
-	cur.DBUncertain = s.dbUncertain
-	if weak {
-		s.pending.rec = cur
-		s.pending.key = append(s.pending.key[:0], rec.Key...)
-		s.pending.valid = true
-		return true, 0, 0
-	}
-	s.emit(&cur, rec.Key, true)
-	return true, 0, 0
-}
-
-func (s *scanner) flushPending() {
-	if !s.pending.valid {
-		return
-	}
-	s.pending.valid = false
-	s.emit(&s.pending.rec, s.pending.key, true)
-}
-
-func (s *scanner) dropPending(why string) {
-	if !s.pending.valid {
-		return
-	}
-	s.pending.valid = false
-	p := &s.pending.rec
-	s.lost(p.DB, s.pending.key, p.Offset, why)
-	s.problem(Problem{Kind: KeySuspect, Offset: p.Offset, End: p.Offset + p.Size, DB: p.DB, Key: s.pending.key, What: "decoded, but " + why})
-}
-
-func (s *scanner) releaseHeld() {
-	held := s.held
-	s.held = nil
-	for i := range held {
-		s.emit(&held[i].rec, held[i].key, held[i].valid)
-	}
-}
-
-// dropHeld discards records read after a resync that nothing confirmed.
-func (s *scanner) dropHeld() {
-	held := s.held
-	s.held = nil
-	s.confirming = false
-	if len(held) == 0 {
-		return
-	}
-	n := 0
-	for _, h := range held {
-		if h.valid {
-			n++
-			s.lost(h.rec.DB, h.key, h.rec.Offset, "read after a damaged range, but the records that followed broke off before anything confirmed them")
+	if c := s.content; c != nil {
+		if why := c.doubt(rec.Offset, rec.Offset+rec.Size, s.opts.KeepUnverified); why != "" {
+			s.lost(rec.DB, rec.Key, rec.Offset, why)
+			s.problem(Problem{Kind: KeyLost, Offset: rec.Offset, End: rec.Offset + rec.Size, DB: rec.DB, Key: rec.Key, What: why})
+			return true, 0, 0
 		}
 	}
-	first, last := held[0].rec, held[len(held)-1].rec
-	s.problem(Problem{Kind: KeySuspect, Offset: first.Offset, End: last.Offset + last.Size, DB: first.DB, What: fmt.Sprintf("%d keys read after a damaged range are not recovered: the records broke off again before a record that confirms its own length or the end of the file; they may be bytes of a damaged value", n)})
+	// Intsets have no terminator: damage beginning in their last integers
+	// and running on is not noticed in them.
+	end := !weak && rec.RDBType != 11
+	proof := s.startProof(rec, weak, vs, s.ev.confirming)
+	s.accept(&cur, rec.Key, true, proof, end)
+	return true, 0, 0
 }
 
 func (s *scanner) lost(db int, key []byte, off int64, why string) {
@@ -757,10 +802,6 @@ func (s *scanner) lost(db int, key []byte, off int64, why string) {
 }
 
 func (s *scanner) emit(rec *Record, key []byte, isKey bool) {
-	if s.confirming {
-		s.held = append(s.held, pendingRec{rec: *rec, key: append([]byte(nil), key...), valid: isKey})
-		return
-	}
 	s.res.Records++
 	if isKey {
 		s.res.Keys++
@@ -770,9 +811,6 @@ func (s *scanner) emit(rec *Record, key []byte, isKey bool) {
 		d.Bytes += rec.Size
 		if rec.ExpireAt != 0 {
 			d.Expires++
-		}
-		if rec.DBUncertain {
-			s.uncertainN++
 		}
 		rec.Key = key
 	}

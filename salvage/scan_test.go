@@ -62,15 +62,17 @@ func TestDamagedCorpus(t *testing.T) {
 		t.Logf("%-9s %d trials: recovered %d of %d keys outside the damage (%.2f%%); wrong %d, extra %d, unloadable %d, missed %d, undetectable (no checksum) %d",
 			dmg.name, st.trials, st.recovered, st.outside, 100*st.share(), st.wrong, st.extra, st.unloadable, st.missed, st.undetectable)
 		// These files hold about 100 keys, so each key dropped next to a
-		// damaged range weighs 1%; the 99% target is measured on the
-		// benchmark file by TestLongSmallRDB.
-		if st.share() < 0.95 {
-			t.Errorf("%s: recovered %.2f%% of the keys outside the damage, want >= 95%%", dmg.name, 100*st.share())
+		// damaged range weighs 1%, and most hold one database, whose count
+		// is too small to prove that no database selection was lost in a
+		// 4 KiB range: keys after it are then not recovered. The 99% target
+		// is measured on the benchmark file by TestLongSmallRDB.
+		if st.share() < 0.80 {
+			t.Errorf("%s: recovered %.2f%% of the keys outside the damage, want >= 80%%", dmg.name, 100*st.share())
 		}
-		// Known limit (see the package documentation): bytes inside a
-		// damaged value can decode as records. Keep it rare.
-		if bad := st.wrong + st.extra; float64(bad) > 0.01*float64(st.recovered) {
-			t.Errorf("%s: %d wrong or invented keys among %d recovered", dmg.name, bad, st.recovered)
+		// Nothing recovered is a guess: every key written is the original
+		// record, in its original database.
+		if st.wrong+st.extra > 0 {
+			t.Errorf("%s: %d wrong and %d invented keys among %d recovered", dmg.name, st.wrong, st.extra, st.recovered)
 		}
 	}
 }

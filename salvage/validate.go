@@ -75,6 +75,9 @@ func (v *validator) check(r *rdb.Reader, rec *rdb.Record) (weak bool, err error)
 		return weak, rdb.DecodeValue(r)
 	}
 	v.members.reset()
+	if n, ok := r.Len(); ok && n > 64 {
+		v.members.reserve(int(min(n, 1<<21)))
+	}
 	sorted := rec.Type == rdb.TypeZSet && compactZSet(rec.RDBType)
 	prevScore := math.Inf(-1)
 	v.prevMem = v.prevMem[:0]

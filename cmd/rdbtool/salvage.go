@@ -16,7 +16,7 @@ func init() { extraCommands = append(extraCommands, newSalvageCommand) }
 func newSalvageCommand() *cobra.Command {
 	var rf readerFlags
 	var report string
-	var repair, quick bool
+	var repair, quick, keepUnverified bool
 	cmd := &cobra.Command{
 		Use:   "salvage DAMAGED OUT",
 		Short: "Write a valid RDB file with every key of a damaged one that can be recovered intact",
@@ -29,7 +29,13 @@ guessed: a key whose value is damaged, or whose length nothing confirms
 next to a damaged region, is left out and listed in the report.
 
 When the checksum shows that exactly one byte changed (a flipped bit),
---repair restores it instead of dropping the key that holds it.
+--repair restores it instead of dropping the key that holds it. Records
+whose start or database nothing proves next to a damaged range are left
+out too (the report says why). When the checksum shows that bytes changed
+but every record decodes, the change is inside some value's content: if
+the checksum can prove where (a repeating pattern broken there), only
+that key is left out; otherwise no key is verified and none is written
+unless --keep-unverified.
 
 The report (--report FILE, "-" for standard output; a summary goes to
 standard error otherwise) lists the damaged byte ranges, every problem,
@@ -50,7 +56,7 @@ Exit status: 0 when OUT was written, 2 when nothing could be recovered.`,
 			}
 			defer os.Remove(tmp.Name())
 			opts := scanOptions(&rf, in)
-			opts.Repair, opts.Quick = repair, quick
+			opts.Repair, opts.Quick, opts.KeepUnverified = repair, quick, keepUnverified
 			opts.MaxProblems = -1
 			res, wr, err := salvage.Salvage(ra, size, tmp, opts)
 			if cerr := tmp.Close(); err == nil {
@@ -78,6 +84,7 @@ Exit status: 0 when OUT was written, 2 when nothing could be recovered.`,
 	cmd.Flags().StringVar(&report, "report", "", `write the damage report to this file ("-": standard output)`)
 	cmd.Flags().BoolVar(&repair, "repair", false, "restore a single changed byte that the checksum pinpoints")
 	cmd.Flags().BoolVar(&quick, "quick", false, "validate structure only (no duplicate-member, order or stream checks)")
+	cmd.Flags().BoolVar(&keepUnverified, "keep-unverified", false, "when the checksum shows a value changed but not which, write the keys anyway (one or more differ from what was saved)")
 	return cmd
 }
 
