@@ -117,7 +117,7 @@ func serverCPU(t *testing.T, s *redistest.Server) float64 {
 		t.Fatal(err)
 	}
 	var sum float64
-	for _, line := range strings.Split(string(asBytes(v)), "\n") {
+	for _, line := range strings.Split(string(redistest.AsBytes(v)), "\n") {
 		k, val, _ := strings.Cut(strings.TrimSpace(line), ":")
 		if k == "used_cpu_sys" || k == "used_cpu_user" {
 			f, _ := strconv.ParseFloat(val, 64)

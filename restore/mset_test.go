@@ -19,7 +19,7 @@ import (
 // CONFIG RESETSTAT.
 func msetCalls(t *testing.T, s *redistest.Server) int64 {
 	t.Helper()
-	v := asBytes(mustDo(t, s, "INFO", "commandstats"))
+	v := redistest.AsBytes(redistest.MustDo(t, s, "INFO", "commandstats"))
 	for _, line := range strings.Split(string(v), "\n") {
 		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_mset:calls="); ok {
 			n, _ := strconv.ParseInt(strings.Split(rest, ",")[0], 10, 64)
@@ -35,15 +35,15 @@ func serverContent(t *testing.T, s *redistest.Server) map[string]string {
 	t.Helper()
 	m := map[string]string{}
 	for db := 0; db < 2; db++ {
-		mustDo(t, s, "SELECT", db)
-		for _, k := range asList(mustDo(t, s, "KEYS", "*")) {
-			d := asBytes(mustDo(t, s, "DUMP", k))
-			at, _ := mustDo(t, s, "PEXPIRETIME", k).(int64)
-			enc := asBytes(mustDo(t, s, "OBJECT", "ENCODING", k))
+		redistest.MustDo(t, s, "SELECT", db)
+		for _, k := range redistest.AsList(redistest.MustDo(t, s, "KEYS", "*")) {
+			d := redistest.AsBytes(redistest.MustDo(t, s, "DUMP", k))
+			at, _ := redistest.MustDo(t, s, "PEXPIRETIME", k).(int64)
+			enc := redistest.AsBytes(redistest.MustDo(t, s, "OBJECT", "ENCODING", k))
 			m[fmt.Sprintf("%d/%s", db, k)] = fmt.Sprintf("%x %d %s", d, at, enc)
 		}
 	}
-	mustDo(t, s, "SELECT", 0)
+	redistest.MustDo(t, s, "SELECT", 0)
 	return m
 }
 
@@ -59,7 +59,7 @@ func TestRestoreMSetSameContent(t *testing.T) {
 			defer func(k int) { msetKeys = k }(msetKeys)
 			msetKeys = keys
 			s := redistest.Start(t, "")
-			mustDo(t, s, "CONFIG", "RESETSTAT")
+			redistest.MustDo(t, s, "CONFIG", "RESETSTAT")
 			rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Verify: true})
 			if err != nil {
 				t.Fatal(err)
@@ -104,9 +104,9 @@ func TestRestoreMSetSameContent(t *testing.T) {
 func TestRestoreMSetConflicts(t *testing.T) {
 	file := makeRDB(t, 1000, 0, 0)
 	s := redistest.Start(t, "")
-	mustDo(t, s, "SET", "str:000001", "mine")
-	mustDo(t, s, "SET", "str:000002", "mine")
-	mustDo(t, s, "CONFIG", "RESETSTAT")
+	redistest.MustDo(t, s, "SET", "str:000001", "mine")
+	redistest.MustDo(t, s, "SET", "str:000002", "mine")
+	redistest.MustDo(t, s, "CONFIG", "RESETSTAT")
 	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Conflict: SkipExisting})
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +115,7 @@ func TestRestoreMSetConflicts(t *testing.T) {
 	if n := msetCalls(t, s); n != 0 || rep.ByMSet != 0 {
 		t.Errorf("--skip-existing: %d MSET calls, %d keys by MSET", n, rep.ByMSet)
 	}
-	if v := asBytes(mustDo(t, s, "GET", "str:000001")); string(v) != "mine" {
+	if v := redistest.AsBytes(redistest.MustDo(t, s, "GET", "str:000001")); string(v) != "mine" {
 		t.Errorf("--skip-existing overwrote a key: %q", v)
 	}
 	if rep.Skipped["exists in the target (--skip-existing)"] != 2 {
@@ -123,8 +123,8 @@ func TestRestoreMSetConflicts(t *testing.T) {
 	}
 
 	// --replace
-	mustDo(t, s, "SET", "str:000001", "mine")
-	mustDo(t, s, "CONFIG", "RESETSTAT")
+	redistest.MustDo(t, s, "SET", "str:000001", "mine")
+	redistest.MustDo(t, s, "CONFIG", "RESETSTAT")
 	rep, err = Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Conflict: Replace, Verify: true})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestRestoreMSetConflicts(t *testing.T) {
 
 	// the same file twice into an empty target: the second copy's keys
 	// exist (they are not written again silently)
-	mustDo(t, s, "FLUSHALL")
+	redistest.MustDo(t, s, "FLUSHALL")
 	rep, err = Restore(context.Background(), []string{file, file}, Options{Target: "redis://" + s.Addr})
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func TestRestoreMSetConflicts(t *testing.T) {
 		}
 	}
 	// --map-db 1:0 does the same within one source
-	mustDo(t, s, "FLUSHALL")
+	redistest.MustDo(t, s, "FLUSHALL")
 	two := makeRDBDBs(t, 300)
 	rep, err = Restore(context.Background(), []string{two}, Options{Target: "redis://" + s.Addr, MapDB: func(int) int { return 0 }})
 	if err != nil {
@@ -162,7 +162,7 @@ func TestRestoreMSetConflicts(t *testing.T) {
 	if rep.Written != 300 || rep.Failed != 300 {
 		t.Errorf("two databases into one: %d written, %d failed", rep.Written, rep.Failed)
 	}
-	if v := asBytes(mustDo(t, s, "GET", "k:000007")); string(v) != "db0" {
+	if v := redistest.AsBytes(redistest.MustDo(t, s, "GET", "k:000007")); string(v) != "db0" {
 		t.Errorf("db 0's key was overwritten with %q", v)
 	}
 }
@@ -200,7 +200,7 @@ func makeRDBDBs(t *testing.T, n int) string {
 func TestRestoreMSetACL(t *testing.T) {
 	file := makeRDB(t, 2000, 0, 0)
 	s := redistest.Start(t, "")
-	mustDo(t, s, "ACL", "SETUSER", "nomset", "on", ">pw", "~*", "+@all", "-mset")
+	redistest.MustDo(t, s, "ACL", "SETUSER", "nomset", "on", ">pw", "~*", "+@all", "-mset")
 	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://nomset:pw@" + s.Addr, Verify: true})
 	if err != nil {
 		t.Fatal(err)
@@ -213,8 +213,8 @@ func TestRestoreMSetACL(t *testing.T) {
 		t.Errorf("no note says MSET is not used: %q", rep.Notes)
 	}
 
-	mustDo(t, s, "FLUSHALL")
-	mustDo(t, s, "ACL", "SETUSER", "some", "on", ">pw", "~str:0001*", "~list:*", "~hash:*", "~{*", "+@all")
+	redistest.MustDo(t, s, "FLUSHALL")
+	redistest.MustDo(t, s, "ACL", "SETUSER", "some", "on", ">pw", "~str:0001*", "~list:*", "~hash:*", "~{*", "+@all")
 	rep, err = Restore(context.Background(), []string{file}, Options{Target: "redis://some:pw@" + s.Addr})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rdbtool/rdbtool/internal/clustertest"
+	"github.com/rdbtool/rdbtool/internal/redistest"
 )
 
 // TestRestoreClusterRedirects: while a restore runs, one slot moves to
@@ -45,7 +46,7 @@ func TestRestoreClusterRedirects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids[i] = string(asBytes(id))
+		ids[i] = string(redistest.AsBytes(id))
 	}
 	owner := func(slot int) int {
 		for i, r := range clustertest.Ranges {

@@ -64,7 +64,7 @@ func TestRESPExportPipe(t *testing.T) {
 			if err := cmd.Wait(); err != nil || !strings.Contains(out.String(), "errors: 0") {
 				t.Fatalf("redis-cli --pipe: %v\n%s", err, out.String())
 			}
-			compareServer(t, s, corpustest.Expected(t, f), nil, true)
+			redistest.CompareServer(t, s, corpustest.Expected(t, f), redistest.CompareOptions{CheckTTL: true})
 		})
 	}
 }

@@ -75,7 +75,7 @@ func TestRestoreCorpusStandalone(t *testing.T) {
 					t.Errorf("%d keys by MSET with Mode Commands", rep.ByMSet)
 				}
 				byMSet += rep.ByMSet
-				compareServer(t, s, corpustest.Expected(t, f), nil, true)
+				redistest.CompareServer(t, s, corpustest.Expected(t, f), redistest.CompareOptions{CheckTTL: true})
 			})
 		}
 	}
@@ -148,7 +148,7 @@ func TestRestoreCorpusCluster(t *testing.T) {
 						exp = append(exp, r)
 					}
 				}
-				compareServer(t, clusterDoer{c}, exp, nil, true)
+				redistest.CompareServer(t, clusterDoer{c}, exp, redistest.CompareOptions{CheckTTL: true})
 				// every master got keys
 				for i, n := range c.Nodes {
 					if v, _ := n.Do("DBSIZE"); v.(int64) == 0 {

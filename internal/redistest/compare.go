@@ -1,4 +1,7 @@
-package restore
+// Comparison of a running server with a corpus file's expected.jsonl,
+// shared by rdb's writer tests and restore's tests.
+
+package redistest
 
 import (
 	"bytes"
@@ -17,46 +20,23 @@ import (
 	"github.com/rdbtool/rdbtool/internal/corpustest"
 )
 
-// Helpers to compare a server with a corpus file's expected.jsonl (the
-// same checks as rdb's writer tests).
-
-type doer interface {
+// Doer sends one command and returns its reply: *Server, or a test's own
+// client (such as one that routes each key to its cluster node).
+type Doer interface {
 	Do(args ...any) (any, error)
 }
 
-func recKey(db int, key []byte) string { return strconv.Itoa(db) + "/" + string(key) }
-
-func mustJSON(t *testing.T, b []byte, v any) {
-	t.Helper()
-	if len(b) == 0 {
-		return
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("JSON %s: %v", shortRaw(b), err)
-	}
+// CompareOptions says which checks CompareServer makes beyond the values.
+type CompareOptions struct {
+	// Encodings, when not nil, maps EncodingKey(db, key) to the encoding
+	// our reader reports; each key's OBJECT ENCODING must match it.
+	Encodings map[string]string
+	// CheckTTL makes each key's PEXPIRETIME match the corpus.
+	CheckTTL bool
 }
 
-func jsonEqual(t *testing.T, a, b json.RawMessage) bool {
-	var x, y any
-	mustJSON(t, a, &x)
-	mustJSON(t, b, &y)
-	return reflect.DeepEqual(x, y)
-}
-
-func short[T any](v T) string {
-	s := fmt.Sprint(any(v))
-	if len(s) > 300 {
-		s = s[:300] + "..."
-	}
-	return s
-}
-
-func shortRaw(b []byte) string {
-	if len(b) > 300 {
-		return string(b[:300]) + "..."
-	}
-	return string(b)
-}
+// EncodingKey is the key of CompareOptions.Encodings for a db and key.
+func EncodingKey(db int, key []byte) string { return strconv.Itoa(db) + "/" + string(key) }
 
 func loadableType(typ string) bool {
 	switch typ {
@@ -66,8 +46,10 @@ func loadableType(typ string) bool {
 	return false
 }
 
-// compareServer checks every loadable expected key against the server.
-func compareServer(t *testing.T, s doer, expected []corpustest.Record, encodings map[string]string, checkTTL bool) {
+// CompareServer checks every loadable expected key against the server:
+// its TYPE, its value (CompareValue), and per db the DBSIZE, allowing for
+// keys about to expire.
+func CompareServer(t testing.TB, s Doer, expected []corpustest.Record, opt CompareOptions) {
 	t.Helper()
 	now := time.Now().UnixMilli()
 	perDB := map[int][2]int{} // sure, maybe
@@ -89,18 +71,18 @@ func compareServer(t *testing.T, s doer, expected []corpustest.Record, encodings
 		c[0]++
 		perDB[e.DB] = c
 		if e.DB != curDB {
-			mustDo(t, s, "SELECT", e.DB)
+			MustDo(t, s, "SELECT", e.DB)
 			curDB = e.DB
 		}
 		key := fmt.Sprintf("%q (db %d)", e.KeyB64, e.DB)
-		typ, _ := mustDo(t, s, "TYPE", e.KeyB64).(string)
+		typ, _ := MustDo(t, s, "TYPE", e.KeyB64).(string)
 		if typ != e.Type {
 			t.Errorf("%s: server TYPE %q, want %q", key, typ, e.Type)
 			continue
 		}
 		checked++
-		if checkTTL {
-			pt, _ := mustDo(t, s, "PEXPIRETIME", e.KeyB64).(int64)
+		if opt.CheckTTL {
+			pt, _ := MustDo(t, s, "PEXPIRETIME", e.KeyB64).(int64)
 			want := int64(-1)
 			if e.ExpireAtMs != nil {
 				want = *e.ExpireAtMs
@@ -109,17 +91,17 @@ func compareServer(t *testing.T, s doer, expected []corpustest.Record, encodings
 				t.Errorf("%s: PEXPIRETIME %d, want %d", key, pt, want)
 			}
 		}
-		if encodings != nil {
-			enc := string(asBytes(mustDo(t, s, "OBJECT", "ENCODING", e.KeyB64)))
-			if ours := encodings[recKey(e.DB, e.KeyB64)]; ours != enc {
+		if opt.Encodings != nil {
+			enc := string(AsBytes(MustDo(t, s, "OBJECT", "ENCODING", e.KeyB64)))
+			if ours := opt.Encodings[EncodingKey(e.DB, e.KeyB64)]; ours != enc {
 				t.Errorf("%s: server OBJECT ENCODING %q, our reader says %q for the written file", key, enc, ours)
 			}
 		}
-		compareServerValue(t, s, key, e)
+		CompareValue(t, s, key, e)
 	}
 	for db, c := range perDB {
-		mustDo(t, s, "SELECT", db)
-		n, _ := mustDo(t, s, "DBSIZE").(int64)
+		MustDo(t, s, "SELECT", db)
+		n, _ := MustDo(t, s, "DBSIZE").(int64)
 		if int(n) < c[0] || int(n) > c[0]+c[1] {
 			t.Errorf("db %d: DBSIZE %d, want %d (+%d about to expire)", db, n, c[0], c[1])
 		}
@@ -129,7 +111,8 @@ func compareServer(t *testing.T, s doer, expected []corpustest.Record, encodings
 	}
 }
 
-func mustDo(t *testing.T, s doer, args ...any) any {
+// MustDo sends a command and fails the test on an error reply.
+func MustDo(t testing.TB, s Doer, args ...any) any {
 	t.Helper()
 	v, err := s.Do(args...)
 	if err != nil {
@@ -138,7 +121,8 @@ func mustDo(t *testing.T, s doer, args ...any) any {
 	return v
 }
 
-func asBytes(v any) []byte {
+// AsBytes returns a bulk, simple or integer reply as bytes.
+func AsBytes(v any) []byte {
 	switch x := v.(type) {
 	case []byte:
 		return x
@@ -150,21 +134,27 @@ func asBytes(v any) []byte {
 	return nil
 }
 
-func asList(v any) [][]byte {
+// AsList returns an array reply as a list of AsBytes.
+func AsList(v any) [][]byte {
 	a, _ := v.([]any)
 	out := make([][]byte, len(a))
 	for i, x := range a {
-		out[i] = asBytes(x)
+		out[i] = AsBytes(x)
 	}
 	return out
 }
 
 func b64(p []byte) string { return base64.StdEncoding.EncodeToString(p) }
 
-func compareServerValue(t *testing.T, s doer, key string, e corpustest.Record) {
+// CompareValue checks that the server holds e's value under e.KeyB64 (in
+// the selected db); key names the key in messages. Hash fields whose TTL
+// has passed are not expected; stream entries, and with xinfo_full the
+// length, last ID and groups, are compared.
+func CompareValue(t testing.TB, s Doer, key string, e corpustest.Record) {
+	t.Helper()
 	switch e.Type {
 	case "string":
-		got := asBytes(mustDo(t, s, "GET", e.KeyB64))
+		got := AsBytes(MustDo(t, s, "GET", e.KeyB64))
 		switch {
 		case e.ValueB64 != nil:
 			if !bytes.Equal(got, *e.ValueB64) {
@@ -179,14 +169,14 @@ func compareServerValue(t *testing.T, s doer, key string, e corpustest.Record) {
 	case "list":
 		var want [][]byte
 		mustJSON(t, e.Value, &want)
-		got := asList(mustDo(t, s, "LRANGE", e.KeyB64, 0, -1))
+		got := AsList(MustDo(t, s, "LRANGE", e.KeyB64, 0, -1))
 		if !equalLists(got, want) {
 			t.Errorf("%s: LRANGE has %d elements, want %d (or different)", key, len(got), len(want))
 		}
 	case "set":
 		var want [][]byte
 		mustJSON(t, e.Value, &want)
-		got := asList(mustDo(t, s, "SMEMBERS", e.KeyB64))
+		got := AsList(MustDo(t, s, "SMEMBERS", e.KeyB64))
 		sort.Slice(got, func(i, j int) bool { return bytes.Compare(got[i], got[j]) < 0 })
 		sort.Slice(want, func(i, j int) bool { return bytes.Compare(want[i], want[j]) < 0 })
 		if !equalLists(got, want) {
@@ -195,7 +185,7 @@ func compareServerValue(t *testing.T, s doer, key string, e corpustest.Record) {
 	case "zset":
 		var want [][2]string
 		mustJSON(t, e.Value, &want)
-		got := asList(mustDo(t, s, "ZRANGE", e.KeyB64, 0, -1, "WITHSCORES"))
+		got := AsList(MustDo(t, s, "ZRANGE", e.KeyB64, 0, -1, "WITHSCORES"))
 		if len(got) != 2*len(want) {
 			t.Errorf("%s: ZRANGE has %d members, want %d", key, len(got)/2, len(want))
 			return
@@ -218,7 +208,7 @@ func compareServerValue(t *testing.T, s doer, key string, e corpustest.Record) {
 				delete(want, f)
 			}
 		}
-		got := asList(mustDo(t, s, "HGETALL", e.KeyB64))
+		got := AsList(MustDo(t, s, "HGETALL", e.KeyB64))
 		gm := map[string]string{}
 		for i := 0; i+1 < len(got); i += 2 {
 			gm[b64(got[i])] = b64(got[i+1])
@@ -233,32 +223,33 @@ func compareServerValue(t *testing.T, s doer, key string, e corpustest.Record) {
 			}
 		}
 	case "stream":
-		got := mustDo(t, s, "XRANGE", e.KeyB64, "-", "+")
+		got := MustDo(t, s, "XRANGE", e.KeyB64, "-", "+")
 		entries := []any{}
 		for _, x := range got.([]any) {
 			ent := x.([]any)
 			var fv []string
-			for _, f := range asList(ent[1]) {
+			for _, f := range AsList(ent[1]) {
 				fv = append(fv, b64(f))
 			}
-			entries = append(entries, []any{string(asBytes(ent[0])), fv})
+			entries = append(entries, []any{string(AsBytes(ent[0])), fv})
 		}
 		gj, _ := json.Marshal(entries)
 		if e.Stream["entries"] != nil && !jsonEqual(t, gj, e.Stream["entries"]) {
 			t.Errorf("%s: XRANGE differs:\n got %s\nwant %s", key, shortRaw(gj), shortRaw(e.Stream["entries"]))
 		}
-		compareServerStreamInfo(t, s, key, e)
+		compareStreamInfo(t, s, key, e)
 	}
 }
 
-func compareServerStreamInfo(t *testing.T, s doer, key string, e corpustest.Record) {
+func compareStreamInfo(t testing.TB, s Doer, key string, e corpustest.Record) {
+	t.Helper()
 	full := e.Stream["xinfo_full"]
 	if full == nil {
 		return
 	}
 	var x map[string]json.RawMessage
 	mustJSON(t, full, &x)
-	info := asList(mustDo(t, s, "XINFO", "STREAM", e.KeyB64))
+	info := AsList(MustDo(t, s, "XINFO", "STREAM", e.KeyB64))
 	im := map[string]string{}
 	for i := 0; i+1 < len(info); i += 2 {
 		im[string(info[i])] = string(info[i+1])
@@ -276,7 +267,7 @@ func compareServerStreamInfo(t *testing.T, s doer, key string, e corpustest.Reco
 		PELCount        int    `json:"pel-count"`
 	}
 	mustJSON(t, x["groups"], &groups)
-	sg, _ := mustDo(t, s, "XINFO", "GROUPS", e.KeyB64).([]any)
+	sg, _ := MustDo(t, s, "XINFO", "GROUPS", e.KeyB64).([]any)
 	if len(sg) != len(groups) {
 		t.Errorf("%s: %d groups, want %d", key, len(sg), len(groups))
 		return
@@ -287,9 +278,9 @@ func compareServerStreamInfo(t *testing.T, s doer, key string, e corpustest.Reco
 		for j := 0; j+1 < len(kv); j += 2 {
 			switch v := kv[j+1].(type) {
 			case int64:
-				m[string(asBytes(kv[j]))] = strconv.FormatInt(v, 10)
+				m[string(AsBytes(kv[j]))] = strconv.FormatInt(v, 10)
 			default:
-				m[string(asBytes(kv[j]))] = string(asBytes(v))
+				m[string(AsBytes(kv[j]))] = string(AsBytes(v))
 			}
 		}
 		if m["name"] != fmt.Sprint(g.Name) || m["last-delivered-id"] != g.LastDeliveredID || m["pending"] != strconv.Itoa(g.PELCount) {
@@ -308,4 +299,36 @@ func equalLists(a, b [][]byte) bool {
 		}
 	}
 	return true
+}
+
+func mustJSON(t testing.TB, b []byte, v any) {
+	t.Helper()
+	if len(b) == 0 {
+		return
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("JSON %s: %v", shortRaw(b), err)
+	}
+}
+
+func jsonEqual(t testing.TB, a, b json.RawMessage) bool {
+	var x, y any
+	mustJSON(t, a, &x)
+	mustJSON(t, b, &y)
+	return reflect.DeepEqual(x, y)
+}
+
+func short[T any](v T) string {
+	s := fmt.Sprint(any(v))
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}
+
+func shortRaw(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "..."
+	}
+	return string(b)
 }
