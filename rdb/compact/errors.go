@@ -111,3 +111,21 @@ func ParseRedisInt(s []byte) (int64, bool) {
 	}
 	return int64(v), true
 }
+
+// entryIter is what listpack and ziplist iterators have in common.
+type entryIter interface {
+	Next() (Entry, bool)
+	Err() error
+}
+
+// countEntries walks the rest of it, validating every entry, and returns
+// how many there were.
+func countEntries(it entryIter) (int, error) {
+	n := 0
+	for {
+		if _, ok := it.Next(); !ok {
+			return n, it.Err()
+		}
+		n++
+	}
+}

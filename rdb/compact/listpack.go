@@ -218,14 +218,7 @@ func ListpackLen(blob []byte) (int, error) {
 	if it.hdrCount >= 0 {
 		return it.hdrCount, nil
 	}
-	n := 0
-	for {
-		if _, ok := it.Next(); !ok {
-			break
-		}
-		n++
-	}
-	return n, it.err
+	return countEntries(&it)
 }
 
 // ValidateListpack walks the whole listpack and returns the first problem.
@@ -234,11 +227,8 @@ func ValidateListpack(blob []byte) error {
 	if err != nil {
 		return err
 	}
-	for {
-		if _, ok := it.Next(); !ok {
-			return it.err
-		}
-	}
+	_, err = countEntries(&it)
+	return err
 }
 
 // ListpackBuilder builds a listpack byte-identical to what Redis produces for

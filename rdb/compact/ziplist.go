@@ -194,14 +194,7 @@ func ZiplistLen(blob []byte) (int, error) {
 	if it.hdrCount >= 0 {
 		return it.hdrCount, nil
 	}
-	n := 0
-	for {
-		if _, ok := it.Next(); !ok {
-			break
-		}
-		n++
-	}
-	return n, it.err
+	return countEntries(&it)
 }
 
 // ValidateZiplist walks the whole ziplist and returns the first problem.
@@ -210,11 +203,8 @@ func ValidateZiplist(blob []byte) error {
 	if err != nil {
 		return err
 	}
-	for {
-		if _, ok := it.Next(); !ok {
-			return it.err
-		}
-	}
+	_, err = countEntries(&it)
+	return err
 }
 
 // ZiplistBuilder builds a ziplist byte-identical to what Redis produces when
