@@ -649,8 +649,7 @@ const lzfMaxRatio = 88
 // len returns the decoded length of the string.
 func (h stringHeader) len() uint64 {
 	if h.kind == 1 {
-		var tmp [20]byte
-		return uint64(len(appendInt(tmp[:0], h.intValue)))
+		return intLen(h.intValue)
 	}
 	return h.n
 }
