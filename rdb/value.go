@@ -53,6 +53,18 @@ type valueState struct {
 	// the value's strings: see rawvalue.go.
 	src *srcForms
 
+	// memInt reports that the element NextElement last returned has a
+	// Member that came from an integer entry of a compact encoding (intset,
+	// listpack, ziplist): it is the canonical decimal text of memIntV, as
+	// appendInt renders it. Writer.CopyValue uses it to skip parsing the
+	// text back. Cleared by every NextElement call.
+	memInt  bool
+	memIntV int64
+	// lazyInt, set by Writer.CopyValue while it copies a list into a
+	// quicklist builder that takes integers as such, leaves the Member of a
+	// memInt element nil instead of rendering its text.
+	lazyInt bool
+
 	stream streamState
 }
 
@@ -443,6 +455,7 @@ func (r *Reader) Elements() iter.Seq2[Element, error] {
 // or hash value, and io.EOF after the last one.
 func (r *Reader) NextElement() (Element, error) {
 	v := &r.val
+	v.memInt = false
 	if !r.inKey {
 		return Element{}, &Error{Name: r.opts.name, Offset: r.in.offset(), What: "no key is current: call Next first", Err: ErrWrongType}
 	}
@@ -629,6 +642,7 @@ func (r *Reader) nextInner() (e Element, ok bool, err error) {
 			return Element{}, false, r.innerErr(v.is.Err())
 		}
 		v.scratch[0] = appendInt(v.scratch[0][:0], x)
+		v.memInt, v.memIntV = true, x
 		return Element{Member: v.scratch[0]}, true, nil
 	case innerZipmap:
 		f, val, ok := v.zm.Next()
@@ -705,6 +719,12 @@ func (r *Reader) innerEntry(slot int) ([]byte, bool, error) {
 	}
 	if e.IsInt {
 		r.val.scratch[slot] = appendInt(r.val.scratch[slot][:0], e.Int)
+		if slot == 0 {
+			r.val.memInt, r.val.memIntV = true, e.Int
+			if r.val.lazyInt {
+				return nil, true, nil
+			}
+		}
 		return r.val.scratch[slot], true, nil
 	}
 	return e.Str, true, nil

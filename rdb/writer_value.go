@@ -211,6 +211,12 @@ type CollectionWriter struct {
 
 	// lists
 	ql *qlBuilder
+
+	// memInt, set by Writer.CopyValue for the element being added, reports
+	// that its Member is the canonical decimal text of memIntV (the reader's
+	// valueState.memInt): the integer need not be parsed back from it.
+	memInt  bool
+	memIntV int64
 }
 
 // CollectionInfo describes a collection before its elements.
@@ -377,15 +383,15 @@ func (c *CollectionWriter) add(e *Element) error {
 	}
 	c.n++
 	if c.ql != nil {
-		return c.ql.add(e.Member)
+		return c.ql.add(e.Member, c.memInt, c.memIntV)
 	}
 	if c.direct {
 		o := &w.o
 		switch c.typ {
 		case TypeList, TypeSet:
-			w.strFrom(e.Member, &w.src.elem[0])
+			c.memberStr(e.Member)
 		case TypeZSet:
-			w.strFrom(e.Member, &w.src.elem[0])
+			c.memberStr(e.Member)
 			if w.t.at(8) {
 				var b [8]byte
 				binary.LittleEndian.PutUint64(b[:], math.Float64bits(e.Score))
@@ -394,7 +400,7 @@ func (c *CollectionWriter) add(e *Element) error {
 				o.buf = appendTextScore(o.buf, e.Score)
 			}
 		case TypeHash:
-			w.strFrom(e.Member, &w.src.elem[0])
+			c.memberStr(e.Member)
 			w.strFrom(e.Value, &w.src.elem[1])
 		}
 		return o.err
@@ -404,22 +410,47 @@ func (c *CollectionWriter) add(e *Element) error {
 		l = len(e.Value)
 	}
 	c.maxLen = max(c.maxLen, l)
-	if c.typ == TypeSet && c.allInts {
-		if v, ok := compact.ParseRedisInt(e.Member); ok && c.n <= int64(c.w.lim.SetMaxIntsetEntries) {
-			c.ints = append(c.ints, v)
-		} else {
-			c.allInts = false
+	if c.typ == TypeSet && (c.allInts || !c.intsDone) {
+		v, ok := c.memIntV, c.memInt
+		if !ok {
+			v, ok = compact.ParseRedisInt(e.Member)
 		}
-	}
-	if c.typ == TypeSet && !c.intsDone {
-		if _, ok := compact.ParseRedisInt(e.Member); ok {
-			c.nInts++
-		} else {
-			c.intsDone = true
+		if c.allInts {
+			if ok && c.n <= int64(c.w.lim.SetMaxIntsetEntries) {
+				c.ints = append(c.ints, v)
+			} else {
+				c.allInts = false
+			}
+		}
+		if !c.intsDone {
+			if ok {
+				c.nInts++
+			} else {
+				c.intsDone = true
+			}
 		}
 	}
 	c.fb = appendFramed(c.fb[:0], e, c.typ)
 	return c.sp.write(c.fb)
+}
+
+// memberStr writes the member m of the element being added as an RDB
+// string, as w.strFrom(m, &w.src.elem[0]) does. When c.memInt says m is the
+// canonical decimal text of c.memIntV, the integer is used without parsing
+// m: such text is at most 20 bytes, so never copied in a stored form
+// (storedOK), and out.str gives it the 32-bit integer form exactly when the
+// value fits 32 bits (its text then being at most 11 bytes).
+func (c *CollectionWriter) memberStr(m []byte) {
+	w := c.w
+	if c.memInt {
+		if v := c.memIntV; v >= -(1<<31) && v <= 1<<31-1 {
+			o := &w.o
+			o.buf = appendIntEnc(o.buf, v)
+			o.maybeFlush()
+			return
+		}
+	}
+	w.strFrom(m, &w.src.elem[0])
 }
 
 // Close writes the collection and releases its spool.
@@ -1006,8 +1037,20 @@ func exceedsLimit(fill, newSz, newCount int) bool {
 	return newCount > cl
 }
 
-func (q *qlBuilder) add(elem []byte) error {
-	if q.v2 && len(elem) >= q.w.lim.ListPackedThreshold {
+// add adds the list element elem. When isInt, elem is the canonical decimal
+// text of iv (see CollectionWriter.memInt), or nil for that text (the
+// reader's valueState.lazyInt): Append would parse it back to iv and store
+// it with AppendInt, which is called directly.
+func (q *qlBuilder) add(elem []byte, isInt bool, iv int64) error {
+	n := len(elem)
+	if isInt && elem == nil {
+		n = decLen(iv)
+		if q.v2 && n >= q.w.lim.ListPackedThreshold {
+			var tmp [20]byte
+			elem = appendInt(tmp[:0], iv)
+		}
+	}
+	if q.v2 && n >= q.w.lim.ListPackedThreshold {
 		if err := q.flushNode(); err != nil {
 			return err
 		}
@@ -1016,21 +1059,45 @@ func (q *qlBuilder) add(elem []byte) error {
 		q.nodes++
 		return q.sp.write(q.enc)
 	}
-	if !q.allow(len(elem)) {
+	if !q.allow(n) {
 		if err := q.flushNode(); err != nil {
 			return err
 		}
 	}
-	if q.v2 {
+	switch {
+	case q.v2 && isInt:
+		q.lb.AppendInt(iv)
+		q.nodeSz = len(q.lb.Bytes())
+	case q.v2:
 		q.lb.Append(elem)
 		q.nodeSz = len(q.lb.Bytes())
-	} else {
+	case isInt:
+		q.zb.AppendInt(iv)
+		q.nodeSz = len(q.zb.Bytes())
+	default:
 		q.zb.Append(elem)
 		q.nodeSz = len(q.zb.Bytes())
 	}
 	q.count++
 	return nil
 }
+
+// decLen returns the length of v's decimal text, len(appendInt(nil, v)).
+func decLen(v int64) int {
+	n, u := 0, uint64(v)
+	if v < 0 {
+		n, u = 1, -u
+	}
+	d := 1
+	for d < len(pow10) && u >= pow10[d] {
+		d++
+	}
+	return n + d
+}
+
+// pow10[i] is 10^i, up to the largest power of ten below 2^64.
+var pow10 = [20]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
 
 func (q *qlBuilder) flushNode() error {
 	if q.count == 0 {
@@ -1486,7 +1553,10 @@ func (w *Writer) WriteValue(h KeyHeader, v *Value) error {
 // same bytes (see storedOK; WriterOptions.Recompress turns this off).
 func (w *Writer) CopyValue(r *Reader, rec *Record, h KeyHeader) error {
 	w.beginCopy(r)
-	defer func() { w.copying, r.val.src = false, nil }()
+	defer func() {
+		w.copying, r.val.src, w.cw.memInt = false, nil, false
+		r.val.lazyInt, r.val.memInt = false, false
+	}()
 	switch rec.Type {
 	case TypeString:
 		var st storedStr
@@ -1559,13 +1629,20 @@ func (w *Writer) CopyValue(r *Reader, rec *Record, h KeyHeader) error {
 	// The reader records the stored forms of the strings it reads in
 	// w.src, for cw.Add and cw.Close.
 	r.val.src = &w.src
+	// Integers of a list's compact entries go to the quicklist builder as
+	// such; see qlBuilder.add.
+	r.val.lazyInt = cw.ql != nil
 	for {
 		e, err := r.NextElement()
 		if err == io.EOF {
 			break
 		}
 		if err == nil {
-			err = cw.Add(e)
+			cw.memInt, cw.memIntV = r.val.memInt, r.val.memIntV
+			if err = cw.err; err == nil {
+				err = cw.add(&e)
+				cw.err = err
+			}
 		}
 		if err != nil {
 			w.inValue = false
