@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/rdbtool/rdbtool/internal/keyglob"
 	"github.com/rdbtool/rdbtool/s3src"
+	"github.com/rdbtool/rdbtool/source"
 	"hash/maphash"
 	"io"
 	"os"
@@ -478,23 +479,34 @@ same name together: the server refuses such a file.`,
 	return cmd
 }
 
+// openForRewrite opens in, reads its first record (the writer's target
+// defaults to the input's version, known only then) and returns the
+// writer options for it. The caller closes src.
+func openForRewrite(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, in string) (src *source.Source, r *rdb.Reader, rec *rdb.Record, opts rdb.WriterOptions, err error) {
+	src, r, err = rf.open(cmd.Context(), in)
+	if err != nil {
+		return nil, nil, nil, opts, err
+	}
+	if rec, err = r.Next(); err != nil {
+		src.Close()
+		if err == io.EOF {
+			err = fmt.Errorf("%s: no records", in)
+		}
+		return nil, nil, nil, opts, err
+	}
+	if opts, err = wf.options(r); err != nil {
+		src.Close()
+		return nil, nil, nil, opts, err
+	}
+	return src, r, rec, opts, nil
+}
+
 func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilter, in, outName string, quiet bool) error {
-	src, r, err := rf.open(cmd.Context(), in)
+	src, r, rec, opts, err := openForRewrite(cmd, rf, wf, in)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	rec, err := r.Next()
-	if err != nil {
-		if err == io.EOF {
-			return fmt.Errorf("%s: no records", in)
-		}
-		return err
-	}
-	opts, err := wf.options(r)
-	if err != nil {
-		return err
-	}
 	out, err := createOutput(cmd, outName)
 	if err != nil {
 		return err

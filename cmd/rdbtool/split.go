@@ -67,22 +67,11 @@ type splitOut struct {
 }
 
 func splitPass(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, in, prefix string, ranges [][2]int, quiet bool) error {
-	src, r, err := rf.open(cmd.Context(), in)
+	src, r, rec, opts, err := openForRewrite(cmd, rf, wf, in)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	rec, err := r.Next()
-	if err != nil {
-		if err == io.EOF {
-			return fmt.Errorf("%s: no records", in)
-		}
-		return err
-	}
-	opts, err := wf.options(r)
-	if err != nil {
-		return err
-	}
 	// Small per-collection spools: many writers are open at once.
 	opts.SpoolMemory = 4 << 20
 	outs := make([]*splitOut, len(ranges))
