@@ -147,7 +147,9 @@ type Policy uint
 const (
 	// DropFieldTTLs: hash fields keep their values and lose their TTLs on
 	// targets without field expiry (before RDB 12). Fields whose TTL has
-	// already passed are dropped, as the source server would have done.
+	// already passed are dropped, as the source server would have done,
+	// and a hash all of whose fields have expired is left out (in a DUMP
+	// payload, which must hold a value, the error wraps ErrAllFieldsExpired).
 	DropFieldTTLs Policy = 1 << iota
 	// DowngradeStreams: stream metadata the target's stream layout lacks
 	// is left out: consumer active times (before RDB 11), first/max-deleted
@@ -190,11 +192,17 @@ type WriterOptions struct {
 // format cannot represent (and no Policy allows leaving out).
 var ErrUnsupported = errors.New("not representable in the target format")
 
+// ErrAllFieldsExpired is wrapped by the error of a DUMP payload for a hash
+// every field of which had expired (DropFieldTTLs): there is no value to
+// restore, as the server would have deleted the key.
+var ErrAllFieldsExpired = errors.New("every hash field has expired")
+
 // WriterStats counts what a Writer wrote and what a Policy left out.
 type WriterStats struct {
 	Keys                 int64
 	DroppedFieldTTLs     int64 // fields that lost their TTL
 	DroppedExpiredFields int64 // fields dropped because their TTL had passed
+	DroppedExpiredKeys   int64 // hashes left out because every field had expired (DropFieldTTLs)
 	DowngradedStreams    int64
 	DroppedKeyMeta       int64
 	DroppedFunctions     int64

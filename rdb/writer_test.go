@@ -3,6 +3,7 @@ package rdb_test
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -538,4 +539,64 @@ func TestCopyStoredForms(t *testing.T) {
 		t.Error("no stored form was ever copied")
 	}
 	t.Logf("%d stored forms copied", copies)
+}
+
+// TestWriterAllFieldsExpired: with DropFieldTTLs, a hash whose every field
+// has expired is left out of a file (and counted), and its DUMP payload is
+// an ErrAllFieldsExpired error; one live field keeps the key.
+func TestWriterAllFieldsExpired(t *testing.T) {
+	now := time.UnixMilli(1_700_000_000_000)
+	opts := rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 10}, Policy: rdb.DropFieldTTLs, Now: func() time.Time { return now }}
+	past, future := now.UnixMilli()-1, now.UnixMilli()+60_000
+	hash := func(ats ...int64) *rdb.Value {
+		v := &rdb.Value{Type: rdb.TypeHash}
+		for i, at := range ats {
+			v.Hash = append(v.Hash, rdb.HashField{Field: []byte{'f', byte('0' + i)}, Value: []byte("v"), ExpireAt: at})
+		}
+		return v
+	}
+	var buf bytes.Buffer
+	w, err := rdb.NewWriter(&buf, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteValue(rdb.KeyHeader{Key: []byte("gone"), Idle: -1, Freq: -1}, hash(past, past)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteValue(rdb.KeyHeader{Key: []byte("kept"), Idle: -1, Freq: -1}, hash(past, future)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.Keys != 1 || st.DroppedExpiredKeys != 1 || st.DroppedExpiredFields != 3 || st.DroppedFieldTTLs != 1 {
+		t.Errorf("stats %+v, want 1 key written, 1 hash and 3 fields dropped as expired, 1 TTL dropped", st)
+	}
+	r := rdb.NewReader(bytes.NewReader(buf.Bytes()))
+	var keys []string
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Kind == rdb.KindKey {
+			keys = append(keys, string(rec.Key))
+			v, err := r.ReadValue()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(v.Hash) != 1 || string(v.Hash[0].Field) != "f1" || v.Hash[0].ExpireAt != 0 {
+				t.Errorf("%s: %+v, want only f1 without TTL", rec.Key, v.Hash)
+			}
+		}
+	}
+	if len(keys) != 1 || keys[0] != "kept" {
+		t.Errorf("keys %q, want [kept]", keys)
+	}
+	if _, err := rdb.EncodeDump(hash(past), opts); !errors.Is(err, rdb.ErrAllFieldsExpired) {
+		t.Errorf("DUMP of an all-expired hash: %v, want ErrAllFieldsExpired", err)
+	}
 }

@@ -203,8 +203,10 @@ type CollectionWriter struct {
 	nInts    int // leading integer members
 	anyTTL   bool
 	minTTL   int64
-	ttlHint  bool
-	now      int64
+	// expiredFields counts fields dropped because their TTL had passed.
+	expiredFields int64
+	ttlHint       bool
+	now           int64
 
 	sp spool
 	fb []byte
@@ -367,6 +369,7 @@ func (c *CollectionWriter) add(e *Element) error {
 					return fmt.Errorf("rdb: hash field %q has expired and would be dropped, but the hash's field count was already written: declare FieldTTLs", e.Member)
 				}
 				w.stats.DroppedExpiredFields++
+				c.expiredFields++
 				return nil
 			}
 			w.stats.DroppedFieldTTLs++
@@ -468,6 +471,16 @@ func (c *CollectionWriter) Close() error {
 		return w.o.err
 	}
 	if c.n == 0 {
+		if c.expiredFields > 0 {
+			// Every field had expired: the server would have deleted the
+			// hash, so the key is left out. A DUMP payload must hold a
+			// value: the caller skips the key.
+			if w.payload {
+				return fmt.Errorf("rdb: key %q: %w", c.h.Key, ErrAllFieldsExpired)
+			}
+			w.stats.DroppedExpiredKeys++
+			return nil
+		}
 		return fmt.Errorf("rdb: key %q: empty %s: servers do not store empty collections", c.h.Key, c.typ)
 	}
 	if c.ql != nil {

@@ -215,6 +215,11 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	}
 	if payload == nil {
 		p, err := rdb.DumpValue(r, rec, rdb.WriterOptions{Target: e.target, NoCompression: true, Policy: e.o.Policy})
+		if errors.Is(err, rdb.ErrAllFieldsExpired) {
+			e.skip("every hash field had expired")
+			e.settle(rec.Offset, rec.DB, rec.Offset+rec.Size, outcome{kind: 's', reason: "every hash field had expired"})
+			return nil
+		}
 		if err != nil {
 			if errors.Is(err, rdb.ErrUnsupported) {
 				e.issue(name, j.db, j.key, fmt.Sprintf("the target (RDB %d) cannot hold it: %v", e.tgtVer, err), true)

@@ -362,6 +362,7 @@ func (c *converter) report(out io.Writer, name string) {
 	}{
 		{st.DroppedFieldTTLs, "hash field TTLs dropped"},
 		{st.DroppedExpiredFields, "expired hash fields dropped"},
+		{st.DroppedExpiredKeys, "hashes left out: every field had expired"},
 		{st.DowngradedStreams, "streams downgraded"},
 		{st.DroppedKeyMeta, "keys lost their module key metadata"},
 		{st.DroppedFunctions, "function libraries dropped"},
