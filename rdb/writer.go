@@ -268,6 +268,7 @@ type Writer struct {
 	zsAll    []scored   // small sorted sets being sorted
 	zsArena  []byte     // and their members
 	scoreBuf []byte
+	cs       compactScratch // CopyValue's fast paths (writer_copy.go)
 
 	// CopyValue: the stored forms of the value being copied.
 	copying    bool

@@ -1645,6 +1645,11 @@ func (w *Writer) CopyValue(r *Reader, rec *Record, h KeyHeader) error {
 	// Integers of a list's compact entries go to the quicklist builder as
 	// such; see qlBuilder.add.
 	r.val.lazyInt = cw.ql != nil
+	if copyFastPaths {
+		if handled, err := w.copyCompact(r, cw); handled {
+			return err
+		}
+	}
 	for {
 		e, err := r.NextElement()
 		if err == io.EOF {

@@ -1,0 +1,9 @@
+package rdb
+
+// SetCopyFastPaths switches CopyValue's fast paths (writer_copy.go) on or
+// off for tests, returning the previous setting.
+func SetCopyFastPaths(on bool) bool {
+	old := copyFastPaths
+	copyFastPaths = on
+	return old
+}
