@@ -2,6 +2,7 @@ package rdb
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"slices"
 
@@ -404,3 +405,101 @@ func (w *Writer) copyListNodes(r *Reader, c *CollectionWriter) error {
 // copyFastPaths switches the fast paths on; tests turn them off to check
 // that the output is the same.
 var copyFastPaths = true
+
+// copyPlainRun copies, straight from r's input buffer to the output, the
+// run of next elements of a plain set, hash or binary-score sorted set
+// (written directly: CollectionWriter.direct) that the general path would
+// write exactly as the source stored them: short verbatim strings that
+// out.str would not turn into integers or compress, and integer forms at
+// their smallest width. It stops at the first other element, which the
+// general path then reads.
+func (w *Writer) copyPlainRun(r *Reader, c *CollectionWriter) {
+	v := &r.val
+	parts, trailer := 1, 0
+	switch v.typ {
+	case typeSet:
+	case typeHash:
+		parts = 2
+	case typeZSet2:
+		if !w.t.at(8) {
+			return
+		}
+		trailer = 8
+	default:
+		return
+	}
+	// Verbatim strings over 20 bytes are copied in their stored form
+	// (storedOK) when compression is on.
+	long := !w.o.compress || w.copying && w.src.lzfSeen && w.srcTrusted
+	in := r.in
+	b := in.buf[in.r:in.w]
+	i, n, stored := 0, uint64(0), int64(0)
+	for n < v.remaining {
+		j := i
+		for p := 0; p < parts; p++ {
+			l, ok := verbatimLen(b[j:], long)
+			if !ok {
+				goto done
+			}
+			if l > 21 {
+				stored++
+			}
+			j += l
+		}
+		if trailer > 0 {
+			if j+8 > len(b) || math.IsNaN(math.Float64frombits(binary.LittleEndian.Uint64(b[j:]))) {
+				break
+			}
+			j += 8
+		}
+		i = j
+		n++
+	}
+done:
+	if n == 0 {
+		return
+	}
+	w.o.raw(b[:i])
+	in.r += i
+	v.remaining -= n
+	c.n += int64(n)
+	if w.o.compress {
+		w.stats.StoredCopies += stored
+	}
+}
+
+// verbatimLen returns the length of the RDB string at the start of b when
+// out.str, given its decoded bytes, would write those same bytes.
+func verbatimLen(b []byte, long bool) (int, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	switch h := b[0]; {
+	case h < 0x40:
+		l := int(h)
+		if 1+l > len(b) || l > 20 && !long {
+			return 0, false
+		}
+		if l <= 11 {
+			if x, ok := compact.ParseRedisInt(b[1 : 1+l]); ok && x >= -(1<<31) && x <= 1<<31-1 {
+				return 0, false // out.str stores it as an integer
+			}
+		}
+		return 1 + l, true
+	case h == 0xC0|encInt8:
+		return 2, len(b) >= 2
+	case h == 0xC0|encInt16:
+		if len(b) < 3 {
+			return 0, false
+		}
+		x := int16(binary.LittleEndian.Uint16(b[1:]))
+		return 3, x < -128 || x > 127
+	case h == 0xC0|encInt32:
+		if len(b) < 5 {
+			return 0, false
+		}
+		x := int32(binary.LittleEndian.Uint32(b[1:]))
+		return 5, x < -32768 || x > 32767
+	}
+	return 0, false
+}

@@ -1651,6 +1651,9 @@ func (w *Writer) CopyValue(r *Reader, rec *Record, h KeyHeader) error {
 		}
 	}
 	for {
+		if cw.direct && copyFastPaths && r.val.started {
+			w.copyPlainRun(r, cw)
+		}
 		e, err := r.NextElement()
 		if err == io.EOF {
 			break
