@@ -172,33 +172,22 @@ func Compare(ctx context.Context, a, b Input, opts Options) (*Result, error) {
 		c.cutoff = max(c.a.time, c.b.time)
 	}
 
-	var wg sync.WaitGroup
-	var errA, errB error
-	wg.Add(2)
-	go func() { defer wg.Done(); errA = c.readSide(ctx, c.a, sa, "A") }()
-	go func() { defer wg.Done(); errB = c.readSide(ctx, c.b, sb, "B") }()
-	wg.Wait()
-	sa.close()
-	sb.close()
-	for _, e := range []error{errA, errB} {
-		if e != nil {
-			return nil, e
-		}
-	}
-
 	if c.dw, err = newDiffWriter(dir); err != nil {
 		return nil, err
 	}
 	res.diffs = c.dw.f
-	spilled := c.a.parts != nil || c.b.parts != nil
-	if !spilled {
-		nA, nB, err := c.join(&c.a.tab, &c.b.tab)
-		if err != nil {
-			return nil, err
-		}
-		c.a.keys, c.b.keys = nA, nB
-		c.a.tab, c.b.tab, c.ixBuf = table{}, table{}, nil
+	if a.live == nil && b.live == nil {
+		err = c.mergeFiles(ctx, sa, sb)
 	} else {
+		err = c.readTables(ctx, sa, sb)
+	}
+	sa.close()
+	sb.close()
+	if err != nil {
+		return nil, err
+	}
+	spilled := c.a.parts != nil || c.b.parts != nil
+	if spilled {
 		for _, s := range []*side{c.a, c.b} {
 			if s.parts == nil {
 				if err := s.spill(); err != nil {
@@ -233,7 +222,30 @@ func Compare(ctx context.Context, a, b Input, opts Options) (*Result, error) {
 	return res, nil
 }
 
-func (c *comparer) readSide(ctx context.Context, s *side, st keyStream, label string) error {
+// readTables is the first pass when a side is a live server: each side's
+// keys go to its table (or its partitions past the budget); two tables
+// that fit are joined here, else the caller joins the partitions.
+func (c *comparer) readTables(ctx context.Context, sa, sb keyStream) error {
+	var wg sync.WaitGroup
+	var errA, errB error
+	wg.Add(2)
+	go func() { defer wg.Done(); errA = c.readSide(ctx, c.a, sa, "A", c.a.add) }()
+	go func() { defer wg.Done(); errB = c.readSide(ctx, c.b, sb, "B", c.b.add) }()
+	wg.Wait()
+	if err := errors.Join(errA, errB); err != nil {
+		return err
+	}
+	if c.a.parts != nil || c.b.parts != nil {
+		return nil
+	}
+	nA, nB, err := c.join(&c.a.tab, &c.b.tab)
+	c.a.keys, c.b.keys = nA, nB
+	c.a.tab, c.b.tab, c.ixBuf = table{}, table{}, nil
+	return err
+}
+
+// readSide reads one side's keys, handing each with its entry to emit.
+func (c *comparer) readSide(ctx context.Context, s *side, st keyStream, label string, emit func(k []byte, e *entry) error) error {
 	dg := newDigester()
 	dg.cutoff = c.cutoff
 	var n int64
@@ -280,7 +292,7 @@ func (c *comparer) readSide(ctx context.Context, s *side, st keyStream, label st
 		if fs != nil {
 			off = rec.Offset
 		}
-		if err := s.add(kb, &entry{dg: d, exp: rec.ExpireAt, off: off}); err != nil {
+		if err := emit(kb, &entry{dg: d, exp: rec.ExpireAt, off: off}); err != nil {
 			return err
 		}
 		s.byDB[rec.DB]++

@@ -245,8 +245,12 @@ func (c *comparer) eachCandidate(ctx context.Context, in Input, i int, chunk map
 }
 
 // inPlaceCost is what reading one record in place is reckoned to cost, in
-// bytes of file read through.
-var inPlaceCost int64 = 32 << 10
+// bytes of file read through: a small reader (inPlaceBuf) and a few
+// positioned reads, against parsing every record of the file.
+var inPlaceCost int64 = 8 << 10
+
+// inPlaceBuf is the buffer of a reader reading one record in place.
+const inPlaceBuf = 4 << 10
 
 // canReadInPlace tells whether side i's candidates can be read where the
 // first pass saw them: the input is a plain (uncompressed) RDB file on
@@ -310,7 +314,7 @@ func (c *comparer) eachInPlace(ctx context.Context, in Input, i int, chunk map[s
 		}
 		off := x.cd.rec[i] - 1
 		db, key := splitKey([]byte(x.k))
-		opts := append(slices.Clip(in.ropts), rdb.WithName(in.Name), rdb.WithBufferSize(16<<10), rdb.Resume(s.dialect, s.version, db, off))
+		opts := append(slices.Clip(in.ropts), rdb.WithName(in.Name), rdb.WithBufferSize(inPlaceBuf), rdb.Resume(s.dialect, s.version, db, off))
 		r := rdb.NewReader(io.NewSectionReader(f, off, fi.Size()-off), opts...)
 		rec, err := r.Next()
 		if err != nil || rec.Kind != rdb.KindKey || rec.DB != db || !bytes.Equal(rec.Key, key) {

@@ -48,14 +48,19 @@
 //
 // # Memory
 //
-// The first pass reads both inputs at once and keeps, per key, its digest
-// with its type and expiry and its record's offset in a fixed 56-byte entry, plus the key's bytes
-// and an index share of up to 10 bytes, in tables that grow by fixed-size
-// chunks (no copying, no garbage). Both tables together may take 60% of
-// Options.MemLimit less 16 MiB (a quarter of it at least); the rest is left
-// to the readers' buffers, the Go runtime and the collector's slack. Past it a side's entries go to
-// hash-partitioned temporary files, and partitions are compared one at a
-// time (split again when one is still too large), so inputs larger than
+// The first pass reads both inputs at once. Two files are merged as they
+// are read (see merge.go): a key that comes next on both sides is
+// compared at once and not kept, so files whose keys come in about the
+// same order take almost no memory. Keys that do not pair at once wait,
+// with their digest, type, expiry and record offset, in a map per side,
+// the two maps together within 30% of Options.MemLimit less 16 MiB (an eighth of it at
+// least); past it they go to hash-partitioned temporary files. With a
+// live server, whose SCAN may return a key twice, each side's keys go to
+// a table instead (a fixed 56-byte entry per key, plus the key's bytes
+// and an index share of up to 10 bytes, in chunks that grow without
+// copying), both tables together within 60% of the budget less 16 MiB,
+// and past it to the partitions. Partitions are compared one at a time
+// (split again when one is still too large), so inputs larger than
 // memory can be compared. Differences are kept in a temporary file. A
 // second pass re-reads both inputs at once (without verifying their
 // checksums again) for only the keys whose values differ, to produce

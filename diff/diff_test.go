@@ -79,8 +79,10 @@ func TestSelfIsSame(t *testing.T) {
 				if res.Summary.A.Keys == 0 {
 					t.Fatal("no keys compared")
 				}
-				if lim != 0 && !res.Summary.Spilled {
-					t.Fatal("a 2 KiB budget did not spill")
+				// The same keys in the same order pair as they are
+				// read: nothing waits, whatever the budget.
+				if res.Summary.Spilled {
+					t.Fatal("a file compared with itself spilled")
 				}
 			}
 		})
