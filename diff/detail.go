@@ -28,6 +28,7 @@ type candidate struct {
 	have [2]bool
 	off  [2]int64
 	len  [2]int64
+	n    [2]int64 // a collection's elements
 	// rec is the offset+1 of the key's record in each file (0: unknown).
 	rec [2]int64
 }
@@ -364,6 +365,40 @@ func (c *comparer) spillValues(ctx context.Context, res *Result, in Input, i int
 		each = c.eachInPlace
 	}
 	err = each(ctx, in, i, chunk, func(cd *candidate, rec *rdb.Record, r *rdb.Reader) error {
+		if isCollection(rec.Type) {
+			// Element by element, so that no collection is held whole.
+			buf = append(buf[:0], byte(rec.Type))
+			start := off
+			var n int64
+			for {
+				e, err := r.NextElement()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				if rec.Type == rdb.TypeHash && c.cutoff != 0 && e.ExpireAt != 0 && e.ExpireAt <= c.cutoff {
+					continue // expired as of the comparison
+				}
+				buf = appendElement(buf, rec.Type, &e)
+				n++
+				if len(buf) >= 64<<10 {
+					if _, err := vw.Write(buf); err != nil {
+						return err
+					}
+					off += int64(len(buf))
+					buf = buf[:0]
+				}
+			}
+			_, err := vw.Write(buf)
+			off += int64(len(buf))
+			cd.have[i], cd.off[i], cd.len[i], cd.n[i] = true, start, off-start, n
+			if cap(buf) > 1<<20 {
+				buf = nil
+			}
+			return err
+		}
 		v, err := c.readValue(rec, r)
 		if err != nil {
 			return err
@@ -427,23 +462,12 @@ func (c *comparer) detailChunk(ctx context.Context, res *Result, chunk map[strin
 		}
 	}
 	slices.SortFunc(cds, func(a, b *candidate) int { return cmp.Compare(a.idx, b.idx) })
-	var bufs [2][]byte
 	var lb []byte
 	for _, cd := range cds {
-		var v [2]*rdb.Value
-		for i := range v {
-			if int64(cap(bufs[i])) < cd.len[i] || cap(bufs[i]) > 1<<20 {
-				bufs[i] = make([]byte, cd.len[i])
-			}
-			bufs[i] = bufs[i][:cd.len[i]]
-			if _, err := vals[i].ReadAt(bufs[i], cd.off[i]); err != nil {
-				return fmt.Errorf("reading back a spilled value: %w", err)
-			}
-			if v[i], err = decodeValue(bufs[i]); err != nil {
-				return err
-			}
+		d, err := c.detailsOf(cd, vals, res.dir)
+		if err != nil {
+			return err
 		}
-		d := c.compareValues(v[0], v[1])
 		if d == nil {
 			continue
 		}
@@ -479,6 +503,51 @@ func (c *comparer) detailChunk(ctx context.Context, res *Result, chunk map[strin
 		}
 	}
 	return dw.Flush()
+}
+
+// detailsOf compares a candidate's two values: in memory when they are
+// small enough, else (collections) element by element from the values
+// files.
+func (c *comparer) detailsOf(cd *candidate, vals [2]*os.File, dir string) (*Details, error) {
+	typ := rdb.Type(0)
+	var b [1]byte
+	for i := range vals {
+		if cd.len[i] == 0 {
+			return nil, errValueCodec
+		}
+		if _, err := vals[i].ReadAt(b[:], cd.off[i]); err != nil {
+			return nil, fmt.Errorf("reading back a spilled value: %w", err)
+		}
+		if i == 0 {
+			typ = rdb.Type(b[0])
+		} else if rdb.Type(b[0]) != typ {
+			return nil, nil // the types differ: not a value change
+		}
+	}
+	budget := c.opts.MemLimit / inMemoryShare
+	if isCollection(typ) && cd.len[0]+cd.len[1]+(cd.n[0]+cd.n[1])*elemCost > budget {
+		var r [2]region
+		for i := range r {
+			r[i] = region{f: vals[i], off: cd.off[i] + 1, size: cd.len[i] - 1, n: cd.n[i]}
+		}
+		d := &Details{}
+		if typ == rdb.TypeList {
+			return d, c.listDetails(d, &listSeq{reg: r[0], file: true}, &listSeq{reg: r[1], file: true})
+		}
+		return d, c.collectionDetails(d, typ, dir, r[0], r[1], partsFor(r[0].size, r[0].n, budget))
+	}
+	var v [2]*rdb.Value
+	for i := range v {
+		buf := make([]byte, cd.len[i])
+		if _, err := vals[i].ReadAt(buf, cd.off[i]); err != nil {
+			return nil, fmt.Errorf("reading back a spilled value: %w", err)
+		}
+		var err error
+		if v[i], err = decodeValue(buf); err != nil {
+			return nil, err
+		}
+	}
+	return c.compareValues(v[0], v[1])
 }
 
 // readDetails reads details stored at off (offset+1).
@@ -529,7 +598,7 @@ func preview(b []byte) []byte {
 }
 
 // compareValues describes how b differs from a (same type).
-func (c *comparer) compareValues(a, b *rdb.Value) *Details {
+func (c *comparer) compareValues(a, b *rdb.Value) (*Details, error) {
 	max := c.opts.MaxDetails
 	d := &Details{}
 	switch a.Type {
@@ -541,7 +610,9 @@ func (c *comparer) compareValues(a, b *rdb.Value) *Details {
 			d.OldPreview, d.NewPreview = preview(a.String), preview(b.String)
 		}
 	case rdb.TypeList:
-		c.listDetails(d, a.Items, b.Items)
+		if err := c.listDetails(d, memList(a.Items), memList(b.Items)); err != nil {
+			return nil, err
+		}
 	case rdb.TypeSet:
 		d.OldLen, d.NewLen = int64(len(a.Items)), int64(len(b.Items))
 		inA := make(map[string]bool, len(a.Items))
@@ -632,7 +703,7 @@ func (c *comparer) compareValues(a, b *rdb.Value) *Details {
 			d.Module = &MetaChange{Name: "module", Old: fmt.Sprintf("%s, %d bytes", a.Module.Name, len(a.Module.Raw)), New: fmt.Sprintf("%s, %d bytes", b.Module.Name, len(b.Module.Raw))}
 		}
 	}
-	return d
+	return d, nil
 }
 
 func (c *comparer) memberItems(ms [][]byte) *Items {
@@ -657,97 +728,149 @@ func firstByMember(it []Item, n int) []Item {
 }
 
 // overlap returns the smallest shift h for which x[h:] and y start alike
-// over m = min(len(x)-h, len(y)) > 0 elements, or -1.
-func overlap(x, y [][]byte, budget *int) (h, m int) {
-	if len(y) == 0 {
-		return -1, 0
+// over m = min(len(x)-h, len(y)) > 0 elements, or -1. It reads both in
+// order (x once, and from each candidate h on), so lists in files need
+// no memory.
+func overlap(x, y *listSeq, budget *int) (h, m int, err error) {
+	if y.len() == 0 {
+		return -1, 0, nil
 	}
-	for h = 0; h < len(x); h++ {
-		if !bytes.Equal(x[h], y[0]) {
+	var xc, yc, x2, y2 listCur
+	y.at(&yc, 0)
+	y0 := bytes.Clone(yc.next())
+	x.at(&xc, 0)
+	for h = 0; h < x.len(); h++ {
+		if !bytes.Equal(xc.next(), y0) {
 			continue
 		}
-		m = min(len(x)-h, len(y))
+		m = min(x.len()-h, y.len())
 		ok := true
-		for i := 1; i < m; i++ {
-			*budget--
-			if !bytes.Equal(x[h+i], y[i]) {
-				ok = false
-				break
+		if m > 1 {
+			x2.copyFrom(&xc)
+			y2.copyFrom(&yc)
+			for i := 1; i < m; i++ {
+				*budget--
+				if !bytes.Equal(x2.next(), y2.next()) {
+					ok = false
+					break
+				}
+			}
+			if err := errors.Join(x2.err, y2.err); err != nil {
+				return -1, 0, err
 			}
 		}
 		if *budget < 0 {
-			return -1, 0
+			return -1, 0, nil
 		}
 		if ok {
-			return h, m
+			return h, m, nil
 		}
 	}
-	return -1, 0
+	return -1, 0, errors.Join(xc.err, yc.err)
 }
 
-func (c *comparer) listDetails(d *Details, a, b [][]byte) {
+// listItems appends to items, up to max of them, the elements of s from
+// index from to index to, as added or removed items.
+func listItems(items []Item, s *listSeq, from, to int64, max int) ([]Item, error) {
+	if from >= to || len(items) >= max {
+		return items, nil
+	}
+	var c listCur
+	s.at(&c, int(from))
+	for i := from; i < to && len(items) < max; i++ {
+		v := c.next()
+		if c.err != nil {
+			return nil, c.err
+		}
+		items = append(items, Item{Index: i64(i), Value: bytes.Clone(v)})
+	}
+	return items, c.err
+}
+
+func (c *comparer) listDetails(d *Details, a, b *listSeq) error {
 	max := c.opts.MaxDetails
-	d.OldLen, d.NewLen = int64(len(a)), int64(len(b))
+	la, lb := a.len(), b.len()
+	d.OldLen, d.NewLen = int64(la), int64(lb)
 	budget := 20_000_000
 	var ends *ListEnds
-	h, m := overlap(a, b, &budget)
+	h, m, err := overlap(a, b, &budget)
+	if err != nil {
+		return err
+	}
 	// Require the kept part to be a real share of the list, so that two
 	// unrelated lists that happen to share one element are not "moved".
-	if h >= 0 && 2*m >= min(len(a), len(b)) {
+	if h >= 0 && 2*m >= min(la, lb) {
 		ends = &ListEnds{HeadRemoved: int64(h)}
-		if m == len(b) {
-			ends.TailRemoved = int64(len(a) - h - len(b))
+		if m == lb {
+			ends.TailRemoved = int64(la - h - lb)
 		} else {
-			ends.TailAdded = int64(len(b) - m)
+			ends.TailAdded = int64(lb - m)
 		}
-	} else if g, m := overlap(b, a, &budget); g >= 0 && 2*m >= min(len(a), len(b)) {
-		ends = &ListEnds{HeadAdded: int64(g)}
-		if m == len(a) {
-			ends.TailAdded = int64(len(b) - g - len(a))
-		} else {
-			ends.TailRemoved = int64(len(a) - m)
+	} else {
+		g, m, err := overlap(b, a, &budget)
+		if err != nil {
+			return err
+		}
+		if g >= 0 && 2*m >= min(la, lb) {
+			ends = &ListEnds{HeadAdded: int64(g)}
+			if m == la {
+				ends.TailAdded = int64(lb - g - la)
+			} else {
+				ends.TailRemoved = int64(la - m)
+			}
 		}
 	}
 	if ends != nil && *ends != (ListEnds{}) {
 		d.List = ends
 		var removed, added []Item
-		for i := int64(0); i < ends.HeadRemoved && len(removed) < max; i++ {
-			removed = append(removed, Item{Index: i64(i), Value: a[i]})
+		var err error
+		if removed, err = listItems(removed, a, 0, ends.HeadRemoved, max); err != nil {
+			return err
 		}
-		for i := int64(len(a)) - ends.TailRemoved; i < int64(len(a)) && len(removed) < max; i++ {
-			removed = append(removed, Item{Index: i64(i), Value: a[i]})
+		if removed, err = listItems(removed, a, int64(la)-ends.TailRemoved, int64(la), max); err != nil {
+			return err
 		}
-		for i := int64(0); i < ends.HeadAdded && len(added) < max; i++ {
-			added = append(added, Item{Index: i64(i), Value: b[i]})
+		if added, err = listItems(added, b, 0, ends.HeadAdded, max); err != nil {
+			return err
 		}
-		for i := int64(len(b)) - ends.TailAdded; i < int64(len(b)) && len(added) < max; i++ {
-			added = append(added, Item{Index: i64(i), Value: b[i]})
+		if added, err = listItems(added, b, int64(lb)-ends.TailAdded, int64(lb), max); err != nil {
+			return err
 		}
 		d.Removed = c.items(ends.HeadRemoved+ends.TailRemoved, removed)
 		d.Added = c.items(ends.HeadAdded+ends.TailAdded, added)
-		return
+		return nil
 	}
 	// Position by position.
-	var changed, removed, added []Item
+	var changed []Item
 	var nChg int64
-	n := min(len(a), len(b))
+	n := min(la, lb)
+	var ca, cb listCur
+	a.at(&ca, 0)
+	b.at(&cb, 0)
 	for i := 0; i < n; i++ {
-		if !bytes.Equal(a[i], b[i]) {
+		x, y := ca.next(), cb.next()
+		if !bytes.Equal(x, y) {
 			nChg++
 			if len(changed) < max {
-				changed = append(changed, Item{Index: i64(int64(i)), Old: a[i], New: b[i]})
+				changed = append(changed, Item{Index: i64(int64(i)), Old: bytes.Clone(x), New: bytes.Clone(y)})
 			}
 		}
 	}
-	for i := n; i < len(a) && len(removed) < max; i++ {
-		removed = append(removed, Item{Index: i64(int64(i)), Value: a[i]})
+	if err := errors.Join(ca.err, cb.err); err != nil {
+		return err
 	}
-	for i := n; i < len(b) && len(added) < max; i++ {
-		added = append(added, Item{Index: i64(int64(i)), Value: b[i]})
+	removed, err := listItems(nil, a, int64(n), int64(la), max)
+	if err != nil {
+		return err
+	}
+	added, err := listItems(nil, b, int64(n), int64(lb), max)
+	if err != nil {
+		return err
 	}
 	d.Changed = c.items(nChg, changed)
-	d.Removed = c.items(int64(len(a)-n), removed)
-	d.Added = c.items(int64(len(b)-n), added)
+	d.Removed = c.items(int64(la-n), removed)
+	d.Added = c.items(int64(lb-n), added)
+	return nil
 }
 
 func joinFields(f [][]byte) []byte {

@@ -64,8 +64,14 @@
 // memory can be compared. Differences are kept in a temporary file. A
 // second pass re-reads both inputs at once (without verifying their
 // checksums again) for only the keys whose values differ, to produce
-// element-level detail; it holds one value of each side at a time, and a
-// file is read only until all the keys it is asked for have been seen.
+// element-level detail, reading a plain file's records where the first
+// pass saw them. Collections go to temporary files element by element as
+// they are read; a pair whose elements would take more than an eighth of
+// the budget in memory is compared from there (lists in order through
+// cursors, sets, sorted sets and hashes one hash partition at a time,
+// keeping only the items shown), so a changed collection of any size is
+// described within the budget. Strings, streams and module values are
+// held whole, one of each side at a time.
 //
 // Compare does not set the Go memory limit: a program that wants its
 // footprint held to MemLimit should call debug.SetMemoryLimit (rdbtool diff

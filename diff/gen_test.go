@@ -14,16 +14,20 @@ import (
 
 // genKey is one key of a generated snapshot: a string (str), or a
 // collection of typ whose elements come from elems (called once, when
-// the key is written, so that huge values are never held).
+// the key is written, so that huge values are never held); count, when
+// not 0, is how many elements there are; ttls says hash fields may have
+// TTLs.
 type genKey struct {
 	db    int
 	key   string
 	str   string
 	typ   rdb.Type
 	elems func(add func(rdb.Element) error) error
+	count int64
+	ttls  bool
 }
 
-// writeRDB writes keys, in order, to a new RDB 11 file in dir.
+// writeRDB writes keys, in order, to a new RDB 12 (Redis 7.4) file in dir.
 func writeRDB(t testing.TB, dir, name string, keys []genKey) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
@@ -33,7 +37,7 @@ func writeRDB(t testing.TB, dir, name string, keys []genKey) string {
 	}
 	defer f.Close()
 	bw := bufio.NewWriterSize(f, 1<<20)
-	tg, err := rdb.TargetVersion(11)
+	tg, err := rdb.TargetVersion(12)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +60,11 @@ func writeRDB(t testing.TB, dir, name string, keys []genKey) string {
 			}
 			continue
 		}
-		cw, err := w.BeginCollection(h, k.typ, rdb.CollectionInfo{Count: -1})
+		info := rdb.CollectionInfo{Count: -1, FieldTTLs: k.ttls}
+		if k.count != 0 {
+			info.Count = k.count
+		}
+		cw, err := w.BeginCollection(h, k.typ, info)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,7 +11,10 @@ import (
 )
 
 // The detail pass keeps the values it compares in temporary files, in a
-// plain length-prefixed form (gob for streams and modules, which are rare).
+// plain length-prefixed form (gob for streams and modules, which are rare):
+// the type, then a string's bytes or a collection's elements one after
+// another, with no count, so that a collection can be written element by
+// element as it is read (appendElement).
 
 func appendBytes(b, s []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -25,24 +28,18 @@ func encodeValue(b []byte, v *rdb.Value) ([]byte, error) {
 	case rdb.TypeString:
 		return append(b, v.String...), nil
 	case rdb.TypeList, rdb.TypeSet:
-		b = binary.AppendUvarint(b, uint64(len(v.Items)))
 		for _, it := range v.Items {
-			b = appendBytes(b, it)
+			b = appendElement(b, v.Type, &rdb.Element{Member: it})
 		}
 		return b, nil
 	case rdb.TypeZSet:
-		b = binary.AppendUvarint(b, uint64(len(v.ZSet)))
 		for _, z := range v.ZSet {
-			b = appendBytes(b, z.Member)
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(z.Score))
+			b = appendElement(b, v.Type, &rdb.Element{Member: z.Member, Score: z.Score})
 		}
 		return b, nil
 	case rdb.TypeHash:
-		b = binary.AppendUvarint(b, uint64(len(v.Hash)))
 		for _, f := range v.Hash {
-			b = appendBytes(b, f.Field)
-			b = appendBytes(b, f.Value)
-			b = binary.AppendVarint(b, f.ExpireAt)
+			b = appendElement(b, v.Type, &rdb.Element{Member: f.Field, Value: f.Value, ExpireAt: f.ExpireAt})
 		}
 		return b, nil
 	}
@@ -51,6 +48,27 @@ func encodeValue(b []byte, v *rdb.Value) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, buf.Bytes()...), nil
+}
+
+// isCollection tells whether values of type t are stored element by
+// element.
+func isCollection(t rdb.Type) bool {
+	return t == rdb.TypeList || t == rdb.TypeSet || t == rdb.TypeZSet || t == rdb.TypeHash
+}
+
+// appendElement appends one element of a collection of type t: the
+// member, then a sorted set's score (8 bytes) or a hash's value and
+// field expiry (varint).
+func appendElement(b []byte, t rdb.Type, e *rdb.Element) []byte {
+	b = appendBytes(b, e.Member)
+	switch t {
+	case rdb.TypeZSet:
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(e.Score))
+	case rdb.TypeHash:
+		b = appendBytes(b, e.Value)
+		b = binary.AppendVarint(b, e.ExpireAt)
+	}
+	return b
 }
 
 var errValueCodec = errors.New("reading back a spilled value: corrupt")
@@ -94,15 +112,6 @@ func (d *valueDecoder) bytes() []byte {
 	return s
 }
 
-func (d *valueDecoder) count() int {
-	n := d.uvarint()
-	if n > uint64(len(d.b)) { // every element takes a byte at least
-		d.err = true
-		return 0
-	}
-	return int(n)
-}
-
 // decodeValue decodes what encodeValue wrote; the value's slices point
 // into b.
 func decodeValue(b []byte) (*rdb.Value, error) {
@@ -119,30 +128,28 @@ func decodeValue(b []byte) (*rdb.Value, error) {
 		}
 		return v, nil
 	case rdb.TypeList, rdb.TypeSet:
-		n := d.count()
-		v.Items = make([][]byte, n)
-		for i := range v.Items {
-			v.Items[i] = d.bytes()
+		v.Items = [][]byte{}
+		for len(d.b) > 0 && !d.err {
+			v.Items = append(v.Items, d.bytes())
 		}
 	case rdb.TypeZSet:
-		n := d.count()
-		v.ZSet = make([]rdb.ScoredMember, n)
-		for i := range v.ZSet {
-			v.ZSet[i].Member = d.bytes()
+		v.ZSet = []rdb.ScoredMember{}
+		for len(d.b) > 0 && !d.err {
+			m := d.bytes()
 			if len(d.b) < 8 {
 				return nil, errValueCodec
 			}
-			v.ZSet[i].Score = math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+			v.ZSet = append(v.ZSet, rdb.ScoredMember{Member: m, Score: math.Float64frombits(binary.LittleEndian.Uint64(d.b))})
 			d.b = d.b[8:]
 		}
 	case rdb.TypeHash:
-		n := d.count()
-		v.Hash = make([]rdb.HashField, n)
-		for i := range v.Hash {
-			f := &v.Hash[i]
+		v.Hash = []rdb.HashField{}
+		for len(d.b) > 0 && !d.err {
+			var f rdb.HashField
 			f.Field = d.bytes()
 			f.Value = d.bytes()
 			f.ExpireAt = d.varint()
+			v.Hash = append(v.Hash, f)
 		}
 	default:
 		v = &rdb.Value{}
