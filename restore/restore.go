@@ -1,7 +1,12 @@
 // Package restore writes the keys of RDB snapshots into a running Redis or
 // Valkey server or Redis Cluster, faithfully and fast.
 //
-// Each key takes the fastest path the target allows:
+// An empty standalone target can instead receive everything at once, the
+// way a replica receives its master's data (Options.Method, sync.go): told
+// REPLICAOF this process, it loads an RDB stream written for its version
+// with its own loader, as fast as it loads a file at startup. Otherwise,
+// or when that is not possible, each key takes the fastest path the target
+// allows:
 //
 //   - MSET of up to 128 plain strings (no TTL, no LRU/LFU data) at a time,
 //     when overwriting is safe: with Replace, or when the run found the
@@ -106,6 +111,14 @@ type Options struct {
 	// MapDB maps a snapshot database to a target database (nil: identity).
 	MapDB func(db int) int
 
+	// Method: key by key (the zero value), or by a replication full sync
+	// when the target allows it (MethodAuto) or must (MethodSync); see
+	// sync.go. A full sync needs an empty standalone target that can
+	// connect to this process: at SyncListen ("host:port", port 0 for any;
+	// default the address this host has on its way to the target).
+	Method     Method
+	SyncListen string
+
 	// Checkpoint is a file recording progress; an existing one is resumed.
 	Checkpoint string
 	// Verify compares the target with the sources afterwards.
@@ -140,6 +153,7 @@ type Report struct {
 	ByCommands      int64 // written with commands
 	BySet           int64 // strings written with SET ... PXAT (cheaper for the server than RESTORE)
 	ByMSet          int64 // strings without TTL written in MSET batches (cheaper still)
+	BySync          int64 // loaded by the target from a replication full sync (Method)
 	Skipped         map[string]int64
 	Failed          int64      // errors (the reasons are in Issues)
 	Refused         int64      // content the target cannot hold
@@ -161,8 +175,12 @@ func (r *Report) OK() bool {
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "restore into %s (%s, RDB %d, %d node(s))%s\n", redactURL(r.Target), r.TargetVersion, r.TargetRDB, len(r.Nodes), map[bool]string{true: ", resumed", false: ""}[r.Resumed])
 	rate := float64(r.Written) / math.Max(r.Elapsed.Seconds(), 1e-3)
-	fmt.Fprintf(w, "  keys read:    %d\n  written:      %d (RESTORE %d, re-encoded %d, SET %d, MSET %d, commands %d) in %.1fs, %.0f keys/s, %d MB\n",
-		r.Keys, r.Written, r.ByRestore, r.ByReencode, r.BySet, r.ByMSet, r.ByCommands, r.Elapsed.Seconds(), rate, r.Bytes>>20)
+	how := fmt.Sprintf("RESTORE %d, re-encoded %d, SET %d, MSET %d, commands %d", r.ByRestore, r.ByReencode, r.BySet, r.ByMSet, r.ByCommands)
+	if r.BySync > 0 {
+		how = fmt.Sprintf("by a full sync: the target loaded a stream of %d MB", r.Bytes>>20)
+	}
+	fmt.Fprintf(w, "  keys read:    %d\n  written:      %d (%s) in %.1fs, %.0f keys/s, %d MB\n",
+		r.Keys, r.Written, how, r.Elapsed.Seconds(), rate, r.Bytes>>20)
 	var reasons []string
 	for k := range r.Skipped {
 		reasons = append(reasons, k)
@@ -262,15 +280,15 @@ type engine struct {
 	lastGroupSet, lastOwns bool
 	noMSet                 atomic.Bool // MSET turned out not to be allowed
 
-	written, byRestore, byReenc, byCmd, bySet, byMSet, failed, refused, bytes atomic.Int64
-	keysRead                                                                  atomic.Int64
-	skipped                                                                   map[string]int64
-	cp                                                                        *Checkpoint
-	cpBase                                                                    Counts
-	resumeHW                                                                  int64
-	resumeSrc                                                                 int
-	srcVer                                                                    int
-	srcDialect                                                                rdb.Dialect
+	written, byRestore, byReenc, byCmd, bySet, byMSet, bySync, failed, refused, bytes atomic.Int64
+	keysRead                                                                          atomic.Int64
+	skipped                                                                           map[string]int64
+	cp                                                                                *Checkpoint
+	cpBase                                                                            Counts
+	resumeHW                                                                          int64
+	resumeSrc                                                                         int
+	srcVer                                                                            int
+	srcDialect                                                                        rdb.Dialect
 }
 
 // Restore writes the keys of the sources into the target.
@@ -325,6 +343,12 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 		}
 		e.emptyAtRun = true
 	}
+	if e.o.Method != MethodKeys {
+		done, err := e.trySync(sources, start)
+		if done || err != nil {
+			return e.rep, err
+		}
+	}
 	e.mset = e.msetWanted() && !e.noMSet.Load()
 	e.startWorkers()
 	var stopProgress func()
@@ -356,10 +380,44 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 	return e.rep, nil
 }
 
+// trySync restores by a full sync when the run allows it. done: the
+// restore is over (err says how it went); otherwise the key-by-key path is
+// to run on the target, which was left as it was.
+func (e *engine) trySync(sources []string, start time.Time) (done bool, err error) {
+	ok, why := e.syncEligible()
+	if !ok {
+		if e.o.Method == MethodSync {
+			return true, fmt.Errorf("a full sync is not possible: %s", why)
+		}
+		return false, nil
+	}
+	e.databases()
+	err = e.syncRestore(sources)
+	if errors.Is(err, errSyncNotTaken) && e.o.Method == MethodAuto {
+		// Start over key by key: nothing the attempt counted was written.
+		e.keysRead.Store(0)
+		e.repMu.Lock()
+		clear(e.skipped)
+		e.repMu.Unlock()
+		e.rep.Functions = 0
+		e.note(fmt.Sprintf("restored key by key: %v", err))
+		return false, nil
+	}
+	e.finishReport(start)
+	if err != nil {
+		return true, err
+	}
+	if e.o.Verify {
+		e.rep.Verify, err = e.verify(sources)
+	}
+	return true, err
+}
+
 func (e *engine) finishReport(start time.Time) {
 	r := e.rep
 	r.Written = e.written.Load() + e.cpBase.Written
 	r.ByRestore, r.ByReencode, r.ByCommands, r.BySet, r.ByMSet = e.byRestore.Load(), e.byReenc.Load(), e.byCmd.Load(), e.bySet.Load(), e.byMSet.Load()
+	r.BySync = e.bySync.Load()
 	r.Failed = e.failed.Load() + e.cpBase.Failed
 	r.Refused = e.refused.Load() + e.cpBase.Refused
 	r.Bytes = e.bytes.Load()

@@ -35,7 +35,8 @@ func checkReport(t *testing.T, rep *Report, wantOK bool) {
 
 // TestRestoreCorpusStandalone restores every corpus file (all versions,
 // 7.4 and 8.6 ones re-encoded for the 7.0 server) into a fresh server, by
-// RESTORE and again by commands, and compares the server with
+// RESTORE, by a replication full sync, and (main files) by commands, and
+// compares the server with
 // expected.jsonl: every key, value and TTL, expired keys absent.
 func TestRestoreCorpusStandalone(t *testing.T) {
 	t.Logf("server: %s", redistest.Version(t))
@@ -50,8 +51,15 @@ func TestRestoreCorpusStandalone(t *testing.T) {
 		if !restorable(f) {
 			continue
 		}
-		for _, mode := range []Mode{Auto, Commands} {
-			name := f.Name + map[Mode]string{Auto: "/restore", Commands: "/commands"}[mode]
+		for _, way := range []string{"restore", "commands", "sync"} {
+			mode, method := Auto, MethodKeys
+			switch way {
+			case "commands":
+				mode = Commands
+			case "sync":
+				method = MethodSync
+			}
+			name := f.Name + "/" + way
 			if mode == Commands && f.Scenario() != "main" && f.Scenario() != "redis8" {
 				continue
 			}
@@ -61,7 +69,7 @@ func TestRestoreCorpusStandalone(t *testing.T) {
 				}
 				s.Do("FUNCTION", "FLUSH")
 				rep, err := Restore(context.Background(), []string{f.RDB}, Options{
-					Target: "redis://" + s.Addr, Policy: testPolicy, Mode: mode, Filter: nonModule, Verify: true,
+					Target: "redis://" + s.Addr, Policy: testPolicy, Mode: mode, Method: method, Filter: nonModule, Verify: true,
 					ChunkElements: 50,
 				})
 				if err != nil {
@@ -70,6 +78,9 @@ func TestRestoreCorpusStandalone(t *testing.T) {
 				checkReport(t, rep, true)
 				if rep.Written == 0 {
 					t.Fatal("nothing written")
+				}
+				if (method == MethodSync) != (rep.BySync == rep.Written) {
+					t.Errorf("%d of %d keys by a full sync with %s", rep.BySync, rep.Written, way)
 				}
 				if mode == Commands && rep.ByMSet != 0 {
 					t.Errorf("%d keys by MSET with Mode Commands", rep.ByMSet)

@@ -21,7 +21,7 @@ func newRestoreCommand() *cobra.Command {
 	var kf keyFilter
 	var o restore.Options
 	var replace, skipExisting, dropFieldTTLs, downgradeStreams, dropKeyMeta, dropFunctions, skipModules, quiet bool
-	var mode string
+	var mode, method string
 	cmd := &cobra.Command{
 		Use:   "restore SOURCE... --target URL",
 		Short: "Write the keys of RDB snapshots into a running Redis/Valkey server or cluster",
@@ -32,7 +32,12 @@ Each key goes the fastest faithful way: RESTORE with the value as stored
 when the target loads the file's RDB version, RESTORE with a payload
 re-encoded for an older target otherwise, and chunked commands built under
 a temporary key and renamed into place for values larger than the target's
-proto-max-bulk-len. Keys already expired are skipped. Content the target
+proto-max-bulk-len. An empty standalone target is instead, by default
+(--method auto), loaded the way a replica loads its master's data: told
+REPLICAOF this process, it connects back (to --sync-listen) and loads an
+RDB stream written for its version, as fast as it loads a file at startup;
+then REPLICAOF NO ONE. When that is not possible the keys go one by one.
+Keys already expired are skipped. Content the target
 cannot hold is refused per key unless a --drop-* option allows leaving it
 out. The exit status is 0 when every key was written or deliberately
 skipped, 1 when some key failed or was refused (or --verify found a
@@ -65,6 +70,16 @@ URL query). The password can also come from REDISCLI_AUTH.`,
 				o.Mode = restore.Commands
 			default:
 				return &exitError{2, fmt.Errorf("--mode %q: use auto or commands", mode)}
+			}
+			switch method {
+			case "auto":
+				o.Method = restore.MethodAuto
+			case "sync":
+				o.Method = restore.MethodSync
+			case "keys":
+				o.Method = restore.MethodKeys
+			default:
+				return &exitError{2, fmt.Errorf("--method %q: use auto, sync or keys", method)}
 			}
 			if dropFieldTTLs {
 				o.Policy |= rdb.DropFieldTTLs
@@ -136,6 +151,8 @@ URL query). The password can also come from REDISCLI_AUTH.`,
 	fl.BoolVar(&replace, "replace", false, "overwrite keys that exist in the target")
 	fl.BoolVar(&skipExisting, "skip-existing", false, "keep keys that exist in the target (reported as skipped)")
 	fl.StringVar(&mode, "mode", "auto", "auto (RESTORE, commands for oversized values) or commands (always commands, except module values)")
+	fl.StringVar(&method, "method", "auto", "auto (a replication full sync into an empty standalone target when possible, else key by key), sync (full sync or fail) or keys")
+	fl.StringVar(&o.SyncListen, "sync-listen", "", "host:port the target connects back to for a full sync (default: this host's address towards the target, any port)")
 	fl.Int64Var(&o.MaxPayload, "max-payload", 0, "send values larger than this many bytes as commands (default: the target's proto-max-bulk-len)")
 	fl.IntVar(&o.ChunkElements, "chunk-elements", 512, "elements per command on the command path")
 	fl.IntVar(&o.ChunkBytes, "chunk-bytes", 1<<20, "bytes per command on the command path")
