@@ -35,14 +35,15 @@ const (
 	toolCheck     = "rdbtool-check"
 	toolCheckS3   = "rdbtool-s3"
 	toolAnalyzeS3 = "rdbtool-analyze-s3"
-	// Issue 7: restoring into a server.
+	// Issue 7: restoring into a server, and the pipe route it is measured against.
 	toolRestore = "rdbtool-restore"
+	toolPipe    = "redis-cli-pipe"
 )
 
 var allTools = []string{
 	toolHeaders, toolFull, toolHDT, toolCheckRDB, toolServerLoad,
 	toolAnalyze, toolHDTMemory, toolConvert, toolAnalyzeMutated, toolDiff,
-	toolCheck, toolCheckS3, toolAnalyzeS3, toolRestore,
+	toolCheck, toolCheckS3, toolAnalyzeS3, toolRestore, toolPipe,
 }
 
 // needs lists the tools a tool's target is measured against; "run" adds
@@ -51,12 +52,13 @@ var needs = map[string][]string{
 	toolDiff:      {toolAnalyze, toolAnalyzeMutated},
 	toolCheckS3:   {toolCheck},
 	toolAnalyzeS3: {toolAnalyze},
+	toolRestore:   {toolServerLoad, toolPipe},
 }
 
 // cliTools run the rdbtool binary built for the run.
 var cliTools = map[string]bool{
 	toolAnalyze: true, toolConvert: true, toolAnalyzeMutated: true, toolDiff: true,
-	toolCheck: true, toolCheckS3: true, toolAnalyzeS3: true, toolRestore: true,
+	toolCheck: true, toolCheckS3: true, toolAnalyzeS3: true, toolRestore: true, toolPipe: true,
 }
 
 var toolLabel = map[string]string{
@@ -74,6 +76,7 @@ var toolLabel = map[string]string{
 	toolCheckS3:        "rdbtool check s3://… (local versitygw)",
 	toolAnalyzeS3:      "rdbtool analyze --format json s3://… (local versitygw)",
 	toolRestore:        "rdbtool restore into an empty redis-server",
+	toolPipe:           "rdbtool dump --format resp | redis-cli --pipe into an empty redis-server",
 }
 
 // Targets from the issues.
@@ -91,6 +94,7 @@ const (
 	targetDiffRSS        = 256 << 20 // issue 6: the --mem-limit given
 	targetS3VsDisk       = 0.7       // issue 5: S3 read ≥ 70% of disk speed
 	targetRestoreVsLoad  = 2.0       // issue 7: restore ≤ 2× redis-server's own load
+	targetRestoreVsPipe  = 2.0       // issue 7: restore ≥ 2× faster than the redis-cli --pipe route
 )
 
 // measurement is one run of one tool.
@@ -284,6 +288,8 @@ func cmdRun(args []string) error {
 					m = env.runS3("analyze", "--format", "json")
 				case toolRestore:
 					m = env.runRestore(file, fileKeys)
+				case toolPipe:
+					m = env.runPipe(file, fileKeys)
 				}
 				if (t == toolHeaders || t == toolFull) && m.Error == "" {
 					fileKeys = m.Keys
@@ -541,6 +547,11 @@ func checkTargets(results []toolResult) []targetCheck {
 			x := rs.Seconds / ld.Seconds
 			add("7", "restore time vs redis-server loading the file", fmt.Sprintf("≤ %.0f×", targetRestoreVsLoad),
 				fmt.Sprintf("%.2f× (%.2f vs %.2f s)", x, rs.Seconds, ld.Seconds), x <= targetRestoreVsLoad)
+		}
+		if p := get(toolPipe); p != nil {
+			x := p.Seconds / rs.Seconds
+			add("7", "restore speed-up vs dump --format resp | redis-cli --pipe", fmt.Sprintf("≥ %.0f×", targetRestoreVsPipe),
+				fmt.Sprintf("%.2f× (%.2f vs %.2f s)", x, rs.Seconds, p.Seconds), x >= targetRestoreVsPipe)
 		}
 	}
 	return out

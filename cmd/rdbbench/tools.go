@@ -245,6 +245,34 @@ func (e *benchEnv) runRestore(file string, wantKeys int64) measurement {
 	return finishServerRun(s, c, m, wantKeys)
 }
 
+// runPipe is the route restore is measured against: the RESP export of
+// the file piped into redis-cli --pipe, into a fresh empty server, timed
+// until both have exited (peak RSS: the shell's largest child).
+func (e *benchEnv) runPipe(file string, wantKeys int64) measurement {
+	dir, err := os.MkdirTemp(e.tmp, "pipe-")
+	if err != nil {
+		return measurement{Error: err.Error()}
+	}
+	defer os.RemoveAll(dir)
+	s, err := startServer(e.serverBin, dir, "none.rdb", filepath.Join(dir, "redis.log"))
+	if err != nil {
+		return measurement{Error: err.Error()}
+	}
+	defer s.kill()
+	c, err := s.waitReady(time.Minute)
+	if err != nil {
+		return measurement{Error: err.Error()}
+	}
+	cli := filepath.Join(filepath.Dir(e.serverBin), "redis-cli")
+	if _, err := os.Stat(cli); err != nil {
+		cli = "redis-cli"
+	}
+	host, port, _ := strings.Cut(s.addr, ":")
+	script := fmt.Sprintf("set -o pipefail; %q dump --format resp %q | %q -h %s -p %s --pipe >/dev/null", e.rdbtool, file, cli, host, port)
+	m := runCLI("bash", []string{"-c", script}, nil, nil)
+	return finishServerRun(s, c, m, wantKeys)
+}
+
 // finishServerRun checks the server's DBSIZE after a restore, stops it
 // and notes its peak RSS.
 func finishServerRun(s *server, c *respConn, m measurement, wantKeys int64) measurement {
