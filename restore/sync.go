@@ -126,6 +126,9 @@ func (e *engine) syncRestore(sources []string) error {
 	served := make(chan error, 1) // the stream was sent (nil) or failed
 	again := make(chan struct{}, 1)
 	stats := &syncStats{}
+	if e.o.Progress != nil {
+		defer e.syncProgress(stats)()
+	}
 	go e.serveReplica(ln, targetHost, sources, stats, served, again)
 
 	if err := c.Do(ctx, "REPLICAOF", host, port).Err(); err != nil {
@@ -186,7 +189,7 @@ func (e *engine) syncRestore(sources []string) error {
 	}
 	e.written.Add(stats.keys)
 	e.bySync.Add(stats.keys)
-	e.bytes.Add(stats.bytes)
+	e.bytes.Add(stats.bytes.Load())
 	// Function libraries go by FUNCTION LOAD: one the target cannot load
 	// is then reported, where in the stream it would stop the server.
 	for _, f := range stats.functions {
@@ -261,13 +264,35 @@ func validHeader(h []byte) bool {
 	return string(h[:5]) == "REDIS" && err == nil && v >= 5
 }
 
+// syncProgress prints a progress line every second until the returned
+// function is called.
+func (e *engine) syncProgress(st *syncStats) func() {
+	stop, done := make(chan struct{}), make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				fmt.Fprintf(e.o.Progress, "restore: full sync: %d keys, %d MB streamed to the target as it loads them, %.0fs\n",
+					e.keysRead.Load(), st.bytes.Load()>>20, time.Since(start).Seconds())
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
 // syncConnectTimeout bounds the wait for the target to connect back.
 var syncConnectTimeout = 10 * time.Second
 
 type syncStats struct {
 	connected atomic.Bool
 	keys      int64
-	bytes     int64
+	bytes     atomic.Int64   // of the stream, so far
 	functions []syncFunction // to load once the keys are in
 }
 
@@ -360,7 +385,7 @@ func (e *engine) replicaConn(conn net.Conn, sources []string, st *syncStats) err
 			go io.Copy(io.Discard, br) // REPLCONF ACK ...
 			mark := randomHex(40)
 			fmt.Fprintf(bw, "+FULLRESYNC %s 0\r\n$EOF:%s\r\n", randomHex(40), mark)
-			cw := &countingWriter{w: bw}
+			cw := &countingWriter{w: bw, n: &st.bytes}
 			if err := e.writeSyncStream(cw, sources, st); err != nil {
 				conn.Close()
 				return err
@@ -370,7 +395,6 @@ func (e *engine) replicaConn(conn net.Conn, sources []string, st *syncStats) err
 				conn.Close()
 				return fmt.Errorf("sending the stream to the target: %v", err)
 			}
-			st.bytes = cw.n
 			return nil
 		default: // AUTH, REPLCONF ...
 			bw.WriteString("+OK\r\n")
@@ -537,11 +561,11 @@ func randomHex(n int) string {
 
 type countingWriter struct {
 	w io.Writer
-	n int64
+	n *atomic.Int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
