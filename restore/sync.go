@@ -278,7 +278,7 @@ func (e *engine) syncProgress(st *syncStats) func() {
 			case <-stop:
 				return
 			case <-t.C:
-				fmt.Fprintf(e.o.Progress, "restore: full sync: %d keys, %d MB streamed to the target as it loads them, %.0fs\n",
+				fmt.Fprintf(e.o.Progress, "restore: full sync: %d keys, %d MB streamed to the target, %.0fs\n",
 					e.keysRead.Load(), st.bytes.Load()>>20, time.Since(start).Seconds())
 			}
 		}
