@@ -166,6 +166,56 @@ func TestPrefixBounded(t *testing.T) {
 	}
 }
 
+// TestPrefixChurningParent: once "sess:" has produced most of the rows a
+// prune folded, its new small children are folded at once, while a heavy
+// child arriving late and a child already kept go on being counted, and
+// every level still sums to the total.
+func TestPrefixChurningParent(t *testing.T) {
+	p := newPrefixAgg(":", 3, 100)
+	var total uint64
+	key := make([]byte, 0, 64)
+	add := func(k []byte, mem uint64) {
+		total += mem
+		p.add(k, mem, 6)
+	}
+	add([]byte("sess:early:a:x"), 1000) // kept from the start
+	for i := 0; i < 100_000; i++ {
+		key = fmt.Appendf(key[:0], "sess:%d:a:x", i)
+		add(key, 64)
+		if i%10 == 0 {
+			add([]byte("sess:early:a:x"), 10)
+		}
+	}
+	if !p.rows[p.find([]byte("sess:"), hashBytes([]byte("sess:")))].tail {
+		t.Fatal("sess: not marked as churning")
+	}
+	add([]byte("sess:late:a:x"), 50_000)
+	add([]byte("sess:late:a:x"), 1)
+	r := p.report(":")
+	rows := map[string]PrefixRow{}
+	byLevel := map[int]uint64{}
+	for _, row := range r.Rows {
+		rows[row.Prefix] = row
+		byLevel[row.Level] += row.Memory
+	}
+	if g := rows["sess:early:"]; g.Keys != 10_001 || g.Memory != 1000+10*10_000 {
+		t.Errorf("sess:early: %+v", g)
+	}
+	if g := rows["sess:late:"]; g.Keys != 2 || g.Memory != 50_001 {
+		t.Errorf("sess:late: %+v", g)
+	}
+	if g := rows["sess:late:a:"]; g.Keys != 2 {
+		t.Errorf("sess:late:a: %+v", g)
+	}
+	if g := rows["sess:"]; g.Memory != total {
+		t.Errorf("sess: %+v, want memory %d", g, total)
+	}
+	// Level 1 is never folded; levels 2 and 3 share Collapsed.
+	if byLevel[1] != total || byLevel[2]+byLevel[3]+r.Collapsed.Memory != 2*total {
+		t.Errorf("levels %v + collapsed %d, total %d", byLevel, r.Collapsed.Memory, total)
+	}
+}
+
 func TestAllocators(t *testing.T) {
 	for _, c := range []struct{ n, je, libc uint64 }{
 		{1, 8, 24}, {24, 24, 24}, {25, 32, 40}, {41, 48, 56}, {65, 80, 72}, {129, 160, 136}, {257, 320, 264}, {4096, 4096, 4104},

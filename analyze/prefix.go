@@ -9,8 +9,11 @@ import (
 // 1..Depth segments (each ending at a separator); a key without a
 // separator counts under "" at level 1. The table is bounded: when it
 // holds 2×Limit prefixes the smallest (by memory) are folded into
-// Collapsed until Limit remain, so a prefix that reappears later is undercounted by what was
-// folded.
+// Collapsed until Limit remain, so a prefix that reappears later is
+// undercounted by what was folded. A prefix whose children keep being
+// folded (an ID segment such as "sess:<id>:", one child per key) stops
+// taking new children smaller than the table's cut: they are folded at
+// once; its children already in the table go on counting.
 type PrefixReport struct {
 	Separators string      `json:"separators"`
 	Depth      int         `json:"depth"`
@@ -51,20 +54,31 @@ type prefixAgg struct {
 	mask  uint64
 	col   Collapsed
 
+	// cut is the memory of the smallest prefix the last prune kept;
+	// prunes counts prunes (a row index taken before a lookup is stale
+	// once it changes).
+	cut    uint64
+	prunes int
+
 	scratch []uint64
 }
 
-// prefixSlot is one hash-table slot: the prefix's hash, so that probing
-// touches no row, and the row's index+1 (0: empty).
+// prefixSlot is one hash-table slot: the top half of the prefix's hash,
+// so that probing seldom touches a row, and the row's index+1 (0: empty).
+// Eight bytes, so that the table stays in cache.
 type prefixSlot struct {
-	hash uint64
-	row  int32
+	tag uint32
+	row int32
 }
 
 type prefixEntry struct {
-	hash    uint64
-	off, n  uint32
-	level   int32
+	hash   uint64
+	off, n uint32
+	level  int32
+	// births counts children inserted since the last prune; tail is set
+	// for good once they made up half of what forced a prune.
+	births  uint32
+	tail    bool
 	keys    uint64
 	mem     uint64
 	withTTL uint64
@@ -122,6 +136,8 @@ func (p *prefixAgg) add(key []byte, mem uint64, bucket int) {
 		return
 	}
 	level := 0
+	parent := -1
+	folding := false
 	h := uint64(fnvOffset)
 	for i, c := range key {
 		h = (h ^ uint64(c)) * fnvPrime
@@ -129,15 +145,46 @@ func (p *prefixAgg) add(key []byte, mem uint64, bucket int) {
 			continue
 		}
 		level++
-		e := p.lookup(key[:i+1], mix(h), level)
-		e.count(mem, bucket)
+		if folding {
+			// The levels below a folded prefix are folded with it.
+			p.fold(mem)
+		} else {
+			prefix, hm := key[:i+1], mix(h)
+			row := -1
+			if parent >= 0 && p.rows[parent].tail && mem <= p.cut {
+				row = p.find(prefix, hm)
+				if row < 0 {
+					p.fold(mem)
+					folding = true
+				}
+			} else {
+				gen := p.prunes
+				var born bool
+				row, born = p.lookup(prefix, hm, level)
+				if born && parent >= 0 && gen == p.prunes {
+					p.rows[parent].births++
+				}
+			}
+			if row >= 0 {
+				p.rows[row].count(mem, bucket)
+			}
+			parent = row
+		}
 		if level >= p.depth {
 			return
 		}
 	}
 	if level == 0 {
-		p.lookup(nil, mix(fnvOffset), 1).count(mem, bucket)
+		row, _ := p.lookup(nil, mix(fnvOffset), 1)
+		p.rows[row].count(mem, bucket)
 	}
+}
+
+// fold counts one key's prefix as collapsed without a row.
+func (p *prefixAgg) fold(mem uint64) {
+	p.col.Prefixes++
+	p.col.Keys++
+	p.col.Memory += mem
 }
 
 func (e *prefixEntry) count(mem uint64, bucket int) {
@@ -150,8 +197,10 @@ func (e *prefixEntry) count(mem uint64, bucket int) {
 	e.ttl.Memory[bucket] += mem
 }
 
-// lookup finds or inserts prefix (whose hash is h).
-func (p *prefixAgg) lookup(prefix []byte, h uint64, level int) *prefixEntry {
+// lookup finds or inserts prefix (whose hash is h) and returns its row
+// index and whether it was inserted. Inserting may prune the table.
+func (p *prefixAgg) lookup(prefix []byte, h uint64, level int) (int, bool) {
+	tag := uint32(h >> 32)
 	for i := h & p.mask; ; i = (i + 1) & p.mask {
 		sl := &p.slots[i]
 		if sl.row == 0 {
@@ -161,13 +210,30 @@ func (p *prefixAgg) lookup(prefix []byte, h uint64, level int) *prefixEntry {
 			}
 			p.rows = append(p.rows, prefixEntry{hash: h, off: uint32(len(p.arena)), n: uint32(len(prefix)), level: int32(level)})
 			p.arena = append(p.arena, prefix...)
-			sl.hash, sl.row = h, int32(len(p.rows))
-			return &p.rows[len(p.rows)-1]
+			sl.tag, sl.row = tag, int32(len(p.rows))
+			return len(p.rows) - 1, true
 		}
-		if sl.hash == h {
+		if sl.tag == tag {
 			e := &p.rows[sl.row-1]
-			if int(e.n) == len(prefix) && bytes.Equal(p.arena[e.off:e.off+e.n], prefix) {
-				return e
+			if e.hash == h && int(e.n) == len(prefix) && bytes.Equal(p.arena[e.off:e.off+e.n], prefix) {
+				return int(sl.row - 1), false
+			}
+		}
+	}
+}
+
+// find returns prefix's row index, or -1 when it is not in the table.
+func (p *prefixAgg) find(prefix []byte, h uint64) int {
+	tag := uint32(h >> 32)
+	for i := h & p.mask; ; i = (i + 1) & p.mask {
+		sl := &p.slots[i]
+		if sl.row == 0 {
+			return -1
+		}
+		if sl.tag == tag {
+			e := &p.rows[sl.row-1]
+			if e.hash == h && int(e.n) == len(prefix) && bytes.Equal(p.arena[e.off:e.off+e.n], prefix) {
+				return int(sl.row - 1)
 			}
 		}
 	}
@@ -213,15 +279,21 @@ func (p *prefixAgg) prune() {
 		off := len(arena)
 		arena = append(arena, p.arena[e.off:e.off+e.n]...)
 		e.off = uint32(off)
+		if int(e.births) > (pruneAt-1)*p.limit/2 {
+			e.tail = true
+		}
+		e.births = 0
 		kept = append(kept, e)
 	}
 	p.rows, p.arena = kept, arena
+	p.cut = cut
+	p.prunes++
 	clear(p.slots)
 	for j := range p.rows {
 		h := p.rows[j].hash
 		for i := h & p.mask; ; i = (i + 1) & p.mask {
 			if p.slots[i].row == 0 {
-				p.slots[i] = prefixSlot{hash: h, row: int32(j + 1)}
+				p.slots[i] = prefixSlot{tag: uint32(h >> 32), row: int32(j + 1)}
 				break
 			}
 		}
@@ -270,7 +342,8 @@ func (p *prefixAgg) merge(o *prefixAgg) {
 	p.col.Memory += o.col.Memory
 	for i := range o.rows {
 		r := &o.rows[i]
-		e := p.lookup(o.bytesOf(r), r.hash, int(r.level))
+		row, _ := p.lookup(o.bytesOf(r), r.hash, int(r.level))
+		e := &p.rows[row]
 		e.keys += r.keys
 		e.mem += r.mem
 		e.withTTL += r.withTTL
