@@ -59,6 +59,10 @@ type prefixAgg struct {
 	// once it changes).
 	cut    uint64
 	prunes int
+	// held has a bit set for the hash of every row, so that find, called
+	// for each key below a churning prefix, can answer "not held" from
+	// 32 KiB instead of probing the slot table.
+	held [heldWords]uint64
 
 	scratch []uint64
 }
@@ -102,6 +106,10 @@ func newPrefixAgg(seps string, depth, limit int) *prefixAgg {
 	p.mask = uint64(n - 1)
 	return p
 }
+
+const heldWords = 1 << 12
+
+func heldBit(h uint64) (int, uint64) { return int(h>>52) & (heldWords - 1), 1 << (h >> 46 & 63) }
 
 // pruneAt is how many times Limit rows the table holds before pruning.
 const pruneAt = 2
@@ -211,6 +219,8 @@ func (p *prefixAgg) lookup(prefix []byte, h uint64, level int) (int, bool) {
 			p.rows = append(p.rows, prefixEntry{hash: h, off: uint32(len(p.arena)), n: uint32(len(prefix)), level: int32(level)})
 			p.arena = append(p.arena, prefix...)
 			sl.tag, sl.row = tag, int32(len(p.rows))
+			w, bit := heldBit(h)
+			p.held[w] |= bit
 			return len(p.rows) - 1, true
 		}
 		if sl.tag == tag {
@@ -224,6 +234,9 @@ func (p *prefixAgg) lookup(prefix []byte, h uint64, level int) (int, bool) {
 
 // find returns prefix's row index, or -1 when it is not in the table.
 func (p *prefixAgg) find(prefix []byte, h uint64) int {
+	if w, bit := heldBit(h); p.held[w]&bit == 0 {
+		return -1
+	}
 	tag := uint32(h >> 32)
 	for i := h & p.mask; ; i = (i + 1) & p.mask {
 		sl := &p.slots[i]
@@ -289,8 +302,11 @@ func (p *prefixAgg) prune() {
 	p.cut = cut
 	p.prunes++
 	clear(p.slots)
+	clear(p.held[:])
 	for j := range p.rows {
 		h := p.rows[j].hash
+		w, bit := heldBit(h)
+		p.held[w] |= bit
 		for i := h & p.mask; ; i = (i + 1) & p.mask {
 			if p.slots[i].row == 0 {
 				p.slots[i] = prefixSlot{tag: uint32(h >> 32), row: int32(j + 1)}
