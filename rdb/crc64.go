@@ -20,6 +20,10 @@ import "encoding/binary"
 // sizes are constants, so each shift is a precomputed linear map applied
 // with 16 nibble lookups. On the development machine this runs about
 // 6.4 GB/s against 2.9 GB/s for the plain slicing-by-16 loop it replaced.
+//
+// On amd64 CPUs with PCLMULQDQ, inputs of 256 bytes and more are folded by
+// carry-less multiplication first (crc64_clmul.go): about 15 GB/s on the
+// development machine, against 6 GB/s for the tables.
 
 const crcJonesPoly = 0x95AC9329AC4BC9B5
 
@@ -55,6 +59,7 @@ var crcTable = func() *[16][256]uint64 {
 // amortise the combine and loop setup; the small size keeps 1-4 KiB inputs
 // on the fast path.
 const (
+	crcCLMULMin  = 256 // below, the fold's set-up and final 16 bytes do not pay
 	crcBigHalf   = 2048
 	crcSmallHalf = 512
 )
@@ -68,6 +73,9 @@ var (
 // Start with 0; the checksum of a whole RDB file covers every byte before
 // its 8-byte little-endian trailer.
 func CRC64(crc uint64, p []byte) uint64 {
+	if crcHasCLMUL && len(p) >= crcCLMULMin {
+		crc, p = crc64CLMUL(crc, p)
+	}
 	if len(p) >= 2*crcBigHalf {
 		crc, p = crc64Big(crc, p)
 	}

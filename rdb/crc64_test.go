@@ -138,6 +138,48 @@ func TestCRCShift(t *testing.T) {
 	}
 }
 
+// crc64Tables is CRC64 without the carry-less multiplication path.
+func crc64Tables(crc uint64, p []byte) uint64 {
+	if len(p) >= 2*crcBigHalf {
+		crc, p = crc64Big(crc, p)
+	}
+	if len(p) >= 2*crcSmallHalf {
+		crc, p = crc64Small(crc, p)
+	}
+	return crc64Slice16(crc, p)
+}
+
+// TestCRC64CLMUL checks the folding path on its own against the bitwise
+// definition: whole 64-byte blocks from 128 bytes up, random data,
+// offsets and registers, with and without a tail.
+func TestCRC64CLMUL(t *testing.T) {
+	if !crcHasCLMUL {
+		t.Skip("no PCLMULQDQ on this CPU: CRC64 uses the tables")
+	}
+	r := rand.New(rand.NewSource(5))
+	buf := make([]byte, 8192+128)
+	r.Read(buf)
+	for n := 128; n <= 8192; n += 64 {
+		for _, tail := range []int{0, 1, 63} {
+			off := r.Intn(64)
+			p := buf[off : off+n+tail]
+			init := r.Uint64()
+			got, rest := crc64CLMUL(init, p)
+			if len(rest) != tail {
+				t.Fatalf("len %d: %d bytes left, want %d", len(p), len(rest), tail)
+			}
+			if want := crc64Bitwise(init, p[:n]); got != want {
+				t.Fatalf("len %d off %d init %#x: fold = %#x, bitwise %#x", n, off, init, got, want)
+			}
+		}
+	}
+	// The constants are powers of x: x^64 mod P is the polynomial itself
+	// (reflected), and x^0 is the top bit.
+	if crcXPow(64) != crcJonesPoly || crcXPow(0) != 1<<63 {
+		t.Errorf("crcXPow(64) = %#x, crcXPow(0) = %#x", crcXPow(64), crcXPow(0))
+	}
+}
+
 func BenchmarkCRC64(b *testing.B) {
 	buf := make([]byte, 1<<20)
 	for i := range buf {
@@ -155,7 +197,7 @@ func BenchmarkCRC64Compare(b *testing.B) {
 	impls := []struct {
 		name string
 		f    func(uint64, []byte) uint64
-	}{{"new", CRC64}, {"old", crc64Slice16Old}}
+	}{{"new", CRC64}, {"tables", crc64Tables}, {"old", crc64Slice16Old}}
 	sizes := []struct {
 		name string
 		n    int
