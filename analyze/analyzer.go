@@ -258,14 +258,19 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 		}
 	}()
 	cur := <-free
-	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep}, &meta, func(k *Key) error {
+	// Keys are built in place in the batch (slot); the callback copies
+	// the name, which lives in the reader's buffer, beside them.
+	slot := func() *Key {
+		cur.keys = cur.keys[:len(cur.keys)+1]
+		return &cur.keys[len(cur.keys)-1]
+	}
+	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, slot: slot}, &meta, func(k *Key) error {
 		if !started {
 			started = true
 			nowMs = snapshotTime(o.Now, &meta).UnixMilli()
 		}
 		cur.arena = append(cur.arena, k.Key...)
 		cur.ends = append(cur.ends, len(cur.arena))
-		cur.keys = append(cur.keys, *k)
 		if len(cur.keys) == batchKeys || len(cur.arena) >= batchBytes {
 			full <- cur
 			cur = <-free

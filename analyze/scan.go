@@ -52,6 +52,10 @@ type scanOptions struct {
 	allocator Allocator
 	version   *ServerVersion
 	deep      bool
+	// slot, when set, returns where to build the next key, so that a
+	// caller batching keys gets them without a copy; fn is then called
+	// with that pointer.
+	slot func() *Key
 }
 
 // scanFile reads every record from r, calling fn for each key after its
@@ -126,18 +130,22 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 			if err := r.ReadShapeInto(s, &shapeOpts); err != nil {
 				return err
 			}
-			k = Key{
+			kp := &k
+			if o.slot != nil {
+				kp = o.slot()
+			}
+			*kp = Key{
 				DB: rec.DB, Key: rec.Key, Type: rec.Type.String(), Encoding: enc,
 				Elements: s.Elements, Largest: s.Largest, LargestKnown: s.LargestKnown,
 				ExpireAt: rec.ExpireAt, Freq: rec.Freq, Idle: rec.Idle,
 				StoredBytes: s.StoredBytes, FieldTTLs: s.FieldTTLs,
 			}
 			if rec.Type == rdb.TypeModule {
-				k.Module = s.Module.Name
-				k.Type = s.Module.Name
+				kp.Module = s.Module.Name
+				kp.Type = s.Module.Name
 			}
-			k.Bytes = est.finish(rec, s)
-			if err := fn(&k); err != nil {
+			kp.Bytes = est.finish(rec, s)
+			if err := fn(kp); err != nil {
 				return err
 			}
 		}
