@@ -157,7 +157,7 @@ func cmdRun(args []string) error {
 	repeat := fs.Int("repeat", 3, "runs per tool; the median time is reported")
 	format := fs.String("format", "md", "output format: md or json")
 	toolsFlag := fs.String("tools", strings.Join(allTools, ","), "comma-separated tools to run")
-	profDir := fs.String("cpuprofile-dir", "", "write CPU profiles of rdbtool's passes (last run) to this directory")
+	profDir := fs.String("cpuprofile-dir", "", "write CPU profiles of rdbtool's passes and commands (last run) to this directory")
 	serverBin := fs.String("redis-server", "redis-server", "redis-server binary")
 	checkBin := fs.String("redis-check-rdb", "redis-check-rdb", "redis-check-rdb binary")
 	rdbtoolBin := fs.String("rdbtool-bin", "", "rdbtool binary to measure (default: build ./cmd/rdbtool into a temporary directory)")
@@ -255,8 +255,16 @@ func cmdRun(args []string) error {
 		for i := 0; i < *repeat; i++ {
 			for _, t := range tools {
 				var prof string
-				if *profDir != "" && i == *repeat-1 && (t == toolHeaders || t == toolFull) {
-					prof = filepath.Join(*profDir, strings.TrimSuffix(filepath.Base(file), ".rdb")+"-"+t+".pprof")
+				env.profile = ""
+				if *profDir != "" && i == *repeat-1 {
+					p := filepath.Join(*profDir, strings.TrimSuffix(filepath.Base(file), ".rdb")+"-"+t+".pprof")
+					switch t {
+					case toolHeaders, toolFull:
+						prof = p
+					case toolHDT, toolCheckRDB, toolServerLoad, toolHDTMemory, toolPipe:
+					default: // the rdbtool commands
+						env.profile = p
+					}
 				}
 				var m measurement
 				switch t {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,22 @@ type benchEnv struct {
 	mutateErr error
 	s3URL     string
 	s3Err     error
+
+	// profile, when set, is where the next rdbtool command writes a CPU
+	// profile (RDBTOOL_CPUPROFILE).
+	profile string
+}
+
+// cliEnv is the environment of an rdbtool command: base (nil: this
+// process's) plus the profile request, if any.
+func (e *benchEnv) cliEnv(base []string) []string {
+	if e.profile == "" {
+		return base
+	}
+	if base == nil {
+		base = os.Environ()
+	}
+	return append(slices.Clip(base), "RDBTOOL_CPUPROFILE="+e.profile)
 }
 
 func (e *benchEnv) close() {
@@ -180,13 +197,13 @@ func (c *lineCounter) Write(p []byte) (int, error) {
 }
 
 func (e *benchEnv) runAnalyze(file string) measurement {
-	return runCLI(e.rdbtool, []string{"analyze", "--format", "json", file}, nil, nil)
+	return runCLI(e.rdbtool, []string{"analyze", "--format", "json", file}, e.cliEnv(nil), nil)
 }
 
 func (e *benchEnv) runConvert(file string) measurement {
 	out := filepath.Join(e.tmp, "convert-out.rdb")
 	defer os.Remove(out)
-	m := runCLI(e.rdbtool, []string{"convert", file, out, "--target-version", "10", "--quiet"}, nil, nil)
+	m := runCLI(e.rdbtool, []string{"convert", file, out, "--target-version", "10", "--quiet"}, e.cliEnv(nil), nil)
 	if fi, err := os.Stat(out); err == nil && m.Error == "" {
 		m.Note = fmt.Sprintf("wrote %s bytes", commas(fi.Size()))
 	}
@@ -199,7 +216,7 @@ func (e *benchEnv) runDiff(file string) measurement {
 	}
 	var lc lineCounter
 	// Exit status 1 is "the inputs differ", which they do.
-	m := runCLI(e.rdbtool, []string{"diff", file, e.mutated, "--format", "jsonl", "--mem-limit", "256M"}, nil, &lc, 1)
+	m := runCLI(e.rdbtool, []string{"diff", file, e.mutated, "--format", "jsonl", "--mem-limit", "256M"}, e.cliEnv(nil), &lc, 1)
 	if m.Error == "" {
 		m.Note = fmt.Sprintf("%d jsonl lines", lc.n)
 	}
@@ -207,7 +224,7 @@ func (e *benchEnv) runDiff(file string) measurement {
 }
 
 func (e *benchEnv) runCheck(file string) measurement {
-	return runCLI(e.rdbtool, []string{"check", file}, nil, nil)
+	return runCLI(e.rdbtool, []string{"check", file}, e.cliEnv(nil), nil)
 }
 
 // runS3 runs `rdbtool CMD ARGS... s3://...` against the private versitygw.
@@ -216,7 +233,7 @@ func (e *benchEnv) runS3(cmd string, args ...string) measurement {
 		return measurement{Error: e.s3Err.Error()}
 	}
 	a := append([]string{"--s3-endpoint", e.s3.endpoint, "--s3-path-style", cmd}, args...)
-	return runCLI(e.rdbtool, append(a, e.s3URL), e.s3.clientEnv(), nil)
+	return runCLI(e.rdbtool, append(a, e.s3URL), e.cliEnv(e.s3.clientEnv()), nil)
 }
 
 // runRestore starts an empty private redis-server and times
@@ -241,7 +258,7 @@ func (e *benchEnv) runRestore(file string, wantKeys int64) measurement {
 		c.Close()
 		return measurement{Error: fmt.Sprintf("new server is not empty (DBSIZE %v, %v)", n, err)}
 	}
-	m := runCLI(e.rdbtool, []string{"restore", file, "--target", "redis://" + s.addr, "--quiet"}, nil, nil)
+	m := runCLI(e.rdbtool, []string{"restore", file, "--target", "redis://" + s.addr, "--quiet"}, e.cliEnv(nil), nil)
 	return finishServerRun(s, c, m, wantKeys)
 }
 
