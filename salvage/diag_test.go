@@ -96,3 +96,50 @@ func parseRange(s string, a, b *int) {
 		*b, _ = strconv.Atoi(parts[1])
 	}
 }
+
+// TestDiagSmall replays TestLongSmallRDB's damage of the benchmark file
+// (DIAG_SMALL=<damage name>) and says why keys outside it were lost.
+func TestDiagSmall(t *testing.T) {
+	if os.Getenv("DIAG_SMALL") == "" {
+		t.Skip()
+	}
+	path := os.Getenv("RDBTOOL_SMALL_RDB")
+	if path == "" {
+		path = "/root/.cache/rdbtool-bench/small.rdb"
+	}
+	orig, _ := os.ReadFile(path)
+	idx := indexByOffset(t, orig)
+	rng := rand.New(rand.NewSource(3))
+	for _, dmg := range damages {
+		for i := 0; i < 6; i++ {
+			bad, ds, de := dmg.apply(rng, orig)
+			if dmg.name != os.Getenv("DIAG_SMALL") {
+				continue
+			}
+			res, _ := Scan(bytes.NewReader(bad), int64(len(bad)), Options{})
+			why := map[string]int{}
+			for _, l := range res.Lost {
+				o, ok := idx[l.Offset]
+				if !ok || !(o.off+o.size <= ds || o.off >= de) {
+					continue
+				}
+				w := l.Why
+				if i := strings.IndexAny(w, ":0123456789"); i > 0 {
+					w = w[:i]
+				}
+				why[w]++
+			}
+			t.Logf("trial %d [%d,%d): keys %d lost-outside %v problems %d", i, ds, de, res.Keys, why, res.ProblemCount)
+			n := 0
+			for _, p := range res.Problems {
+				if p.Kind == KeySuspect || p.Kind == DBUncertain || p.Kind == KeyLost {
+					n++
+					if n > 3 {
+						continue
+					}
+				}
+				t.Logf("   %.300s", p.String())
+			}
+		}
+	}
+}

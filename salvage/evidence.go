@@ -44,8 +44,11 @@ import (
 // being to the very next database (databases are written in increasing
 // order), or by the count the file declares for the database (RESIZEDB)
 // exceeding every key that can precede the end of the damaged range (those
-// read, and one per 3 damaged bytes), so that the database must go on
-// after it. Otherwise they are reported lost ("database unknown").
+// read, and one per 3 damaged bytes that could hide records), so that the
+// database must go on after it. When the range is the rest of one large
+// value, its elements locate the damage in it (walk.go), and only the
+// bytes around that count. Otherwise they are reported lost ("database
+// unknown").
 
 // runMax bounds how many records before a damaged range, since the last
 // start proof, are held back.

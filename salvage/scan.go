@@ -225,7 +225,8 @@ type scanner struct {
 	failTrunc   bool           // it was the input ending inside a record
 	maxProblems int
 	keyBuf      []byte
-	out         Record // what emit hands on, reused
+	out         Record      // what emit hands on, reused
+	fv          failedValue // the key whose value failed in the last segment, if any
 }
 
 // Scan reads a whole RDB file from r (size bytes), checks every record and
@@ -462,6 +463,14 @@ func (s *scanner) run() error {
 				unknown = n
 			}
 		}
+		if unknown > 64<<10 {
+			// A long range after a value whose header was read: its
+			// elements may show that the range is that value alone.
+			u := s.valueRangeUnknown(s.fv, start, next)
+			if u >= 0 && u < unknown {
+				unknown = u
+			}
+		}
 		if zs >= 0 {
 			s.ev.zeroed = true
 		}
@@ -622,6 +631,7 @@ func (s *scanner) segment(off int64, afterDamage bool) (failAt, hint, from int64
 	}
 	first := afterDamage
 	recStart := off
+	s.fv = failedValue{}
 	for {
 		if recStart < 9 && s.res.HeaderOK {
 			recStart = 9
@@ -733,12 +743,18 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 			s.lost(rec.DB, rec.Key, rec.Offset, p.What)
 		}
 		s.fail(p.Offset, err)
+		s.fv = failedValue{set: true, rdbType: rec.RDBType, vs: vs, at: p.Offset}
 		// The value is damaged from p.Offset on; before that it decoded.
 		return false, r.Offset(), p.Offset
 	}
 	// Consume whatever the checks left unread, so the size is known.
 	if err := r.Skip(); err != nil {
 		s.fail(r.Offset(), err)
+		at := r.Offset()
+		if re := (*rdb.Error)(nil); errors.As(err, &re) {
+			at = re.Offset
+		}
+		s.fv = failedValue{set: true, rdbType: rec.RDBType, vs: vs, at: at}
 		if !first {
 			s.lost(rec.DB, rec.Key, rec.Offset, err.Error())
 			s.problem(Problem{Kind: KeyLost, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: err.Error(), Err: err})
@@ -772,6 +788,7 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 		s.lost(rec.DB, rec.Key, rec.Offset, inc.err.What)
 		s.problem(Problem{Kind: KeyLost, Offset: inc.err.Offset, DB: rec.DB, Key: rec.Key, What: inc.err.What, Err: inc.err})
 		s.fail(inc.err.Offset, nil)
+		s.fv = failedValue{set: true, rdbType: rec.RDBType, vs: vs, at: inc.err.Offset}
 		return false, rec.Offset + rec.Size, inc.err.Offset
 	}
 	if s.fixOff >= rec.Offset && s.fixOff < rec.Offset+rec.Size {

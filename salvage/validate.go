@@ -76,7 +76,9 @@ func (v *validator) check(r *rdb.Reader, rec *rdb.Record) (weak bool, err error)
 	}
 	v.members.reset()
 	if n, ok := r.Len(); ok && n > 64 {
-		v.members.reserve(int(min(n, 1<<21)))
+		// The declared count may be damaged bytes: room for more grows as
+		// members are read.
+		v.members.reserve(int(min(n, 1<<14)))
 	}
 	sorted := rec.Type == rdb.TypeZSet && compactZSet(rec.RDBType)
 	prevScore := math.Inf(-1)
