@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -44,7 +45,8 @@ func indexKeys(t testing.TB, data []byte) map[string]keyHashRec {
 
 // TestLongSmallRDB damages the 106 MB benchmark file in controlled ways and
 // measures the share of undamaged keys recovered. Set RDBTOOL_SALVAGE_LONG=1
-// (and RDBTOOL_SMALL_RDB to another path if needed).
+// (and RDBTOOL_SMALL_RDB to another path if needed, RDBTOOL_SALVAGE_SEED
+// for other damage positions).
 func TestLongSmallRDB(t *testing.T) {
 	if os.Getenv("RDBTOOL_SALVAGE_LONG") == "" {
 		t.Skip("set RDBTOOL_SALVAGE_LONG=1 to run")
@@ -59,7 +61,11 @@ func TestLongSmallRDB(t *testing.T) {
 	}
 	keys := indexKeys(t, orig)
 	t.Logf("%s: %d keys", path, len(keys))
-	rng := rand.New(rand.NewSource(3))
+	seed := int64(3)
+	if v, err := strconv.ParseInt(os.Getenv("RDBTOOL_SALVAGE_SEED"), 10, 64); err == nil {
+		seed = v // other damage positions
+	}
+	rng := rand.New(rand.NewSource(seed))
 	trials := 6
 	loaded := false
 	for _, dmg := range damages {
