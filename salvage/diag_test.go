@@ -25,15 +25,7 @@ func TestDiagLosses(t *testing.T) {
 			for i := 0; i < 3; i++ {
 				bad, ds, de := dmg.apply(rng, data)
 				res, _ := Scan(bytes.NewReader(bad), int64(len(bad)), Options{})
-				for _, l := range res.Lost {
-					o, ok := idx[l.Offset]
-					if !ok || !(o.off+o.size <= ds || o.off >= de) {
-						continue
-					}
-					w := l.Why
-					if i := strings.IndexAny(w, ":0123456789"); i > 0 {
-						w = w[:i]
-					}
+				outsideLosses(res, idx, ds, de, func(l LostKey, o origKey, w string) {
 					why[w]++
 					if strings.HasPrefix(w, os.Getenv("V")) && os.Getenv("V") != "" && dmg.name == os.Getenv("D") {
 						for _, p := range res.Problems {
@@ -41,7 +33,7 @@ func TestDiagLosses(t *testing.T) {
 						}
 						t.Logf("%s %s held-dropped %q at %d size %d", f.Name, dmg.name, trunc(l.Key), o.off, o.size)
 					}
-				}
+				})
 			}
 		}
 		t.Logf("%s: %v", dmg.name, why)
@@ -79,11 +71,7 @@ func TestDiagOne(t *testing.T) {
 	}
 	why := map[string]int{}
 	for _, l := range res.Lost {
-		w := l.Why
-		if i := strings.IndexAny(w, ":0123456789"); i > 0 {
-			w = w[:i]
-		}
-		why[w]++
+		why[lossReason(l.Why)]++
 	}
 	t.Logf("lost: %v", why)
 	t.Logf("keys %d dbs %+v", res.Keys, res.DBs)
@@ -103,11 +91,7 @@ func TestDiagSmall(t *testing.T) {
 	if os.Getenv("DIAG_SMALL") == "" {
 		t.Skip()
 	}
-	path := os.Getenv("RDBTOOL_SMALL_RDB")
-	if path == "" {
-		path = "/root/.cache/rdbtool-bench/small.rdb"
-	}
-	orig, _ := os.ReadFile(path)
+	orig, _ := os.ReadFile(smallRDBPath())
 	idx := indexByOffset(t, orig)
 	rng := rand.New(rand.NewSource(3))
 	for _, dmg := range damages {
@@ -118,17 +102,7 @@ func TestDiagSmall(t *testing.T) {
 			}
 			res, _ := Scan(bytes.NewReader(bad), int64(len(bad)), Options{})
 			why := map[string]int{}
-			for _, l := range res.Lost {
-				o, ok := idx[l.Offset]
-				if !ok || !(o.off+o.size <= ds || o.off >= de) {
-					continue
-				}
-				w := l.Why
-				if i := strings.IndexAny(w, ":0123456789"); i > 0 {
-					w = w[:i]
-				}
-				why[w]++
-			}
+			outsideLosses(res, idx, ds, de, func(_ LostKey, _ origKey, w string) { why[w]++ })
 			t.Logf("trial %d [%d,%d): keys %d lost-outside %v problems %d", i, ds, de, res.Keys, why, res.ProblemCount)
 			n := 0
 			for _, p := range res.Problems {
@@ -140,6 +114,24 @@ func TestDiagSmall(t *testing.T) {
 				}
 				t.Logf("   %.300s", p.String())
 			}
+		}
+	}
+}
+
+// lossReason is why's reason without the offsets and names that follow it.
+func lossReason(why string) string {
+	if i := strings.IndexAny(why, ":0123456789"); i > 0 {
+		return why[:i]
+	}
+	return why
+}
+
+// outsideLosses calls fn for each lost key of res that lay wholly outside
+// the damage [ds, de) in the original (idx), with its reason.
+func outsideLosses(res *Result, idx map[int64]origKey, ds, de int64, fn func(l LostKey, o origKey, reason string)) {
+	for _, l := range res.Lost {
+		if o, ok := idx[l.Offset]; ok && (o.off+o.size <= ds || o.off >= de) {
+			fn(l, o, lossReason(l.Why))
 		}
 	}
 }

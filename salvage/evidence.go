@@ -428,33 +428,25 @@ func (s *scanner) damage(start, next, unknown int64, viaHint bool) {
 // by the size hint opcode (RDB 7 and later). It returns how many bytes
 // could hide one (the zero run), or -1 when that cannot be shown.
 func (s *scanner) zeroedOnly(start, zs, next int64) int64 {
-	if s.version < 7 || next-start > 64<<20 {
+	if s.version < 7 {
 		return -1
 	}
-	buf := make([]byte, next-start)
-	n, _ := s.ra.ReadAt(buf, start)
-	buf = buf[:n]
-	z := int(zs - start)
-	if zs < 0 {
-		z = 0
-	}
-	ze := z
-	for ze < len(buf) && buf[ze] == 0 {
-		ze++
-	}
-	for i, b := range buf {
-		if b != 0xFE || (i >= z && i < ze) {
-			continue
-		}
-		if db, n := s.selectAt(buf[i:]); n < 0 || (db > uint64(s.ev.certainDB) && (i+n >= len(buf) || s.startsChain(start+int64(i+n)))) {
-			return -1
-		}
+	w := &walkWindow{ra: s.ra}
+	if s.selectionIn(w, start, next, next) {
+		return -1
 	}
 	if zs < 0 {
 		return 0
 	}
+	ze := zs
+	for ze < next {
+		if b, ok := w.byteAt(ze); !ok || b != 0 {
+			break
+		}
+		ze++
+	}
 	// A selection could also straddle the edges of the zeros.
-	return int64(ze-z) + 24
+	return ze - zs + 24
 }
 
 // startsChain reports whether records can be read from off.

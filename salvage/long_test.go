@@ -51,10 +51,7 @@ func TestLongSmallRDB(t *testing.T) {
 	if os.Getenv("RDBTOOL_SALVAGE_LONG") == "" {
 		t.Skip("set RDBTOOL_SALVAGE_LONG=1 to run")
 	}
-	path := os.Getenv("RDBTOOL_SMALL_RDB")
-	if path == "" {
-		path = "/root/.cache/rdbtool-bench/small.rdb"
-	}
+	path := smallRDBPath()
 	orig, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -117,4 +114,12 @@ func TestLongSmallRDB(t *testing.T) {
 			t.Errorf("%s: recovered %.4f%% < 99%%", dmg.name, 100*share)
 		}
 	}
+}
+
+// smallRDBPath is the benchmark file the long tests damage.
+func smallRDBPath() string {
+	if p := os.Getenv("RDBTOOL_SMALL_RDB"); p != "" {
+		return p
+	}
+	return "/root/.cache/rdbtool-bench/small.rdb"
 }

@@ -743,7 +743,7 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 			s.lost(rec.DB, rec.Key, rec.Offset, p.What)
 		}
 		s.fail(p.Offset, err)
-		s.fv = failedValue{set: true, rdbType: rec.RDBType, vs: vs, at: p.Offset}
+		s.fv = failedValue{rdbType: rec.RDBType, vs: vs, at: p.Offset}
 		// The value is damaged from p.Offset on; before that it decoded.
 		return false, r.Offset(), p.Offset
 	}
@@ -754,7 +754,7 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 		if re := (*rdb.Error)(nil); errors.As(err, &re) {
 			at = re.Offset
 		}
-		s.fv = failedValue{set: true, rdbType: rec.RDBType, vs: vs, at: at}
+		s.fv = failedValue{rdbType: rec.RDBType, vs: vs, at: at}
 		if !first {
 			s.lost(rec.DB, rec.Key, rec.Offset, err.Error())
 			s.problem(Problem{Kind: KeyLost, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: err.Error(), Err: err})
@@ -788,7 +788,7 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 		s.lost(rec.DB, rec.Key, rec.Offset, inc.err.What)
 		s.problem(Problem{Kind: KeyLost, Offset: inc.err.Offset, DB: rec.DB, Key: rec.Key, What: inc.err.What, Err: inc.err})
 		s.fail(inc.err.Offset, nil)
-		s.fv = failedValue{set: true, rdbType: rec.RDBType, vs: vs, at: inc.err.Offset}
+		s.fv = failedValue{rdbType: rec.RDBType, vs: vs, at: inc.err.Offset}
 		return false, rec.Offset + rec.Size, inc.err.Offset
 	}
 	if s.fixOff >= rec.Offset && s.fixOff < rec.Offset+rec.Size {

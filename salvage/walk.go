@@ -21,9 +21,9 @@ import (
 // elements' worth of damage can hide in such a run. Zeroed bytes do read
 // as empty elements, so zero runs are counted as unknown in full.
 
-// failedValue is what the scan knows of the key whose value failed.
+// failedValue is what the scan knows of the key whose value failed; the
+// zero value (type 0, a string, which has no elements) means none.
 type failedValue struct {
-	set     bool
 	rdbType byte
 	vs      int64 // where the value starts (after the key)
 	at      int64 // where decoding noticed the failure
@@ -32,7 +32,6 @@ type failedValue struct {
 // walkWindow reads the input through a sliding buffer.
 type walkWindow struct {
 	ra   io.ReaderAt
-	size int64
 	base int64
 	buf  []byte
 	lzf  []byte
@@ -254,10 +253,10 @@ func (w *walkWindow) zeroRunBytes(from, to int64) int64 {
 // element (or the failure) and the first offset after it from which
 // elements of ordinary size lead exactly to next.
 func (s *scanner) valueRangeUnknown(fv failedValue, start, next int64) int64 {
-	if !fv.set || !walkable(fv.rdbType) || fv.vs < start || fv.vs >= next {
+	if !walkable(fv.rdbType) || fv.vs < start || fv.vs >= next {
 		return -1
 	}
-	w := &walkWindow{ra: s.ra, size: s.size}
+	w := &walkWindow{ra: s.ra}
 	_, first, ok := w.length(fv.vs) // the element count
 	if !ok || first >= next {
 		return -1
@@ -326,7 +325,7 @@ func (s *scanner) valueRangeUnknown(fv failedValue, start, next int64) int64 {
 			return -1
 		}
 	}
-	if s.selectionIn(w, first, next) {
+	if s.selectionIn(w, first, next, next) {
 		return -1
 	}
 	zeros := w.zeroRunBytes(first, next)
@@ -363,10 +362,12 @@ func (s *scanner) valueRangeUnknown(fv failedValue, start, next int64) int64 {
 	return -1
 }
 
-// selectionIn reports whether [from, to) holds the bytes of a selection of
-// a later database with its size hint (RDB 7 and later) from which
-// records can be read: the range may then be more than one value.
-func (s *scanner) selectionIn(w *walkWindow, from, to int64) bool {
+// selectionIn reports whether a selection of a later database with its
+// size hint (RDB 7 and later) starts in [from, to), reading no further
+// than end: one cut short by end counts, and so does one that reaches end
+// or from whose end records can be read. The range may then hold more
+// than one database's records.
+func (s *scanner) selectionIn(w *walkWindow, from, to, end int64) bool {
 	if s.version < 7 {
 		return false
 	}
@@ -380,8 +381,9 @@ func (s *scanner) selectionIn(w *walkWindow, from, to int64) bool {
 			if p[i] != 0xFE {
 				continue
 			}
-			tail := w.bytes(base+int64(i), int(min(32, s.size-base-int64(i))))
-			if db, m := s.selectAt(tail); m < 0 || (m > 0 && db > uint64(s.ev.certainDB) && s.startsChain(base+int64(i)+int64(m))) {
+			at := base + int64(i)
+			db, m := s.selectAt(w.bytes(at, int(min(32, end-at))))
+			if m < 0 || (m > 0 && db > uint64(s.ev.certainDB) && (at+int64(m) >= end || s.startsChain(at+int64(m)))) {
 				return true
 			}
 			p = w.bytes(base, n) // the window may have moved
