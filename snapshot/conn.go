@@ -1,0 +1,318 @@
+package snapshot
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TLSOptions configure rediss:// connections. They can also be given in
+// the URL's query: tls-ca, tls-cert, tls-key, tls-insecure=1,
+// tls-server-name (the same names restore takes).
+type TLSOptions struct {
+	CAFile     string // PEM bundle to verify the server with (default: system roots)
+	CertFile   string // client certificate (PEM), with KeyFile
+	KeyFile    string
+	Insecure   bool   // do not verify the server certificate
+	ServerName string // name to verify instead of the URL's host
+}
+
+// endpoint is a parsed source URL.
+type endpoint struct {
+	name     string // the URL with any password hidden, for messages
+	addr     string
+	user     string
+	password string
+	tls      *tls.Config
+}
+
+// parseURL reads redis://[user:pass@]host[:port] or rediss://... (valkey://
+// and valkeys:// too). A database in the path is refused: a snapshot holds
+// every database.
+func parseURL(raw string, o *Options) (*endpoint, error) {
+	if !strings.Contains(raw, "://") {
+		raw = "redis://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("source URL: %v", err)
+	}
+	ep := &endpoint{name: redact(u)}
+	secure := false
+	switch u.Scheme {
+	case "redis", "valkey":
+	case "rediss", "valkeys":
+		secure = true
+	default:
+		return nil, fmt.Errorf("%s: unsupported scheme %q (use redis:// or rediss://)", ep.name, u.Scheme)
+	}
+	if p := strings.Trim(u.Path, "/"); p != "" {
+		if _, err := strconv.Atoi(p); err != nil {
+			return nil, fmt.Errorf("%s: unexpected path %q", ep.name, u.Path)
+		}
+		// A database number is harmless (the RDB holds them all) but
+		// suggests a misunderstanding; accept it silently like a replica
+		// would ignore it.
+	}
+	host := u.Hostname()
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	ep.addr = net.JoinHostPort(host, cmpOr(u.Port(), "6379"))
+	if u.User != nil {
+		pass, hasPass := u.User.Password()
+		if hasPass {
+			ep.user, ep.password = u.User.Username(), pass
+		} else {
+			ep.password = u.User.Username() // redis://secret@host: a password alone
+		}
+	}
+	if o.Username != "" {
+		ep.user = o.Username
+	}
+	if o.Password != "" {
+		ep.password = o.Password
+	}
+	q := u.Query()
+	t := o.TLS
+	if v := q.Get("tls-ca"); v != "" {
+		t.CAFile = v
+	}
+	if v := q.Get("tls-cert"); v != "" {
+		t.CertFile = v
+	}
+	if v := q.Get("tls-key"); v != "" {
+		t.KeyFile = v
+	}
+	if v := q.Get("tls-server-name"); v != "" {
+		t.ServerName = v
+	}
+	if v := q.Get("tls-insecure"); v == "1" || v == "true" {
+		t.Insecure = true
+	}
+	if secure || t.CAFile != "" || t.CertFile != "" {
+		cfg, err := tlsConfig(host, t)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", ep.name, err)
+		}
+		ep.tls = cfg
+	}
+	return ep, nil
+}
+
+func tlsConfig(host string, t TLSOptions) (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: t.Insecure}
+	if t.ServerName != "" {
+		cfg.ServerName = t.ServerName
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("TLS CA: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TLS CA %s: no PEM certificate found", t.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if t.CertFile != "" || t.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("TLS client certificate: %v", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// redact hides a password in a URL for messages.
+func redact(u *url.URL) string {
+	c := *u
+	c.RawQuery = ""
+	if c.User != nil {
+		if _, has := c.User.Password(); has {
+			return c.Redacted()
+		}
+		if c.User.Username() != "" {
+			c.User = url.User("xxxxx") // a password alone
+		}
+	}
+	return c.String()
+}
+
+// conn is one connection to the server, speaking just enough RESP for the
+// handshake; the payload is read raw from br.
+type conn struct {
+	ep      *endpoint
+	nc      net.Conn
+	br      *bufio.Reader
+	timeout time.Duration
+}
+
+// dial connects (and completes TLS) within the context and the timeout.
+func dial(ctx context.Context, ep *endpoint, timeout time.Duration) (*conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	nc, err := d.DialContext(ctx, "tcp", ep.addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", ep.name, err)
+	}
+	if ep.tls != nil {
+		tc := tls.Client(nc, ep.tls)
+		hctx, cancel := context.WithTimeout(ctx, timeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("%s: TLS handshake: %v", ep.name, err)
+		}
+		nc = tc
+	}
+	return &conn{ep: ep, nc: nc, br: bufio.NewReaderSize(nc, 64<<10), timeout: timeout}, nil
+}
+
+// serverError is an error reply.
+type serverError string
+
+func (e serverError) Error() string { return string(e) }
+
+// code returns the error code (NOPERM, NOAUTH, WRONGPASS, ERR, ...).
+func (e serverError) code() string {
+	c, _, _ := strings.Cut(string(e), " ")
+	return c
+}
+
+// send writes one command.
+func (c *conn) send(args ...string) error {
+	var b []byte
+	b = append(b, '*')
+	b = strconv.AppendInt(b, int64(len(args)), 10)
+	b = append(b, '\r', '\n')
+	for _, a := range args {
+		b = append(b, '$')
+		b = strconv.AppendInt(b, int64(len(a)), 10)
+		b = append(b, '\r', '\n')
+		b = append(b, a...)
+		b = append(b, '\r', '\n')
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(c.timeout))
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// maxLine bounds a protocol line: the longest the handshake sees is an
+// error message or a bulk header.
+const maxLine = 64 << 10
+
+// readLine reads one line without its "\r\n" (or "\n": the master's
+// keep-alives are a bare newline).
+func (c *conn) readLine() (string, error) {
+	c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+	var line []byte
+	for {
+		frag, err := c.br.ReadSlice('\n')
+		line = append(line, frag...)
+		if err == bufio.ErrBufferFull {
+			if len(line) > maxLine {
+				return "", fmt.Errorf("protocol line longer than %d bytes", maxLine)
+			}
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		break
+	}
+	s := strings.TrimSuffix(string(line), "\n")
+	return strings.TrimSuffix(s, "\r"), nil
+}
+
+// do sends a command and reads a simple reply: a status line or an
+// error (as serverError), an integer, or a bulk string.
+func (c *conn) do(args ...string) (string, error) {
+	if err := c.send(args...); err != nil {
+		return "", err
+	}
+	for {
+		line, err := c.readLine()
+		if err != nil {
+			return "", err
+		}
+		if line == "" {
+			continue // a keep-alive
+		}
+		switch line[0] {
+		case '+', ':':
+			return line[1:], nil
+		case '-':
+			return "", serverError(line[1:])
+		case '$':
+			n, err := strconv.Atoi(line[1:])
+			if err != nil || n > 64<<20 {
+				return "", fmt.Errorf("bad bulk length in %q", line)
+			}
+			if n < 0 {
+				return "", nil
+			}
+			p := make([]byte, n+2)
+			c.nc.SetReadDeadline(time.Now().Add(c.timeout))
+			if _, err := readFull(c.br, p); err != nil {
+				return "", err
+			}
+			return string(p[:n]), nil
+		}
+		return "", fmt.Errorf("unexpected reply %q", clip(line))
+	}
+}
+
+func readFull(br *bufio.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := br.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// clip shortens a server line for a message and hides control bytes.
+func clip(s string) string {
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// permissionError explains a NOPERM reply for command cmd.
+func permissionError(ep *endpoint, cmd string, err error) error {
+	user := ep.user
+	if user == "" {
+		user = "default"
+	}
+	return fmt.Errorf("%s: the ACL user %q may not run %s (%v): a snapshot needs what a replica needs, e.g. ACL SETUSER %s +psync +replconf +ping (and +sync for --sync, +cluster|nodes for --cluster)",
+		ep.name, user, cmd, err, user)
+}
+
+// isPerm reports whether err is a NOPERM reply.
+func isPerm(err error) bool {
+	var se serverError
+	return errors.As(err, &se) && se.code() == "NOPERM"
+}
