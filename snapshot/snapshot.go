@@ -110,6 +110,13 @@ func Open(ctx context.Context, rawURL string, o Options) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openEndpoint(ctx, ep, o)
+}
+
+func openEndpoint(ctx context.Context, ep *endpoint, o Options) (*Reader, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = 60 * time.Second
+	}
 	c, err := dial(ctx, ep, o.Timeout)
 	if err != nil {
 		return nil, err
