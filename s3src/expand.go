@@ -156,13 +156,18 @@ func (s *Store) Expand(ctx context.Context, pattern string) ([]string, error) {
 	return out, nil
 }
 
-// ExpandArgs expands every s3:// argument with Expand and keeps the
-// others (local files, "-") as they are, preserving the order.
+// ExpandArgs expands every s3:// argument with Expand and every local
+// directory or quoted glob with ExpandLocal, and keeps the others (local
+// files, "-") as they are, preserving the order.
 func ExpandArgs(ctx context.Context, args []string) ([]string, error) {
 	out := make([]string, 0, len(args))
 	for _, a := range args {
 		if !IsURL(a) {
-			out = append(out, a)
+			names, err := ExpandLocal(a)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, names...)
 			continue
 		}
 		urls, err := Expand(ctx, a)

@@ -42,27 +42,27 @@ const eofMarkLen = 40
 // Info describes a snapshot. Everything but Source, Address, ReplID and
 // ReplOffset is known once Read has returned io.EOF.
 type Info struct {
-	Source  string // the URL, password hidden
-	Address string // host:port connected to
+	Source  string `json:"source"`  // the URL, password hidden
+	Address string `json:"address"` // host:port connected to
 	// Method is how the RDB was asked for: "psync" or "sync".
-	Method string
+	Method string `json:"method"`
 	// Diskless is true when the server streamed the RDB with an EOF mark
 	// (repl-diskless-sync yes) instead of a length-prefixed file.
-	Diskless bool
+	Diskless bool `json:"diskless"`
 	// ReplID and ReplOffset are the master's replication ID and the
 	// offset the snapshot corresponds to (from +FULLRESYNC, or the RDB's
 	// repl-id / repl-offset aux fields after SYNC).
-	ReplID     string
-	ReplOffset int64
+	ReplID     string `json:"replication_id"`
+	ReplOffset int64  `json:"replication_offset"`
 
-	Dialect       string // "redis" or "valkey"
-	RDBVersion    int
-	ServerVersion string // the RDB's redis-ver (or valkey-ver) aux field
-	Keys          int64
-	Bytes         int64
-	SHA256        string             // hex, of the RDB bytes
-	Checksum      rdb.ChecksumStatus // verified, or disabled by the server (rdbchecksum no)
-	Time          time.Time          // when the transfer started
+	Dialect       string             `json:"dialect"` // "redis" or "valkey"
+	RDBVersion    int                `json:"rdb_version"`
+	ServerVersion string             `json:"server_version"` // the RDB's redis-ver (or valkey-ver) aux field
+	Keys          int64              `json:"keys"`
+	Bytes         int64              `json:"bytes"`
+	SHA256        string             `json:"sha256"` // hex, of the RDB bytes
+	Checksum      rdb.ChecksumStatus `json:"-"`      // verified, or disabled by the server (rdbchecksum no)
+	Time          time.Time          `json:"time"`   // when the transfer started
 }
 
 // Reader is an io.Reader of a live server's RDB snapshot, received the
@@ -103,9 +103,6 @@ type Reader struct {
 // RDB. The context bounds the whole transfer: cancelling it breaks off
 // Read with an error.
 func Open(ctx context.Context, rawURL string, o Options) (*Reader, error) {
-	if o.Timeout <= 0 {
-		o.Timeout = 60 * time.Second
-	}
 	ep, err := parseURL(rawURL, &o)
 	if err != nil {
 		return nil, err
