@@ -38,12 +38,16 @@ const (
 	// Issue 7: restoring into a server, and the pipe route it is measured against.
 	toolRestore = "rdbtool-restore"
 	toolPipe    = "redis-cli-pipe"
+	// Issue 17: a snapshot of a live server, against redis-cli --rdb.
+	toolSnapshot = "rdbtool-snapshot"
+	toolCliRDB   = "redis-cli-rdb"
 )
 
 var allTools = []string{
 	toolHeaders, toolFull, toolHDT, toolCheckRDB, toolServerLoad,
 	toolAnalyze, toolHDTMemory, toolConvert, toolAnalyzeMutated, toolDiff,
 	toolCheck, toolCheckS3, toolAnalyzeS3, toolRestore, toolPipe,
+	toolCliRDB, toolSnapshot,
 }
 
 // needs lists the tools a tool's target is measured against; "run" adds
@@ -53,12 +57,14 @@ var needs = map[string][]string{
 	toolCheckS3:   {toolCheck},
 	toolAnalyzeS3: {toolAnalyze},
 	toolRestore:   {toolServerLoad, toolPipe},
+	toolSnapshot:  {toolCliRDB},
 }
 
 // cliTools run the rdbtool binary built for the run.
 var cliTools = map[string]bool{
 	toolAnalyze: true, toolConvert: true, toolAnalyzeMutated: true, toolDiff: true,
 	toolCheck: true, toolCheckS3: true, toolAnalyzeS3: true, toolRestore: true, toolPipe: true,
+	toolSnapshot: true,
 }
 
 var toolLabel = map[string]string{
@@ -77,6 +83,8 @@ var toolLabel = map[string]string{
 	toolAnalyzeS3:      "rdbtool analyze --format json s3://… (local versitygw)",
 	toolRestore:        "rdbtool restore into an empty redis-server",
 	toolPipe:           "rdbtool dump --format resp piped into redis-cli --pipe, empty redis-server",
+	toolCliRDB:         "redis-cli --rdb from a live redis-server (diskless)",
+	toolSnapshot:       "rdbtool snapshot from a live redis-server (diskless, verified)",
 }
 
 // Targets from the issues.
@@ -95,6 +103,7 @@ const (
 	targetS3VsDisk       = 0.7       // issue 5: S3 read ≥ 70% of disk speed
 	targetRestoreVsLoad  = 2.0       // issue 7: restore ≤ 2× redis-server's own load
 	targetRestoreVsPipe  = 2.0       // issue 7: restore ≥ 2× faster than the redis-cli --pipe route
+	targetSnapshotVsCli  = 1.2       // issue 17: snapshot ≤ 1.2× the time of redis-cli --rdb
 )
 
 // measurement is one run of one tool.
@@ -261,7 +270,7 @@ func cmdRun(args []string) error {
 					switch t {
 					case toolHeaders, toolFull:
 						prof = p
-					case toolHDT, toolCheckRDB, toolServerLoad, toolHDTMemory, toolPipe:
+					case toolHDT, toolCheckRDB, toolServerLoad, toolHDTMemory, toolPipe, toolCliRDB:
 					default: // the rdbtool commands
 						env.profile = p
 					}
@@ -298,6 +307,8 @@ func cmdRun(args []string) error {
 					m = env.runRestore(file, fileKeys)
 				case toolPipe:
 					m = env.runPipe(file, fileKeys)
+				case toolSnapshot, toolCliRDB:
+					m = env.runSnapshotTool(t, file)
 				}
 				if (t == toolHeaders || t == toolFull) && m.Error == "" {
 					fileKeys = m.Keys
@@ -306,6 +317,7 @@ func cmdRun(args []string) error {
 				runs[t] = append(runs[t], m)
 			}
 		}
+		stopSnapshotSources()
 		for _, t := range tools {
 			fr.Results = append(fr.Results, summarize(t, runs[t], fi.Size()))
 		}
@@ -561,6 +573,16 @@ func checkTargets(results []toolResult) []targetCheck {
 			add("7", "restore speed-up vs dump --format resp piped into redis-cli --pipe", fmt.Sprintf("≥ %.0f×", targetRestoreVsPipe),
 				fmt.Sprintf("%.2f× (%.2f vs %.2f s)", x, rs.Seconds, p.Seconds), x >= targetRestoreVsPipe)
 		}
+	}
+
+	// Issue 17: snapshot.
+	if sn := get(toolSnapshot); sn != nil {
+		if cli := get(toolCliRDB); cli != nil {
+			x := sn.Seconds / cli.Seconds
+			add("17", "snapshot time vs redis-cli --rdb (same server, same transfer)", fmt.Sprintf("≤ %.1f×", targetSnapshotVsCli),
+				fmt.Sprintf("%.2f× (%.2f vs %.2f s)", x, sn.Seconds, cli.Seconds), x <= targetSnapshotVsCli)
+		}
+		add("17", "snapshot peak RSS", "≤ 64 MiB", mib(sn.PeakRSS), sn.PeakRSS <= targetPeakRSS)
 	}
 	return out
 }
