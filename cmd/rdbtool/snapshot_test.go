@@ -359,3 +359,68 @@ func TestPruneS3(t *testing.T) {
 		t.Errorf("left: %+v", objs)
 	}
 }
+
+// TestSnapshotClusterFromReplicas: a replica added to each master; with
+// --from-replicas every shard comes from its replica, and holds every key.
+func TestSnapshotClusterFromReplicas(t *testing.T) {
+	c := clustertest.Start(t, "--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0")
+	const keys = 900
+	fillCluster(t, c, keys)
+	var replicas []*redistest.Server
+	for _, m := range c.Nodes {
+		r := redistest.Start(t, "", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000")
+		host, port, _ := net.SplitHostPort(r.Addr)
+		redistest.MustDo(t, c.Nodes[0], "CLUSTER", "MEET", host, port)
+		id := string(redistest.AsBytes(redistest.MustDo(t, m, "CLUSTER", "MYID")))
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			if _, err := r.Do("CLUSTER", "REPLICATE", id); err == nil {
+				break
+			} else if time.Now().After(deadline) {
+				t.Fatalf("CLUSTER REPLICATE: %v", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		replicas = append(replicas, r)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for _, r := range replicas {
+		for {
+			info, _ := r.Do("INFO", "replication")
+			n, _ := r.Do("DBSIZE")
+			if strings.Contains(string(redistest.AsBytes(info)), "master_link_status:up") && n != int64(0) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %s not in sync: %s", r.Addr, info)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	// The masters' view must list the replicas as connected.
+	time.Sleep(2 * time.Second)
+	dir := t.TempDir()
+	out, code := runMsg(t, "snapshot", "--cluster", "--from-replicas", "--format", "json", "redis://"+c.Nodes[0].Addr, dir+"/x.rdb")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	var m snapshot.Manifest
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatal(err)
+	}
+	var sum int64
+	for i, s := range m.Shards {
+		if s.Role != "replica" || s.Address != replicas[i].Addr || s.File != filepath.Join(dir, fmt.Sprintf("x-%04d.rdb", i+1)) {
+			t.Errorf("shard %d: %+v", i, s)
+		}
+		sum += s.Keys
+	}
+	if sum != keys || !m.FromReplicas {
+		t.Errorf("%d keys from the replicas, want %d; manifest %+v", sum, keys, m)
+	}
+	out, code = run(t, "analyze", "--format", "json", dir+"/x-*.rdb")
+	var rep analyze.Report
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || rep.Totals.Keys != keys {
+		t.Errorf("analyze of the set: exit %d, %d keys", code, rep.Totals.Keys)
+	}
+}
