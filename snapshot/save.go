@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/rdbtool/rdbtool/s3src"
 )
@@ -108,15 +107,4 @@ func remove(ctx context.Context, name string) error {
 		return nil
 	}
 	return err
-}
-
-// joinName appends name to a directory or prefix (local or s3://).
-func joinName(dir, name string) string {
-	if s3src.IsURL(dir) {
-		if dir != "" && !strings.HasSuffix(dir, "/") {
-			dir += "/"
-		}
-		return dir + name
-	}
-	return filepath.Join(dir, name)
 }
