@@ -399,3 +399,80 @@ func TestSnapshotNotAServer(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// flipProxy forwards one connection to addr, inverting the byte at offset
+// at of what the server sends.
+func flipProxy(t *testing.T, addr string, at int64) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		s, err := net.Dial("tcp", addr)
+		if err != nil {
+			return
+		}
+		defer s.Close()
+		go io.Copy(s, c)
+		buf := make([]byte, 32<<10)
+		var off int64
+		for {
+			n, err := s.Read(buf)
+			if at >= off && at < off+int64(n) {
+				buf[at-off] ^= 0xff
+			}
+			off += int64(n)
+			if _, werr := c.Write(buf[:n]); werr != nil || err != nil {
+				return
+			}
+		}
+	}()
+	return l.Addr().String()
+}
+
+// TestSnapshotCorruptedInTransit: one byte of the RDB changed on the way
+// is caught (framing or CRC-64), and nothing is stored.
+func TestSnapshotCorruptedInTransit(t *testing.T) {
+	f := corpusFile(t, "main")
+	for _, diskless := range []bool{false, true} {
+		srv := redistest.Start(t, f.RDB, diskArgs(diskless)...)
+		out := filepath.Join(t.TempDir(), "snap.rdb")
+		_, err := snapshot.Take(context.Background(), "redis://"+flipProxy(t, srv.Addr, 90_000), out, snapshot.Options{})
+		var re *rdb.Error
+		if !errors.As(err, &re) {
+			t.Errorf("diskless=%v: error %v, want an *rdb.Error", diskless, err)
+		}
+		t.Logf("diskless=%v: %v", diskless, err)
+		if ents, _ := os.ReadDir(filepath.Dir(out)); len(ents) != 0 {
+			t.Errorf("files left: %v", ents)
+		}
+	}
+}
+
+// TestSnapshotSilentServer: a server that never answers is given up on
+// after Options.Timeout.
+func TestSnapshotSilentServer(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			defer c.Close()
+			io.Copy(io.Discard, c)
+		}
+	}()
+	start := time.Now()
+	_, err = snapshot.Open(context.Background(), "redis://"+l.Addr().String(), snapshot.Options{Timeout: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "timeout") || time.Since(start) > 10*time.Second {
+		t.Errorf("after %v: %v", time.Since(start), err)
+	}
+}
