@@ -227,12 +227,15 @@ func slowServer(t *testing.T) *redistest.Server {
 type killAfter struct {
 	r      io.Reader
 	srv    *redistest.Server
+	after  int64 // bytes to let through first
+	seen   int64
 	killed atomic.Bool
 }
 
 func (k *killAfter) Read(p []byte) (int, error) {
 	n, err := k.r.Read(p)
-	if n > 0 && !k.killed.Swap(true) {
+	k.seen += int64(n)
+	if n > 0 && k.seen > k.after && !k.killed.Swap(true) {
 		k.srv.Kill()
 	}
 	return n, err
@@ -474,5 +477,53 @@ func TestSnapshotSilentServer(t *testing.T) {
 	_, err = snapshot.Open(context.Background(), "redis://"+l.Addr().String(), snapshot.Options{Timeout: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "timeout") || time.Since(start) > 10*time.Second {
 		t.Errorf("after %v: %v", time.Since(start), err)
+	}
+}
+
+// TestSnapshotKilledDuringMultipart: the server dies after two 5 MiB parts
+// of the upload have gone to S3; the upload is aborted, leaving no object
+// and no pending multipart upload.
+func TestSnapshotKilledDuringMultipart(t *testing.T) {
+	srv := redistest.Start(t, "", append(diskArgs(true), "--enable-debug-command", "yes")...)
+	redistest.MustDo(t, srv, "DEBUG", "POPULATE", "200000", "key", "128")
+	redistest.MustDo(t, srv, "CONFIG", "SET", "rdbcompression", "no")     // about 30 MB of RDB
+	redistest.MustDo(t, srv, "CONFIG", "SET", "rdb-key-save-delay", "20") // µs per key: about 4 s in all
+	s3 := s3test.Start(t)
+	s3.CreateBucket(t, "killed")
+	o := s3.Options()
+	o.PartSize, o.UploadConcurrency = 5<<20, 1
+	s3src.SetDefaultOptions(o)
+	t.Cleanup(func() { s3src.SetDefaultOptions(s3src.Options{}) })
+	st, _ := s3src.Default(context.Background())
+
+	r, err := snapshot.Open(context.Background(), "redis://"+srv.Addr, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	k := &killAfter{r: r, srv: srv, after: 12 << 20}
+	done := make(chan error, 1)
+	go func() { done <- snapshot.Save(context.Background(), k, "s3://killed/big.rdb") }()
+	// While the transfer runs, the upload is a multipart upload in progress.
+	sawPending := false
+	for deadline := time.Now().Add(time.Minute); !k.killed.Load() && time.Now().Before(deadline); {
+		if ups, _ := st.PendingUploads(context.Background(), "s3://killed/"); len(ups) > 0 {
+			sawPending = true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	err = <-done
+	if err == nil || !k.killed.Load() {
+		t.Fatalf("save after the server died: %v (killed %v)", err, k.killed.Load())
+	}
+	t.Logf("error: %v", err)
+	if !sawPending {
+		t.Errorf("no multipart upload was seen in progress: the test did not reach the case it is about")
+	}
+	if objs, err := st.List(context.Background(), "s3://killed/", true); err != nil || len(objs) != 0 {
+		t.Errorf("objects left: %v %v", objs, err)
+	}
+	if ups, err := st.PendingUploads(context.Background(), "s3://killed/"); err != nil || len(ups) != 0 {
+		t.Errorf("pending uploads %v, %v", ups, err)
 	}
 }
