@@ -527,3 +527,40 @@ func TestSnapshotKilledDuringMultipart(t *testing.T) {
 		t.Errorf("pending uploads %v, %v", ups, err)
 	}
 }
+
+// TestSnapshotFromAOFCopy follows the README's AOF recipe: a throwaway
+// server replays a copy of an AOF directory (RDB preamble and command
+// tail), and its snapshot holds the corpus's keys.
+func TestSnapshotFromAOFCopy(t *testing.T) {
+	f := corpusFile(t, "aof-preamble")
+	aofDir := filepath.Dir(f.RDB) // the scenario's RDB is the preamble inside the AOF directory
+	dir := t.TempDir()
+	copyDir := filepath.Join(dir, filepath.Base(aofDir))
+	if err := os.MkdirAll(copyDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ents, err := os.ReadDir(aofDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(aofDir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(copyDir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := redistest.Start(t, "", "--dir", dir, "--appendonly", "yes", "--appenddirname", filepath.Base(aofDir),
+		"--appendfilename", filepath.Base(aofDir), "--aof-load-truncated", "yes")
+	out := filepath.Join(t.TempDir(), "from-aof.rdb")
+	info, err := snapshot.Take(context.Background(), "redis://"+srv.Addr, out, snapshot.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Keys == 0 {
+		t.Fatalf("info %+v", info)
+	}
+	checkAgainstCorpus(t, out, f)
+}
