@@ -39,13 +39,18 @@ type listed struct {
 }
 
 // ListUnits finds the snapshots under a local directory or an s3://
-// prefix (recursively) and groups them into units. Files are grouped into
+// prefix taken as a directory (recursively) and groups them into units. Files are grouped into
 // a set only when their numbers run 0001, 0002, ... without a gap (so
 // that names such as backup-1800.rdb and backup-0600.rdb, made from
 // times, stay separate snapshots), or when a manifest names the set.
 func ListUnits(ctx context.Context, location string) ([]Unit, error) {
 	var files []listed
 	if s3src.IsURL(location) {
+		// A location is a directory: s3://b/prod must not take in
+		// s3://b/prod-eu/... as well.
+		if !strings.HasSuffix(location, "/") {
+			location += "/"
+		}
 		st, err := s3src.Default(ctx)
 		if err != nil {
 			return nil, err

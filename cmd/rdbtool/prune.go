@@ -45,7 +45,9 @@ A shard set (NAME-0001.rdb, NAME-0002.rdb, ... and NAME.manifest.json) is
 kept or deleted as one unit; a snapshot's time is its newest file's
 modification time.
 
-Without --apply prune only prints what it would delete.`,
+Point it at the location of one server's or cluster's snapshots: the
+policy counts every snapshot under it. Without --apply prune only prints
+what it would delete.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {

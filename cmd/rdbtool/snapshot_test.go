@@ -337,6 +337,7 @@ func TestPruneS3(t *testing.T) {
 	s3src.SetDefaultOptions(s3.Options())
 	t.Cleanup(func() { s3src.SetDefaultOptions(s3src.Options{}) })
 	data, _ := os.ReadFile("../../testdata/corpus/redis-7.4.1/lfu.rdb")
+	s3.Put(t, "snaps", "p-other/s-0.rdb", data) // not under s3://snaps/p/
 	for i, key := range []string{"p/s-1.rdb", "p/set/x-0001.rdb", "p/set/x-0002.rdb", "p/s-3.rdb"} {
 		if i == 1 || i == 3 {
 			time.Sleep(1100 * time.Millisecond) // S3 times have whole seconds
@@ -351,12 +352,15 @@ func TestPruneS3(t *testing.T) {
 	if objs, _ := st.List(context.Background(), "s3://snaps/p/", true); len(objs) != 4 {
 		t.Fatalf("dry run deleted: %d objects left", len(objs))
 	}
-	if out, code := run(t, "prune", "s3://snaps/p/", "--keep-last", "1", "--apply"); code != 0 {
+	if out, code := run(t, "prune", "s3://snaps/p", "--keep-last", "1", "--apply"); code != 0 {
 		t.Fatalf("apply: exit %d: %s", code, out)
 	}
 	objs, _ := st.List(context.Background(), "s3://snaps/p/", true)
 	if len(objs) != 1 || objs[0].Key != "p/s-3.rdb" {
 		t.Errorf("left: %+v", objs)
+	}
+	if objs, _ := st.List(context.Background(), "s3://snaps/p-other/", true); len(objs) != 1 {
+		t.Errorf("a snapshot outside the location was deleted")
 	}
 }
 
