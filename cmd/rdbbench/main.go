@@ -27,7 +27,9 @@ run    measures, on each file, each tool in a child process: rdbtool headers
        redis-check-rdb, redis-server loading the file, and the rdbtool
        commands analyze, convert, diff (against a mutated copy), check from
        disk and from a private S3 server (versitygw), and restore into a
-       private redis-server; then the issues' targets, PASS/FAIL. Default
+       private redis-server, and snapshot a live redis-server loaded from
+       the file (rdbtool snapshot vs redis-cli --rdb); then the issues'
+       targets, PASS/FAIL. Default
        files: small.rdb and mixed.rdb from the default dir, when they exist.
        --rdbtool-bin B measures B instead of building ./cmd/rdbtool.
 `
