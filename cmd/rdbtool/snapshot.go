@@ -68,6 +68,9 @@ when every snapshot was received, verified and stored.`,
 			if err != nil {
 				return &exitError{2, err}
 			}
+			if err := checkOutName(out); err != nil {
+				return &exitError{2, err}
+			}
 			if !cluster {
 				if o.FromReplicas {
 					return &exitError{2, errors.New("--from-replicas needs --cluster")}
@@ -133,6 +136,19 @@ when every snapshot was received, verified and stored.`,
 	fl.StringVar(&o.TLS.ServerName, "tls-server-name", "", "server name to verify (SNI)")
 	fl.BoolVar(&o.AllowNewer, "allow-newer", false, "accept an RDB version newer than this tool knows (its framing is then checked as far as it is known)")
 	return cmd
+}
+
+// checkOutName refuses outputs a snapshot cannot honestly be written to.
+func checkOutName(out string) error {
+	if out == "-" {
+		return errors.New("OUT is a file, a directory or an s3:// URL: standard output cannot be taken back if the snapshot fails verification")
+	}
+	for _, ext := range []string{".gz", ".gzip", ".zst", ".zstd", ".lz4"} {
+		if strings.HasSuffix(strings.ToLower(out), ext) {
+			return fmt.Errorf("%s: snapshots are written as the server sends them, uncompressed; name it .rdb", out)
+		}
+	}
+	return nil
 }
 
 func isLocalDir(name string) bool {

@@ -70,6 +70,16 @@ func TestSnapshotCommandToFile(t *testing.T) {
 	if out, code := run(t, "snapshot", "--overwrite", "redis://"+srv.Addr, want); code != 0 {
 		t.Errorf("--overwrite: exit %d: %s", code, out)
 	}
+	for _, bad := range []string{"-", dir + "/x.rdb.gz"} {
+		if out, code := runMsg(t, "snapshot", "redis://"+srv.Addr, bad); code != 2 {
+			t.Errorf("OUT %s: exit %d: %s", bad, code, out)
+		}
+	}
+	// Two full syncs, and no replica left attached.
+	stats := string(redistest.AsBytes(redistest.MustDo(t, srv, "INFO", "all")))
+	if !strings.Contains(stats, "sync_full:2\r") || !strings.Contains(stats, "connected_slaves:0\r") {
+		t.Errorf("server stats after two snapshots:\n%s", stats)
+	}
 }
 
 // TestSnapshotCommandS3AndInterrupted: to S3 through the CLI; then a
