@@ -241,6 +241,11 @@ func TakeCluster(ctx context.Context, seedURL, out string, o ClusterOptions) (*M
 			defer func() { <-sem }()
 			ep := *seed
 			ep.addr = t.n.addr
+			if ep.tls != nil && !ep.sni {
+				// Verify each node by its own address, not the seed's.
+				ep.tls = ep.tls.Clone()
+				ep.tls.ServerName, _, _ = net.SplitHostPort(t.n.addr)
+			}
 			ep.name = "redis://" + t.n.addr
 			if ep.tls != nil {
 				ep.name = "rediss://" + t.n.addr

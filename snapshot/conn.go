@@ -33,6 +33,7 @@ type endpoint struct {
 	user     string
 	password string
 	tls      *tls.Config
+	sni      bool // the TLS server name was given, not taken from the host
 }
 
 // parseURL reads redis://[user:pass@]host[:port] or rediss://... (valkey://
@@ -105,6 +106,7 @@ func parseURL(raw string, o *Options) (*endpoint, error) {
 			return nil, fmt.Errorf("%s: %v", ep.name, err)
 		}
 		ep.tls = cfg
+		ep.sni = t.ServerName != ""
 	}
 	return ep, nil
 }

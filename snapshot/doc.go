@@ -14,7 +14,9 @@
 // the transfer, and returns io.EOF only for a complete, verified RDB. The
 // connection is closed after the RDB: the Reader never becomes a replica,
 // and with rdb-only (Redis 7.0+) the master keeps no replication buffer
-// for it.
+// for it. No REPLCONF ACK is sent: a master expects none while the RDB is
+// in flight, and after a diskless transfer an older master waits for the
+// first ACK before it streams commands, so nothing follows the RDB.
 //
 // Take and Save store a snapshot so that nothing partial or unverified is
 // ever under the final name: a local file goes through a temporary name,
