@@ -24,6 +24,10 @@ type ClusterOptions struct {
 	FromReplicas bool
 	// Parallel is how many shards are snapshotted at once (default 4).
 	Parallel int
+	// OnOpen, when set, is called with each shard's Reader (shards
+	// numbered from 0 in slot order) once its transfer starts, from that
+	// shard's goroutine; Reader.Received gives progress.
+	OnOpen func(shard int, r *Reader)
 }
 
 // Manifest describes a cluster snapshot: one RDB per shard, named as an
@@ -250,7 +254,11 @@ func TakeCluster(ctx context.Context, seedURL, out string, o ClusterOptions) (*M
 			if ep.tls != nil {
 				ep.name = "rediss://" + t.n.addr
 			}
-			info, err := takeTo(ctx, &ep, files[i], o.Options)
+			info, err := takeTo(ctx, &ep, files[i], o.Options, func(r *Reader) {
+				if o.OnOpen != nil {
+					o.OnOpen(i, r)
+				}
+			})
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -284,12 +292,13 @@ func TakeCluster(ctx context.Context, seedURL, out string, o ClusterOptions) (*M
 	return m, nil
 }
 
-func takeTo(ctx context.Context, ep *endpoint, out string, o Options) (Info, error) {
+func takeTo(ctx context.Context, ep *endpoint, out string, o Options, onOpen func(*Reader)) (Info, error) {
 	r, err := openEndpoint(ctx, ep, o)
 	if err != nil {
 		return Info{}, err
 	}
 	defer r.Close()
+	onOpen(r)
 	err = Save(ctx, r, out)
 	return r.Info(), err
 }

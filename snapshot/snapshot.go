@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rdbtool/rdbtool/rdb"
@@ -88,6 +89,8 @@ type Reader struct {
 	held    int // diskless form: buf[w:w+held] may be the start of the mark
 	arrived bool
 	err     error // sticky
+
+	received atomic.Int64 // for Received, from other goroutines
 
 	hash hash.Hash
 	pw   *io.PipeWriter
@@ -392,6 +395,7 @@ func (r *Reader) ready(from, to int) error {
 	b := r.buf[from:to]
 	r.hash.Write(b)
 	r.info.Bytes += int64(len(b))
+	r.received.Store(r.info.Bytes)
 	if _, err := r.pw.Write(b); err != nil {
 		<-r.done
 		if r.vErr != nil {
@@ -429,6 +433,10 @@ func (r *Reader) abort(err error) {
 	r.pw.CloseWithError(err)
 	<-r.done
 }
+
+// Received returns how many bytes of the RDB have arrived so far. Unlike
+// the other methods it may be called from any goroutine (for progress).
+func (r *Reader) Received() int64 { return r.received.Load() }
 
 // Info describes the snapshot; complete once Read has returned io.EOF.
 func (r *Reader) Info() Info { return r.info }

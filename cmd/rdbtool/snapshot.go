@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/rdbtool/rdbtool/s3src"
 	"github.com/rdbtool/rdbtool/snapshot"
@@ -24,6 +26,7 @@ func newSnapshotCommand() *cobra.Command {
 		cluster   bool
 		format    string
 		overwrite bool
+		quiet     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "snapshot SOURCE-URL OUT",
@@ -83,7 +86,15 @@ when every snapshot was received, verified and stored.`,
 						return &exitError{2, err}
 					}
 				}
-				info, err := snapshot.Take(ctx, args[0], out, o.Options)
+				r, err := snapshot.Open(ctx, args[0], o.Options)
+				if err != nil {
+					return &exitError{2, err}
+				}
+				stop := snapshotProgress(cmd, quiet, func() int64 { return r.Received() })
+				err = snapshot.Save(ctx, r, out)
+				stop()
+				info := r.Info()
+				r.Close()
 				if err != nil {
 					return &exitError{2, err}
 				}
@@ -100,7 +111,24 @@ when every snapshot was received, verified and stored.`,
 					}
 				}
 			}
+			var mu sync.Mutex
+			var readers []*snapshot.Reader
+			o.OnOpen = func(_ int, r *snapshot.Reader) {
+				mu.Lock()
+				readers = append(readers, r)
+				mu.Unlock()
+			}
+			stop := snapshotProgress(cmd, quiet, func() int64 {
+				mu.Lock()
+				defer mu.Unlock()
+				var n int64
+				for _, r := range readers {
+					n += r.Received()
+				}
+				return n
+			})
 			m, err := snapshot.TakeCluster(ctx, args[0], out, o)
+			stop()
 			if err != nil {
 				return &exitError{2, err}
 			}
@@ -127,6 +155,7 @@ when every snapshot was received, verified and stored.`,
 	fl.DurationVar(&o.Timeout, "timeout", 60*time.Second, "how long the server may stay silent (it sends a newline every second while it prepares the RDB)")
 	fl.BoolVar(&overwrite, "overwrite", false, "replace an existing snapshot of the same name")
 	fl.StringVar(&format, "format", "text", "text or json (the snapshot's facts, or the cluster manifest)")
+	fl.BoolVar(&quiet, "quiet", false, "no progress line on a terminal")
 	fl.StringVar(&o.Username, "user", "", "ACL user (overrides the URL)")
 	fl.StringVar(&o.Password, "password", "", "password (overrides the URL; default $REDISCLI_AUTH)")
 	fl.StringVar(&o.TLS.CAFile, "tls-ca", "", "CA bundle (PEM) to verify the server")
@@ -149,6 +178,33 @@ func checkOutName(out string) error {
 		}
 	}
 	return nil
+}
+
+// snapshotProgress prints the bytes received every second on a terminal
+// until the returned function is called.
+func snapshotProgress(cmd *cobra.Command, quiet bool, received func() int64) func() {
+	if quiet || !term.IsTerminal(int(os.Stderr.Fd())) {
+		return func() {}
+	}
+	w := cmd.ErrOrStderr()
+	stop, done := make(chan struct{}), make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-t.C:
+				n := received()
+				fmt.Fprintf(w, "\r\033[Kreceived %.1f MB (%.1f MB/s)", float64(n)/1e6, float64(n)/1e6/time.Since(start).Seconds())
+			}
+		}
+	}()
+	return func() { close(stop); <-done }
 }
 
 func isLocalDir(name string) bool {
