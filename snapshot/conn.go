@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -272,27 +273,16 @@ func (c *conn) do(args ...string) (string, error) {
 			if n < 0 {
 				return "", nil
 			}
-			p := make([]byte, n+2)
+			// Grown as the bytes arrive: a lying length costs nothing.
+			var b strings.Builder
 			c.nc.SetReadDeadline(time.Now().Add(c.timeout))
-			if _, err := readFull(c.br, p); err != nil {
+			if _, err := io.CopyN(&b, c.br, int64(n)+2); err != nil {
 				return "", err
 			}
-			return string(p[:n]), nil
+			return b.String()[:n], nil
 		}
 		return "", fmt.Errorf("unexpected reply %q", clip(line))
 	}
-}
-
-func readFull(br *bufio.Reader, p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		m, err := br.Read(p[n:])
-		n += m
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }
 
 // clip shortens a server line for a message and hides control bytes.
