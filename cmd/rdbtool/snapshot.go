@@ -41,7 +41,8 @@ trailer) and appears under OUT only once verified: a local file is written
 under a temporary name, synced and renamed; an s3://bucket/key object is a
 multipart upload completed only then, and aborted otherwise. OUT may hold
 %Y %m %d %H %M %S (UTC) and ends in "/" for a directory or prefix (the
-snapshot is then named snapshot.rdb in it). An existing OUT is not
+snapshot is then named snapshot.rdb in it, or snapshot-0001.rdb, ... with
+--cluster). An existing OUT is not
 overwritten unless --overwrite.
 
 --cluster snapshots every shard of the cluster SOURCE-URL belongs to,
