@@ -564,3 +564,26 @@ func TestSnapshotFromAOFCopy(t *testing.T) {
 	}
 	checkAgainstCorpus(t, out, f)
 }
+
+// TestSnapshotRequirePass: a server with requirepass; without the
+// password the error says what is missing, and both URL forms work.
+func TestSnapshotRequirePass(t *testing.T) {
+	f := corpusFile(t, "lfu")
+	srv := redistest.Start(t, f.RDB, diskArgs(false)...)
+	redistest.MustDo(t, srv, "CONFIG", "SET", "requirepass", "s3cret")
+	dir := t.TempDir()
+	_, err := snapshot.Take(context.Background(), "redis://"+srv.Addr, filepath.Join(dir, "a.rdb"), snapshot.Options{})
+	if err == nil || !strings.Contains(err.Error(), "wants a password") {
+		t.Errorf("no password: %v", err)
+	}
+	for i, u := range []string{"redis://:s3cret@" + srv.Addr, "redis://s3cret@" + srv.Addr} {
+		info, err := snapshot.Take(context.Background(), u, filepath.Join(dir, strconv.Itoa(i)+".rdb"), snapshot.Options{})
+		if err != nil || info.Keys == 0 || strings.Contains(info.Source, "s3cret") {
+			t.Errorf("%d: %+v %v", i, info, err)
+		}
+	}
+	_, err = snapshot.Take(context.Background(), "redis://"+srv.Addr, filepath.Join(dir, "p.rdb"), snapshot.Options{Password: "s3cret"})
+	if err != nil {
+		t.Errorf("Options.Password: %v", err)
+	}
+}
