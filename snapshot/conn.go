@@ -299,8 +299,8 @@ func permissionError(ep *endpoint, cmd string, err error) error {
 	if user == "" {
 		user = "default"
 	}
-	return fmt.Errorf("%s: the ACL user %q may not run %s (%v): a snapshot needs what a replica needs, e.g. ACL SETUSER %s +psync +replconf +ping (and +sync for --sync, +cluster|nodes for --cluster)",
-		ep.name, user, cmd, err, user)
+	return fmt.Errorf("%s: the ACL user %q may not run %s (%s): a snapshot needs what a replica needs, e.g. ACL SETUSER %s +psync +replconf +ping (and +sync for --sync, +cluster|nodes for --cluster)",
+		ep.name, user, cmd, errText(err), user)
 }
 
 // isPerm reports whether err is a NOPERM reply.

@@ -168,7 +168,7 @@ func (r *Reader) handshake(o Options) error {
 		case isPerm(err):
 			return permissionError(ep, "PING", err)
 		case errors.As(err, &se) && se.code() == "NOAUTH":
-			return fmt.Errorf("%s: the server wants a password: give it in the URL (redis://user:password@host:port) (%v)", ep.name, err)
+			return fmt.Errorf("%s: the server wants a password: give it in the URL (redis://user:password@host:port) (%s)", ep.name, errText(err))
 		}
 		return fmt.Errorf("%s: PING: %v", ep.name, errText(err))
 	}
