@@ -21,6 +21,28 @@ type estimator struct {
 	nodeSum  uint64 // usable sizes of the nodes before the last
 	lastNode uint64 // the last node's size
 	nodes    uint64
+	// compressDepth is the target's list-compress-depth; with it set,
+	// each quicklist node's size is kept (nodeSizes: uncompressed usable
+	// size, and the LZF-compressed one when the file holds the node
+	// compressed) so that the middle nodes can be counted compressed.
+	compressDepth int
+	nodeSizes     [][2]uint64
+
+	// extra is what the value's allocations take beyond what MEMORY
+	// USAGE counts for them (it counts structs and dict entries by their
+	// C size, not by the allocator's size class).
+	extra int64
+	// loadDelta is how MEMORY USAGE after a load differs from the figure
+	// on the server that wrote the file (a stream's last node loses the
+	// preallocation XADD gave it).
+	loadDelta int64
+	// listElem, when a linked list is loaded into a version that keeps
+	// lists in quicklists, packs the elements into listpack nodes.
+	lpNodes  [][2]uint64 // per node: bytes, entries
+	listToQL bool
+	// zipNodes: the file's quicklists hold ziplist nodes (RDB 7 to 9).
+	zipNodes   bool
+	listElemFn func(a, b uint64)
 
 	// Element callbacks, one per type so that none switches per element.
 	setFn, setLeanFn, zsetFn, hashFn, hashKVFn, listFn func(a, b uint64)
@@ -47,7 +69,72 @@ func newEstimator(m *model) *estimator {
 		e.elem += m.u(24) + m.u(16) + e.sds(a)
 	}
 	e.nodeFn = e.node
+	e.listElemFn = e.packListElement
 	return e
+}
+
+// Listpack entry sizes (listpack.c): an encoding header by string length,
+// the bytes, and a back-length of the header and bytes.
+func lpEntrySize(n uint64) uint64 {
+	h := uint64(1)
+	switch {
+	case n >= 4096:
+		h = 5
+	case n >= 64:
+		h = 2
+	}
+	l := h + n
+	switch {
+	case l < 128:
+		return l + 1
+	case l < 16384:
+		return l + 2
+	case l < 2097152:
+		return l + 3
+	case l < 268435456:
+		return l + 4
+	}
+	return l + 5
+}
+
+// compactBlob is the size a compact blob has in the model's version: a
+// ziplist (or zipmap) is converted to a listpack on load from 7.0 on.
+func (e *estimator) compactBlob(n uint64) uint64 {
+	if (e.enc == "ziplist" || e.enc == "zipmap") && e.m.listpacksOnly() {
+		return ziplistAsListpack(n)
+	}
+	return n
+}
+
+// ziplistAsListpack is the listpack a ziplist of n bytes converts to:
+// the header is 4 bytes shorter (6 + end byte against 10 + end byte) and
+// each entry's back-length takes the place of the previous-length byte.
+func ziplistAsListpack(n uint64) uint64 {
+	if n < 11 {
+		return listpackHeader
+	}
+	return n - 4
+}
+
+// listpackHeader is a listpack's 6-byte header and its end byte.
+const listpackHeader = 7
+
+// quicklistNodeLimit is the node size limit of the default
+// list-max-listpack-size (-2: 8 KiB).
+const quicklistNodeLimit = 8192
+
+// packListElement appends one element of a linked list to the quicklist
+// a newer server builds from it on load (quicklistPushTail: a node takes
+// elements while it stays within 8 KiB). Elements are taken as strings;
+// integers would pack tighter.
+func (e *estimator) packListElement(a, _ uint64) {
+	es := lpEntrySize(a)
+	if n := len(e.lpNodes); n > 0 && e.lpNodes[n-1][0]+es <= quicklistNodeLimit {
+		e.lpNodes[n-1][0] += es
+		e.lpNodes[n-1][1]++
+		return
+	}
+	e.lpNodes = append(e.lpNodes, [2]uint64{listpackHeader + es, 1})
 }
 
 func (e *estimator) sds(n uint64) uint64 {
@@ -59,12 +146,87 @@ func (e *estimator) sds(n uint64) uint64 {
 
 // node rounds each quicklist or stream node on its own; the last node is
 // kept apart (streams preallocate it).
-func (e *estimator) node(size, _, _ uint64, _ bool) {
+func (e *estimator) node(size, _, stored uint64, compressed bool) {
+	if e.zipNodes && e.typ == rdb.TypeList && e.m.listpacksOnly() {
+		size = ziplistAsListpack(size)
+	}
 	if e.nodes > 0 {
 		e.nodeSum += e.m.u(e.lastNode)
 	}
 	e.nodes++
 	e.lastNode = size
+	if e.compressDepth > 0 && e.typ == rdb.TypeList {
+		c := e.m.u(size)
+		if compressed {
+			if n := lzfPayload(stored, size); n+minCompressImprove < size && size >= minCompressBytes {
+				// quicklistLZF: a 4-byte length, then the payload.
+				c = e.m.u(4 + n)
+			}
+		}
+		e.nodeSizes = append(e.nodeSizes, [2]uint64{e.m.u(size), c})
+	}
+}
+
+// Quicklist compression limits (quicklist.c): nodes under
+// MIN_COMPRESS_BYTES stay raw, as do those LZF shrinks by less than
+// MIN_COMPRESS_IMPROVE.
+const (
+	minCompressBytes   = 48
+	minCompressImprove = 8
+)
+
+// lzfPayload is the compressed length of an LZF string that takes stored
+// bytes in the file: the encoding byte and the two lengths come off.
+func lzfPayload(stored, size uint64) uint64 {
+	h := 1 + rdbLenSize(size)
+	for _, l := range []uint64{1, 2, 5, 9} {
+		if stored > h+l && rdbLenSize(stored-h-l) == l {
+			return stored - h - l
+		}
+	}
+	return size
+}
+
+// rdbLenSize is the bytes of an RDB length encoding of n.
+func rdbLenSize(n uint64) uint64 {
+	switch {
+	case n < 1<<6:
+		return 1
+	case n < 1<<14:
+		return 2
+	case n < 1<<32:
+		return 5
+	}
+	return 9
+}
+
+// compressedNodes is the usable size of a quicklist's nodes when all but
+// compressDepth nodes at each end are LZF-compressed
+// (__quicklistCompress leaves lists shorter than twice the depth alone).
+func (e *estimator) compressedNodes() uint64 {
+	n := len(e.nodeSizes)
+	d := e.compressDepth
+	var sum uint64
+	for i, ns := range e.nodeSizes {
+		if n >= 2*d && i >= d && i < n-d {
+			sum += ns[1]
+		} else {
+			sum += ns[0]
+		}
+	}
+	return sum
+}
+
+// allocated is the key's allocations beside its keyspace entry, for the
+// load prediction: the MEMORY USAGE figure mu with the entry it counts
+// taken out and the structs it counts by C size taken at their size
+// class.
+func (e *estimator) allocated(mu uint64) uint64 {
+	m := e.m
+	if !m.kvobj && !m.valkeyEmb {
+		mu -= m.dictEntry
+	}
+	return uint64(int64(mu) + e.loadDelta + e.extra)
 }
 
 // needsElements reports whether the encoding is one whose per-element
@@ -82,6 +244,8 @@ func needsElements(t rdb.Type, enc string) bool {
 func (e *estimator) begin(t rdb.Type, enc string, deep bool) rdb.ShapeOptions {
 	e.typ, e.enc, e.elem = t, enc, 0
 	e.nodeSum, e.lastNode, e.nodes = 0, 0, 0
+	e.nodeSizes, e.extra, e.loadDelta = e.nodeSizes[:0], 0, 0
+	e.lpNodes, e.listToQL = e.lpNodes[:0], false
 	o := rdb.ShapeOptions{Deep: deep}
 	switch enc {
 	case "quicklist":
@@ -117,6 +281,10 @@ func (e *estimator) begin(t rdb.Type, enc string, deep bool) rdb.ShapeOptions {
 		}
 	case rdb.TypeList:
 		o.Element = e.listFn
+		if m.quicklistOnly() {
+			e.listToQL = true
+			o.Element = e.listElemFn
+		}
 	}
 	return o
 }
@@ -158,7 +326,13 @@ func (e *estimator) value(rec *rdb.Record, s *rdb.Shape) uint64 {
 	const robj = 16
 	switch e.typ {
 	case rdb.TypeString:
-		switch e.enc {
+		enc := e.enc
+		if enc == "raw" && s.StringLen <= 44 && m.v.atLeast(3, 0) {
+			// Files from 2.8 name no embstr; newer servers load short
+			// strings as embstr.
+			enc = "embstr"
+		}
+		switch enc {
 		case "int":
 			return robj
 		case "embstr":
@@ -169,11 +343,31 @@ func (e *estimator) value(rec *rdb.Record, s *rdb.Shape) uint64 {
 		}
 		return robj + m.sdsNon5(s.StringLen)
 	case rdb.TypeList:
+		if e.enc == "ziplist" && m.quicklistOnly() {
+			if m.v.Valkey || m.v.atLeast(7, 2) {
+				return robj + m.blob(e.compactBlob(s.BlobBytes))
+			}
+			// A ziplist list becomes a quicklist of one node.
+			e.extra = int64(m.u(40) - 40)
+			return robj + 40 + 32 + m.u(e.compactBlob(s.BlobBytes))
+		}
+		if e.listToQL {
+			e.extra = int64(m.u(40) - 40)
+			v := uint64(robj + 40)
+			for _, n := range e.lpNodes {
+				v += 32 + m.u(n[0])
+			}
+			return v
+		}
 		switch e.enc {
 		case "quicklist":
 			n := s.Nodes
 			if n == 0 {
 				return robj + 40
+			}
+			e.extra = int64(m.u(40) - 40)
+			if e.compressDepth > 0 && uint64(len(e.nodeSizes)) == n {
+				return robj + 40 + n*32 + e.compressedNodes()
 			}
 			if e.nodes == n {
 				// Each node rounded on its own (ShapeOptions.Node).
@@ -183,12 +377,15 @@ func (e *estimator) value(rec *rdb.Record, s *rdb.Shape) uint64 {
 		case "linkedlist":
 			return robj + 48 + e.elem
 		}
-		return robj + m.blob(s.BlobBytes)
+		return robj + m.blob(e.compactBlob(s.BlobBytes))
 	case rdb.TypeSet, rdb.TypeHash:
 		switch e.enc {
 		case "hashtable":
 			b := buckets(s.Elements)
 			v := robj + m.dict + 8*b + e.elem
+			if !m.valkeySet && !m.kvobj {
+				e.extra = int64(m.u(m.dict) - m.dict + s.Elements*(m.u(m.dictEntry)-m.dictEntry))
+			}
 			if e.typ == rdb.TypeSet && m.valkeySet {
 				v += uint64(math.Round(valkeySetEntry(s.Elements, b) * float64(s.Elements)))
 			}
@@ -196,7 +393,7 @@ func (e *estimator) value(rec *rdb.Record, s *rdb.Shape) uint64 {
 		case "listpackex":
 			return robj + m.u(m.listpackEx) + m.u(s.BlobBytes)
 		}
-		return robj + m.blob(s.BlobBytes)
+		return robj + m.blob(e.compactBlob(s.BlobBytes))
 	case rdb.TypeZSet:
 		if e.enc == "skiplist" {
 			b := buckets(s.Elements)
@@ -205,9 +402,10 @@ func (e *estimator) value(rec *rdb.Record, s *rdb.Shape) uint64 {
 			if m.zsetLean {
 				return robj + 16 + 8*b + uint64(math.Round(float64(e.elem)+nodes))
 			}
+			e.extra = int64(m.u(m.dict) - m.dict + s.Elements*(m.u(m.dictEntry)-m.dictEntry))
 			return robj + 16 + 32 + m.dict + 8*b + hdr + uint64(math.Round(float64(e.elem)+nodes))
 		}
-		return robj + m.blob(s.BlobBytes)
+		return robj + m.blob(e.compactBlob(s.BlobBytes))
 	case rdb.TypeStream:
 		return e.stream(s)
 	case rdb.TypeModule:
@@ -251,18 +449,21 @@ func (e *estimator) stream(s *rdb.Shape) uint64 {
 	}
 	v := uint64(16) + m.stream
 	v += raxUsage(nodes)
+	e.extra = int64(m.raxAllocated(nodes)) - int64(raxUsage(nodes))
 	switch {
 	case !m.streamLP:
 		v += s.BlobBytes
 	case nodes > 0 && e.nodes == nodes:
 		// Each node rounded on its own; the last keeps its preallocation.
 		v += e.nodeSum + m.u(max(e.lastNode, m.streamPre))
+		e.loadDelta = int64(m.u(e.lastNode)) - int64(m.u(max(e.lastNode, m.streamPre)))
 	case nodes > 0:
 		// Every node listpack starts with a preallocation of
 		// stream-node-max-bytes (4096 by default) and grows beyond it.
 		// Full nodes are shrunk to fit; the last keeps its preallocation.
 		avg := s.BlobBytes / nodes
 		v += (nodes-1)*m.u(avg) + m.u(max(avg, m.streamPre))
+		e.loadDelta = int64(m.u(avg)) - int64(m.u(max(avg, m.streamPre)))
 	}
 	return v + e.groups(s)
 }
@@ -281,6 +482,21 @@ func (e *estimator) groups(s *rdb.Shape) uint64 {
 				v += raxUsage(uint64(len(c.Pending)))
 			}
 		}
+	}
+	return v
+}
+
+// raxAllocated is what a stream's radix tree of n node IDs takes: the
+// rax struct, a compressed node holding the first 16-byte ID and a leaf;
+// each further ID splits a compressed node near its end (the IDs share
+// their leading bytes), adding about a 40-byte node and a leaf. MEMORY
+// USAGE counts far more (raxUsage), so the figure only serves the load
+// prediction.
+func (m *model) raxAllocated(n uint64) uint64 {
+	v := m.u(24) + m.u(4)
+	if n > 0 {
+		v += m.u(32) + m.u(16) - m.u(4)
+		v += (n - 1) * (m.u(40) + m.u(16))
 	}
 	return v
 }
