@@ -37,6 +37,11 @@ type LoadPrediction struct {
 	// measured against.
 	Accuracy      float64 `json:"accuracy"`
 	AccuracyBasis string  `json:"accuracy_basis"`
+
+	// Maxmemory is Options.Maxmemory; Fits says whether the upper bound
+	// of the prediction stays under it (always true without a limit).
+	Maxmemory uint64 `json:"maxmemory,omitempty"`
+	Fits      bool   `json:"fits"`
 }
 
 // Upper is the prediction raised by its known accuracy: the figure a
@@ -84,6 +89,10 @@ func (p *LoadPrediction) add(o *LoadPrediction) {
 	p.Keys += o.Keys
 	p.KeysWithTTL += o.KeysWithTTL
 	p.DroppedExpired += o.DroppedExpired
+	if p.Server == "" {
+		p.Fits, p.Maxmemory = true, o.Maxmemory
+	}
+	p.Fits = p.Fits && o.Fits
 	if o.Accuracy > p.Accuracy {
 		p.Accuracy, p.AccuracyBasis = o.Accuracy, o.AccuracyBasis
 	}
@@ -232,6 +241,8 @@ func (lp *loadPredictor) result(meta *FileMeta) LoadPrediction {
 	// beyond sizeof(dictEntry) lands in the dataset half.
 	p.Dataset = base.startup - base.overhead + lp.dataset + realEntries - entry*(p.Keys+p.KeysWithTTL) - 16*p.Keys
 	p.UsedMemory = p.Overhead + p.Dataset
+	p.Maxmemory = lp.opts.Maxmemory
+	p.Fits = p.CheckCapacity(p.Maxmemory, 0) == nil
 	return p
 }
 
