@@ -46,6 +46,8 @@ type estimator struct {
 
 	// Element callbacks, one per type so that none switches per element.
 	setFn, setLeanFn, zsetFn, hashFn, hashKVFn, listFn func(a, b uint64)
+	// elemTTL is elem for a Redis 8 hash whose entries hold expiries.
+	elemTTL uint64
 	// sdsTab[n] is m.sds(n) for short strings.
 	sdsTab [256]uint32
 	entry  uint64 // m.dictEntry
@@ -61,8 +63,13 @@ func newEstimator(m *model) *estimator {
 	e.zsetFn = e.setFn
 	e.hashFn = func(a, b uint64) { e.elem += e.sds(a) + e.sds(b) + e.entry }
 	e.hashKVFn = func(a, b uint64) {
-		// Redis 8: field and value in one entry allocation (fitted).
-		e.elem += m.u(sdsHdr(a)+a+1+sdsHdr(b)+b+1+8) + 4
+		// Redis 8: field and value in one entry allocation (fitted). In
+		// a hash with field TTLs each entry also holds its expiry
+		// (measured against 8.6.3); whether the hash has them is known
+		// once it is read, so both sums are kept.
+		n := sdsHdr(a) + a + 1 + sdsHdr(b) + b + 1 + 8
+		e.elem += m.u(n) + 4
+		e.elemTTL += m.u(n+8) + 4
 	}
 	e.listFn = func(a, _ uint64) {
 		// linkedlist (2.8): listNode + robj + sds.
@@ -242,7 +249,7 @@ func needsElements(t rdb.Type, enc string) bool {
 // begin prepares for a key; it returns the shape options to pass to
 // ReadShape.
 func (e *estimator) begin(t rdb.Type, enc string, deep bool) rdb.ShapeOptions {
-	e.typ, e.enc, e.elem = t, enc, 0
+	e.typ, e.enc, e.elem, e.elemTTL = t, enc, 0, 0
 	e.nodeSum, e.lastNode, e.nodes = 0, 0, 0
 	e.nodeSizes, e.extra, e.loadDelta = e.nodeSizes[:0], 0, 0
 	e.lpNodes, e.listToQL = e.lpNodes[:0], false
@@ -382,7 +389,11 @@ func (e *estimator) value(rec *rdb.Record, s *rdb.Shape) uint64 {
 		switch e.enc {
 		case "hashtable":
 			b := buckets(s.Elements)
-			v := robj + m.dict + 8*b + e.elem
+			elem := e.elem
+			if m.kvobj && e.typ == rdb.TypeHash && s.FieldTTLs > 0 {
+				elem = e.elemTTL + 24 // and the hash's expiry metadata
+			}
+			v := robj + m.dict + 8*b + elem
 			if !m.valkeySet && !m.kvobj {
 				e.extra = int64(m.u(m.dict) - m.dict + s.Elements*(m.u(m.dictEntry)-m.dictEntry))
 			}
@@ -391,6 +402,11 @@ func (e *estimator) value(rec *rdb.Record, s *rdb.Shape) uint64 {
 			}
 			return v
 		case "listpackex":
+			if m.exactLP {
+				// Redis 8.6 counts the 24-byte listpackEx and the
+				// listpack by their requested sizes (measured).
+				return robj + 24 + s.BlobBytes
+			}
 			return robj + m.u(m.listpackEx) + m.u(s.BlobBytes)
 		}
 		return robj + m.blob(e.compactBlob(s.BlobBytes))
@@ -441,11 +457,29 @@ func (e *estimator) stream(s *rdb.Shape) uint64 {
 		// Redis 8.6 (measured against 8.6.3, not from source): 272 bytes
 		// for the stream and its radix tree with one node, node listpacks
 		// by their length; each further node taken as 64 bytes of tree.
-		v := uint64(16) + 272 + s.BlobBytes
-		if nodes > 1 {
-			v += (nodes - 1) * 64
+		// With jemalloc the base is 240 (mixed-jemalloc).
+		base := uint64(272)
+		if m.alloc != Libc {
+			base = 240
 		}
-		return v + e.groups(s)
+		v := uint64(16) + base + s.BlobBytes
+		switch {
+		case nodes > 1:
+			v += (nodes - 1) * 64
+		case nodes == 0:
+			v -= 32
+		}
+		// Consumer groups, fitted on the corpus's two 8.6.3 streams
+		// with groups (s1:stream:main, s1:stream:emptygroup): 328 bytes
+		// a group, 100 a consumer, 287 a pending entry (its NACK and
+		// its place in the group's and the consumer's PEL trees). IDMP
+		// producer state is not counted.
+		if s.Stream != nil {
+			for _, g := range s.Stream.Info.Groups {
+				v += 328 + 287*uint64(len(g.Pending)) + 100*uint64(len(g.Consumers))
+			}
+		}
+		return v
 	}
 	v := uint64(16) + m.stream
 	v += raxUsage(nodes)
