@@ -75,7 +75,7 @@ func WriteTable(w io.Writer, r *Report) error {
 		rows = append(rows, loadRow("total", &r.Load))
 	}
 	table(w, "Once loaded (INFO memory predicted for a server that loads the file)",
-		[]string{"file", "server", "used_memory", "dataset", "overhead", "keyspace tables", "expires", "keys", "dropped (expired)", "accuracy", "fits maxmemory"}, rows)
+		[]string{"file", "server", "used_memory", "dataset", "overhead", "keyspace tables", "expires", "keys", "dropped as expired", "accuracy", "fits maxmemory"}, rows)
 	rows = nil
 	for _, d := range r.DBs {
 		rows = append(rows, append([]string{strconv.Itoa(d.DB)}, statsRow(&d.Stats)...))

@@ -32,7 +32,7 @@ func (f *modelFlags) options() (analyze.Options, error) {
 	var o analyze.Options
 	a, err := analyze.ParseAllocator(f.allocator)
 	if err != nil {
-		return o, err
+		return o, fmt.Errorf("--allocator: %w", err)
 	}
 	o.Allocator = a
 	if f.server != "" {
