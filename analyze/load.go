@@ -220,7 +220,18 @@ func (lp *loadPredictor) result(meta *FileMeta) LoadPrediction {
 		Startup: base.startup, Accuracy: base.accuracy, AccuracyBasis: base.basis,
 		DroppedExpired: lp.dropped,
 	}
-	const entry = 24 // sizeof(dictEntry), as getMemoryOverheadData counts it
+	// sizeof(dictEntry), as getMemoryOverheadData counts it. Valkey 8
+	// embeds the key in the keyspace entry and Redis 8 keeps the key in
+	// its object with no entry at all: MEMORY USAGE already counts what
+	// there is, so no entry is added for those; Redis 8's expires dict
+	// holds no entries either.
+	entry, expEntry, keyRobj := uint64(24), uint64(24), uint64(16)
+	if m.kvobj || m.valkeyEmb {
+		entry, keyRobj = 0, 0
+	}
+	if m.kvobj {
+		expEntry = 0
+	}
 	var realEntries uint64
 	for _, d := range lp.dbs {
 		p.Keys += d.keys
@@ -228,18 +239,23 @@ func (lp *loadPredictor) result(meta *FileMeta) LoadPrediction {
 		// getMemoryOverheadData also counts a robj per key, which keys
 		// have not had since 3.2: it moves 16 bytes per key from the
 		// dataset to the overhead.
-		p.KeyspaceTables += 8*mainBuckets(d.resized, d.dbSize, d.keys) + (entry+16)*d.keys
+		p.KeyspaceTables += 8*mainBuckets(d.resized, d.dbSize, d.keys) + (entry+keyRobj)*d.keys
 		var eb uint64
 		if d.resized || d.ttlKeys > 0 {
 			eb = mainBuckets(d.resized, d.expiresSize, d.ttlKeys)
 		}
-		p.Expires += 8*eb + entry*d.ttlKeys
-		realEntries += m.u(entry) * (d.keys + d.ttlKeys)
+		p.Expires += 8*eb + expEntry*d.ttlKeys
+		if entry > 0 {
+			realEntries += m.u(entry) * d.keys
+		}
+		if expEntry > 0 {
+			realEntries += m.u(expEntry) * d.ttlKeys
+		}
 	}
 	p.Overhead = base.overhead + p.KeyspaceTables + p.Expires
 	// The entries are allocations of their own: what the allocator gives
 	// beyond sizeof(dictEntry) lands in the dataset half.
-	p.Dataset = base.startup - base.overhead + lp.dataset + realEntries - entry*(p.Keys+p.KeysWithTTL) - 16*p.Keys
+	p.Dataset = base.startup - base.overhead + lp.dataset + realEntries - (entry+keyRobj)*p.Keys - expEntry*p.KeysWithTTL
 	p.UsedMemory = p.Overhead + p.Dataset
 	p.Maxmemory = lp.opts.Maxmemory
 	p.Fits = p.CheckCapacity(p.Maxmemory, 0) == nil
