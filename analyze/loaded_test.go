@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -208,6 +209,12 @@ func (r *loadedResult) check(t *testing.T, name string, minWithin, maxSum, maxUs
 	t.Logf("%-28s keys=%5d within10%%=%6.2f%% sum=%+6.2f%% used_memory: predicted %d, server %d (%+.2f%%); dataset %d/%d overhead %d/%d",
 		name, r.keys, share*100, sumErr*100, r.pred.UsedMemory, r.info["used_memory"], usedErr*100,
 		r.pred.Dataset, r.info["used_memory_dataset"], r.pred.Overhead, r.info["used_memory_overhead"])
+	encs := make([]string, 0, len(r.byEnc))
+	for e, c := range r.byEnc {
+		encs = append(encs, fmt.Sprintf("%s %d/%d", e, c[1], c[0]))
+	}
+	sort.Strings(encs)
+	t.Logf("  within ±10%% by encoding: %s", strings.Join(encs, ", "))
 	if share < minWithin || math.Abs(sumErr) > maxSum || math.Abs(usedErr) > maxUsed || os.Getenv("RDBTOOL_ACC_VERBOSE") != "" {
 		for _, m := range r.misses {
 			t.Log("  miss: " + m)
