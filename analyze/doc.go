@@ -96,7 +96,9 @@
 // the keys' MEMORY USAGE within ±10% for 98.7-100% of keys. The empty
 // server's share was measured only there; for other versions it is taken
 // as the same (LoadPrediction.Accuracy says ±10%). CheckCapacity
-// compares the upper bound with a maxmemory limit.
+// compares the upper bound with a maxmemory limit. LoadPredictor gives
+// the same prediction one key at a time, for callers that read records
+// or DUMP payloads themselves.
 //
 // Expiry is judged against the snapshot time: the ctime aux field (the end
 // of that second) unless Options.Now is set.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rdbtool/rdbtool/rdb"
 )
@@ -289,4 +290,69 @@ func startupFor(v ServerVersion, a Allocator) baseline {
 		b.accuracy, b.basis = 0.05, "keys measured against the corpus; the empty server's share measured on Debian's 7.0.15 (jemalloc-system) only"
 	}
 	return b
+}
+
+// LoadPredictor builds a LoadPrediction one key at a time, for callers
+// that read the keys themselves: a restore that also copies each record,
+// or DUMP payloads from a live server (rdb.NewDumpReader: a payload
+// carries no key, database or expiry, so set the record's Key, DB and
+// ExpireAt before Add). It is not safe for concurrent use.
+type LoadPredictor struct {
+	opts Options
+	lp   *loadPredictor
+	est  *estimator
+	meta FileMeta
+	s    rdb.Shape
+	k    Key
+}
+
+// NewLoadPredictor returns a predictor for the target opts describes:
+// ServerVersion (default: guessed from the first reader's RDB version),
+// Allocator, ListCompressDepth, Maxmemory and MaxmemoryPolicy, and Now
+// (keys expired then are left out; default: the time of the first Add).
+func NewLoadPredictor(opts Options) *LoadPredictor {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	return &LoadPredictor{opts: opts, lp: newLoadPredictor(opts)}
+}
+
+// ResizeDB takes the size hints of a RESIZEDB record (rdb.KindResizeDB),
+// which size the keyspace dicts on load as they do on the server.
+func (p *LoadPredictor) ResizeDB(rec *rdb.Record) {
+	if rec.Kind == rdb.KindResizeDB {
+		p.lp.resize(rec.DB, rec.DBSize, rec.ExpiresSize)
+	}
+}
+
+// Add reads the unread value of rec, the current key record of r, and
+// counts the key.
+func (p *LoadPredictor) Add(r *rdb.Reader, rec *rdb.Record) error {
+	if rec.Kind != rdb.KindKey {
+		return fmt.Errorf("analyze: LoadPredictor.Add needs a key record, not %v", rec.Kind)
+	}
+	if p.est == nil {
+		v := versionFromRDB(r.Dialect(), r.Version())
+		if p.opts.ServerVersion != nil {
+			v = *p.opts.ServerVersion
+		}
+		p.meta.Server = v
+		p.est = newEstimator(newModel(v, p.opts.Allocator))
+		p.est.compressDepth = p.opts.ListCompressDepth
+	}
+	p.est.zipNodes = r.Version() < 10
+	mu, sharedInt, err := p.est.measure(r, rec, &p.s, false, true, &p.k)
+	if err != nil {
+		return err
+	}
+	p.lp.key(&p.meta, &p.k, p.est.allocated(mu), sharedInt)
+	return nil
+}
+
+// Prediction returns the prediction for the keys added so far.
+func (p *LoadPredictor) Prediction() LoadPrediction {
+	if p.est == nil && p.opts.ServerVersion != nil {
+		p.meta.Server = *p.opts.ServerVersion
+	}
+	return p.lp.result(&p.meta)
 }

@@ -73,11 +73,10 @@ const sharedIntegers = 10000
 // estimate is made. meta is filled as aux fields arrive.
 func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta, fn func(*Key) error) error {
 	var (
-		est       *estimator
-		k         Key
-		n         int
-		s         = new(rdb.Shape) // reused for every key
-		shapeOpts rdb.ShapeOptions
+		est *estimator
+		k   Key
+		n   int
+		s   = new(rdb.Shape) // reused for every key
 	)
 	meta.Aux = map[string]string{}
 	ensure := func() {
@@ -142,39 +141,14 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 			}
 		case rdb.KindKey:
 			ensure()
-			enc := rec.Encoding
-			shapeOpts = est.begin(rec.Type, enc, o.deep)
-			sharedInt := false
-			if o.load != nil && enc == "int" && rec.Type == rdb.TypeString {
-				// The load prediction needs the value: small integers
-				// share one object.
-				start := r.Offset()
-				v, err := r.ReadString()
-				if err != nil {
-					return err
-				}
-				n, _ := strconv.ParseInt(string(v), 10, 64)
-				sharedInt = n >= 0 && n < sharedIntegers
-				*s = rdb.Shape{StringLen: uint64(len(v)), Elements: 1, Largest: uint64(len(v)), LargestKnown: true, StoredBytes: r.Offset() - start}
-			} else if err := r.ReadShapeInto(s, &shapeOpts); err != nil {
-				return err
-			}
 			kp := &k
 			if o.slot != nil {
 				kp = o.slot()
 			}
-			*kp = Key{
-				DB: rec.DB, Key: rec.Key, Type: rec.Type.String(), Encoding: enc,
-				Elements: s.Elements, Largest: s.Largest, LargestKnown: s.LargestKnown,
-				ExpireAt: rec.ExpireAt, Freq: rec.Freq, Idle: rec.Idle,
-				StoredBytes: s.StoredBytes, FieldTTLs: s.FieldTTLs,
+			mu, sharedInt, err := est.measure(r, rec, s, o.deep, o.load != nil, kp)
+			if err != nil {
+				return err
 			}
-			if rec.Type == rdb.TypeModule {
-				kp.Module = s.Module.Name
-				kp.Type = s.Module.Name
-			}
-			mu := est.finish(rec, s)
-			kp.Bytes = mu
 			if o.loaded {
 				kp.Bytes = uint64(int64(mu) + est.loadDelta)
 			}
@@ -186,6 +160,42 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 			}
 		}
 	}
+}
+
+// measure reads the value of rec (the current key of r) and fills kp with
+// its estimate, returning the MEMORY USAGE figure and, when ints is set,
+// whether the value is a shared integer object (which takes reading
+// int-encoded strings).
+func (est *estimator) measure(r *rdb.Reader, rec *rdb.Record, s *rdb.Shape, deep, ints bool, kp *Key) (mu uint64, sharedInt bool, err error) {
+	enc := rec.Encoding
+	shapeOpts := est.begin(rec.Type, enc, deep)
+	if ints && enc == "int" && rec.Type == rdb.TypeString {
+		// The load prediction needs the value: small integers share one
+		// object.
+		start := r.Offset()
+		v, err := r.ReadString()
+		if err != nil {
+			return 0, false, err
+		}
+		n, _ := strconv.ParseInt(string(v), 10, 64)
+		sharedInt = n >= 0 && n < sharedIntegers
+		*s = rdb.Shape{StringLen: uint64(len(v)), Elements: 1, Largest: uint64(len(v)), LargestKnown: true, StoredBytes: r.Offset() - start}
+	} else if err := r.ReadShapeInto(s, &shapeOpts); err != nil {
+		return 0, false, err
+	}
+	*kp = Key{
+		DB: rec.DB, Key: rec.Key, Type: rec.Type.String(), Encoding: enc,
+		Elements: s.Elements, Largest: s.Largest, LargestKnown: s.LargestKnown,
+		ExpireAt: rec.ExpireAt, Freq: rec.Freq, Idle: rec.Idle,
+		StoredBytes: s.StoredBytes, FieldTTLs: s.FieldTTLs,
+	}
+	if rec.Type == rdb.TypeModule {
+		kp.Module = s.Module.Name
+		kp.Type = s.Module.Name
+	}
+	mu = est.finish(rec, s)
+	kp.Bytes = mu
+	return mu, sharedInt, nil
 }
 
 // functionName returns a library's name: the name= of its shebang line,
