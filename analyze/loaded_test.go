@@ -196,7 +196,8 @@ func compareLoaded(t *testing.T, file string, sample int, opts Options, args ...
 }
 
 // check asserts the bar: 98% of keys within ±10% of MEMORY
-// USAGE, their sum within ±2%, used_memory within ±3%.
+// USAGE, their sum within ±2%, used_memory (and each of its dataset and
+// overhead halves) within ±3%.
 func (r *loadedResult) check(t *testing.T, name string, minWithin, maxSum, maxUsed float64) {
 	t.Helper()
 	if r.keys == 0 {
@@ -206,6 +207,14 @@ func (r *loadedResult) check(t *testing.T, name string, minWithin, maxSum, maxUs
 	sumErr := (r.sumEst - r.sumTruth) / r.sumTruth
 	used := float64(r.info["used_memory"])
 	usedErr := (float64(r.pred.UsedMemory) - used) / used
+	for _, part := range []struct {
+		name      string
+		got, want uint64
+	}{{"used_memory_dataset", r.pred.Dataset, r.info["used_memory_dataset"]}, {"used_memory_overhead", r.pred.Overhead, r.info["used_memory_overhead"]}} {
+		if e := (float64(part.got) - float64(part.want)) / float64(part.want); math.Abs(e) > maxUsed {
+			t.Errorf("%s: %s predicted %d, server %d (%+.2f%%, limit ±%.0f%%)", name, part.name, part.got, part.want, e*100, maxUsed*100)
+		}
+	}
 	t.Logf("%-28s keys=%5d within10%%=%6.2f%% sum=%+6.2f%% used_memory: predicted %d, server %d (%+.2f%%); dataset %d/%d overhead %d/%d",
 		name, r.keys, share*100, sumErr*100, r.pred.UsedMemory, r.info["used_memory"], usedErr*100,
 		r.pred.Dataset, r.info["used_memory_dataset"], r.pred.Overhead, r.info["used_memory_overhead"])
