@@ -1,7 +1,10 @@
 package analyze
 
 import (
+	"bytes"
+	"encoding/binary"
 	"math"
+	"slices"
 
 	"github.com/rdbtool/rdbtool/rdb"
 )
@@ -48,6 +51,7 @@ type estimator struct {
 	setFn, setLeanFn, zsetFn, hashFn, hashKVFn, listFn func(a, b uint64)
 	// elemTTL is elem for a Redis 8 hash whose entries hold expiries.
 	elemTTL uint64
+	ids     []rdb.StreamID // a group's pending IDs, reused
 	// sdsTab[n] is m.sds(n) for short strings.
 	sdsTab [256]uint32
 	entry  uint64 // m.dictEntry
@@ -509,11 +513,19 @@ func (e *estimator) groups(s *rdb.Shape) uint64 {
 	if s.Stream != nil {
 		for _, g := range s.Stream.Info.Groups {
 			v += m.streamCG
-			v += raxUsage(uint64(len(g.Pending)))
-			v += 24 * uint64(len(g.Pending))
+			e.ids = e.ids[:0]
+			for _, p := range g.Pending {
+				e.ids = append(e.ids, p.ID)
+			}
+			u := raxUsageOf(e.ids)
+			v += u + 24*uint64(len(g.Pending))
+			// What the trees take, for the load prediction.
+			e.extra += int64(m.raxAllocated(uint64(len(e.ids)))) - int64(u)
 			for _, c := range g.Consumers {
 				v += m.consumer + uint64(len(c.Name))
-				v += raxUsage(uint64(len(c.Pending)))
+				u := raxUsageOf(c.Pending)
+				v += u
+				e.extra += int64(m.raxAllocated(uint64(len(c.Pending)))) - int64(u)
 			}
 		}
 	}
@@ -533,6 +545,61 @@ func (m *model) raxAllocated(n uint64) uint64 {
 		v += (n - 1) * (m.u(40) + m.u(16))
 	}
 	return v
+}
+
+// raxUsageOf is streamRadixTreeMemoryUsage for a tree of the given IDs,
+// with its node count worked out from them (raxNodes).
+func raxUsageOf(ids []rdb.StreamID) uint64 {
+	n := uint64(len(ids))
+	return n*16 + raxNodes(ids)*(4+8*30)
+}
+
+// raxNodes is the node count of a radix tree (rax.c) holding the IDs as
+// 16-byte big-endian keys: the head, a node for each child of a node
+// where keys diverge, and one after each run of shared bytes (a
+// compressed node and the node it leads to). An empty tree has its head.
+func raxNodes(ids []rdb.StreamID) uint64 {
+	if len(ids) == 0 {
+		return 1
+	}
+	keys := make([][16]byte, len(ids))
+	for i, id := range ids {
+		binary.BigEndian.PutUint64(keys[i][:8], id.Ms)
+		binary.BigEndian.PutUint64(keys[i][8:], id.Seq)
+	}
+	slices.SortFunc(keys, func(a, b [16]byte) int { return bytes.Compare(a[:], b[:]) })
+	keys = slices.Compact(keys)
+	return raxSubtree(keys, 0)
+}
+
+// raxSubtree counts the nodes of the subtree whose node sits after depth
+// bytes shared by all keys (sorted, distinct).
+func raxSubtree(keys [][16]byte, depth int) uint64 {
+	if depth == 16 {
+		return 1 // the key's own node
+	}
+	first, last := keys[0], keys[len(keys)-1]
+	if first[depth] == last[depth] {
+		// One child: a compressed node up to where the keys diverge
+		// (or end), then the node there.
+		q := depth + 1
+		for q < 16 && first[q] == last[q] {
+			q++
+		}
+		return 1 + raxSubtree(keys, q)
+	}
+	// The keys diverge here: a node listing the next bytes, and a node
+	// for each.
+	n := uint64(1)
+	for i := 0; i < len(keys); {
+		j := i + 1
+		for j < len(keys) && keys[j][depth] == keys[i][depth] {
+			j++
+		}
+		n += raxSubtree(keys[i:j], depth+1)
+		i = j
+	}
+	return n
 }
 
 // raxUsage is streamRadixTreeMemoryUsage for a tree of n 16-byte IDs:

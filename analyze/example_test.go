@@ -57,7 +57,7 @@ func ExamplePredictLoad() {
 	// Output:
 	// target: redis-7.0.15 jemalloc-system
 	// keys loaded: 73 expired, dropped: 23
-	// used_memory: 2474 KiB (±3%)
+	// used_memory: 2469 KiB (±3%)
 	// fits in 2 MiB: false
 	// fits in 4 MiB: true
 }
