@@ -74,7 +74,7 @@ func WriteTable(w io.Writer, r *Report) error {
 	if len(r.Files) > 1 {
 		rows = append(rows, loadRow("total", &r.Load))
 	}
-	table(w, "Once loaded (INFO memory predicted for a server that loads the file)",
+	table(w, "Once loaded (INFO memory predicted for a server that loads the file; accuracy "+r.Load.AccuracyBasis+")",
 		[]string{"file", "server", "used_memory", "dataset", "overhead", "keyspace tables", "expires", "keys", "dropped as expired", "accuracy", "fits maxmemory"}, rows)
 	rows = nil
 	for _, d := range r.DBs {
