@@ -227,6 +227,24 @@ func TestAllocators(t *testing.T) {
 			t.Errorf("libc %d = %d, want %d", c.n, g, c.libc)
 		}
 	}
+	// A distribution's libjemalloc: 16-byte spacing up to 128, then as
+	// Redis's build (TestLoadedCorpusRedis70 checks every class against
+	// the installed server's MEMORY MALLOC-STATS).
+	for _, c := range []struct{ n, want uint64 }{{1, 8}, {9, 16}, {17, 32}, {24, 32}, {41, 48}, {65, 80}, {129, 160}, {4096, 4096}} {
+		if g := JemallocSystem.Usable(c.n); g != c.want {
+			t.Errorf("jemalloc-system %d = %d, want %d", c.n, g, c.want)
+		}
+	}
+	for _, s := range []string{"jemalloc", "jemalloc-5.3.0", "jemalloc-system", "debian", "libc", "glibc"} {
+		a, err := ParseAllocator(s)
+		if err != nil {
+			t.Errorf("ParseAllocator(%q): %v", s, err)
+			continue
+		}
+		if b, err := ParseAllocator(a.String()); err != nil || b != a {
+			t.Errorf("ParseAllocator(%q) = %v, which does not round-trip (%v, %v)", s, a, b, err)
+		}
+	}
 }
 
 func TestNthLargest(t *testing.T) {

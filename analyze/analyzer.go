@@ -29,6 +29,15 @@ type Options struct {
 	Deep bool
 	// Parallel bounds how many files are read at once (default GOMAXPROCS).
 	Parallel int
+
+	// The target server's configuration, for the load prediction and the
+	// estimate: ListCompressDepth is its list-compress-depth (quicklist
+	// nodes that far from both ends are kept LZF-compressed), Maxmemory
+	// and MaxmemoryPolicy its maxmemory settings (an LRU or LFU policy
+	// with a limit turns off shared integers).
+	ListCompressDepth int
+	Maxmemory         uint64
+	MaxmemoryPolicy   string
 }
 
 func (o Options) withDefaults() Options {
@@ -264,7 +273,9 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 		cur.keys = cur.keys[:len(cur.keys)+1]
 		return &cur.keys[len(cur.keys)-1]
 	}
-	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, slot: slot}, &meta, func(k *Key) error {
+	lp := newLoadPredictor(o)
+	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, slot: slot,
+		listCompressDepth: o.ListCompressDepth, load: lp}, &meta, func(k *Key) error {
 		if !started {
 			started = true
 			nowMs = snapshotTime(o.Now, &meta).UnixMilli()
@@ -296,6 +307,7 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 		f.ServerSource = "guessed"
 	}
 	f.SnapshotTime = snapshotTime(o.Now, &meta).Unix()
+	f.Load = lp.result(&meta)
 	p.funcs = meta.Functions
 	for mod, n := range meta.ModuleAux {
 		p.module(mod).AuxRecords += uint64(n)
@@ -373,6 +385,7 @@ func merge(o Options, parts []*partial) *Report {
 		}
 		rep.Files = append(rep.Files, p.file)
 		rep.Totals.add(&p.file.Stats)
+		rep.Load.add(&p.file.Load)
 		for db, s := range p.dbs {
 			all.db(db).add(s)
 		}

@@ -193,6 +193,7 @@ func (h *htmlWriter) cards(r *Report) {
 		h.p("<div class=\"card\"><div class=\"v\">%s</div><div class=\"l\">%s</div></div>\n", esc(v), esc(l))
 	}
 	card(humanBytes(t.Memory), "estimated memory")
+	card(humanBytes(r.Load.UsedMemory), "used_memory once loaded ("+r.Load.Server+", "+r.Load.Allocator+")")
 	card(humanCount(t.Keys), "keys")
 	card(humanCount(t.Elements), "elements")
 	card(humanBytes(uint64(bytes)), "RDB size ("+strconv.Itoa(len(r.Files))+" file"+plural(len(r.Files))+")")

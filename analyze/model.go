@@ -154,6 +154,15 @@ func newModel(v ServerVersion, a Allocator) *model {
 	return m
 }
 
+// listpacksOnly reports whether the version keeps no ziplists: from 7.0
+// on, ziplists, zipmaps and linked lists in a file are converted on load
+// (lists to quicklists of listpack nodes).
+func (m *model) listpacksOnly() bool { return m.v.Valkey || m.v.atLeast(7, 0) }
+
+// quicklistOnly reports whether a linked list in a file is loaded as a
+// quicklist (3.2 and later).
+func (m *model) quicklistOnly() bool { return m.v.Valkey || m.v.atLeast(3, 2) }
+
 func (m *model) u(n uint64) uint64 { return m.alloc.Usable(n) }
 
 // blob is what MEMORY USAGE counts for a compact blob of n bytes.

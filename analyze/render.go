@@ -57,6 +57,26 @@ func WriteTable(w io.Writer, r *Report) error {
 	table(w, "Files (allocator "+r.Allocator+")", append([]string{"file", "server", "bytes"}, statsHeader...), rows)
 	table(w, "Total", statsHeader, [][]string{statsRow(&r.Totals)})
 	rows = nil
+	loadRow := func(name string, l *LoadPrediction) []string {
+		fits := "-"
+		if l.Maxmemory > 0 {
+			fits = "yes"
+			if !l.Fits {
+				fits = "NO"
+			}
+		}
+		return []string{name, l.Server + " " + l.Allocator, u(l.UsedMemory), u(l.Dataset), u(l.Overhead), u(l.KeyspaceTables), u(l.Expires),
+			u(l.Keys), u(l.DroppedExpired), fmt.Sprintf("±%.0f%%", l.Accuracy*100), fits}
+	}
+	for i := range r.Files {
+		rows = append(rows, loadRow(r.Files[i].Name, &r.Files[i].Load))
+	}
+	if len(r.Files) > 1 {
+		rows = append(rows, loadRow("total", &r.Load))
+	}
+	table(w, "Once loaded (INFO memory predicted for a server that loads the file; accuracy "+r.Load.AccuracyBasis+")",
+		[]string{"file", "server", "used_memory", "dataset", "overhead", "keyspace tables", "expires", "keys", "dropped as expired", "accuracy", "fits maxmemory"}, rows)
+	rows = nil
 	for _, d := range r.DBs {
 		rows = append(rows, append([]string{strconv.Itoa(d.DB)}, statsRow(&d.Stats)...))
 	}
@@ -226,6 +246,6 @@ func (rw *RowWriter) Flush() error {
 // runs.
 func ScanKeys(ctx context.Context, r *rdb.Reader, opts Options, fn func(*Key) error) (*FileMeta, error) {
 	var meta FileMeta
-	err := scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep}, &meta, fn)
+	err := scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep, listCompressDepth: opts.ListCompressDepth}, &meta, fn)
 	return &meta, err
 }

@@ -16,14 +16,17 @@ type Report struct {
 	Allocator     string       `json:"allocator"`
 	Files         []FileReport `json:"files"`
 	Totals        Stats        `json:"totals"`
-	DBs           []DBStats    `json:"dbs"`
-	Types         []TypeStats  `json:"types"`
-	BigKeys       []BigKeys    `json:"big_keys"`
-	TTL           TTLHist      `json:"ttl"`
-	Prefixes      PrefixReport `json:"prefixes"`
-	HotKeys       []KeyRef     `json:"hot_keys"` // by LFU counter; empty without LFU data
-	Modules       []ModuleStat `json:"modules"`
-	Functions     []string     `json:"functions"`
+	// Load is the predicted INFO memory after loading, summed over the
+	// files (each file loaded into a server of its own).
+	Load      LoadPrediction `json:"load"`
+	DBs       []DBStats      `json:"dbs"`
+	Types     []TypeStats    `json:"types"`
+	BigKeys   []BigKeys      `json:"big_keys"`
+	TTL       TTLHist        `json:"ttl"`
+	Prefixes  PrefixReport   `json:"prefixes"`
+	HotKeys   []KeyRef       `json:"hot_keys"` // by LFU counter; empty without LFU data
+	Modules   []ModuleStat   `json:"modules"`
+	Functions []string       `json:"functions"`
 }
 
 // FileReport is the per-file breakdown.
@@ -36,6 +39,8 @@ type FileReport struct {
 	SnapshotTime int64  `json:"snapshot_time"` // Unix seconds used as "now" for TTLs
 	Bytes        int64  `json:"bytes"`
 	Stats
+	// Load is the memory a server reports once it has loaded this file.
+	Load LoadPrediction `json:"load"`
 }
 
 // Stats are the counters every grouping carries.

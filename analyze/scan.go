@@ -52,21 +52,31 @@ type scanOptions struct {
 	allocator Allocator
 	version   *ServerVersion
 	deep      bool
+	// listCompressDepth is the target's list-compress-depth.
+	listCompressDepth int
+	// load, when set, is given every key for the load prediction.
+	load *loadPredictor
+	// loaded estimates MEMORY USAGE as after a load of the file, rather
+	// than on the server that wrote it.
+	loaded bool
 	// slot, when set, returns where to build the next key, so that a
 	// caller batching keys gets them without a copy; fn is then called
 	// with that pointer.
 	slot func() *Key
 }
 
+// sharedIntegers is OBJ_SHARED_INTEGERS: string values 0..9999 point to
+// one shared object instead of an allocation of their own.
+const sharedIntegers = 10000
+
 // scanFile reads every record from r, calling fn for each key after its
 // estimate is made. meta is filled as aux fields arrive.
 func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta, fn func(*Key) error) error {
 	var (
-		est       *estimator
-		k         Key
-		n         int
-		s         = new(rdb.Shape) // reused for every key
-		shapeOpts rdb.ShapeOptions
+		est *estimator
+		k   Key
+		n   int
+		s   = new(rdb.Shape) // reused for every key
 	)
 	meta.Aux = map[string]string{}
 	ensure := func() {
@@ -89,6 +99,8 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 		meta.Dialect = r.Dialect().String()
 		meta.RDBVersion = r.Version()
 		est = newEstimator(newModel(v, o.allocator))
+		est.compressDepth = o.listCompressDepth
+		est.zipNodes = r.Version() < 10
 	}
 	for {
 		if n++; n&1023 == 0 {
@@ -123,33 +135,67 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 				meta.ModuleAux = map[string]int{}
 			}
 			meta.ModuleAux[rec.Module.Name]++
+		case rdb.KindResizeDB:
+			if o.load != nil {
+				o.load.resize(rec.DB, rec.DBSize, rec.ExpiresSize)
+			}
 		case rdb.KindKey:
 			ensure()
-			enc := rec.Encoding
-			shapeOpts = est.begin(rec.Type, enc, o.deep)
-			if err := r.ReadShapeInto(s, &shapeOpts); err != nil {
-				return err
-			}
 			kp := &k
 			if o.slot != nil {
 				kp = o.slot()
 			}
-			*kp = Key{
-				DB: rec.DB, Key: rec.Key, Type: rec.Type.String(), Encoding: enc,
-				Elements: s.Elements, Largest: s.Largest, LargestKnown: s.LargestKnown,
-				ExpireAt: rec.ExpireAt, Freq: rec.Freq, Idle: rec.Idle,
-				StoredBytes: s.StoredBytes, FieldTTLs: s.FieldTTLs,
+			mu, sharedInt, err := est.measure(r, rec, s, o.deep, o.load != nil, kp)
+			if err != nil {
+				return err
 			}
-			if rec.Type == rdb.TypeModule {
-				kp.Module = s.Module.Name
-				kp.Type = s.Module.Name
+			if o.loaded {
+				kp.Bytes = uint64(int64(mu) + est.loadDelta)
 			}
-			kp.Bytes = est.finish(rec, s)
+			if o.load != nil {
+				o.load.key(meta, kp, est.allocated(mu), sharedInt)
+			}
 			if err := fn(kp); err != nil {
 				return err
 			}
 		}
 	}
+}
+
+// measure reads the value of rec (the current key of r) and fills kp with
+// its estimate, returning the MEMORY USAGE figure and, when ints is set,
+// whether the value is a shared integer object (which takes reading
+// int-encoded strings).
+func (est *estimator) measure(r *rdb.Reader, rec *rdb.Record, s *rdb.Shape, deep, ints bool, kp *Key) (mu uint64, sharedInt bool, err error) {
+	enc := rec.Encoding
+	shapeOpts := est.begin(rec.Type, enc, deep)
+	if ints && enc == "int" && rec.Type == rdb.TypeString {
+		// The load prediction needs the value: small integers share one
+		// object.
+		start := r.Offset()
+		v, err := r.ReadString()
+		if err != nil {
+			return 0, false, err
+		}
+		n, _ := strconv.ParseInt(string(v), 10, 64)
+		sharedInt = n >= 0 && n < sharedIntegers
+		*s = rdb.Shape{StringLen: uint64(len(v)), Elements: 1, Largest: uint64(len(v)), LargestKnown: true, StoredBytes: r.Offset() - start}
+	} else if err := r.ReadShapeInto(s, &shapeOpts); err != nil {
+		return 0, false, err
+	}
+	*kp = Key{
+		DB: rec.DB, Key: rec.Key, Type: rec.Type.String(), Encoding: enc,
+		Elements: s.Elements, Largest: s.Largest, LargestKnown: s.LargestKnown,
+		ExpireAt: rec.ExpireAt, Freq: rec.Freq, Idle: rec.Idle,
+		StoredBytes: s.StoredBytes, FieldTTLs: s.FieldTTLs,
+	}
+	if rec.Type == rdb.TypeModule {
+		kp.Module = s.Module.Name
+		kp.Type = s.Module.Name
+	}
+	mu = est.finish(rec, s)
+	kp.Bytes = mu
+	return mu, sharedInt, nil
 }
 
 // functionName returns a library's name: the name= of its shebang line,

@@ -27,6 +27,14 @@ command -v go >/dev/null || { echo "Go is required (https://go.dev/dl/)" >&2; ex
 # versitygw: a real S3-compatible server for the S3 tests (go install, cached).
 bash scripts/install-versitygw.sh
 
+# The small benchmark snapshot (520,020 keys, about a minute to make):
+# analyze's load test compares its prediction with a server that loads it.
+# The loader lives in ../shared/benchdata; without it that test skips.
+if [ -d ../shared/benchdata ]; then
+  echo "== benchmark snapshot small"
+  go run ./cmd/rdbbench make --scale small
+fi
+
 echo "== go vet"
 go vet ./...
 echo "== go test"

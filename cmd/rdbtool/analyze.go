@@ -15,22 +15,24 @@ func init() { extraCommands = append(extraCommands, newAnalyzeCommand) }
 
 // modelFlags are the memory-model options shared by analyze and memory.
 type modelFlags struct {
-	allocator string
-	server    string
-	deep      bool
+	allocator     string
+	server        string
+	deep          bool
+	compressDepth int
 }
 
 func (f *modelFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.allocator, "allocator", "jemalloc", "allocator whose size classes the estimate uses: jemalloc or libc")
-	cmd.Flags().StringVar(&f.server, "server-version", "", "model this server version (e.g. 7.4.1, valkey-8.0.1) instead of the file's redis-ver/valkey-ver")
+	cmd.Flags().StringVar(&f.allocator, "allocator", "jemalloc", "allocator whose size classes the estimate uses: jemalloc (Redis's own build), jemalloc-system (a distribution's libjemalloc, as Debian's and Ubuntu's redis-server link) or libc")
+	cmd.Flags().StringVar(&f.server, "server-version", "", "model this server version (e.g. 7.0.15, valkey-8.0.1) instead of the file's redis-ver/valkey-ver: the estimate is for the file loaded into it")
 	cmd.Flags().BoolVar(&f.deep, "deep", false, "also measure the largest element of compact encodings (slower)")
+	cmd.Flags().IntVar(&f.compressDepth, "list-compress-depth", 0, "the target server's list-compress-depth: quicklist nodes beyond this many from each end are counted LZF-compressed")
 }
 
 func (f *modelFlags) options() (analyze.Options, error) {
 	var o analyze.Options
 	a, err := analyze.ParseAllocator(f.allocator)
 	if err != nil {
-		return o, err
+		return o, fmt.Errorf("--allocator: %w", err)
 	}
 	o.Allocator = a
 	if f.server != "" {
@@ -41,6 +43,10 @@ func (f *modelFlags) options() (analyze.Options, error) {
 		o.ServerVersion = &v
 	}
 	o.Deep = f.deep
+	if f.compressDepth < 0 {
+		return o, fmt.Errorf("--list-compress-depth must be 0 or more, not %d", f.compressDepth)
+	}
+	o.ListCompressDepth = f.compressDepth
 	return o, nil
 }
 
@@ -55,13 +61,18 @@ func newAnalyzeCommand() *cobra.Command {
 		limit    int
 		now      int64
 		parallel int
+		maxmem   uint64
+		policy   string
 	)
 	cmd := &cobra.Command{
 		Use:   "analyze FILE...",
 		Short: "Estimate memory per key and report totals, big keys, TTLs, prefixes and hot keys",
 		Long: `Analyze reads one or more snapshots (for example the shards of one backup,
 read in parallel) and estimates for every key what MEMORY USAGE key SAMPLES 0
-would report on the server that wrote the file. The JSON schema is documented
+would report on the server that wrote the file, and predicts the INFO memory
+figures (used_memory, its dataset and overhead halves) of a server that loads
+each file: --server-version and --allocator name that server, keys expired by
+--now are left out. The JSON schema is documented
 in the analyze package (Report). --format html writes one self-contained page
 (treemap of memory by prefix, TTL histogram, big keys, per-file breakdown)
 that needs no network access to view.`,
@@ -85,6 +96,7 @@ that needs no network access to view.`,
 			if now > 0 {
 				opts.Now = time.Unix(now, 0)
 			}
+			opts.Maxmemory, opts.MaxmemoryPolicy = maxmem, policy
 			inputs := make([]analyze.Input, len(args))
 			for i, name := range args {
 				name := name
@@ -118,5 +130,7 @@ that needs no network access to view.`,
 	cmd.Flags().IntVar(&limit, "prefix-limit", 10000, "prefixes kept; the long tail beyond is collapsed")
 	cmd.Flags().Int64Var(&now, "now", 0, "snapshot time for TTLs, Unix seconds (default: the file's ctime)")
 	cmd.Flags().IntVar(&parallel, "parallel", 0, "files read at once (default: number of CPUs)")
+	cmd.Flags().Uint64Var(&maxmem, "maxmemory", 0, "the target server's maxmemory in bytes: the report says whether each file fits (0: no limit)")
+	cmd.Flags().StringVar(&policy, "maxmemory-policy", "noeviction", "the target server's maxmemory-policy (LRU and LFU policies with a limit turn off shared integers)")
 	return cmd
 }
