@@ -52,6 +52,7 @@ type Writer[T Row] struct {
 	ints   []int64
 	floats []float64
 	int32s []int32
+	strs   []string
 
 	groupBytes int64
 	groupRows  int64
@@ -87,7 +88,8 @@ func NewWriter[T Row](w io.Writer, opts WriterOptions) *Writer[T] {
 		opts:   opts,
 		batch:  make([]T, 0, batchRows),
 		arena:  make([]byte, 0, 64<<10), // non-nil: an empty key is not null
-		ints:   make([]int64, 0, 3*batchRows),
+		ints:   make([]int64, 0, 5*batchRows),
+		strs:   make([]string, 0, 2*batchRows),
 		floats: make([]float64, 0, batchRows),
 		int32s: make([]int32, 0, batchRows),
 	}
@@ -109,6 +111,8 @@ func (w *Writer[T]) Write(row *T) error {
 		r.Key, r.KeyUTF8, r.Prefix = w.keep3(r.Key, r.KeyUTF8, r.Prefix)
 		r.LargestElement = w.keepInt(r.LargestElement)
 		r.IdleSeconds = w.keepInt(r.IdleSeconds)
+		r.ExpireAt, r.SnapshotTime = w.keepInt(r.ExpireAt), w.keepInt(r.SnapshotTime)
+		r.Shard, r.ServerVersion = w.keepString(r.Shard), w.keepString(r.ServerVersion)
 		if r.TTLSeconds != nil {
 			w.floats = append(w.floats, *r.TTLSeconds)
 			r.TTLSeconds = &w.floats[len(w.floats)-1]
@@ -121,6 +125,8 @@ func (w *Writer[T]) Write(row *T) error {
 		n += len(r.Key) + len(r.KeyUTF8) + len(r.Prefix)
 		r.Key, r.KeyUTF8, r.Prefix = w.keep3(r.Key, r.KeyUTF8, r.Prefix)
 		r.OldLen, r.NewLen, r.LenDelta = w.keepInt(r.OldLen), w.keepInt(r.NewLen), w.keepInt(r.LenDelta)
+		r.OldExpireAt, r.NewExpireAt = w.keepInt(r.OldExpireAt), w.keepInt(r.NewExpireAt)
+		r.OldType, r.NewType = w.keepString(r.OldType), w.keepString(r.NewType)
 	}
 	w.groupBytes += int64(n)
 	w.rows++
@@ -161,6 +167,14 @@ func (w *Writer[T]) keepInt(p *int64) *int64 {
 	return &w.ints[len(w.ints)-1]
 }
 
+func (w *Writer[T]) keepString(p *string) *string {
+	if p == nil {
+		return nil
+	}
+	w.strs = append(w.strs, *p)
+	return &w.strs[len(w.strs)-1]
+}
+
 func (w *Writer[T]) flushBatch() error {
 	if len(w.batch) > 0 {
 		if _, err := w.pw.Write(w.batch); err != nil {
@@ -171,6 +185,8 @@ func (w *Writer[T]) flushBatch() error {
 	clear(w.batch) // drop references to the arena's old arrays
 	w.batch, w.arena = w.batch[:0], w.arena[:0]
 	w.ints, w.floats, w.int32s = w.ints[:0], w.floats[:0], w.int32s[:0]
+	clear(w.strs)
+	w.strs = w.strs[:0]
 	if w.groupBytes >= w.opts.RowGroupBytes {
 		w.groupBytes, w.groupRows = 0, 0
 		if err := w.pw.Flush(); err != nil {
