@@ -19,6 +19,7 @@ import (
 
 	"github.com/rdbtool/rdbtool/analyze"
 	"github.com/rdbtool/rdbtool/columnar"
+	"github.com/rdbtool/rdbtool/diff"
 	"github.com/rdbtool/rdbtool/rdb"
 	"github.com/rdbtool/rdbtool/s3src"
 )
@@ -281,4 +282,21 @@ func (f *parquetFlags) run(cmd *cobra.Command, rf *readerFlags, names []string, 
 	}
 	opts := columnar.ExportOptions{Model: model, Keep: keep}
 	return runParquetExport(cmd, rf, names, parquetOutput{out: f.out, overwrite: f.overwrite}, opts)
+}
+
+// writeDiffParquet is "diff --format parquet".
+func writeDiffParquet(cmd *cobra.Command, res *diff.Result, names []string, out parquetOutput, seps string, depth int) error {
+	if strings.HasSuffix(out.out, "/") {
+		return fmt.Errorf("diff writes one Parquet file: -o names a file, not the directory %s", out.out)
+	}
+	f, err := out.file(cmd)
+	if err != nil {
+		return err
+	}
+	p := analyze.NewPrefixer(analyze.Options{Separators: seps, Depth: depth, NoPrefixes: depth <= 0})
+	if _, err := columnar.WriteDiff(f, res, names[0], names[1], p, columnar.WriterOptions{}); err != nil {
+		f.Abort()
+		return err
+	}
+	return f.Close()
 }
