@@ -125,6 +125,12 @@ func (d *localDest) create(name string) (columnar.DestFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	// CreateTemp makes the file private; the export is data to share.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
 	return &localFile{File: f, name: name, overwrite: d.overwrite}, nil
 }
 
