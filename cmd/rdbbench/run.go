@@ -38,12 +38,14 @@ const (
 	// Issue 7: restoring into a server, and the pipe route it is measured against.
 	toolRestore = "rdbtool-restore"
 	toolPipe    = "redis-cli-pipe"
+	// Issue 18: per-key Parquet export, measured against analyze.
+	toolParquet = "rdbtool-parquet"
 )
 
 var allTools = []string{
 	toolHeaders, toolFull, toolHDT, toolCheckRDB, toolServerLoad,
 	toolAnalyze, toolHDTMemory, toolConvert, toolAnalyzeMutated, toolDiff,
-	toolCheck, toolCheckS3, toolAnalyzeS3, toolRestore, toolPipe,
+	toolCheck, toolCheckS3, toolAnalyzeS3, toolRestore, toolPipe, toolParquet,
 }
 
 // needs lists the tools a tool's target is measured against; "run" adds
@@ -53,12 +55,14 @@ var needs = map[string][]string{
 	toolCheckS3:   {toolCheck},
 	toolAnalyzeS3: {toolAnalyze},
 	toolRestore:   {toolServerLoad, toolPipe},
+	toolParquet:   {toolAnalyze},
 }
 
 // cliTools run the rdbtool binary built for the run.
 var cliTools = map[string]bool{
 	toolAnalyze: true, toolConvert: true, toolAnalyzeMutated: true, toolDiff: true,
 	toolCheck: true, toolCheckS3: true, toolAnalyzeS3: true, toolRestore: true, toolPipe: true,
+	toolParquet: true,
 }
 
 var toolLabel = map[string]string{
@@ -77,6 +81,7 @@ var toolLabel = map[string]string{
 	toolAnalyzeS3:      "rdbtool analyze --format json s3://… (local versitygw)",
 	toolRestore:        "rdbtool restore into an empty redis-server",
 	toolPipe:           "rdbtool dump --format resp piped into redis-cli --pipe, empty redis-server",
+	toolParquet:        "rdbtool memory --format parquet -o FILE",
 }
 
 // Targets from the issues.
@@ -85,16 +90,18 @@ const (
 	targetPeakRSS    = 64 << 20 // rdbtool peak RSS ≤ 64 MiB
 	targetHeadersBps = 1e9      // headers pass ≥ 1 GB/s
 
-	targetAnalyzeBps     = 1e9       // issue 4: analyze ≥ 1 GB/s
-	targetAnalyzeSpeedup = 10.0      // issue 4: ≥ 10× faster than hdt3213-memory and redis-server load
-	targetAnalyzeRSS     = 128 << 20 // issue 4: analyze peak RSS ≤ 128 MiB
-	targetConvertVsFull  = 0.5       // issue 3: convert throughput ≥ 0.5× full decode
-	targetConvertRSS     = 128 << 20 // issue 3: flat memory; the bound checked here
-	targetDiffVsAnalyze  = 3.0       // issue 6: diff ≤ 3 × (analyze(A) + analyze(B))
-	targetDiffRSS        = 256 << 20 // issue 6: the --mem-limit given
-	targetS3VsDisk       = 0.7       // issue 5: S3 read ≥ 70% of disk speed
-	targetRestoreVsLoad  = 2.0       // issue 7: restore ≤ 2× redis-server's own load
-	targetRestoreVsPipe  = 2.0       // issue 7: restore ≥ 2× faster than the redis-cli --pipe route
+	targetAnalyzeBps       = 1e9       // issue 4: analyze ≥ 1 GB/s
+	targetAnalyzeSpeedup   = 10.0      // issue 4: ≥ 10× faster than hdt3213-memory and redis-server load
+	targetAnalyzeRSS       = 128 << 20 // issue 4: analyze peak RSS ≤ 128 MiB
+	targetConvertVsFull    = 0.5       // issue 3: convert throughput ≥ 0.5× full decode
+	targetConvertRSS       = 128 << 20 // issue 3: flat memory; the bound checked here
+	targetDiffVsAnalyze    = 3.0       // issue 6: diff ≤ 3 × (analyze(A) + analyze(B))
+	targetDiffRSS          = 256 << 20 // issue 6: the --mem-limit given
+	targetS3VsDisk         = 0.7       // issue 5: S3 read ≥ 70% of disk speed
+	targetRestoreVsLoad    = 2.0       // issue 7: restore ≤ 2× redis-server's own load
+	targetRestoreVsPipe    = 2.0       // issue 7: restore ≥ 2× faster than the redis-cli --pipe route
+	targetParquetVsAnalyze = 0.5       // issue 18: Parquet export throughput ≥ 0.5× analyze's
+	targetParquetRSS       = 256 << 20 // issue 18: Parquet export peak RSS ≤ 256 MiB
 )
 
 // measurement is one run of one tool.
@@ -298,6 +305,8 @@ func cmdRun(args []string) error {
 					m = env.runRestore(file, fileKeys)
 				case toolPipe:
 					m = env.runPipe(file, fileKeys)
+				case toolParquet:
+					m = env.runParquet(file)
 				}
 				if (t == toolHeaders || t == toolFull) && m.Error == "" {
 					fileKeys = m.Keys
@@ -547,6 +556,16 @@ func checkTargets(results []toolResult) []targetCheck {
 				fmt.Sprintf("%.2f× (%.2f vs %.2f + %.2f s)", x, d.Seconds, a.Seconds, b.Seconds), x <= targetDiffVsAnalyze)
 		}
 		add("6", "diff peak RSS", "≤ 256 MiB (--mem-limit 256M)", mib(d.PeakRSS), d.PeakRSS <= targetDiffRSS)
+	}
+
+	// Issue 18: Parquet export.
+	if pq := get(toolParquet); pq != nil {
+		if an := get(toolAnalyze); an != nil {
+			x := pq.MBps / an.MBps
+			add("18", "parquet export throughput vs analyze", fmt.Sprintf("≥ %.1f×", targetParquetVsAnalyze),
+				fmt.Sprintf("%.2f× (%.0f vs %.0f MB/s)", x, pq.MBps, an.MBps), x >= targetParquetVsAnalyze)
+		}
+		add("18", "parquet export peak RSS", "≤ 256 MiB", mib(pq.PeakRSS), pq.PeakRSS <= targetParquetRSS)
 	}
 
 	// Issue 7: restore.
