@@ -17,10 +17,10 @@ import (
 type KeyRow struct {
 	Source         string   `parquet:"source,dict"`
 	Shard          *string  `parquet:"shard,optional,dict"`
-	SnapshotTime   *int64   `parquet:"snapshot_time,optional,timestamp(millisecond)"`
+	SnapshotTime   *int64   `parquet:"snapshot_time,optional,dict,timestamp(millisecond)"`
 	ServerVersion  *string  `parquet:"server_version,optional,dict"`
-	RDBVersion     int32    `parquet:"rdb_version"`
-	DB             int32    `parquet:"db"`
+	RDBVersion     int32    `parquet:"rdb_version,dict"`
+	DB             int32    `parquet:"db,dict"`
 	Key            []byte   `parquet:"key"`
 	KeyUTF8        []byte   `parquet:"key_utf8,optional,string"` // nil: null
 	Type           string   `parquet:"type,dict"`
@@ -41,7 +41,7 @@ type KeyRow struct {
 // milliseconds; nil pointers are null.
 type DiffRow struct {
 	Kind        string  `parquet:"kind,dict"`
-	DB          int32   `parquet:"db"`
+	DB          int32   `parquet:"db,dict"`
 	Key         []byte  `parquet:"key"`
 	KeyUTF8     []byte  `parquet:"key_utf8,optional,string"`
 	OldType     *string `parquet:"old_type,optional,dict"`
