@@ -19,7 +19,8 @@ type ExportOptions struct {
 	// Model holds the memory model (Allocator, ServerVersion, Deep), the
 	// reference time of TTLs (Now), the prefix column's Separators and
 	// Depth (NoPrefixes: no prefix column), and how many inputs are read
-	// at once (Parallel, default GOMAXPROCS, at most 4), as for analyze.
+	// at once (Parallel, default GOMAXPROCS; at most 4, which keeps an
+	// export within 256 MiB), as for analyze.
 	Model analyze.Options
 	// Keep, when set, selects the keys written.
 	Keep func(*analyze.Key) bool
@@ -39,12 +40,14 @@ const (
 	maxParallel         = 4
 )
 
+// parallel is how many inputs are read at once: at most maxParallel,
+// which keeps the writers and their readers within the memory bound.
 func (o ExportOptions) parallel() int {
 	p := o.Model.Parallel
 	if p <= 0 {
-		p = min(runtime.GOMAXPROCS(0), maxParallel)
+		p = runtime.GOMAXPROCS(0)
 	}
-	return p
+	return min(p, maxParallel)
 }
 
 func (o ExportOptions) writerOptions(parallel int) WriterOptions {

@@ -262,7 +262,7 @@ func (f *parquetFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.seps, "separators", ":", "parquet: characters that separate key prefix segments (as analyze)")
 	fl.IntVar(&f.depth, "depth", 2, "parquet: prefix levels of the prefix column (as analyze; 0: none)")
 	fl.Int64Var(&f.now, "now", 0, "parquet: snapshot time for TTLs and partitions, Unix seconds (default: each file's ctime)")
-	fl.IntVar(&f.parallel, "parallel", 0, "parquet: files read at once into a partitioned output (default: number of CPUs, at most 4)")
+	fl.IntVar(&f.parallel, "parallel", 0, "parquet: files read at once into a partitioned output (default: number of CPUs; at most 4, to stay within 256 MiB)")
 }
 
 // used tells whether a Parquet-only flag was given.
