@@ -259,7 +259,7 @@ func TestPrefixerCutsAtTheDeepestCountedPrefix(t *testing.T) {
 		{":", 2, "plain", "", false},
 		{":", 1, "a:b:c", "a:", false},
 		{":/", 3, "a/b:c/d", "a/b:c/", false},
-		{":", -1, "a:b", "", true}, // NoPrefixes
+		{":", -1, "a:b", "", true},        // NoPrefixes
 		{"", 0, "a:b:c:d", "a:b:", false}, // default separator and depth
 	}
 	for _, c := range cases {
