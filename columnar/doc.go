@@ -25,8 +25,9 @@
 //	                            stream, or the module type's name)
 //	encoding         STRING     what OBJECT ENCODING replies once loaded
 //	estimated_bytes  INT64      estimated MEMORY USAGE (see package analyze)
-//	elements         INT64      elements (string: bytes; stream: entries)
-//	largest_element  INT64      bytes of the largest element; null when not measured
+//	elements         INT64      elements (hash: fields; stream: live entries; string: 1)
+//	largest_element  INT64      bytes of the largest element (a string: its length);
+//	                            null when not measured
 //	expire_at        TIMESTAMP(MILLIS, UTC)  the key's expiry; null without one
 //	ttl_seconds      DOUBLE     expire_at minus the snapshot reference time, in
 //	                            seconds (millisecond precision); ≤ 0: expired at the
