@@ -10,6 +10,8 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/rdbtool/rdbtool/columnar"
+	"github.com/rdbtool/rdbtool/s3src"
+	"github.com/rdbtool/rdbtool/s3src/s3test"
 )
 
 func TestMemoryParquetFileAndOverwrite(t *testing.T) {
@@ -95,5 +97,49 @@ func TestDiffParquet(t *testing.T) {
 	jsonl, _ := run(t, "diff", sample, b, "--format", "jsonl")
 	if n := strings.Count(jsonl, "\n"); len(rows) != n || n == 0 {
 		t.Fatalf("%d parquet rows, %d jsonl lines", len(rows), n)
+	}
+}
+
+func TestMemoryParquetToS3(t *testing.T) {
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "lake")
+	s3src.SetDefaultOptions(srv.Options())
+	t.Cleanup(func() { s3src.SetDefaultOptions(s3src.Options{}) })
+	dir := t.TempDir()
+	b, err := os.ReadFile(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shard := filepath.Join(dir, "cache-0007.rdb")
+	if err := os.WriteFile(shard, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if o, code := run(t, "memory", shard, "--format", "parquet", "-o", "s3://lake/keys/", "--now", "1764892800"); code != 0 {
+		t.Fatalf("exit %d: %s", code, o)
+	}
+	// The object is where the partitioning says, and holds every key.
+	key := "keys/snapshot_date=2025-12-05/shard=0007/part-00000.parquet"
+	if _, err := os.Stat(filepath.Join(srv.Dir, "lake", filepath.FromSlash(key))); err != nil {
+		t.Fatalf("object %s: %v", key, err)
+	}
+	rows, err := parquet.ReadFile[columnar.KeyRow](filepath.Join(srv.Dir, "lake", filepath.FromSlash(key)))
+	if err != nil || len(rows) != 101 || *rows[0].Shard != "0007" {
+		t.Fatalf("%d rows, %v", len(rows), err)
+	}
+	// Again: the object exists, and is kept without --overwrite.
+	if o, code := run(t, "memory", shard, "--format", "parquet", "-o", "s3://lake/keys/", "--now", "1764892800"); code != 2 {
+		t.Fatalf("second export: exit %d: %s", code, o)
+	}
+	// A single object, and the diff's file.
+	if o, code := run(t, "memory", shard, "--format", "parquet", "-o", "s3://lake/one.parquet"); code != 0 {
+		t.Fatalf("exit %d: %s", code, o)
+	}
+	if o, code := run(t, "diff", sample, "../../testdata/corpus/redis-7.2.6/main.rdb", "--format", "parquet", "-o", "s3://lake/diff.parquet"); code != 1 {
+		t.Fatalf("diff: exit %d: %s", code, o)
+	}
+	for _, name := range []string{"one.parquet", "diff.parquet"} {
+		if fi, err := os.Stat(filepath.Join(srv.Dir, "lake", name)); err != nil || fi.Size() < 100 {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
