@@ -263,3 +263,27 @@ func TestNthLargest(t *testing.T) {
 		}
 	}
 }
+
+func TestPrefixerCutsAtTheDeepestCountedPrefix(t *testing.T) {
+	cases := []struct {
+		seps  string
+		depth int
+		key   string
+		want  string
+		null  bool
+	}{
+		{":", 2, "user:1:name", "user:1:", false},
+		{":", 2, "user:1", "user:", false},
+		{":", 2, "plain", "", false},
+		{":", 1, "a:b:c", "a:", false},
+		{":/", 3, "a/b:c/d", "a/b:c/", false},
+		{":", -1, "a:b", "", true},        // NoPrefixes
+		{"", 0, "a:b:c:d", "a:b:", false}, // default separator and depth
+	}
+	for _, c := range cases {
+		got := NewPrefixer(Options{Separators: c.seps, Depth: c.depth, NoPrefixes: c.depth < 0}).Prefix([]byte(c.key))
+		if string(got) != c.want || (got == nil) != c.null {
+			t.Errorf("Prefix(%q, seps %q, depth %d) = %q (nil %v), want %q (nil %v)", c.key, c.seps, c.depth, got, got == nil, c.want, c.null)
+		}
+	}
+}

@@ -93,10 +93,7 @@ func newPrefixAgg(seps string, depth, limit int) *prefixAgg {
 	if limit <= 0 {
 		limit = 10000
 	}
-	p := &prefixAgg{depth: depth, limit: limit}
-	for i := 0; i < len(seps); i++ {
-		p.sep[seps[i]] = true
-	}
+	p := &prefixAgg{depth: depth, limit: limit, sep: separatorSet(seps)}
 	n := 16
 	for n < 2*pruneAt*limit {
 		n <<= 1
@@ -105,6 +102,52 @@ func newPrefixAgg(seps string, depth, limit int) *prefixAgg {
 	p.rows = make([]prefixEntry, 0, pruneAt*limit)
 	p.mask = uint64(n - 1)
 	return p
+}
+
+// separatorSet marks the bytes of seps.
+func separatorSet(seps string) (set [256]bool) {
+	for i := 0; i < len(seps); i++ {
+		set[seps[i]] = true
+	}
+	return set
+}
+
+// Prefixer cuts keys at their prefix as the report's prefix table
+// counts them, for callers that record one prefix per key.
+type Prefixer struct {
+	sep   [256]bool
+	depth int
+}
+
+// NewPrefixer returns a Prefixer for the prefix table of a report made
+// with o: Separators, Depth and NoPrefixes, with their defaults.
+func NewPrefixer(o Options) *Prefixer {
+	o = o.withDefaults()
+	return &Prefixer{sep: separatorSet(o.Separators), depth: o.Depth}
+}
+
+// Prefix returns the deepest prefix the prefix table counts key under:
+// key up to and including its depth-th separator (or its last one, when
+// it has fewer), or an empty, non-nil slice for a key without a
+// separator (the table's level-1 ""). Every level's prefix of the key is
+// a prefix of it. It returns nil when prefixes are disabled. The result
+// shares key's bytes.
+func (p *Prefixer) Prefix(key []byte) []byte {
+	if p.depth <= 0 {
+		return nil
+	}
+	level, end := 0, 0
+	for i, c := range key {
+		if !p.sep[c] {
+			continue
+		}
+		level++
+		end = i + 1
+		if level >= p.depth {
+			break
+		}
+	}
+	return key[:end:end]
 }
 
 const heldWords = 1 << 12

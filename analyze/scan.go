@@ -87,10 +87,8 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 		switch {
 		case o.version != nil:
 			v = *o.version
-		case meta.Aux["valkey-ver"] != "":
-			v, meta.ServerFound = ParseServerVersion("valkey-" + meta.Aux["valkey-ver"])
-		case meta.Aux["redis-ver"] != "":
-			v, meta.ServerFound = ParseServerVersion("redis-" + meta.Aux["redis-ver"])
+		case meta.WrittenBy() != "":
+			v, meta.ServerFound = ParseServerVersion(meta.WrittenBy())
 		}
 		if v.Major == 0 {
 			v = versionFromRDB(r.Dialect(), r.Version())
@@ -230,6 +228,32 @@ func functionName(rec *rdb.Record) string {
 		line = line[:64]
 	}
 	return string(line)
+}
+
+// WrittenBy returns the server that wrote the file as its aux fields
+// name it ("valkey-8.0.1", "redis-7.4.1"; Valkey files carry a redis-ver
+// too, for compatibility), or "" when they do not.
+func (m *FileMeta) WrittenBy() string {
+	if v := m.Aux["valkey-ver"]; v != "" {
+		return "valkey-" + v
+	}
+	if v := m.Aux["redis-ver"]; v != "" {
+		return "redis-" + v
+	}
+	return ""
+}
+
+// SnapshotTime is the reference time TTLs are measured from, as analyze
+// uses it: override when set, else the end of the file's ctime second,
+// else now.
+func (m *FileMeta) SnapshotTime(override time.Time) time.Time { return snapshotTime(override, m) }
+
+// ScanFile calls fn with every key of r and its estimate, as ScanKeys
+// does, filling meta as the file is read: aux fields come before the
+// keys, so by the first call meta holds the dialect, the versions, the
+// ctime and the aux fields.
+func ScanFile(ctx context.Context, r *rdb.Reader, opts Options, meta *FileMeta, fn func(*Key) error) error {
+	return scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep}, meta, fn)
 }
 
 // snapshotTime returns the reference time for TTLs: the override, the

@@ -190,6 +190,17 @@ type ShardSet struct {
 
 var shardName = regexp.MustCompile(`^(.*)-(\d+)(\.rdb(?:\.[A-Za-z0-9]+)?)$`)
 
+// ShardNumber returns the shard number in the name of a shard set's
+// member, as written (".../NAME-0003.rdb" or "NAME-0003.rdb.gz": "0003"),
+// or "" for a name outside the shard-set naming. name may be a local
+// path or an s3:// URL.
+func ShardNumber(name string) string {
+	if m := shardName.FindStringSubmatch(path.Base(name)); m != nil {
+		return m[2]
+	}
+	return ""
+}
+
 // GroupShards groups objects into shard sets, keeping first-seen order of
 // the sets and natural order within each.
 func GroupShards(objs []Object) []ShardSet {

@@ -44,3 +44,18 @@ func TestParseURL(t *testing.T) {
 		t.Error("LooksLikeSnapshot")
 	}
 }
+
+func TestShardNumberFromShardSetNames(t *testing.T) {
+	for name, want := range map[string]string{
+		"s3://b/daily/cache-0003.rdb":     "0003",
+		"/backups/cache-0010.rdb.gz":      "0010",
+		"cache-1.rdb":                     "1",
+		"dump.rdb":                        "",
+		"s3://b/cache-0003.rdb/other.rdb": "",
+		"cache-x.rdb":                     "",
+	} {
+		if got := ShardNumber(name); got != want {
+			t.Errorf("ShardNumber(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

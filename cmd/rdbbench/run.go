@@ -41,13 +41,15 @@ const (
 	// Issue 17: a snapshot of a live server, against redis-cli --rdb.
 	toolSnapshot = "rdbtool-snapshot"
 	toolCliRDB   = "redis-cli-rdb"
+	// Issue 18: per-key Parquet export, measured against analyze.
+	toolParquet = "rdbtool-parquet"
 )
 
 var allTools = []string{
 	toolHeaders, toolFull, toolHDT, toolCheckRDB, toolServerLoad,
 	toolAnalyze, toolHDTMemory, toolConvert, toolAnalyzeMutated, toolDiff,
 	toolCheck, toolCheckS3, toolAnalyzeS3, toolRestore, toolPipe,
-	toolCliRDB, toolSnapshot,
+	toolCliRDB, toolSnapshot, toolParquet,
 }
 
 // needs lists the tools a tool's target is measured against; "run" adds
@@ -58,6 +60,7 @@ var needs = map[string][]string{
 	toolAnalyzeS3: {toolAnalyze},
 	toolRestore:   {toolServerLoad, toolPipe},
 	toolSnapshot:  {toolCliRDB},
+	toolParquet:   {toolAnalyze},
 }
 
 // cliTools run the rdbtool binary built for the run.
@@ -65,6 +68,7 @@ var cliTools = map[string]bool{
 	toolAnalyze: true, toolConvert: true, toolAnalyzeMutated: true, toolDiff: true,
 	toolCheck: true, toolCheckS3: true, toolAnalyzeS3: true, toolRestore: true, toolPipe: true,
 	toolSnapshot: true,
+	toolParquet:  true,
 }
 
 var toolLabel = map[string]string{
@@ -85,6 +89,7 @@ var toolLabel = map[string]string{
 	toolPipe:           "rdbtool dump --format resp piped into redis-cli --pipe, empty redis-server",
 	toolCliRDB:         "redis-cli --rdb from a live redis-server (diskless)",
 	toolSnapshot:       "rdbtool snapshot from a live redis-server (diskless, verified)",
+	toolParquet:        "rdbtool memory --format parquet -o FILE",
 }
 
 // Targets from the issues.
@@ -93,17 +98,19 @@ const (
 	targetPeakRSS    = 64 << 20 // rdbtool peak RSS ≤ 64 MiB
 	targetHeadersBps = 1e9      // headers pass ≥ 1 GB/s
 
-	targetAnalyzeBps     = 1e9       // issue 4: analyze ≥ 1 GB/s
-	targetAnalyzeSpeedup = 10.0      // issue 4: ≥ 10× faster than hdt3213-memory and redis-server load
-	targetAnalyzeRSS     = 128 << 20 // issue 4: analyze peak RSS ≤ 128 MiB
-	targetConvertVsFull  = 0.5       // issue 3: convert throughput ≥ 0.5× full decode
-	targetConvertRSS     = 128 << 20 // issue 3: flat memory; the bound checked here
-	targetDiffVsAnalyze  = 3.0       // issue 6: diff ≤ 3 × (analyze(A) + analyze(B))
-	targetDiffRSS        = 256 << 20 // issue 6: the --mem-limit given
-	targetS3VsDisk       = 0.7       // issue 5: S3 read ≥ 70% of disk speed
-	targetRestoreVsLoad  = 2.0       // issue 7: restore ≤ 2× redis-server's own load
-	targetRestoreVsPipe  = 2.0       // issue 7: restore ≥ 2× faster than the redis-cli --pipe route
-	targetSnapshotVsCli  = 1.2       // issue 17: snapshot ≤ 1.2× the time of redis-cli --rdb
+	targetSnapshotVsCli    = 1.2       // issue 17: snapshot ≤ 1.2× the time of redis-cli --rdb
+	targetAnalyzeBps       = 1e9       // issue 4: analyze ≥ 1 GB/s
+	targetAnalyzeSpeedup   = 10.0      // issue 4: ≥ 10× faster than hdt3213-memory and redis-server load
+	targetAnalyzeRSS       = 128 << 20 // issue 4: analyze peak RSS ≤ 128 MiB
+	targetConvertVsFull    = 0.5       // issue 3: convert throughput ≥ 0.5× full decode
+	targetConvertRSS       = 128 << 20 // issue 3: flat memory; the bound checked here
+	targetDiffVsAnalyze    = 3.0       // issue 6: diff ≤ 3 × (analyze(A) + analyze(B))
+	targetDiffRSS          = 256 << 20 // issue 6: the --mem-limit given
+	targetS3VsDisk         = 0.7       // issue 5: S3 read ≥ 70% of disk speed
+	targetRestoreVsLoad    = 2.0       // issue 7: restore ≤ 2× redis-server's own load
+	targetRestoreVsPipe    = 2.0       // issue 7: restore ≥ 2× faster than the redis-cli --pipe route
+	targetParquetVsAnalyze = 0.5       // issue 18: Parquet export throughput ≥ 0.5× analyze's
+	targetParquetRSS       = 256 << 20 // issue 18: Parquet export peak RSS ≤ 256 MiB
 )
 
 // measurement is one run of one tool.
@@ -309,6 +316,8 @@ func cmdRun(args []string) error {
 					m = env.runPipe(file, fileKeys)
 				case toolSnapshot, toolCliRDB:
 					m = env.runSnapshotTool(t, file)
+				case toolParquet:
+					m = env.runParquet(file)
 				}
 				if (t == toolHeaders || t == toolFull) && m.Error == "" {
 					fileKeys = m.Keys
@@ -559,6 +568,16 @@ func checkTargets(results []toolResult) []targetCheck {
 				fmt.Sprintf("%.2f× (%.2f vs %.2f + %.2f s)", x, d.Seconds, a.Seconds, b.Seconds), x <= targetDiffVsAnalyze)
 		}
 		add("6", "diff peak RSS", "≤ 256 MiB (--mem-limit 256M)", mib(d.PeakRSS), d.PeakRSS <= targetDiffRSS)
+	}
+
+	// Issue 18: Parquet export.
+	if pq := get(toolParquet); pq != nil {
+		if an := get(toolAnalyze); an != nil {
+			x := pq.MBps / an.MBps
+			add("18", "parquet export throughput vs analyze", fmt.Sprintf("≥ %.1f×", targetParquetVsAnalyze),
+				fmt.Sprintf("%.2f× (%.0f vs %.0f MB/s)", x, pq.MBps, an.MBps), x >= targetParquetVsAnalyze)
+		}
+		add("18", "parquet export peak RSS", "≤ 256 MiB", mib(pq.PeakRSS), pq.PeakRSS <= targetParquetRSS)
 	}
 
 	// Issue 7: restore.

@@ -200,6 +200,16 @@ func (e *benchEnv) runAnalyze(file string) measurement {
 	return runCLI(e.rdbtool, []string{"analyze", "--format", "json", file}, e.cliEnv(nil), nil)
 }
 
+func (e *benchEnv) runParquet(file string) measurement {
+	out := filepath.Join(e.tmp, "keys.parquet")
+	defer os.Remove(out)
+	m := runCLI(e.rdbtool, []string{"memory", file, "--format", "parquet", "-o", out, "--overwrite"}, e.cliEnv(nil), nil)
+	if fi, err := os.Stat(out); err == nil && m.Error == "" {
+		m.Note = fmt.Sprintf("wrote %s bytes", commas(fi.Size()))
+	}
+	return m
+}
+
 func (e *benchEnv) runConvert(file string) measurement {
 	out := filepath.Join(e.tmp, "convert-out.rdb")
 	defer os.Remove(out)

@@ -70,6 +70,8 @@ func newDiffCommand() *cobra.Command {
 		seps        string
 		depth       int
 		tempDir     string
+		output      string
+		overwrite   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "diff A B",
@@ -124,8 +126,18 @@ trouble.`,
 			}
 			switch format {
 			case "text", "json", "jsonl":
+				if output != "" || overwrite {
+					return &exitError{2, fmt.Errorf("-o and --overwrite are for --format parquet")}
+				}
+			case "parquet":
+				if output == "" {
+					return &exitError{2, fmt.Errorf("--format parquet needs -o FILE (a local file, s3://bucket/key or -)")}
+				}
+				if summaryOnly {
+					return &exitError{2, fmt.Errorf("--format parquet writes one row per difference; --summary-only has none")}
+				}
 			default:
-				return &exitError{2, fmt.Errorf("unknown --format %q (text, json or jsonl)", format)}
+				return &exitError{2, fmt.Errorf("unknown --format %q (text, json, jsonl or parquet)", format)}
 			}
 			var inputs [2]diff.Input
 			for i, name := range args {
@@ -150,6 +162,8 @@ trouble.`,
 				err = diff.WriteJSON(out, res, summaryOnly)
 			case "jsonl":
 				err = diff.WriteJSONL(out, res, summaryOnly)
+			case "parquet":
+				err = writeDiffParquet(cmd, res, args, parquetOutput{out: output, overwrite: overwrite}, seps, depth)
 			default:
 				err = diff.WriteText(out, res, summaryOnly)
 			}
@@ -164,7 +178,9 @@ trouble.`,
 	}
 	rf.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&format, "format", "text", "output format: text, json (one document) or jsonl (one object per differing key)")
+	f.StringVar(&format, "format", "text", "output format: text, json (one document), jsonl (one object per differing key) or parquet (one row per differing key, with -o)")
+	f.StringVarP(&output, "output", "o", "", "parquet: the file to write (a local file, s3://bucket/key, or - for standard output)")
+	f.BoolVar(&overwrite, "overwrite", false, "parquet: replace the file if it exists")
 	f.DurationVar(&tol, "ttl-tolerance", 0, "expiries that differ by no more than this are equal (e.g. 2s)")
 	f.BoolVar(&ignoreTTL, "ignore-ttl", false, "ignore key and hash-field expiries")
 	f.IntVar(&db, "db", 0, "compare only this database (default: all)")

@@ -23,10 +23,11 @@ func newMemoryCommand() *cobra.Command {
 		match    string
 		regex    string
 		minBytes uint64
+		pq       parquetFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "memory FILE...",
-		Short: "One row per key with its estimated memory (redis-rdb-tools compatible CSV, or JSONL)",
+		Short: "One row per key with its estimated memory (redis-rdb-tools compatible CSV, JSONL, or Parquet)",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			args, err := expandInputs(cmd, args)
@@ -47,6 +48,31 @@ func newMemoryCommand() *cobra.Command {
 				}
 			}
 			matchBytes := []byte(match)
+			dbSet := map[int]bool{}
+			for _, d := range dbs {
+				dbSet[d] = true
+			}
+			typeSet := map[string]bool{}
+			for _, t := range types {
+				typeSet[t] = true
+			}
+			keep := func(k *analyze.Key) bool {
+				if len(dbSet) > 0 && !dbSet[k.DB] || len(typeSet) > 0 && !typeSet[k.Type] || k.Bytes < minBytes {
+					return false
+				}
+				if match != "" {
+					if !keyglob.Match(matchBytes, k.Key) {
+						return false
+					}
+				}
+				return re == nil || re.Match(k.Key)
+			}
+			if format == "parquet" {
+				return pq.run(cmd, &rf, args, opts, keep)
+			}
+			if pq.used(cmd) {
+				return &exitError{2, fmt.Errorf("-o, --overwrite, --separators, --depth, --now and --parallel are for --format parquet")}
+			}
 			bw := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
 			var rw *analyze.RowWriter
 			switch format {
@@ -57,15 +83,7 @@ func newMemoryCommand() *cobra.Command {
 			case "jsonl":
 				rw = analyze.NewJSONLWriter(bw)
 			default:
-				return &exitError{2, fmt.Errorf("unknown --format %q (csv or jsonl)", format)}
-			}
-			dbSet := map[int]bool{}
-			for _, d := range dbs {
-				dbSet[d] = true
-			}
-			typeSet := map[string]bool{}
-			for _, t := range types {
-				typeSet[t] = true
+				return &exitError{2, fmt.Errorf("unknown --format %q (csv, jsonl or parquet)", format)}
 			}
 			for _, name := range args {
 				src, r, err := rf.open(cmd.Context(), name)
@@ -73,15 +91,7 @@ func newMemoryCommand() *cobra.Command {
 					return &exitError{2, err}
 				}
 				_, err = analyze.ScanKeys(cmd.Context(), r, opts, func(k *analyze.Key) error {
-					if len(dbSet) > 0 && !dbSet[k.DB] || len(typeSet) > 0 && !typeSet[k.Type] || k.Bytes < minBytes {
-						return nil
-					}
-					if match != "" {
-						if !keyglob.Match(matchBytes, k.Key) {
-							return nil
-						}
-					}
-					if re != nil && !re.Match(k.Key) {
+					if !keep(k) {
 						return nil
 					}
 					return rw.Write(k)
@@ -99,7 +109,8 @@ func newMemoryCommand() *cobra.Command {
 	}
 	rf.register(cmd)
 	mf.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "csv", "output format: csv or jsonl")
+	cmd.Flags().StringVar(&format, "format", "csv", "output format: csv, jsonl, or parquet (with -o)")
+	pq.register(cmd)
 	cmd.Flags().IntSliceVar(&dbs, "db", nil, "only these databases")
 	cmd.Flags().StringSliceVar(&types, "type", nil, "only these types (string, list, set, zset, hash, stream, or a module type)")
 	cmd.Flags().StringVar(&match, "match", "", "only keys matching this glob (Redis KEYS syntax)")

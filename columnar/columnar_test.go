@@ -1,0 +1,205 @@
+package columnar
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/rdbtool/rdbtool/analyze"
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+func corpusInput(name string) analyze.Input {
+	return analyze.Input{Name: name, Open: func(context.Context) (*rdb.Reader, func() error, error) {
+		f, err := os.Open("../testdata/corpus/" + name)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rdb.NewReader(f, rdb.WithName(name)), f.Close, nil
+	}}
+}
+
+// TestWriterCopiesWhatItKeeps reuses one row and its buffers for every
+// Write: the file must still hold each row as it was written, across
+// batches and row groups.
+func TestWriterCopiesWhatItKeeps(t *testing.T) {
+	var out bytes.Buffer
+	w := NewWriter[KeyRow](&out, WriterOptions{RowGroupRows: 1000, RowGroupBytes: 50 << 10})
+	const n = 5000
+	var row KeyRow
+	key := make([]byte, 0, 32)
+	var ttl float64
+	var exp int64
+	for i := 0; i < n; i++ {
+		key = fmt.Appendf(key[:0], "k:%d:x", i)
+		ttl, exp = float64(i), int64(i+1)
+		row = KeyRow{Source: "s", Key: key, KeyUTF8: key, Prefix: key[:2], EstimatedBytes: int64(i), TTLSeconds: &ttl, ExpireAt: &exp}
+		if i%3 == 0 {
+			row.TTLSeconds, row.ExpireAt = nil, nil
+		}
+		if err := w.Write(&row); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(out.Bytes()), int64(out.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := len(f.RowGroups()); g < 5 {
+		t.Errorf("%d row groups for %d rows of at most 1000", g, n)
+	}
+	back, err := parquet.Read[KeyRow](bytes.NewReader(out.Bytes()), int64(out.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != n {
+		t.Fatalf("%d rows, want %d", len(back), n)
+	}
+	for i, r := range back {
+		want := fmt.Sprintf("k:%d:x", i)
+		hasTTL := i%3 != 0
+		if string(r.Key) != want || string(r.KeyUTF8) != want || string(r.Prefix) != "k:" || r.EstimatedBytes != int64(i) ||
+			(r.TTLSeconds != nil) != hasTTL || (r.ExpireAt != nil) != hasTTL || hasTTL && (*r.TTLSeconds != float64(i) || *r.ExpireAt != int64(i+1)) {
+			t.Fatalf("row %d: %q %q %q %d ttl=%v exp=%v", i, r.Key, r.KeyUTF8, r.Prefix, r.EstimatedBytes, r.TTLSeconds, r.ExpireAt)
+		}
+	}
+}
+
+// failingWriter fails after n bytes.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		return 0, errors.New("disk full")
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+func TestWriterReportsOutputErrors(t *testing.T) {
+	w := NewWriter[KeyRow](&failingWriter{n: 100}, WriterOptions{RowGroupBytes: 4 << 10})
+	var err error
+	for i := 0; i < 100000 && err == nil; i++ {
+		err = w.Write(&KeyRow{Key: []byte(strings.Repeat("k", 40))})
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("error %v, want disk full", err)
+	}
+}
+
+// memDest keeps files in memory; fail makes Create fail for a path.
+type memDest struct {
+	mu      sync.Mutex
+	files   map[string][]byte
+	aborted []string
+}
+
+type memFile struct {
+	bytes.Buffer
+	d    *memDest
+	path string
+}
+
+func (d *memDest) Create(_ context.Context, path string) (DestFile, error) {
+	return &memFile{d: d, path: path}, nil
+}
+
+func (f *memFile) Close() error {
+	f.d.mu.Lock()
+	defer f.d.mu.Unlock()
+	f.d.files[f.path] = f.Bytes()
+	return nil
+}
+
+func (f *memFile) Abort() error {
+	f.d.mu.Lock()
+	defer f.d.mu.Unlock()
+	f.d.aborted = append(f.d.aborted, f.path)
+	return nil
+}
+
+func TestExportPartitionedLayout(t *testing.T) {
+	d := &memDest{files: map[string][]byte{}}
+	inputs := []analyze.Input{corpusInput("redis-7.4.1/main.rdb"), corpusInput("redis-7.4.1/lfu.rdb"), corpusInput("redis-7.2.6/main.rdb")}
+	shards := map[string]string{"redis-7.4.1/main.rdb": "0001", "redis-7.4.1/lfu.rdb": "0001", "redis-7.2.6/main.rdb": "0002"}
+	now := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	stats, err := ExportPartitioned(context.Background(), inputs, d, ExportOptions{
+		Model: analyze.Options{Now: now}, Shard: func(name string) string { return shards[name] },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{
+		"snapshot_date=2026-12-05/shard=0001/part-00000.parquet": 101,
+		"snapshot_date=2026-12-05/shard=0001/part-00001.parquet": 14,
+		"snapshot_date=2026-12-05/shard=0002/part-00000.parquet": 96,
+	}
+	if len(stats.Files) != len(want) || len(d.files) != len(want) {
+		t.Fatalf("files %v, stats %+v", d.files, stats)
+	}
+	for _, f := range stats.Files {
+		rows, ok := want[f.Path]
+		b := d.files[f.Path]
+		if !ok || f.Rows != rows || b == nil {
+			t.Errorf("%s: %d rows (want %d, known %v)", f.Path, f.Rows, rows, ok)
+			continue
+		}
+		back, err := parquet.Read[KeyRow](bytes.NewReader(b), int64(len(b)))
+		if err != nil || int64(len(back)) != rows || *back[0].Shard != shards[f.Inputs[0]] || back[0].Source != f.Inputs[0] {
+			t.Errorf("%s: %d rows read back, %v", f.Path, len(back), err)
+		}
+	}
+}
+
+func TestExportPartitionedNeedsADate(t *testing.T) {
+	d := &memDest{files: map[string][]byte{}}
+	// Redis 2.8 files have no aux fields, hence no ctime.
+	_, err := ExportPartitioned(context.Background(), []analyze.Input{corpusInput("redis-2.8.24/main.rdb")}, d, ExportOptions{})
+	if !errors.Is(err, ErrNoSnapshotTime) || len(d.files) != 0 {
+		t.Fatalf("err %v, files %d", err, len(d.files))
+	}
+}
+
+func TestExportAbortsOnBadInput(t *testing.T) {
+	d := &memDest{files: map[string][]byte{}}
+	b, err := os.ReadFile("../testdata/corpus/redis-7.4.1/main.rdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := analyze.Input{Name: "cut.rdb", Open: func(context.Context) (*rdb.Reader, func() error, error) {
+		return rdb.NewReader(bytes.NewReader(b[:len(b)/2]), rdb.WithName("cut.rdb")), nil, nil
+	}}
+	_, err = ExportPartitioned(context.Background(), []analyze.Input{cut}, d, ExportOptions{Model: analyze.Options{Now: time.Unix(1e9, 0)}})
+	var re *rdb.Error
+	if !errors.As(err, &re) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("err %v, want the reader's error", err)
+	}
+	if len(d.files) != 0 || len(d.aborted) != 1 {
+		t.Fatalf("files %v, aborted %v: a truncated input must leave no file", d.files, d.aborted)
+	}
+}
+
+func TestPartitionPath(t *testing.T) {
+	at := time.Date(2026, 12, 5, 23, 30, 0, 0, time.FixedZone("x", -5*3600)) // 2026-12-06 UTC
+	if got := PartitionPath(at, "0003", 2); got != "snapshot_date=2026-12-06/shard=0003/part-00002.parquet" {
+		t.Errorf("got %s", got)
+	}
+	if got := PartitionPath(at, "", 0); got != "snapshot_date=2026-12-06/shard=__HIVE_DEFAULT_PARTITION__/part-00000.parquet" {
+		t.Errorf("got %s", got)
+	}
+}
