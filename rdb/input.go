@@ -33,6 +33,11 @@ type input struct {
 	tee      bool // recording consumed bytes into teeBuf
 	teeBuf   []byte
 	teeStart int // buf[teeStart:r] consumed while recording, not yet in teeBuf
+
+	// fixed: buf[:w] is all there is (a parallel read's batch of records,
+	// or a look-ahead over the buffered bytes): nothing is read or moved,
+	// and reading past w is the end of the input.
+	fixed bool
 }
 
 const defaultBufferSize = 256 << 10
@@ -131,6 +136,9 @@ func (in *input) rotate() bool {
 func (in *input) fill(n int) error {
 	if in.w-in.r >= n {
 		return nil
+	}
+	if in.fixed {
+		return io.ErrUnexpectedEOF
 	}
 	if in.r > 0 {
 		if in.tee {

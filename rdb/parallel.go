@@ -1,0 +1,471 @@
+package rdb
+
+import (
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Reading one file on every core.
+//
+// The format is sequential only in its framing: where a record ends is
+// known once it has been walked, but walking a value (lengths, string
+// headers) costs a fraction of decoding it. ReadParallel walks records on
+// one goroutine with the caller's Reader, which keeps its CRC-64 over
+// every byte, copies contiguous runs of whole records into batches, and
+// hands each batch to a worker whose own Reader decodes the records again
+// from those bytes: as Next would have returned them, with the same
+// offsets and the same errors. Results go to a sink on the calling
+// goroutine, in file order unless asked otherwise.
+//
+// Memory stays bounded whatever the values: a batch holds records that
+// were wholly inside the framing Reader's buffer, a fixed number of
+// batches circulate, and a record that does not fit in the buffer's
+// look-ahead (a 2 GiB list) is handed to Work on the framing goroutine
+// with the framing Reader, which streams it as the sequential path does.
+
+// ParallelOptions tunes ReadParallel.
+type ParallelOptions struct {
+	// Workers is how many goroutines decode records beside the framing
+	// goroutine; 0 means runtime.GOMAXPROCS(0).
+	Workers int
+	// Unordered lets Sink receive results in the order batches finish
+	// rather than in file order. The error returned is still the one the
+	// sequential path would return first, but results of records after it
+	// may have reached Sink.
+	Unordered bool
+	// KeysOnly calls Work, and so Sink, for key records only. The other
+	// records are still framed, checked and given to Framing.
+	KeysOnly bool
+}
+
+// ParallelHandler holds what ReadParallel calls. Framing and Sink are
+// optional.
+type ParallelHandler[T any] struct {
+	// Framing is called on the framing goroutine for every record, in
+	// file order, with the record as Next returned it (for a key: before
+	// its value is read; the handler must not read it). Every record
+	// before a key has been given to Framing before that key reaches Work,
+	// so per-file settings learnt from aux fields can be fixed here.
+	Framing func(rec *Record) error
+	// Work is called for every record (or every key, with KeysOnly) on one
+	// of the workers, with w.Reader positioned at rec: the value can be
+	// read with any of the Reader's value methods, and what is left unread
+	// is skipped. Work must not call Next. Calls with the same w.ID never
+	// run at once; calls with different IDs do.
+	Work func(w *Worker, rec *Record) (T, error)
+	// Sink receives what Work returned, on the goroutine that called
+	// ReadParallel, one call at a time, in file order unless Unordered.
+	Sink func(T) error
+}
+
+// Worker is what Work runs with.
+type Worker struct {
+	// ID is below Workers for the workers; it equals Workers for records
+	// too large to batch, which Work gets on the framing goroutine.
+	ID int
+	// Reader is positioned at the record Work was given.
+	Reader *Reader
+	arena  *[]byte
+}
+
+// Keep copies b into memory that stays valid until Sink has returned for
+// the result of the record being worked on: for keeping key names and
+// values, which the Reader reuses, in a result.
+func (w *Worker) Keep(b []byte) []byte {
+	a := *w.arena
+	start := len(a)
+	a = append(a, b...)
+	*w.arena = a
+	return a[start:len(a):len(a)]
+}
+
+// Batch and buffer sizes. A batch is large enough that handing it over
+// costs little beside decoding it; the framing Reader's buffer holds four
+// times the largest record batched, so that refilling it moves little.
+const (
+	parallelBatchBytes   = 256 << 10
+	parallelBatchRecords = 4096
+	parallelBufferSize   = 2 << 20
+	parallelMaxBatches   = 64
+)
+
+// ReadParallel reads every remaining record of r (a Reader from NewReader,
+// not yet past its last record) as described above: Framing for each
+// record in order, Work for each record on Workers goroutines, Sink for
+// each result. It returns nil once r.Next has returned io.EOF (the
+// checksum is then verified: see r.Checksum), or the first error in file
+// order, whether from reading, Framing, Work or Sink: for errors in the
+// file, the same *Error the sequential path returns. Nothing is called
+// after it returns.
+func ReadParallel[T any](ctx context.Context, r *Reader, o ParallelOptions, h ParallelHandler[T]) error {
+	if r.payload {
+		return errors.New("rdb: ReadParallel reads files, not DUMP payloads")
+	}
+	workers := o.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if in := r.in; in.w == 0 && len(in.buf) < parallelBufferSize {
+		in.buf, in.spare = make([]byte, parallelBufferSize), nil
+	}
+	nb := min(2*workers+2, parallelMaxBatches)
+	p := &parallelRun[T]{
+		r: r, o: o, h: h, workers: workers,
+		maxRecord: len(r.in.buf) / 4,
+		free:      make(chan *parBatch[T], nb),
+		work:      make(chan *parBatch[T], nb),
+		out:       make(chan *parBatch[T], nb),
+		quit:      make(chan struct{}),
+	}
+	for range nb {
+		p.free <- &parBatch[T]{done: make(chan struct{}, 1)}
+	}
+	var wg sync.WaitGroup
+	for id := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.runWorker(id)
+		}()
+	}
+	framed := make(chan struct{})
+	go func() {
+		defer close(framed)
+		p.frame(ctx)
+	}()
+	if o.Unordered {
+		// Workers send finished batches to out themselves: close it once
+		// neither they nor the framing goroutine can.
+		go func() {
+			<-framed
+			wg.Wait()
+			close(p.out)
+		}()
+	}
+	for b := range p.out {
+		if !o.Unordered {
+			<-b.done
+		}
+		p.collect(b)
+		b.reset()
+		p.free <- b
+	}
+	<-framed
+	wg.Wait()
+	return p.err
+}
+
+type parBatch[T any] struct {
+	seq       int
+	buf       []byte // whole records, buf[0] at file offset off
+	off       int64
+	n         int // records in buf
+	db        int // database selected before the first record
+	dialect   Dialect
+	version   int
+	redisVer  string
+	valkeyVer string
+	size      int64 // the input's size, as the framing Reader knows it
+
+	results []T
+	arena   []byte // Worker.Keep
+	err     error  // the error that ended this batch, after results
+	done    chan struct{}
+}
+
+func (b *parBatch[T]) reset() {
+	if cap(b.buf) > 4*parallelBatchBytes {
+		b.buf = nil // after a batch of unusually large records
+	}
+	clear(b.results)
+	b.buf, b.results, b.arena, b.n, b.err = b.buf[:0], b.results[:0], b.arena[:0], 0, nil
+}
+
+type parallelRun[T any] struct {
+	r         *Reader
+	o         ParallelOptions
+	h         ParallelHandler[T]
+	workers   int
+	maxRecord int
+
+	free chan *parBatch[T] // batches not in use
+	work chan *parBatch[T] // batches for the workers
+	out  chan *parBatch[T] // batches for the sink: in file order, or as they finish
+
+	stop     atomic.Bool
+	quit     chan struct{} // closed with stop set
+	quitOnce sync.Once
+
+	// Framing goroutine only.
+	cur *parBatch[T]
+	seq int
+
+	// Collector only.
+	err    error
+	errSeq int
+}
+
+func (p *parallelRun[T]) halt() {
+	p.quitOnce.Do(func() {
+		p.stop.Store(true)
+		close(p.quit)
+	})
+}
+
+// get returns a free batch, or nil once the read is stopping.
+func (p *parallelRun[T]) get() *parBatch[T] {
+	select {
+	case b := <-p.free:
+		b.seq = p.seq
+		p.seq++
+		return b
+	case <-p.quit:
+		return nil
+	}
+}
+
+// flush hands the batch being filled to the workers.
+func (p *parallelRun[T]) flush() {
+	b := p.cur
+	if b == nil {
+		return
+	}
+	p.cur = nil
+	p.work <- b
+	if !p.o.Unordered {
+		p.out <- b
+	}
+}
+
+// finished hands a batch completed on the framing goroutine to the sink.
+func (p *parallelRun[T]) finished(b *parBatch[T]) {
+	if p.o.Unordered {
+		p.out <- b
+		return
+	}
+	b.done <- struct{}{}
+	p.out <- b
+}
+
+// fail ends the read with err at the current position in file order.
+func (p *parallelRun[T]) fail(err error) {
+	p.flush()
+	if b := p.get(); b != nil {
+		b.err = err
+		p.finished(b)
+	}
+}
+
+func (p *parallelRun[T]) frame(ctx context.Context) {
+	defer func() {
+		close(p.work)
+		if !p.o.Unordered {
+			close(p.out)
+		}
+	}()
+	r := p.r
+	for n := 0; ; n++ {
+		if p.stop.Load() {
+			return
+		}
+		if n&255 == 0 {
+			if err := ctx.Err(); err != nil {
+				p.fail(err)
+				return
+			}
+		}
+		// Keep maxRecord bytes ahead buffered, so that any record up to
+		// that size can be framed inside the buffer. Refill the whole
+		// buffer when doing so, so that little is moved per refill.
+		in := r.in
+		if in.err == nil && in.w-in.r < p.maxRecord {
+			in.fill(len(in.buf)) // a short fill is the end of the input, which Next reports
+		}
+		db, redisVer, valkeyVer := r.db, r.redisVer, r.valkeyVer
+		rec, err := r.Next()
+		if err == io.EOF {
+			p.flush()
+			return
+		}
+		if err != nil {
+			p.fail(err)
+			return
+		}
+		if p.h.Framing != nil {
+			if err := p.h.Framing(rec); err != nil {
+				p.fail(err)
+				return
+			}
+		}
+		in = r.in
+		start, end := rec.Offset-in.base, int64(-1)
+		if start >= 0 { // still in the buffer
+			if rec.Kind != KindKey {
+				end = in.offset() - in.base
+			} else if e, ok := r.frameValue(); ok {
+				end = e - in.base
+			}
+		}
+		if end < 0 {
+			if !p.inline(rec) {
+				return
+			}
+			continue
+		}
+		b := p.cur
+		if b == nil {
+			if b = p.get(); b == nil {
+				return
+			}
+			p.cur = b
+			if b.buf == nil {
+				b.buf = make([]byte, 0, 2*parallelBatchBytes)
+			}
+			b.off, b.db, b.redisVer, b.valkeyVer, b.size = rec.Offset, db, redisVer, valkeyVer, in.size
+			b.dialect, b.version = r.dialect, r.version
+		}
+		b.buf = append(b.buf, in.buf[start:end]...)
+		b.n++
+		if len(b.buf) >= parallelBatchBytes || b.n >= parallelBatchRecords {
+			p.flush()
+		}
+	}
+}
+
+// inline runs Work on the framing goroutine for a record that could not
+// be batched, in its place in file order. It reports whether to go on.
+func (p *parallelRun[T]) inline(rec *Record) bool {
+	p.flush()
+	b := p.get()
+	if b == nil {
+		return false
+	}
+	w := &Worker{ID: p.workers, Reader: p.r, arena: &b.arena}
+	if !p.o.KeysOnly || rec.Kind == KindKey {
+		t, err := p.h.Work(w, rec)
+		if err != nil {
+			b.err = err
+		} else {
+			b.results = append(b.results, t)
+		}
+	}
+	if b.err == nil {
+		b.err = p.r.Skip()
+	}
+	ok := b.err == nil
+	p.finished(b)
+	return ok
+}
+
+func (p *parallelRun[T]) runWorker(id int) {
+	rd := p.r.batchReader()
+	w := &Worker{ID: id, Reader: rd}
+	for b := range p.work {
+		if !p.stop.Load() {
+			w.arena = &b.arena
+			p.runBatch(w, b)
+		}
+		if p.o.Unordered {
+			p.out <- b
+		} else {
+			b.done <- struct{}{}
+		}
+	}
+}
+
+func (p *parallelRun[T]) runBatch(w *Worker, b *parBatch[T]) {
+	rd := w.Reader
+	rd.dialect, rd.version = b.dialect, b.version
+	rd.startBatch(b.buf, b.off, b.size, b.db, b.redisVer, b.valkeyVer)
+	for range b.n {
+		rec, err := rd.Next()
+		if err != nil {
+			b.err = err
+			return
+		}
+		if p.o.KeysOnly && rec.Kind != KindKey {
+			continue
+		}
+		t, err := p.h.Work(w, rec)
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.results = append(b.results, t)
+	}
+	if err := rd.Skip(); err != nil {
+		b.err = err
+	}
+}
+
+// collect gives a finished batch's results to Sink and keeps the first
+// error in file order.
+func (p *parallelRun[T]) collect(b *parBatch[T]) {
+	if p.err != nil && (!p.o.Unordered || b.seq > p.errSeq) {
+		return
+	}
+	setErr := func(err error) {
+		if p.err == nil || b.seq < p.errSeq {
+			p.err, p.errSeq = err, b.seq
+		}
+		p.halt()
+	}
+	if p.h.Sink != nil {
+		for i := range b.results {
+			if err := p.h.Sink(b.results[i]); err != nil {
+				setErr(err)
+				return
+			}
+		}
+	}
+	if b.err != nil {
+		setErr(b.err)
+	}
+}
+
+// frameValue skips the current key's value if it lies wholly in the
+// buffered input, returning the offset where it ends; otherwise it
+// consumes nothing and reports false. The bytes it passes over stay
+// buffered and are checksummed as if read.
+func (r *Reader) frameValue() (int64, bool) {
+	v := &r.val
+	if v.started || v.done {
+		return 0, false
+	}
+	in := r.in
+	look := input{buf: in.buf, r: in.r, w: in.w, base: in.base, size: in.size, err: io.EOF, fixed: true}
+	r.in = &look
+	err := r.skipRest()
+	r.in = in
+	if err != nil {
+		v.reset(v.typ)
+		return 0, false
+	}
+	in.r = look.r
+	r.endValue()
+	return in.offset(), true
+}
+
+// batchReader returns a Reader that decodes batches of r's records.
+func (r *Reader) batchReader() *Reader {
+	rd := &Reader{opts: r.opts, headerDone: true}
+	rd.opts.skipChecksum, rd.opts.resume = true, nil
+	rd.in = &input{fixed: true, err: io.EOF}
+	return rd
+}
+
+// startBatch points a batchReader at whole records buf, which start at
+// offset off of an input of size bytes, with database db selected. The
+// capacity of buf beyond its length is never read (w bounds the data),
+// but counts as buffer size for reads of fixed-size fields.
+func (r *Reader) startBatch(buf []byte, off, size int64, db int, redisVer, valkeyVer string) {
+	in := r.in
+	in.buf, in.r, in.w, in.base, in.size = buf[:cap(buf)], 0, len(buf), off, size
+	r.db, r.redisVer, r.valkeyVer = db, redisVer, valkeyVer
+	r.ended, r.endErr, r.inKey = false, nil, false
+	r.rec.Kind = 0
+}

@@ -1,0 +1,270 @@
+package rdb_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rdbtool/rdbtool/internal/corpustest"
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+// describeRecord renders a record and, for a key, its whole decoded value:
+// what the sequential and the parallel reads are compared on.
+func describeRecord(r *rdb.Reader, rec *rdb.Record) (string, error) {
+	if rec.Kind != rdb.KindKey {
+		c := *rec
+		c.Key = nil // what the reused Record kept from an earlier key
+		b, _ := json.Marshal(c)
+		return string(b), nil
+	}
+	v, err := r.ReadValue()
+	if err != nil {
+		return "", err
+	}
+	// %+v, not JSON, for the rest: scores may be infinite.
+	var stream, module []byte
+	if v.Stream != nil {
+		if stream, err = json.Marshal(v.Stream); err != nil {
+			return "", err
+		}
+	}
+	if v.Module != nil {
+		if module, err = json.Marshal(v.Module); err != nil {
+			return "", err
+		}
+	}
+	v.Stream, v.Module = nil, nil
+	rb, _ := json.Marshal(rec) // after the value: Size is known
+	return fmt.Sprintf("%s %+v %s %s", rb, *v, stream, module), nil
+}
+
+// readSequential is the reference: Next, then the value.
+func readSequential(data []byte, opts ...rdb.Option) ([]string, rdb.ChecksumStatus, error) {
+	r := rdb.NewReader(bytes.NewReader(data), opts...)
+	var out []string
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			st, _ := r.Checksum()
+			return out, st, nil
+		}
+		if err != nil {
+			return out, 0, err
+		}
+		s, err := describeRecord(r, rec)
+		if err != nil {
+			return out, 0, err
+		}
+		out = append(out, s)
+	}
+}
+
+func readParallel(data []byte, workers int, unordered bool, opts ...rdb.Option) ([]string, rdb.ChecksumStatus, error) {
+	r := rdb.NewReader(bytes.NewReader(data), opts...)
+	var out []string
+	err := rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{Workers: workers, Unordered: unordered}, rdb.ParallelHandler[string]{
+		Work: func(w *rdb.Worker, rec *rdb.Record) (string, error) { return describeRecord(w.Reader, rec) },
+		Sink: func(s string) error { out = append(out, s); return nil },
+	})
+	st, _ := r.Checksum()
+	return out, st, err
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "<nil>"
+	}
+	return err.Error()
+}
+
+func compareReads(t *testing.T, name string, data []byte, workers int, opts ...rdb.Option) {
+	t.Helper()
+	want, wantSt, wantErr := readSequential(data, opts...)
+	got, gotSt, gotErr := readParallel(data, workers, false, opts...)
+	if errText(gotErr) != errText(wantErr) {
+		t.Fatalf("%s, %d workers: error %v, sequential %v", name, workers, gotErr, wantErr)
+	}
+	var we, ge *rdb.Error
+	if errors.As(wantErr, &we) != errors.As(gotErr, &ge) || (we != nil && (we.Offset != ge.Offset || !bytes.Equal(we.Key, ge.Key))) {
+		t.Fatalf("%s, %d workers: error %#v, sequential %#v", name, workers, ge, we)
+	}
+	if wantErr == nil && gotSt != wantSt {
+		t.Fatalf("%s, %d workers: checksum %v, sequential %v", name, workers, gotSt, wantSt)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%s, %d workers: %d records, sequential %d", name, workers, len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			j := 0
+			for j < len(got[i]) && j < len(want[i]) && got[i][j] == want[i][j] {
+				j++
+			}
+			t.Fatalf("%s, %d workers: record %d differs at byte %d:\n parallel   %.300s\n sequential %.300s", name, workers, i, j, got[i][max(j-100, 0):], want[i][max(j-100, 0):])
+		}
+	}
+}
+
+// Every corpus file reads the same in parallel, at 1, 2 and 8 workers, as
+// record by record: every record, every decoded value, the checksum.
+func TestParallelMatchesSequentialOnCorpus(t *testing.T) {
+	files := corpustest.Files(t)
+	tp, _ := filepath.Glob(filepath.Join(corpustest.ThirdPartyDir(t), "*", "*.rdb"))
+	paths := make([]string, 0, len(files)+len(tp))
+	for _, f := range files {
+		paths = append(paths, f.RDB)
+	}
+	paths = append(paths, tp...)
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []int{1, 2, 8} {
+			compareReads(t, p, data, w, rdb.WithName(p), rdb.AllowNewerVersions())
+		}
+	}
+}
+
+// Damage anywhere gives the same first error, offset and key as the
+// sequential path: truncation at many offsets and flipped bytes.
+func TestParallelSameFirstError(t *testing.T) {
+	p := filepath.Join(corpustest.Root(), "testdata", "corpus", "redis-7.4.1", "main.rdb")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := max(len(data)/40, 1)
+	for n := 0; n < len(data); n += step {
+		compareReads(t, fmt.Sprintf("truncated at %d", n), data[:n], 2)
+	}
+	for i := 9; i < len(data); i += step {
+		d := bytes.Clone(data)
+		d[i] ^= 0x5a
+		compareReads(t, fmt.Sprintf("byte %d flipped", i), d, 2)
+		compareReads(t, fmt.Sprintf("byte %d flipped, no checksum", i), d, 8, rdb.WithoutChecksum())
+	}
+}
+
+// bigValues writes a file whose values are larger than what the engine
+// batches (a 3 MiB string, a list of 2 MiB of elements, a 1 MiB key
+// name), among small keys, in two databases.
+func bigValues(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := rdb.NewWriter(&buf, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 11}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(w.WriteAux([]byte("redis-ver"), []byte("7.2.4")))
+	for db := range 2 {
+		must(w.SelectDB(db))
+		for i := range 3000 {
+			must(w.WriteString(rdb.KeyHeader{Key: fmt.Appendf(nil, "k%d:%d", db, i), Idle: -1, Freq: -1}, fmt.Appendf(nil, "v%d", i*i)))
+			switch i {
+			case 1000:
+				must(w.WriteString(rdb.KeyHeader{Key: []byte("big-string"), Idle: -1, Freq: -1}, bytes.Repeat([]byte("abcdefgh"), 3<<17)))
+			case 2000:
+				lw, err := w.BeginList(rdb.KeyHeader{Key: []byte("big-list"), ExpireAt: 4102444800000, Idle: 7, Freq: -1}, 2048)
+				must(err)
+				for j := range 2048 {
+					must(lw.Add(rdb.Element{Member: fmt.Appendf(nil, "%01024d", j)}))
+				}
+				must(lw.Close())
+			case 2500:
+				must(w.WriteString(rdb.KeyHeader{Key: bytes.Repeat([]byte("K"), 1<<20), Idle: -1, Freq: -1}, []byte("long key")))
+			}
+		}
+	}
+	must(w.Close())
+	return buf.Bytes()
+}
+
+// Records too large to batch are read on the framing goroutine in their
+// place; results and errors stay those of the sequential path.
+func TestParallelLargeValuesInOrder(t *testing.T) {
+	data := bigValues(t)
+	for _, w := range []int{1, 2, 8} {
+		compareReads(t, "big values", data, w)
+	}
+	for _, n := range []int{len(data) / 3, len(data) / 2, len(data) - 100} {
+		compareReads(t, fmt.Sprintf("big values truncated at %d", n), data[:n], 2)
+	}
+}
+
+// Unordered results are the same multiset; KeysOnly sees keys only.
+func TestParallelUnorderedAndKeysOnly(t *testing.T) {
+	data := bigValues(t)
+	want, _, err := readSequential(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := readParallel(data, 4, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, s := range want {
+		count[s]++
+	}
+	for _, s := range got {
+		count[s]--
+	}
+	for s, n := range count {
+		if n != 0 {
+			t.Fatalf("unordered: record count off by %d: %.200s", n, s)
+		}
+	}
+	r := rdb.NewReader(bytes.NewReader(data))
+	n := 0
+	err = rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{KeysOnly: true}, rdb.ParallelHandler[rdb.RecordKind]{
+		Work: func(w *rdb.Worker, rec *rdb.Record) (rdb.RecordKind, error) { return rec.Kind, nil },
+		Sink: func(k rdb.RecordKind) error {
+			if k != rdb.KindKey {
+				return fmt.Errorf("KeysOnly gave a %v record", k)
+			}
+			n++
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 6006 {
+		t.Fatalf("KeysOnly: %d keys, want 6006", n)
+	}
+}
+
+// An error from Sink ends the read with that error, and Work sees no
+// record after the batch in flight.
+func TestParallelSinkErrorStops(t *testing.T) {
+	data := bigValues(t)
+	stopAt := errors.New("enough")
+	n := 0
+	r := rdb.NewReader(bytes.NewReader(data))
+	err := rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{Workers: 2}, rdb.ParallelHandler[int]{
+		Work: func(w *rdb.Worker, rec *rdb.Record) (int, error) { return 1, nil },
+		Sink: func(int) error {
+			if n++; n == 100 {
+				return stopAt
+			}
+			return nil
+		},
+	})
+	if err != stopAt || n != 100 {
+		t.Fatalf("got %v after %d results, want %v after 100", err, n, stopAt)
+	}
+}
