@@ -29,6 +29,10 @@ type Options struct {
 	Deep bool
 	// Parallel bounds how many files are read at once (default GOMAXPROCS).
 	Parallel int
+	// Jobs is how many goroutines estimate each file's keys beside the
+	// one that frames its records (default GOMAXPROCS); 1 reads each file
+	// on one goroutine. The results are the same either way.
+	Jobs int
 
 	// The target server's configuration, for the load prediction and the
 	// estimate: ListCompressDepth is its list-compress-depth (quicklist
@@ -273,12 +277,20 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 		cur.keys = cur.keys[:len(cur.keys)+1]
 		return &cur.keys[len(cur.keys)-1]
 	}
+	// The parallel scan builds keys in its own batches: they are copied.
+	parallel := scanWorkers(o.Jobs) > 0
+	if parallel {
+		slot = nil
+	}
 	lp := newLoadPredictor(o)
 	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, slot: slot,
-		listCompressDepth: o.ListCompressDepth, load: lp}, &meta, func(k *Key) error {
+		listCompressDepth: o.ListCompressDepth, load: lp, jobs: o.Jobs}, &meta, func(k *Key) error {
 		if !started {
 			started = true
 			nowMs = snapshotTime(o.Now, &meta).UnixMilli()
+		}
+		if parallel {
+			cur.keys = append(cur.keys, *k)
 		}
 		cur.arena = append(cur.arena, k.Key...)
 		cur.ends = append(cur.ends, len(cur.arena))

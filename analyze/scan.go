@@ -61,8 +61,10 @@ type scanOptions struct {
 	loaded bool
 	// slot, when set, returns where to build the next key, so that a
 	// caller batching keys gets them without a copy; fn is then called
-	// with that pointer.
+	// with that pointer. The parallel scan does not use it.
 	slot func() *Key
+	// jobs is Options.Jobs.
+	jobs int
 }
 
 // sharedIntegers is OBJ_SHARED_INTEGERS: string values 0..9999 point to
@@ -72,6 +74,9 @@ const sharedIntegers = 10000
 // scanFile reads every record from r, calling fn for each key after its
 // estimate is made. meta is filled as aux fields arrive.
 func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta, fn func(*Key) error) error {
+	if w := scanWorkers(o.jobs); w > 0 {
+		return scanFileParallel(ctx, r, o, w, meta, fn)
+	}
 	var (
 		est *estimator
 		k   Key
@@ -80,25 +85,9 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 	)
 	meta.Aux = map[string]string{}
 	ensure := func() {
-		if est != nil {
-			return
+		if est == nil {
+			est = newFileEstimator(r, o, meta)
 		}
-		var v ServerVersion
-		switch {
-		case o.version != nil:
-			v = *o.version
-		case meta.WrittenBy() != "":
-			v, meta.ServerFound = ParseServerVersion(meta.WrittenBy())
-		}
-		if v.Major == 0 {
-			v = versionFromRDB(r.Dialect(), r.Version())
-		}
-		meta.Server = v
-		meta.Dialect = r.Dialect().String()
-		meta.RDBVersion = r.Version()
-		est = newEstimator(newModel(v, o.allocator))
-		est.compressDepth = o.listCompressDepth
-		est.zipNodes = r.Version() < 10
 	}
 	for {
 		if n++; n&1023 == 0 {
@@ -116,23 +105,8 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 			return err
 		}
 		switch rec.Kind {
-		case rdb.KindAux:
-			key := string(rec.AuxKey)
-			if len(meta.Aux) < 256 {
-				meta.Aux[key] = string(rec.AuxValue)
-			}
-			if key == "ctime" {
-				if t, err := strconv.ParseInt(string(rec.AuxValue), 10, 64); err == nil {
-					meta.CTime = t
-				}
-			}
-		case rdb.KindFunction:
-			meta.Functions = append(meta.Functions, functionName(rec))
-		case rdb.KindModuleAux:
-			if meta.ModuleAux == nil {
-				meta.ModuleAux = map[string]int{}
-			}
-			meta.ModuleAux[rec.Module.Name]++
+		case rdb.KindAux, rdb.KindFunction, rdb.KindModuleAux:
+			meta.add(rec)
 		case rdb.KindResizeDB:
 			if o.load != nil {
 				o.load.resize(rec.DB, rec.DBSize, rec.ExpiresSize)
@@ -157,6 +131,53 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 				return err
 			}
 		}
+	}
+}
+
+// newFileEstimator fixes the model for a file once its first key is
+// reached (the aux fields come before): the version the caller or the aux
+// fields give, else the one the RDB version implies.
+func newFileEstimator(r *rdb.Reader, o scanOptions, meta *FileMeta) *estimator {
+	var v ServerVersion
+	switch {
+	case o.version != nil:
+		v = *o.version
+	case meta.WrittenBy() != "":
+		v, meta.ServerFound = ParseServerVersion(meta.WrittenBy())
+	}
+	if v.Major == 0 {
+		v = versionFromRDB(r.Dialect(), r.Version())
+	}
+	meta.Server = v
+	meta.Dialect = r.Dialect().String()
+	meta.RDBVersion = r.Version()
+	est := newEstimator(newModel(v, o.allocator))
+	est.compressDepth = o.listCompressDepth
+	est.zipNodes = r.Version() < 10
+	return est
+}
+
+// add records what an aux field, function library or module aux record
+// tells about the file.
+func (meta *FileMeta) add(rec *rdb.Record) {
+	switch rec.Kind {
+	case rdb.KindAux:
+		key := string(rec.AuxKey)
+		if len(meta.Aux) < 256 {
+			meta.Aux[key] = string(rec.AuxValue)
+		}
+		if key == "ctime" {
+			if t, err := strconv.ParseInt(string(rec.AuxValue), 10, 64); err == nil {
+				meta.CTime = t
+			}
+		}
+	case rdb.KindFunction:
+		meta.Functions = append(meta.Functions, functionName(rec))
+	case rdb.KindModuleAux:
+		if meta.ModuleAux == nil {
+			meta.ModuleAux = map[string]int{}
+		}
+		meta.ModuleAux[rec.Module.Name]++
 	}
 }
 
@@ -253,7 +274,7 @@ func (m *FileMeta) SnapshotTime(override time.Time) time.Time { return snapshotT
 // keys, so by the first call meta holds the dialect, the versions, the
 // ctime and the aux fields.
 func ScanFile(ctx context.Context, r *rdb.Reader, opts Options, meta *FileMeta, fn func(*Key) error) error {
-	return scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep}, meta, fn)
+	return scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep, jobs: opts.Jobs}, meta, fn)
 }
 
 // snapshotTime returns the reference time for TTLs: the override, the

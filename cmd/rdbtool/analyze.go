@@ -19,6 +19,7 @@ type modelFlags struct {
 	server        string
 	deep          bool
 	compressDepth int
+	jobs          int
 }
 
 func (f *modelFlags) register(cmd *cobra.Command) {
@@ -26,6 +27,7 @@ func (f *modelFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.server, "server-version", "", "model this server version (e.g. 7.0.15, valkey-8.0.1) instead of the file's redis-ver/valkey-ver: the estimate is for the file loaded into it")
 	cmd.Flags().BoolVar(&f.deep, "deep", false, "also measure the largest element of compact encodings (slower)")
 	cmd.Flags().IntVar(&f.compressDepth, "list-compress-depth", 0, "the target server's list-compress-depth: quicklist nodes beyond this many from each end are counted LZF-compressed")
+	cmd.Flags().IntVar(&f.jobs, "jobs", 0, "goroutines estimating each file's keys beside the one reading it (default: number of CPUs; 1 reads each file on one goroutine); the output is the same")
 }
 
 func (f *modelFlags) options() (analyze.Options, error) {
@@ -47,6 +49,10 @@ func (f *modelFlags) options() (analyze.Options, error) {
 		return o, fmt.Errorf("--list-compress-depth must be 0 or more, not %d", f.compressDepth)
 	}
 	o.ListCompressDepth = f.compressDepth
+	if f.jobs < 0 {
+		return o, fmt.Errorf("--jobs must be 0 (number of CPUs) or more, not %d", f.jobs)
+	}
+	o.Jobs = f.jobs
 	return o, nil
 }
 

@@ -1,0 +1,86 @@
+package analyze
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rdbtool/rdbtool/internal/corpustest"
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+// scanOutputs renders everything analyze and memory produce for one file:
+// the analyze report (JSON and table), every key's row (JSON Lines, with
+// the largest element measured) and the load prediction.
+func scanOutputs(t *testing.T, path string, jobs int) []byte {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Unix(1700000000, 0) // files without ctime would use the clock
+	var out bytes.Buffer
+	rep, err := New(Options{Jobs: jobs, Now: now, Allocator: Jemalloc}).Analyze(ctx, []Input{openInput(path)})
+	if err != nil {
+		fmt.Fprintf(&out, "analyze error: %v\n", err)
+	} else {
+		if err := WriteJSON(&out, rep); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteTable(&out, rep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := func() (*rdb.Reader, func()) {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rdb.NewReader(f, rdb.WithName(path)), func() { f.Close() }
+	}
+	r, done := open()
+	rw := NewJSONLWriter(&out)
+	meta, err := ScanKeys(ctx, r, Options{Jobs: jobs, Deep: true, ListCompressDepth: 1}, rw.Write)
+	done()
+	fmt.Fprintf(&out, "scan: %v\n", err)
+	if meta != nil {
+		b, _ := json.Marshal(meta)
+		out.Write(b)
+	}
+	r, done = open()
+	lp, err := PredictLoad(ctx, r, Options{Jobs: jobs, Now: now})
+	done()
+	b, _ := json.Marshal(lp)
+	fmt.Fprintf(&out, "\nload: %s %v\n", b, err)
+	return out.Bytes()
+}
+
+// analyze, memory and the load prediction give byte-identical output on
+// one goroutine and on the parallel engine with 1, 2 and 8 workers, for
+// every corpus file.
+func TestParallelScanIdenticalOnCorpus(t *testing.T) {
+	var paths []string
+	for _, f := range corpustest.Files(t) {
+		paths = append(paths, f.RDB)
+	}
+	tp, _ := filepath.Glob(filepath.Join(corpustest.ThirdPartyDir(t), "*", "*.rdb"))
+	paths = append(paths, tp...)
+	defer func() { alwaysPipeline = false }()
+	for _, p := range paths {
+		alwaysPipeline = false
+		want := scanOutputs(t, p, 1)
+		alwaysPipeline = true
+		for _, jobs := range []int{1, 2, 8} {
+			got := scanOutputs(t, p, jobs)
+			if !bytes.Equal(got, want) {
+				i := 0
+				for i < len(got) && i < len(want) && got[i] == want[i] {
+					i++
+				}
+				t.Fatalf("%s, %d workers: output differs at byte %d:\n parallel   %.300q\n sequential %.300q", p, jobs, i, got[max(i-80, 0):], want[max(i-80, 0):])
+			}
+		}
+	}
+}
