@@ -243,6 +243,9 @@ const (
 
 func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partial, error) {
 	o := a.opts
+	if scanWorkers(o.Jobs) > 0 {
+		return a.runParallel(ctx, name, r)
+	}
 	p := newPartial(o, name)
 	var meta FileMeta
 	var nowMs int64
@@ -277,20 +280,12 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 		cur.keys = cur.keys[:len(cur.keys)+1]
 		return &cur.keys[len(cur.keys)-1]
 	}
-	// The parallel scan builds keys in its own batches: they are copied.
-	parallel := scanWorkers(o.Jobs) > 0
-	if parallel {
-		slot = nil
-	}
 	lp := newLoadPredictor(o)
 	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, slot: slot,
 		listCompressDepth: o.ListCompressDepth, load: lp, jobs: o.Jobs}, &meta, func(k *Key) error {
 		if !started {
 			started = true
 			nowMs = snapshotTime(o.Now, &meta).UnixMilli()
-		}
-		if parallel {
-			cur.keys = append(cur.keys, *k)
 		}
 		cur.arena = append(cur.arena, k.Key...)
 		cur.ends = append(cur.ends, len(cur.arena))
@@ -308,6 +303,38 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 	if err != nil {
 		return nil, err
 	}
+	p.finish(o, &meta, lp)
+	return p, nil
+}
+
+// runParallel is run on the parallel scan, which already hands keys over
+// between goroutines: they are aggregated as the scan gives them, in file
+// order.
+func (a *Analyzer) runParallel(ctx context.Context, name string, r *rdb.Reader) (*partial, error) {
+	o := a.opts
+	p := newPartial(o, name)
+	var meta FileMeta
+	var nowMs int64
+	started := false
+	lp := newLoadPredictor(o)
+	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep,
+		listCompressDepth: o.ListCompressDepth, load: lp, jobs: o.Jobs}, &meta, func(k *Key) error {
+		if !started {
+			started = true
+			nowMs = snapshotTime(o.Now, &meta).UnixMilli()
+		}
+		p.addKey(k, nowMs)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.finish(o, &meta, lp)
+	return p, nil
+}
+
+// finish records what the scan learnt about the file besides its keys.
+func (p *partial) finish(o Options, meta *FileMeta, lp *loadPredictor) {
 	f := &p.file
 	f.Dialect, f.RDBVersion, f.Server, f.Bytes = meta.Dialect, meta.RDBVersion, meta.Server.String(), meta.Bytes
 	switch {
@@ -318,13 +345,12 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 	default:
 		f.ServerSource = "guessed"
 	}
-	f.SnapshotTime = snapshotTime(o.Now, &meta).Unix()
-	f.Load = lp.result(&meta)
+	f.SnapshotTime = snapshotTime(o.Now, meta).Unix()
+	f.Load = lp.result(meta)
 	p.funcs = meta.Functions
 	for mod, n := range meta.ModuleAux {
 		p.module(mod).AuxRecords += uint64(n)
 	}
-	return p, nil
 }
 
 func (p *partial) module(name string) *ModuleStat {

@@ -71,8 +71,7 @@ func scanFileParallel(ctx context.Context, r *rdb.Reader, o scanOptions, workers
 			}
 			return nil
 		},
-		Work: func(w *rdb.Worker, rec *rdb.Record) (scanResult, error) {
-			var res scanResult
+		Work: func(w *rdb.Worker, rec *rdb.Record, res *scanResult) error {
 			switch rec.Kind {
 			case rdb.KindResizeDB:
 				res.resize, res.k.DB, res.dbSize, res.expSize = true, rec.DB, rec.DBSize, rec.ExpiresSize
@@ -88,7 +87,7 @@ func scanFileParallel(ctx context.Context, r *rdb.Reader, o scanOptions, workers
 				}
 				mu, sharedInt, err := sw.est.measure(w.Reader, rec, &sw.shape, o.deep, o.load != nil, &res.k)
 				if err != nil {
-					return res, err
+					return err
 				}
 				res.k.Key = w.Keep(res.k.Key)
 				if o.loaded {
@@ -96,9 +95,9 @@ func scanFileParallel(ctx context.Context, r *rdb.Reader, o scanOptions, workers
 				}
 				res.isKey, res.alloc, res.sharedInt = true, sw.est.allocated(mu), sharedInt
 			}
-			return res, nil
+			return nil
 		},
-		Sink: func(res scanResult) error {
+		Sink: func(res *scanResult) error {
 			switch {
 			case res.resize:
 				if o.load != nil {

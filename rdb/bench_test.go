@@ -14,6 +14,7 @@ package rdb_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -145,3 +146,27 @@ func BenchmarkHDT3213(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(keys), "objects/op")
 }
+
+// benchParallel runs ReadParallel over data with perKey as the work.
+func benchParallel(b *testing.B, workers int, perKey func(*rdb.Reader) error) {
+	data := benchFile(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r := rdb.NewReader(bytes.NewReader(data))
+		err := rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{Workers: workers, KeysOnly: true}, rdb.ParallelHandler[struct{}]{
+			Work: func(w *rdb.Worker, rec *rdb.Record, _ *struct{}) error { return perKey(w.Reader) },
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkParallelFraming is ReadParallel's framing alone: the workers
+// only parse the record headers again.
+func BenchmarkParallelFraming(b *testing.B) { benchParallel(b, 0, skipKey) }
+
+// BenchmarkParallelFullDecode is BenchmarkFullDecode on ReadParallel.
+func BenchmarkParallelFullDecode(b *testing.B) { benchParallel(b, 0, rdb.DecodeValue) }

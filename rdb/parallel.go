@@ -46,31 +46,44 @@ type ParallelOptions struct {
 // optional.
 type ParallelHandler[T any] struct {
 	// Framing is called on the framing goroutine for every record, in
-	// file order, with the record as Next returned it (for a key: before
-	// its value is read; the handler must not read it). Every record
+	// file order, with the record as Next returned it; for a key, before
+	// its value is read (the handler must not read it), and without its
+	// Encoding, which only Work sees. Every record
 	// before a key has been given to Framing before that key reaches Work,
 	// so per-file settings learnt from aux fields can be fixed here.
 	Framing func(rec *Record) error
 	// Work is called for every record (or every key, with KeysOnly) on one
 	// of the workers, with w.Reader positioned at rec: the value can be
 	// read with any of the Reader's value methods, and what is left unread
-	// is skipped. Work must not call Next. Calls with the same w.ID never
-	// run at once; calls with different IDs do.
-	Work func(w *Worker, rec *Record) (T, error)
-	// Sink receives what Work returned, on the goroutine that called
+	// is skipped. Work must not call Next. It writes its result into out,
+	// which it finds zeroed. Calls with the same w.ID never run at once;
+	// calls with different IDs do.
+	Work func(w *Worker, rec *Record, out *T) error
+	// Sink receives each result Work wrote, on the goroutine that called
 	// ReadParallel, one call at a time, in file order unless Unordered.
-	Sink func(T) error
+	// The result is valid until Sink returns.
+	Sink func(*T) error
 }
 
 // Worker is what Work runs with.
 type Worker struct {
 	// ID is below Workers for the workers; it equals Workers for records
-	// too large to batch, which Work gets on the framing goroutine.
+	// too large to batch, which Work gets on the framing goroutine (see
+	// Inline).
 	ID int
 	// Reader is positioned at the record Work was given.
 	Reader *Reader
 	arena  *[]byte
+	inline bool
 }
+
+// Inline reports that Work was given a record too large to batch, on the
+// framing goroutine with the framing Reader, whose value is streamed from
+// the input as the sequential path streams it. Unless Unordered, Sink has
+// then returned for every earlier result and is not called until Work
+// returns, so Work may write a large value to Sink's destination itself
+// rather than hold it in its result.
+func (w *Worker) Inline() bool { return w.inline }
 
 // Keep copies b into memory that stays valid until Sink has returned for
 // the result of the record being worked on: for keeping key names and
@@ -89,7 +102,7 @@ func (w *Worker) Keep(b []byte) []byte {
 const (
 	parallelBatchBytes   = 256 << 10
 	parallelBatchRecords = 4096
-	parallelBufferSize   = 2 << 20
+	parallelBufferSize   = 1 << 20
 	parallelMaxBatches   = 64
 )
 
@@ -112,7 +125,7 @@ func ReadParallel[T any](ctx context.Context, r *Reader, o ParallelOptions, h Pa
 	if in := r.in; in.w == 0 && len(in.buf) < parallelBufferSize {
 		in.buf, in.spare = make([]byte, parallelBufferSize), nil
 	}
-	nb := min(2*workers+2, parallelMaxBatches)
+	nb := min(workers+4, parallelMaxBatches)
 	p := &parallelRun[T]{
 		r: r, o: o, h: h, workers: workers,
 		maxRecord: len(r.in.buf) / 4,
@@ -175,14 +188,29 @@ type parBatch[T any] struct {
 	arena   []byte // Worker.Keep
 	err     error  // the error that ended this batch, after results
 	done    chan struct{}
+	// barrier, when set, is closed by the collector once it has sunk
+	// every batch before this one (which holds nothing).
+	barrier chan struct{}
+}
+
+// slot returns a zeroed result at the end of results.
+func (b *parBatch[T]) slot() *T {
+	var zero T
+	if len(b.results) < cap(b.results) {
+		b.results = b.results[:len(b.results)+1]
+		out := &b.results[len(b.results)-1]
+		*out = zero
+		return out
+	}
+	b.results = append(b.results, zero)
+	return &b.results[len(b.results)-1]
 }
 
 func (b *parBatch[T]) reset() {
 	if cap(b.buf) > 4*parallelBatchBytes {
 		b.buf = nil // after a batch of unusually large records
 	}
-	clear(b.results)
-	b.buf, b.results, b.arena, b.n, b.err = b.buf[:0], b.results[:0], b.arena[:0], 0, nil
+	b.buf, b.results, b.arena, b.n, b.err, b.barrier = b.buf[:0], b.results[:0], b.arena[:0], 0, nil, nil
 }
 
 type parallelRun[T any] struct {
@@ -268,6 +296,8 @@ func (p *parallelRun[T]) frame(ctx context.Context) {
 		}
 	}()
 	r := p.r
+	r.framing = true
+	defer func() { r.framing = false }()
 	for n := 0; ; n++ {
 		if p.stop.Load() {
 			return
@@ -340,17 +370,36 @@ func (p *parallelRun[T]) frame(ctx context.Context) {
 // be batched, in its place in file order. It reports whether to go on.
 func (p *parallelRun[T]) inline(rec *Record) bool {
 	p.flush()
+	if !p.o.Unordered {
+		// Wait until every earlier result has reached Sink.
+		bar := p.get()
+		if bar == nil {
+			return false
+		}
+		wait := make(chan struct{})
+		bar.barrier = wait
+		p.finished(bar)
+		select {
+		case <-wait:
+		case <-p.quit:
+			return false
+		}
+	}
 	b := p.get()
 	if b == nil {
 		return false
 	}
-	w := &Worker{ID: p.workers, Reader: p.r, arena: &b.arena}
-	if !p.o.KeysOnly || rec.Kind == KindKey {
-		t, err := p.h.Work(w, rec)
-		if err != nil {
+	w := &Worker{ID: p.workers, Reader: p.r, arena: &b.arena, inline: true}
+	if rec.Kind == KindKey {
+		b.err = p.r.keepKey(rec)
+	}
+	if b.err != nil {
+		// reported below
+	} else if !p.o.KeysOnly || rec.Kind == KindKey {
+		out := b.slot()
+		if err := p.h.Work(w, rec, out); err != nil {
+			b.results = b.results[:len(b.results)-1]
 			b.err = err
-		} else {
-			b.results = append(b.results, t)
 		}
 	}
 	if b.err == nil {
@@ -390,12 +439,11 @@ func (p *parallelRun[T]) runBatch(w *Worker, b *parBatch[T]) {
 		if p.o.KeysOnly && rec.Kind != KindKey {
 			continue
 		}
-		t, err := p.h.Work(w, rec)
-		if err != nil {
+		if err := p.h.Work(w, rec, b.slot()); err != nil {
+			b.results = b.results[:len(b.results)-1]
 			b.err = err
 			return
 		}
-		b.results = append(b.results, t)
 	}
 	if err := rd.Skip(); err != nil {
 		b.err = err
@@ -405,6 +453,10 @@ func (p *parallelRun[T]) runBatch(w *Worker, b *parBatch[T]) {
 // collect gives a finished batch's results to Sink and keeps the first
 // error in file order.
 func (p *parallelRun[T]) collect(b *parBatch[T]) {
+	if b.barrier != nil {
+		close(b.barrier)
+		return
+	}
 	if p.err != nil && (!p.o.Unordered || b.seq > p.errSeq) {
 		return
 	}
@@ -416,7 +468,7 @@ func (p *parallelRun[T]) collect(b *parBatch[T]) {
 	}
 	if p.h.Sink != nil {
 		for i := range b.results {
-			if err := p.h.Sink(b.results[i]); err != nil {
+			if err := p.h.Sink(&b.results[i]); err != nil {
 				setErr(err)
 				return
 			}
@@ -437,8 +489,12 @@ func (r *Reader) frameValue() (int64, bool) {
 		return 0, false
 	}
 	in := r.in
-	look := input{buf: in.buf, r: in.r, w: in.w, base: in.base, size: in.size, err: io.EOF, fixed: true}
-	r.in = &look
+	if r.look == nil {
+		r.look = &input{}
+	}
+	look := r.look
+	*look = input{buf: in.buf, r: in.r, w: in.w, base: in.base, size: in.size, err: io.EOF, fixed: true}
+	r.in = look
 	err := r.skipRest()
 	r.in = in
 	if err != nil {

@@ -163,6 +163,9 @@ type Reader struct {
 	metaBuf        []KeyMeta
 
 	val valueState
+
+	look    *input // ReadParallel's look-ahead over the buffered bytes
+	framing bool   // ReadParallel's framing pass: see startKey
 }
 
 // NewReader returns a Reader that reads an RDB file from r. Nothing is read
@@ -485,17 +488,38 @@ func (r *Reader) startKey(rec *Record, t byte) error {
 	rec.RDBType = t
 	rec.Type = typ
 	var err error
-	if r.keyBuf, err = r.readStringAppend(r.keyBuf[:0], "a key name"); err != nil {
+	if r.framing {
+		// ReadParallel's framing pass: the name stays in the buffer and
+		// the encoding is left to the worker (see keepKey).
+		rec.Key, err = r.readStringView(&r.keyBuf, "a key name")
+	} else {
+		r.keyBuf, err = r.readStringAppend(r.keyBuf[:0], "a key name")
+		rec.Key = r.keyBuf
+	}
+	if err != nil {
 		return err
 	}
-	rec.Key = r.keyBuf
 	r.inKey = true
 	if r.dialect == DialectValkey && t == valkeyTypeHash2 {
 		r.val.reset(typeValkeyHash2)
 	} else {
 		r.val.reset(int(t))
 	}
+	if r.framing {
+		return nil
+	}
 	rec.Encoding, err = r.encodingOf(t)
+	return err
+}
+
+// keepKey completes a key record that the framing pass read, before its
+// value is read on the framing goroutine: the name is copied out of the
+// buffer and the encoding determined, as startKey does otherwise.
+func (r *Reader) keepKey(rec *Record) error {
+	r.keyBuf = append(r.keyBuf[:0], rec.Key...)
+	rec.Key = r.keyBuf
+	var err error
+	rec.Encoding, err = r.encodingOf(rec.RDBType)
 	return err
 }
 

@@ -607,9 +607,12 @@ func (s *scanner) readerAt(off int64, window int64, db int) *rdb.Reader {
 	return rdb.NewReader(io.NewSectionReader(s.ra, off, n), opts...)
 }
 
-func (s *scanner) keyHash(db int, key []byte) uint64 {
+func (s *scanner) keyHash(db int, key []byte) uint64 { return keyHashOf(s.v.seed, db, key) }
+
+// keyHashOf hashes a key with its database, for telling keys read twice.
+func keyHashOf(seed maphash.Seed, db int, key []byte) uint64 {
 	var h maphash.Hash
-	h.SetSeed(s.v.seed)
+	h.SetSeed(seed)
 	var b [8]byte
 	for i := range b {
 		b[i] = byte(uint64(db) >> (8 * i))

@@ -59,6 +59,8 @@ func cmdChild(args []string) error {
 		res.Keys, res.Note, err = walkOurs(file, false)
 	case toolFull:
 		res.Keys, res.Note, err = walkOurs(file, true)
+	case toolFrameLZF:
+		res.Keys, res.Note, err = walkFrameLZF(file)
 	case toolHDT:
 		res.Keys, err = walkHDT(file)
 	default:
@@ -96,6 +98,45 @@ func walkOurs(file string, full bool) (keys int64, note string, err error) {
 			err = rdb.DecodeValue(r)
 		} else {
 			err = r.Skip()
+		}
+		if err != nil {
+			return keys, "", err
+		}
+	}
+	st, _ := r.Checksum()
+	return keys, "checksum " + st.String(), nil
+}
+
+// walkFrameLZF is the single-core reader analyze's parallel target is set
+// against: every record framed, and every LZF-compressed string value,
+// compact blob and quicklist node decompressed (ReadString for strings,
+// ReadShape with Deep for the rest, which also walks the decompressed
+// blobs), CRC on.
+func walkFrameLZF(file string) (keys int64, note string, err error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, "", err
+	}
+	defer f.Close()
+	r := rdb.NewReader(f, rdb.WithName(filepath.Base(file)))
+	var s rdb.Shape
+	deep := rdb.ShapeOptions{Deep: true}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return keys, "", err
+		}
+		if rec.Kind != rdb.KindKey {
+			continue
+		}
+		keys++
+		if rec.Type == rdb.TypeString {
+			_, err = r.ReadString()
+		} else {
+			err = r.ReadShapeInto(&s, &deep)
 		}
 		if err != nil {
 			return keys, "", err

@@ -18,8 +18,10 @@ import (
 
 // The tools "run" measures, in the order they are run and reported.
 const (
-	toolHeaders    = "rdbtool-headers"
-	toolFull       = "rdbtool-full"
+	toolHeaders = "rdbtool-headers"
+	toolFull    = "rdbtool-full"
+	// Issue 19: the single-core walk analyze on every core is set against.
+	toolFrameLZF   = "rdbtool-frame-lzf"
 	toolHDT        = "hdt3213"
 	toolCheckRDB   = "redis-check-rdb"
 	toolServerLoad = "redis-server-load"
@@ -46,7 +48,7 @@ const (
 )
 
 var allTools = []string{
-	toolHeaders, toolFull, toolHDT, toolCheckRDB, toolServerLoad,
+	toolHeaders, toolFull, toolFrameLZF, toolHDT, toolCheckRDB, toolServerLoad,
 	toolAnalyze, toolHDTMemory, toolConvert, toolAnalyzeMutated, toolDiff,
 	toolCheck, toolCheckS3, toolAnalyzeS3, toolRestore, toolPipe,
 	toolCliRDB, toolSnapshot, toolParquet,
@@ -74,6 +76,7 @@ var cliTools = map[string]bool{
 var toolLabel = map[string]string{
 	toolHeaders:        "rdbtool headers pass (Next+Skip, CRC on)",
 	toolFull:           "rdbtool full decode (DecodeValue, CRC on)",
+	toolFrameLZF:       "rdbtool framing + LZF walk (ReadString, ReadShape Deep; one core)",
 	toolHDT:            "hdt3213/rdb v1.3.2 parse, no-op callback",
 	toolCheckRDB:       "redis-check-rdb",
 	toolServerLoad:     "redis-server load (start to ready)",
@@ -284,7 +287,7 @@ func cmdRun(args []string) error {
 				}
 				var m measurement
 				switch t {
-				case toolHeaders, toolFull, toolHDT:
+				case toolHeaders, toolFull, toolFrameLZF, toolHDT:
 					m = runChild(self, t, file, prof)
 				case toolCheckRDB:
 					m = runCheckRDB(*checkBin, file)

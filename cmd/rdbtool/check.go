@@ -62,7 +62,7 @@ func scanOptions(rf *readerFlags, name string) salvage.Options {
 func newCheckCommand() *cobra.Command {
 	var rf readerFlags
 	var quick bool
-	var maxProblems int
+	var maxProblems, jobs int
 	cmd := &cobra.Command{
 		Use:   "check FILE...",
 		Short: "Check every record, value and encoding and the checksum; report every problem (exit 0 clean, 1 damaged, 2 unreadable)",
@@ -82,7 +82,7 @@ Exit status: 0 clean, 1 damaged, 2 could not read.`,
 			worst := 0
 			out := cmd.OutOrStdout()
 			for _, name := range args {
-				code := checkOne(cmd, out, &rf, name, quick, maxProblems)
+				code := checkOne(cmd, out, &rf, name, quick, maxProblems, jobs)
 				worst = max(worst, code)
 			}
 			if worst != 0 {
@@ -94,10 +94,11 @@ Exit status: 0 clean, 1 damaged, 2 could not read.`,
 	rf.register(cmd)
 	cmd.Flags().BoolVar(&quick, "quick", false, "check structure only: skip duplicate-member, ordering and stream consistency checks")
 	cmd.Flags().IntVar(&maxProblems, "max-problems", 1000, "print at most this many problems per file (0: no limit)")
+	cmd.Flags().IntVar(&jobs, "jobs", 0, "goroutines validating values beside the one reading the file (default: number of CPUs; 1 checks on one goroutine); a damaged file is then checked again on one goroutine for the full report")
 	return cmd
 }
 
-func checkOne(cmd *cobra.Command, out io.Writer, rf *readerFlags, name string, quick bool, maxProblems int) int {
+func checkOne(cmd *cobra.Command, out io.Writer, rf *readerFlags, name string, quick bool, maxProblems, jobs int) int {
 	ra, size, cleanup, err := openRandom(cmd, name)
 	if err != nil {
 		fmt.Fprintf(out, "%s: unreadable: %v\n", name, err)
@@ -115,7 +116,19 @@ func checkOne(cmd *cobra.Command, out io.Writer, rf *readerFlags, name string, q
 		}
 		fmt.Fprintf(out, "%s: %s\n", name, p)
 	}
-	res, err := salvage.Scan(ra, size, opts)
+	var res *salvage.Result
+	clean := false
+	if jobs != 1 {
+		// An intact file is checked on every core; anything else is
+		// reported by the full scan.
+		if res, clean, err = salvage.ScanParallel(cmd.Context(), ra, size, opts, jobs); err != nil {
+			fmt.Fprintf(out, "%s: unreadable: %v\n", name, err)
+			return 2
+		}
+	}
+	if !clean {
+		res, err = salvage.Scan(ra, size, opts)
+	}
 	if err != nil {
 		fmt.Fprintf(out, "%s: unreadable: %v\n", name, err)
 		return 2

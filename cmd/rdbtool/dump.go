@@ -35,6 +35,7 @@ func newDumpCommand() *cobra.Command {
 	var rf readerFlags
 	var format string
 	var replace, includeExpired, noFieldTTLs bool
+	var jobs int
 	cmd := &cobra.Command{
 		Use:   "dump FILE...",
 		Short: "Print every key in file order: JSON Lines (the corpus schema) or RESP commands for redis-cli --pipe",
@@ -57,8 +58,11 @@ func newDumpCommand() *cobra.Command {
 			default:
 				return &exitError{2, fmt.Errorf("unknown --format %q (jsonl or resp)", format)}
 			}
+			if jobs < 0 {
+				return &exitError{2, fmt.Errorf("--jobs must be 0 (number of CPUs) or more, not %d", jobs)}
+			}
 			for _, name := range args {
-				if err := dumpFile(cmd, &rf, name, w); err != nil {
+				if err := dumpFile(cmd, &rf, name, w, jobs); err != nil {
 					w.Flush()
 					out.Flush()
 					return &exitError{2, err}
@@ -75,15 +79,19 @@ func newDumpCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&replace, "resp-replace", false, "resp: DEL each key before writing it, so replaying twice does not append")
 	cmd.Flags().BoolVar(&includeExpired, "include-expired", false, "resp: also write keys already expired (they are deleted on arrival)")
 	cmd.Flags().BoolVar(&noFieldTTLs, "no-field-ttls", false, "resp: leave out hash field TTLs (for servers before 7.4)")
+	cmd.Flags().IntVar(&jobs, "jobs", 0, "jsonl: goroutines rendering keys beside the one reading the file (default: number of CPUs; 1 reads on one goroutine); the output is the same")
 	return cmd
 }
 
-func dumpFile(cmd *cobra.Command, rf *readerFlags, name string, w recordWriter) error {
+func dumpFile(cmd *cobra.Command, rf *readerFlags, name string, w recordWriter, jobs int) error {
 	src, r, err := rf.open(cmd.Context(), name)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
+	if j, ok := w.(jsonlOut); ok && jobs != 1 {
+		return j.WriteKeys(cmd.Context(), r, jobs)
+	}
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {

@@ -1,0 +1,59 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"runtime"
+
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+// jsonLine is one key rendered by a worker, and the error that cut it
+// short, if any (the sequential writer leaves such a line partial too).
+type jsonLine struct {
+	line []byte
+	err  error
+}
+
+// WriteKeys writes every remaining key of r as WriteKey does, in file
+// order, with values decoded and rendered on workers goroutines (0:
+// runtime.GOMAXPROCS) by rdb.ReadParallel. The output is byte for byte
+// that of calling WriteKey for each key, up to and including a partial
+// line before an error. Keys too large to batch are written by streaming
+// their values, as WriteKey does; other lines are held in memory until
+// their turn.
+func (j *JSONWriter) WriteKeys(ctx context.Context, r *rdb.Reader, workers int) error {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	type renderer struct {
+		buf bytes.Buffer
+		jw  *JSONWriter
+	}
+	// One per Worker.ID; each is used only by the goroutine of its ID.
+	rs := make([]*renderer, workers+1)
+	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers, KeysOnly: true}, rdb.ParallelHandler[jsonLine]{
+		Work: func(w *rdb.Worker, rec *rdb.Record, out *jsonLine) error {
+			if w.Inline() {
+				// Every earlier line is out: stream this one.
+				out.err = j.WriteKey(w.Reader, rec)
+				return nil
+			}
+			rd := rs[w.ID]
+			if rd == nil {
+				rd = &renderer{}
+				rd.jw = NewJSONWriter(&rd.buf)
+				rs[w.ID] = rd
+			}
+			err := rd.jw.WriteKey(w.Reader, rec)
+			rd.jw.Flush()
+			out.line, out.err = w.Keep(rd.buf.Bytes()), err
+			rd.buf.Reset()
+			return nil
+		},
+		Sink: func(l *jsonLine) error {
+			j.w.Write(l.line)
+			return l.err
+		},
+	})
+}

@@ -1,0 +1,107 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rdbtool/rdbtool/internal/corpustest"
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+// dumpSequential is what "rdbtool dump" printed before WriteKeys.
+func dumpSequential(data []byte) ([]byte, string) {
+	var out bytes.Buffer
+	j := NewJSONWriter(&out)
+	r := rdb.NewReader(bytes.NewReader(data))
+	var err error
+	for {
+		var rec *rdb.Record
+		if rec, err = r.Next(); err != nil {
+			break
+		}
+		if rec.Kind == rdb.KindKey {
+			if err = j.WriteKey(r, rec); err != nil {
+				break
+			}
+		}
+	}
+	j.Flush()
+	if err == io.EOF {
+		err = nil
+	}
+	return out.Bytes(), fmt.Sprint(err)
+}
+
+func dumpParallel(data []byte, workers int) ([]byte, string) {
+	var out bytes.Buffer
+	j := NewJSONWriter(&out)
+	err := j.WriteKeys(context.Background(), rdb.NewReader(bytes.NewReader(data)), workers)
+	j.Flush()
+	return out.Bytes(), fmt.Sprint(err)
+}
+
+func compareDumps(t *testing.T, name string, data []byte) {
+	t.Helper()
+	want, wantErr := dumpSequential(data)
+	for _, w := range []int{1, 2, 8} {
+		got, gotErr := dumpParallel(data, w)
+		if gotErr != wantErr {
+			t.Fatalf("%s, %d workers: error %s, sequential %s", name, w, gotErr, wantErr)
+		}
+		if !bytes.Equal(got, want) {
+			i := 0
+			for i < len(got) && i < len(want) && got[i] == want[i] {
+				i++
+			}
+			t.Fatalf("%s, %d workers: output differs at byte %d of %d (sequential %d)", name, w, i, len(got), len(want))
+		}
+	}
+}
+
+// WriteKeys prints exactly what WriteKey key by key prints, on every
+// corpus file, at 1, 2 and 8 workers, and on truncated files.
+func TestWriteKeysIdenticalOnCorpus(t *testing.T) {
+	for _, f := range corpustest.Files(t) {
+		data, err := os.ReadFile(f.RDB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareDumps(t, f.Name, data)
+	}
+	p := filepath.Join(corpustest.Root(), "testdata", "corpus", "redis-7.4.1", "main.rdb")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < len(data); n += len(data) / 25 {
+		compareDumps(t, fmt.Sprintf("truncated at %d", n), data[:n])
+	}
+}
+
+// A value too large to batch is streamed in its place.
+func TestWriteKeysLargeValue(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := rdb.NewWriter(&buf, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 11}, NoCompression: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2000 {
+		if err := w.WriteString(rdb.KeyHeader{Key: fmt.Appendf(nil, "k%d", i), Idle: -1, Freq: -1}, fmt.Appendf(nil, "v%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1000 {
+			if err := w.WriteString(rdb.KeyHeader{Key: []byte("big"), Idle: -1, Freq: -1}, bytes.Repeat([]byte("0123456789"), 300000)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	compareDumps(t, "large value", buf.Bytes())
+}

@@ -1,0 +1,128 @@
+package salvage
+
+import (
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"sort"
+
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+// errNotClean ends a parallel scan at the first problem: Scan reports it.
+var errNotClean = errors.New("salvage: not clean")
+
+// checkedRecord is what a worker of ScanParallel learnt about one record.
+type checkedRecord struct {
+	isKey, expires bool
+	db             int
+	size           int64
+	hash           uint64 // of db and key
+	resize         uint64 // a resize-db hint's key count
+}
+
+// ScanParallel is Scan for a file that turns out intact, on every core:
+// records are framed on one goroutine, with the CRC-64 checked as the file
+// is read, and every value is decoded and validated as Scan validates it
+// by workers goroutines (0: runtime.GOMAXPROCS), with rdb.ReadParallel.
+// clean reports that the whole file read and validated without a single
+// problem; the Result then holds Scan's figures for it (file, version,
+// checksum status, keys and bytes per database). Otherwise clean is false
+// and the Result nil: damage, a duplicate key, bytes after the trailer,
+// anything at all, is for Scan to report, as only it resynchronises after
+// damage and explains it. err is set only when ctx ended the scan.
+// Options.Record and a forced Version are not supported (clean is false).
+func ScanParallel(ctx context.Context, ra io.ReaderAt, size int64, opts Options, workers int) (res *Result, clean bool, err error) {
+	if opts.Record != nil || opts.Version != 0 {
+		return nil, false, nil
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	ropts := []rdb.Option{rdb.WithName(opts.Name), rdb.WithSize(size)}
+	if opts.AllowNewer {
+		ropts = append(ropts, rdb.AllowNewerVersions())
+	}
+	if opts.SkipChecksum {
+		ropts = append(ropts, rdb.WithoutChecksum())
+	}
+	r := rdb.NewReader(io.NewSectionReader(ra, 0, size), ropts...)
+	seed := hashSeed()
+	validators := make([]*validator, workers+1) // by Worker.ID: one goroutine each
+	res = &Result{Name: opts.Name, Size: size, HeaderOK: true, EOF: true}
+	dbs := map[int]*DBSummary{}
+	var keys hashSet
+	err = rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers}, rdb.ParallelHandler[checkedRecord]{
+		Work: func(w *rdb.Worker, rec *rdb.Record, out *checkedRecord) error {
+			out.db = rec.DB
+			if rec.Kind != rdb.KindKey {
+				if rec.Kind == rdb.KindResizeDB {
+					out.resize = rec.DBSize
+				}
+				return nil
+			}
+			v := validators[w.ID]
+			if v == nil {
+				v = &validator{name: opts.Name, quick: opts.Quick, seed: seed}
+				validators[w.ID] = v
+			}
+			if _, err := v.check(w.Reader, rec); err != nil {
+				return errNotClean
+			}
+			if err := w.Reader.Skip(); err != nil {
+				return errNotClean
+			}
+			if rec.Type == rdb.TypeString && len(rec.Key) == 0 && rec.Size <= 3 && rec.ExpireAt == 0 {
+				return errNotClean // zeroed bytes, as Scan reports them
+			}
+			out.isKey, out.size, out.expires = true, rec.Size, rec.ExpireAt != 0
+			out.hash = keyHashOf(seed, rec.DB, rec.Key)
+			return nil
+		},
+		Sink: func(c *checkedRecord) error {
+			res.Records++
+			if c.resize > 0 {
+				keys.reserve(int(min(c.resize, uint64(size/minKeyRecord), 1<<27)))
+			}
+			if !c.isKey {
+				return nil
+			}
+			if !keys.add(c.hash) {
+				return errNotClean // a key read twice in one database
+			}
+			res.Keys++
+			res.KeyBytes += c.size
+			d := dbs[c.db]
+			if d == nil {
+				d = &DBSummary{DB: c.db}
+				dbs[c.db] = d
+			}
+			d.Keys++
+			d.Bytes += c.size
+			if c.expires {
+				d.Expires++
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		return nil, false, nil
+	}
+	if r.Offset() != size {
+		return nil, false, nil // bytes after the trailer
+	}
+	res.Dialect, res.Version = r.Dialect(), r.Version()
+	res.Checksum, _ = r.Checksum()
+	if opts.SkipChecksum {
+		res.Checksum = rdb.ChecksumSkipped // as Scan says, even of a zero trailer
+	}
+	for _, d := range dbs {
+		res.DBs = append(res.DBs, *d)
+	}
+	sort.Slice(res.DBs, func(i, j int) bool { return res.DBs[i].DB < res.DBs[j].DB })
+	return res, true, nil
+}
