@@ -70,8 +70,11 @@ func readParallel(data []byte, workers int, unordered bool, opts ...rdb.Option) 
 	r := rdb.NewReader(bytes.NewReader(data), opts...)
 	var out []string
 	err := rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{Workers: workers, Unordered: unordered}, rdb.ParallelHandler[string]{
-		Work: func(w *rdb.Worker, rec *rdb.Record) (string, error) { return describeRecord(w.Reader, rec) },
-		Sink: func(s string) error { out = append(out, s); return nil },
+		Work: func(w *rdb.Worker, rec *rdb.Record, out *string) (err error) {
+			*out, err = describeRecord(w.Reader, rec)
+			return err
+		},
+		Sink: func(s *string) error { out = append(out, *s); return nil },
 	})
 	st, _ := r.Checksum()
 	return out, st, err
@@ -231,10 +234,10 @@ func TestParallelUnorderedAndKeysOnly(t *testing.T) {
 	r := rdb.NewReader(bytes.NewReader(data))
 	n := 0
 	err = rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{KeysOnly: true}, rdb.ParallelHandler[rdb.RecordKind]{
-		Work: func(w *rdb.Worker, rec *rdb.Record) (rdb.RecordKind, error) { return rec.Kind, nil },
-		Sink: func(k rdb.RecordKind) error {
-			if k != rdb.KindKey {
-				return fmt.Errorf("KeysOnly gave a %v record", k)
+		Work: func(w *rdb.Worker, rec *rdb.Record, out *rdb.RecordKind) error { *out = rec.Kind; return nil },
+		Sink: func(k *rdb.RecordKind) error {
+			if *k != rdb.KindKey {
+				return fmt.Errorf("KeysOnly gave a %v record", *k)
 			}
 			n++
 			return nil
@@ -256,8 +259,8 @@ func TestParallelSinkErrorStops(t *testing.T) {
 	n := 0
 	r := rdb.NewReader(bytes.NewReader(data))
 	err := rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{Workers: 2}, rdb.ParallelHandler[int]{
-		Work: func(w *rdb.Worker, rec *rdb.Record) (int, error) { return 1, nil },
-		Sink: func(int) error {
+		Work: func(w *rdb.Worker, rec *rdb.Record, out *int) error { *out = 1; return nil },
+		Sink: func(*int) error {
 			if n++; n == 100 {
 				return stopAt
 			}
