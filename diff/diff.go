@@ -137,6 +137,10 @@ type Options struct {
 	// Progress, when set, is called now and then with the pass and the
 	// number of keys read so far.
 	Progress func(pass string, keys int64)
+	// Jobs is how many goroutines digest each file's values beside the one
+	// that reads it (default GOMAXPROCS); 1 reads each file on one
+	// goroutine. The result is the same.
+	Jobs int
 }
 
 // DefaultMemLimit is the memory budget when Options.MemLimit is 0.

@@ -72,6 +72,7 @@ func newDiffCommand() *cobra.Command {
 		tempDir     string
 		output      string
 		overwrite   bool
+		jobs        int
 	)
 	cmd := &cobra.Command{
 		Use:   "diff A B",
@@ -98,6 +99,10 @@ trouble.`,
 			opts := diff.Options{
 				TTLTolerance: tol, IgnoreTTL: ignoreTTL, Match: match, SummaryOnly: summaryOnly,
 				MaxDetails: maxDetails, KeepExpired: keepExpired, Separators: seps, PrefixDepth: depth, TempDir: tempDir,
+				Jobs: jobs,
+			}
+			if jobs < 0 {
+				return &exitError{2, fmt.Errorf("--jobs must be 0 (number of CPUs) or more, not %d", jobs)}
 			}
 			if cmd.Flags().Changed("db") {
 				opts.FilterDB, opts.DB = true, db
@@ -193,6 +198,7 @@ trouble.`,
 	f.StringVar(&seps, "separators", ":", "characters that separate key prefix segments")
 	f.IntVar(&depth, "depth", 1, "prefix segments in the by-prefix summary")
 	f.StringVar(&tempDir, "temp-dir", "", "directory for temporary files (default: the system's)")
+	f.IntVar(&jobs, "jobs", 0, "goroutines digesting each file's values beside the one reading it (default: number of CPUs; 1 reads each file on one goroutine); the result is the same")
 	return cmd
 }
 
