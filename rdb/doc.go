@@ -22,6 +22,16 @@
 // Reader reuses: they are valid until the next call that reads from the
 // Reader. Copy what must be kept.
 //
+// # Reading on every core
+//
+// ReadParallel reads one file with a Reader that frames records (and keeps
+// the CRC-64) on one goroutine and workers that decode them from copies of
+// their bytes, each with a Reader of its own, handing results to a sink in
+// file order. Records, offsets and errors are those the sequential path
+// gives; a record too large to batch is streamed on the framing goroutine.
+// KeyEncoder and Writer.WriteEncoded let workers re-encode keys for a
+// Writer that writes them in order.
+//
 // # Formats
 //
 // Files start with "REDIS" and a 4-digit version (1 to 13: Redis 1.x to
