@@ -259,27 +259,13 @@ func (c *converter) record(r *rdb.Reader, rec *rdb.Record) error {
 	w := c.w
 	switch rec.Kind {
 	case rdb.KindKey:
-		if !c.f.keep(rec) || (c.skipModules && rec.Type == rdb.TypeModule) {
+		if !c.keeps(rec) {
 			c.skipped++
 			return nil
 		}
-		if c.f.merges[c.f.db(rec.DB)] {
-			if err := c.checkDup(rec); err != nil {
-				return err
-			}
+		if err := c.beforeKey(rec); err != nil {
+			return err
 		}
-		if db := c.f.db(rec.DB); db != c.curDB {
-			if err := w.SelectDB(db); err != nil {
-				return err
-			}
-			c.curDB = db
-			if c.pendingSize != nil && c.pendingSize.DB == rec.DB && !c.f.filtering() && len(c.f.dbMap) == 0 {
-				if err := w.ResizeDB(c.pendingSize.DBSize, c.pendingSize.ExpiresSize); err != nil {
-					return err
-				}
-			}
-		}
-		c.keys++
 		return w.CopyKey(r, rec)
 	case rdb.KindResizeDB:
 		cp := *rec
@@ -295,6 +281,37 @@ func (c *converter) record(r *rdb.Reader, rec *rdb.Record) error {
 			return w.WriteModuleAux(rec.Raw)
 		}
 	}
+	return nil
+}
+
+// keeps reports whether a key is converted. It only reads settings, so
+// convertParallel's workers call it too.
+func (c *converter) keeps(rec *rdb.Record) bool {
+	return c.f.keep(rec) && !(c.skipModules && rec.Type == rdb.TypeModule)
+}
+
+// beforeKey writes what precedes a key that is converted (a database
+// selection, the resize hint) and counts it; only rec.DB and rec.Key are
+// used.
+func (c *converter) beforeKey(rec *rdb.Record) error {
+	w := c.w
+	if c.f.merges[c.f.db(rec.DB)] {
+		if err := c.checkDup(rec); err != nil {
+			return err
+		}
+	}
+	if db := c.f.db(rec.DB); db != c.curDB {
+		if err := w.SelectDB(db); err != nil {
+			return err
+		}
+		c.curDB = db
+		if c.pendingSize != nil && c.pendingSize.DB == rec.DB && !c.f.filtering() && len(c.f.dbMap) == 0 {
+			if err := w.ResizeDB(c.pendingSize.DBSize, c.pendingSize.ExpiresSize); err != nil {
+				return err
+			}
+		}
+	}
+	c.keys++
 	return nil
 }
 
@@ -450,6 +467,7 @@ func newConvertCommand() *cobra.Command {
 	var wf writeFlags
 	var kf keyFilter
 	var quiet bool
+	var jobs int
 	cmd := &cobra.Command{
 		Use:   "convert IN OUT",
 		Short: "Write an RDB file for another server version, optionally keeping only some keys",
@@ -467,7 +485,10 @@ same name together: the server refuses such a file.`,
 			if err := kf.compile(); err != nil {
 				return &exitError{2, err}
 			}
-			if err := convertFile(cmd, &rf, &wf, &kf, args[0], args[1], quiet); err != nil {
+			if jobs < 0 {
+				return &exitError{2, fmt.Errorf("--jobs must be 0 (number of CPUs) or more, not %d", jobs)}
+			}
+			if err := convertFile(cmd, &rf, &wf, &kf, args[0], args[1], quiet, jobs); err != nil {
 				return &exitError{1, err}
 			}
 			return nil
@@ -477,6 +498,7 @@ same name together: the server refuses such a file.`,
 	wf.register(cmd)
 	kf.register(cmd)
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print the summary")
+	cmd.Flags().IntVar(&jobs, "jobs", 0, "goroutines re-encoding keys beside the one reading IN (default: number of CPUs; 1 converts on one goroutine); OUT is the same")
 	return cmd
 }
 
@@ -502,7 +524,7 @@ func openForRewrite(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, in stri
 	return src, r, rec, opts, nil
 }
 
-func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilter, in, outName string, quiet bool) error {
+func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilter, in, outName string, quiet bool, jobs int) error {
 	src, r, rec, opts, err := openForRewrite(cmd, rf, wf, in)
 	if err != nil {
 		return err
@@ -522,7 +544,13 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 		out.abort()
 		return err
 	}
-	for {
+	if jobs != 1 {
+		if err := convertParallel(cmd.Context(), c, r, rec, jobs); err != nil {
+			out.abort()
+			return err
+		}
+	}
+	for jobs == 1 {
 		if err := cmd.Context().Err(); err != nil {
 			out.abort()
 			return err

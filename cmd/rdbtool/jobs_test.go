@@ -1,9 +1,14 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/rdbtool/rdbtool/rdb"
 )
 
 // --jobs changes how many goroutines work, never what is printed or the
@@ -34,6 +39,72 @@ func TestJobsSameOutput(t *testing.T) {
 				got, code := run(t, append(args, "--jobs", jobs)...)
 				if got != want || code != wantCode {
 					t.Fatalf("%v --jobs %s: exit %d, %d bytes of output; --jobs 1: exit %d, %d bytes\n%.400s\n---\n%.400s", args, jobs, code, len(got), wantCode, len(want), got, want)
+				}
+			}
+		}
+	}
+}
+
+// recordsOf describes every record of an RDB file but the ctime aux
+// field's value (convert writes the time of the run there): offsets,
+// sizes, names and decoded values.
+func recordsOf(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r := rdb.NewReader(f)
+	var out []string
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		s := fmt.Sprintf("%v %d db%d %q %q", rec.Kind, rec.Offset, rec.DB, rec.Key, rec.AuxKey)
+		switch {
+		case rec.Kind == rdb.KindKey:
+			v, err := r.ReadValue()
+			if err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+			s += fmt.Sprintf(" %d %s exp%d %+v %+v", r.Offset(), rec.Encoding, rec.ExpireAt, v.String, len(v.Items)+len(v.Hash)+len(v.ZSet))
+		case string(rec.AuxKey) != "ctime":
+			s += fmt.Sprintf(" %q %d", rec.AuxValue, rec.Size)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// convert writes the same file at any --jobs (but for the ctime it
+// stamps): corpus files, filtered and renumbered, to older targets.
+func TestJobsSameConvert(t *testing.T) {
+	dir := t.TempDir()
+	for _, in := range []string{sample, "../../testdata/corpus/redis-7.0.15/main.rdb", "../../testdata/corpus/valkey-8.0.1/main.rdb", "../../testdata/corpus/redis-8.6.3/main.rdb"} {
+		for _, extra := range [][]string{
+			{"--target-version", "9", "--drop-field-ttls", "--downgrade-streams", "--drop-key-meta", "--drop-functions"},
+			{"--target-version", "11", "--drop-field-ttls", "--drop-key-meta", "--downgrade-streams", "--match", "*s*", "--map-db", "15:3"},
+		} {
+			var want []string
+			for _, jobs := range []string{"1", "2", "8"} {
+				out := filepath.Join(dir, "out-"+jobs+".rdb")
+				args := append([]string{"convert", "-q", "--jobs", jobs, in, out}, extra...)
+				got, code := run(t, args...)
+				if code != 0 {
+					t.Fatalf("%v: exit %d: %s", args, code, got)
+				}
+				recs := recordsOf(t, out)
+				if jobs == "1" {
+					want = recs
+					continue
+				}
+				if !slices.Equal(recs, want) {
+					t.Fatalf("%v: records differ from --jobs 1:\n%v\n%v", args, recs, want)
 				}
 			}
 		}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+
+	"github.com/rdbtool/rdbtool/rdb"
+)
+
+// convertedRecord is what a worker of convertParallel made of a record:
+// a key encoded for the target, a key left out, or a copy of another
+// record for converter.record.
+type convertedRecord struct {
+	key     rdb.EncodedKey
+	rec     rdb.Record // the key's name and db, or the whole non-key record
+	isKey   bool
+	skipped bool // left out by the filter
+	done    bool // written already (a record too large to batch)
+	err     error
+}
+
+// convertParallel is the loop of convertFile on rdb.ReadParallel: keys
+// are decoded and re-encoded for the target on jobs workers (0: one per
+// CPU) and written in file order, so the output is byte for byte the one
+// the loop writes. rec is the record r returned last, not yet converted.
+func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.Record, jobs int) error {
+	keyErr := func(rec *rdb.Record, err error) error {
+		return fmt.Errorf("key %q (db %d): %w", rec.Key, rec.DB, withPolicyHint(err))
+	}
+	if err := c.record(r, rec); err != nil {
+		if rec.Kind == rdb.KindKey {
+			return keyErr(rec, err)
+		}
+		return withPolicyHint(err)
+	}
+	if jobs <= 0 {
+		jobs = runtime.GOMAXPROCS(0)
+	}
+	encs := make([]*rdb.KeyEncoder, jobs+1) // by Worker.ID, each used by one goroutine
+	for i := range encs {
+		encs[i] = c.w.NewKeyEncoder()
+	}
+	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: jobs}, rdb.ParallelHandler[convertedRecord]{
+		Work: func(w *rdb.Worker, rec *rdb.Record, out *convertedRecord) error {
+			if w.Inline() {
+				// Every earlier record is written: stream this one.
+				out.done = true
+				if err := c.record(w.Reader, rec); err != nil {
+					if rec.Kind == rdb.KindKey {
+						return keyErr(rec, err)
+					}
+					return withPolicyHint(err)
+				}
+				return nil
+			}
+			if rec.Kind != rdb.KindKey {
+				out.rec = *rec
+				out.rec.AuxKey, out.rec.AuxValue = w.Keep(rec.AuxKey), w.Keep(rec.AuxValue)
+				out.rec.Function, out.rec.Raw = w.Keep(rec.Function), w.Keep(rec.Raw)
+				return nil
+			}
+			out.isKey = true
+			out.rec.Kind, out.rec.DB, out.rec.Key = rec.Kind, rec.DB, w.Keep(rec.Key)
+			if !c.keeps(rec) {
+				out.skipped = true
+				return nil
+			}
+			// An error is the sink's to report, after beforeKey's, in the
+			// order the sequential loop meets them.
+			k, err := encs[w.ID].CopyKey(w.Reader, rec)
+			k.Bytes = w.Keep(k.Bytes)
+			out.key, out.err = k, err
+			return nil
+		},
+		Sink: func(o *convertedRecord) error {
+			switch {
+			case o.done:
+				return nil
+			case !o.isKey:
+				return withPolicyHint(c.record(nil, &o.rec))
+			case o.skipped:
+				c.skipped++
+				return nil
+			}
+			if err := c.beforeKey(&o.rec); err != nil {
+				return keyErr(&o.rec, err)
+			}
+			if o.err != nil {
+				return keyErr(&o.rec, o.err)
+			}
+			if err := c.w.WriteEncoded(o.key); err != nil {
+				return keyErr(&o.rec, err)
+			}
+			return nil
+		},
+	})
+}
