@@ -120,7 +120,20 @@ type Options struct {
 	SyncListen string
 
 	// Checkpoint is a file recording progress; an existing one is resumed.
+	// The checkpoint records the target's run_id and keys per database: a
+	// resume into a target that restarted empty or lost keys is refused.
 	Checkpoint string
+
+	// DetachReplica allows restoring into a replica by promoting it
+	// (REPLICAOF NO ONE); without it a replica target is refused.
+	DetachReplica bool
+	// AllowEviction allows a target whose maxmemory-policy may evict keys,
+	// or whose maxmemory cannot hold the snapshot; evicted keys are then
+	// reported in a note instead of failing the final check.
+	AllowEviction bool
+	// DryRun runs every check made before writing (target role, memory,
+	// what the target cannot hold) and reports, writing nothing.
+	DryRun bool
 	// Verify compares the target with the sources afterwards.
 	Verify bool
 
@@ -164,6 +177,10 @@ type Report struct {
 	Bytes           int64 // payload bytes sent
 	Elapsed         time.Duration
 	Verify          *VerifyReport
+	// EstimatedBytes is the memory the keys are expected to take in the
+	// target (computed when the target has a maxmemory).
+	EstimatedBytes int64
+	DryRun         bool
 }
 
 // OK reports whether every key was written or deliberately skipped.
@@ -289,6 +306,10 @@ type engine struct {
 	resumeSrc                                                                         int
 	srcVer                                                                            int
 	srcDialect                                                                        rdb.Dialect
+
+	before      map[string]NodeState // the target before writing
+	syncWritten map[int][2]int64     // keys a full sync wrote per target database (without, with TTL)
+	cpState     map[string]NodeState // the target's state last saved in the checkpoint
 }
 
 // Restore writes the keys of the sources into the target.
@@ -324,6 +345,9 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 			if strings.Join(cp.Sources, "\x00") != strings.Join(sources, "\x00") {
 				return nil, fmt.Errorf("checkpoint %s is for sources %q, not %q: remove it to start over", o.Checkpoint, cp.Sources, sources)
 			}
+			if err := e.checkResume(cp); err != nil {
+				return nil, err
+			}
 			if cp.Complete {
 				e.rep.Notes = append(e.rep.Notes, "checkpoint says this restore already completed; nothing to do")
 				e.rep.Resumed = true
@@ -343,9 +367,25 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 		}
 		e.emptyAtRun = true
 	}
+	if err := e.checkMemory(sources); err != nil {
+		return nil, err
+	}
+	before, err := e.targetState()
+	if err != nil {
+		return nil, err
+	}
+	e.before = before
+	if o.DryRun {
+		e.rep.DryRun = true
+		e.finishReport(start)
+		return e.rep, nil
+	}
 	if e.o.Method != MethodKeys {
 		done, err := e.trySync(sources, start)
 		if done || err != nil {
+			if err == nil {
+				err = e.finalCheck(before, e.syncWritten)
+			}
 			return e.rep, err
 		}
 	}
@@ -370,6 +410,9 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 	if runErr != nil {
 		return e.rep, runErr
 	}
+	if err := e.finalCheck(before, e.writtenByDB()); err != nil {
+		return e.rep, err
+	}
 	if o.Verify {
 		v, err := e.verify(sources)
 		e.rep.Verify = v
@@ -378,6 +421,20 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 		}
 	}
 	return e.rep, nil
+}
+
+// writtenByDB is the keys written per target database, by this run and
+// the runs it resumes: without and with a TTL.
+func (e *engine) writtenByDB() map[int][2]int64 {
+	m := map[int][2]int64{}
+	for db, n := range e.trk.commitState().WrittenByDB {
+		m[db] = n
+	}
+	for db, n := range e.cpBase.WrittenByDB {
+		x := m[db]
+		m[db] = [2]int64{x[0] + n[0], x[1] + n[1]}
+	}
+	return m
 }
 
 // trySync restores by a full sync when the run allows it. done: the
@@ -396,6 +453,7 @@ func (e *engine) trySync(sources []string, start time.Time) (done bool, err erro
 	if errors.Is(err, errSyncNotTaken) && e.o.Method == MethodAuto {
 		// Start over key by key: nothing the attempt counted was written.
 		e.keysRead.Store(0)
+		e.syncWritten = nil
 		e.repMu.Lock()
 		clear(e.skipped)
 		e.repMu.Unlock()
@@ -463,6 +521,9 @@ func (e *engine) connect() error {
 	first := true
 	err := e.eachMaster(func(addr string, c *redis.Client) error {
 		e.rep.Nodes = append(e.rep.Nodes, addr)
+		if err := e.checkRole(addr, c); err != nil {
+			return err
+		}
 		err := e.probe(addr, c, first)
 		first = false
 		return err
@@ -493,7 +554,11 @@ func (e *engine) probe(addr string, c *redis.Client, first bool) error {
 	rdbVer := rdbVersionOf(e.valkey, major, minor)
 	// A DUMP of a scratch key tells the RDB version exactly.
 	probeKey := "{" + slotTag(e.firstSlot(c)) + "}rdbtool:restore:probe"
-	if c.Do(ctx, "SET", probeKey, "x", "PX", 60000).Err() == nil {
+	setErr := c.Do(ctx, "SET", probeKey, "x", "PX", 60000).Err()
+	if err := readOnly(addr, setErr); err != nil {
+		return err
+	}
+	if setErr == nil {
 		if d, err := c.Dump(ctx, probeKey).Result(); err == nil && len(d) >= 10 {
 			rdbVer = int(d[len(d)-10]) | int(d[len(d)-9])<<8
 		}
@@ -716,6 +781,7 @@ func (e *engine) done(j *job, written bool, skipReason string, failReason string
 	o := outcome{kind: 'w'}
 	switch {
 	case written:
+		o.db, o.ttl = j.db, j.expireAt != 0
 		e.written.Add(1)
 		switch {
 		case j.kind == jobCommands:
@@ -813,6 +879,16 @@ func (e *engine) checkpointLoop(sources []string) func(complete bool) {
 		cp := &Checkpoint{FormatVersion: 1, Sources: sources, Target: redactURL(e.o.Target), Source: src, Offset: off, DB: db,
 			Dialect: int(e.srcDialect), RDBVersion: e.srcVer, HighWater: hw, Complete: complete}
 		cp.Counts = e.trk.commitState()
+		cp.Counts.WrittenByDB = e.writtenByDB()
+		cp.StartedEmpty = e.startedEmpty()
+		// Read after the resume point: the keys acknowledged before it
+		// are in these counts.
+		if st, err := e.targetState(); err == nil {
+			e.cpState = st
+		} else if e.cpState == nil && e.cp != nil {
+			e.cpState = e.cp.TargetState
+		}
+		cp.TargetState = e.cpState
 		cp.Counts.Written += e.cpBase.Written
 		cp.Counts.Failed += e.cpBase.Failed
 		cp.Counts.Refused += e.cpBase.Refused

@@ -500,8 +500,21 @@ func (e *engine) syncSource(w *rdb.Writer, name string, curDB *int, st *syncStat
 			if rec.Type == rdb.TypeModule {
 				return fmt.Errorf("%s: key %q: %w", name, rec.Key, errModuleKey)
 			}
+			n := w.Stats().Keys
 			if err := w.CopyKey(r, rec); err != nil {
 				return fmt.Errorf("%s: key %q: %w", name, rec.Key, err)
+			}
+			if w.Stats().Keys > n {
+				if e.syncWritten == nil {
+					e.syncWritten = map[int][2]int64{}
+				}
+				c := e.syncWritten[db]
+				if rec.ExpireAt != 0 {
+					c[1]++
+				} else {
+					c[0]++
+				}
+				e.syncWritten[db] = c
 			}
 		}
 	}
