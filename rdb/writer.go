@@ -197,6 +197,12 @@ var ErrUnsupported = errors.New("not representable in the target format")
 // restore, as the server would have deleted the key.
 var ErrAllFieldsExpired = errors.New("every hash field has expired")
 
+// ErrEmptyCollection is wrapped by the error of a DUMP payload for a
+// collection without elements: servers do not store empty collections
+// (a Writer writing a file leaves such a key out and counts it in
+// WriterStats.EmptyKeys, as a server loading the file skips it).
+var ErrEmptyCollection = errors.New("servers do not store empty collections")
+
 // WriterStats counts what a Writer wrote and what a Policy left out.
 type WriterStats struct {
 	Keys                 int64
@@ -207,6 +213,7 @@ type WriterStats struct {
 	DroppedKeyMeta       int64
 	DroppedFunctions     int64
 	DroppedLRU           int64 // idle/freq values the target cannot store (before RDB 9)
+	EmptyKeys            int64 // collections without elements, left out (a server skips them)
 	// StoredCopies counts strings, compact blobs and quicklist nodes that
 	// CopyValue wrote in the source's stored form instead of compressing
 	// them again (see CopyValue).

@@ -55,6 +55,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rdbtool/rdbtool/rdb"
+	"github.com/rdbtool/rdbtool/rewrite"
 	"github.com/rdbtool/rdbtool/source"
 )
 
@@ -131,6 +132,9 @@ type Options struct {
 	// or whose maxmemory cannot hold the snapshot; evicted keys are then
 	// reported in a note instead of failing the final check.
 	AllowEviction bool
+	// SkipModules leaves module values out (reported as skipped): a
+	// target without their module cannot load them.
+	SkipModules bool
 	// DryRun runs every check made before writing (target role, memory,
 	// what the target cannot hold) and reports, writing nothing.
 	DryRun bool
@@ -181,6 +185,10 @@ type Report struct {
 	// target (computed when the target has a maxmemory).
 	EstimatedBytes int64
 	DryRun         bool
+	// Incompatible is what the target cannot hold, found before writing
+	// by one pass over the sources; when it is not empty nothing was
+	// written and Restore returned a *rewrite.Error.
+	Incompatible []rewrite.Finding
 }
 
 // OK reports whether every key was written or deliberately skipped.
@@ -191,6 +199,12 @@ func (r *Report) OK() bool {
 // Print writes a human summary.
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "restore into %s (%s, RDB %d, %d node(s))%s\n", redactURL(r.Target), r.TargetVersion, r.TargetRDB, len(r.Nodes), map[bool]string{true: ", resumed", false: ""}[r.Resumed])
+	if r.DryRun {
+		fmt.Fprintf(w, "  dry run: nothing was written\n")
+	}
+	if r.EstimatedBytes > 0 {
+		fmt.Fprintf(w, "  estimated memory in the target: %s\n", humanBytes(r.EstimatedBytes))
+	}
 	rate := float64(r.Written) / math.Max(r.Elapsed.Seconds(), 1e-3)
 	how := fmt.Sprintf("RESTORE %d, re-encoded %d, SET %d, MSET %d, commands %d", r.ByRestore, r.ByReencode, r.BySet, r.ByMSet, r.ByCommands)
 	if r.BySync > 0 {
@@ -215,12 +229,16 @@ func (r *Report) Print(w io.Writer) {
 	if r.Functions > 0 || r.FunctionsFailed > 0 {
 		fmt.Fprintf(w, "  functions:    %d loaded, %d failed\n", r.Functions, r.FunctionsFailed)
 	}
-	for i, is := range r.Issues {
-		if i == 50 {
-			fmt.Fprintf(w, "    ... %d more\n", len(r.Issues)-50)
-			break
+	printIssues(w, r.Issues)
+	if len(r.Incompatible) > 0 {
+		fmt.Fprintf(w, "  the target cannot hold (nothing was written):\n")
+		for _, x := range r.Incompatible {
+			fmt.Fprintf(w, "    %8d  %s", x.Count, x.Reason)
+			if len(x.Examples) > 0 {
+				fmt.Fprintf(w, " (e.g. %s)", strings.Join(x.Examples, ", "))
+			}
+			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "    db %d %q: %s\n", is.DB, is.Key, is.Reason)
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
@@ -229,6 +247,22 @@ func (r *Report) Print(w io.Writer) {
 		r.Verify.Print(w)
 	}
 }
+
+// printIssues prints the failed and refused keys one line per reason,
+// with a count and a few example keys.
+func printIssues(w io.Writer, issues []KeyIssue) {
+	var f rewrite.Findings
+	for _, is := range issues {
+		f.Add(rewrite.Reason{What: is.Reason}, is.DB, []byte(is.Key))
+	}
+	f.Print(w, "  ")
+	if len(issues) == issueLimit {
+		fmt.Fprintf(w, "    (only the first %d keys are listed)\n", issueLimit)
+	}
+}
+
+// issueLimit bounds Report.Issues.
+const issueLimit = 1000
 
 // ErrNotEmpty is returned when the target holds data and neither Replace
 // nor SkipExisting was chosen.
@@ -366,6 +400,14 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 			return nil, err
 		}
 		e.emptyAtRun = true
+	}
+	if err := e.precheck(sources); err != nil {
+		return nil, err
+	}
+	if len(e.rep.Incompatible) > 0 {
+		e.rep.DryRun = o.DryRun
+		e.finishReport(start)
+		return e.rep, &rewrite.Error{Findings: e.rep.Incompatible}
 	}
 	if err := e.checkMemory(sources); err != nil {
 		return nil, err
@@ -828,7 +870,7 @@ func (e *engine) issue(src string, db int, key []byte, reason string, refused bo
 		e.failed.Add(1)
 	}
 	e.repMu.Lock()
-	if len(e.rep.Issues) < 1000 {
+	if len(e.rep.Issues) < issueLimit {
 		e.rep.Issues = append(e.rep.Issues, KeyIssue{Source: src, DB: db, Key: string(key), Reason: reason})
 	}
 	e.repMu.Unlock()

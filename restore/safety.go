@@ -83,10 +83,20 @@ func (e *engine) targetState() (map[string]NodeState, error) {
 	m := map[string]NodeState{}
 	err := e.eachMaster(func(addr string, c *redis.Client) error {
 		st, err := e.nodeState(addr, c)
-		m[addr] = st
+		m[stateKey(e.cluster, addr)] = st
 		return err
 	})
 	return m, err
+}
+
+// stateKey names a master in the checkpoint: its address in a cluster;
+// "standalone" otherwise, so that a resume may reach the same server by
+// another address.
+func stateKey(cluster bool, addr string) string {
+	if cluster {
+		return addr
+	}
+	return "standalone"
 }
 
 // checkRole refuses a target that is a replica (writing to it would need
@@ -277,7 +287,7 @@ func (e *engine) checkResume(cp *Checkpoint) error {
 		was := cp.TargetState[addr]
 		is, ok := now[addr]
 		if !ok {
-			return fmt.Errorf("%w: the checkpoint %s was written for master %s, which the target no longer has: remove the checkpoint and restore again (with --replace if keys remain)", ErrUnsafeTarget, e.o.Checkpoint, addr)
+			return fmt.Errorf("%w: the checkpoint %s was written for master %s, which the target no longer has (its masters changed): remove the checkpoint and restore again (with --replace if keys remain)", ErrUnsafeTarget, e.o.Checkpoint, addr)
 		}
 		restarted := is.RunID != was.RunID
 		for _, db := range sortedKeys(was.Keys) {
@@ -371,4 +381,3 @@ func (e *engine) startedEmpty() bool {
 	}
 	return e.emptyAtRun
 }
-

@@ -3,6 +3,7 @@ package restore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -14,7 +15,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdbtool/rdbtool/internal/corpustest"
 	"github.com/rdbtool/rdbtool/internal/redistest"
+	"github.com/rdbtool/rdbtool/rdb"
+	"github.com/rdbtool/rdbtool/rewrite"
 )
 
 func infoField(t *testing.T, s *redistest.Server, section, field string) string {
@@ -243,4 +247,90 @@ func startAt(t *testing.T, port string) *redis.Client {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return c
+}
+
+// flagOptions turns the flags a refusal names into Options.
+func flagOptions(t *testing.T, o *Options, flags []string) {
+	t.Helper()
+	for _, f := range flags {
+		switch f {
+		case "--drop-field-ttls":
+			o.Policy |= rdb.DropFieldTTLs
+		case "--downgrade-streams":
+			o.Policy |= rdb.DowngradeStreams
+		case "--drop-key-meta":
+			o.Policy |= rdb.DropKeyMeta
+		case "--drop-functions":
+			o.Policy |= rdb.DropFunctions
+		case "--skip-modules":
+			o.SkipModules = true
+		default:
+			t.Fatalf("a refusal names %s", f)
+		}
+	}
+}
+
+// TestRestoreDryRunCorpus: for every corpus file, a dry run against a
+// 7.0.15 target lists what the target cannot hold and writes nothing; a
+// real restore then refuses exactly that list, again writing nothing; and
+// with the flags the list names, the restore writes everything else with
+// no key refused or failed.
+func TestRestoreDryRunCorpus(t *testing.T) {
+	s := redistest.Start(t, "")
+	for _, f := range corpustest.Files(t) {
+		if !restorable(f) {
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			s.Do("FLUSHALL")
+			s.Do("FUNCTION", "FLUSH")
+			o := Options{Target: "redis://" + s.Addr, DryRun: true}
+			dry, err := Restore(context.Background(), []string{f.RDB}, o)
+			var rerr *rewrite.Error
+			if err != nil && !errors.As(err, &rerr) {
+				t.Fatal(err)
+			}
+			if n := dbsize(t, s); n != 0 {
+				t.Fatalf("the dry run wrote %d keys", n)
+			}
+			var b strings.Builder
+			dry.Print(&b)
+			t.Logf("%s", b.String())
+			o.DryRun = false
+			real, err := Restore(context.Background(), []string{f.RDB}, o)
+			if len(dry.Incompatible) == 0 {
+				if err != nil {
+					t.Fatalf("dry run found nothing, the restore failed: %v", err)
+				}
+				checkReport(t, real, true)
+				return
+			}
+			if !errors.As(err, &rerr) {
+				t.Fatalf("dry run listed %v; the restore: %v", dry.Incompatible, err)
+			}
+			if fmt.Sprint(rerr.Findings) != fmt.Sprint(dry.Incompatible) {
+				t.Fatalf("the restore refused\n%v\nthe dry run listed\n%v", rerr.Findings, dry.Incompatible)
+			}
+			if n := dbsize(t, s); n != 0 {
+				t.Fatalf("the refused restore wrote %d keys", n)
+			}
+			var found rewrite.Findings
+			for _, x := range dry.Incompatible {
+				found.Add(x.Reason, 0, nil)
+			}
+			flags, ok := found.Flags()
+			if !ok {
+				t.Fatalf("some finding has no flag: %v", dry.Incompatible)
+			}
+			flagOptions(t, &o, flags)
+			rep, err := Restore(context.Background(), []string{f.RDB}, o)
+			if err != nil {
+				t.Fatalf("with %v: %v", flags, err)
+			}
+			checkReport(t, rep, true)
+			if rep.Refused != 0 || rep.Failed != 0 {
+				t.Fatalf("with %v: %d refused, %d failed", flags, rep.Refused, rep.Failed)
+			}
+		})
+	}
 }

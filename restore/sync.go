@@ -433,6 +433,11 @@ func (e *engine) writeSyncStream(out io.Writer, sources []string, st *syncStats)
 		e.skipped["every hash field had expired"] += n
 		e.repMu.Unlock()
 	}
+	if n := w.Stats().EmptyKeys; n > 0 {
+		e.repMu.Lock()
+		e.skipped[skipEmpty] += n
+		e.repMu.Unlock()
+	}
 	return nil
 }
 
@@ -496,6 +501,10 @@ func (e *engine) syncSource(w *rdb.Writer, name string, curDB *int, st *syncStat
 					return err
 				}
 				*curDB = db
+			}
+			if rec.Type == rdb.TypeModule && e.o.SkipModules {
+				e.skip(skipModule)
+				continue
 			}
 			if rec.Type == rdb.TypeModule {
 				return fmt.Errorf("%s: key %q: %w", name, rec.Key, errModuleKey)
