@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rdbtool/rdbtool/internal/keydigest"
 	"github.com/rdbtool/rdbtool/rdb/compact"
 )
 
@@ -182,6 +183,14 @@ type WriterOptions struct {
 	// Now gives the time against which field TTLs are judged expired
 	// (DropFieldTTLs); default time.Now.
 	Now func() time.Time
+	// AllowDuplicateKeys turns off the check that no key is written twice
+	// in one database (see ErrDuplicateKey), for a caller that guarantees
+	// it: a server refuses a file with a repeated key.
+	AllowDuplicateKeys bool
+	// KeyDigestMemory bounds the memory of the duplicate checks, for keys
+	// and for the members of one collection each (default 32 MiB; past
+	// it, digests go to temporary files in SpoolDir).
+	KeyDigestMemory int64
 	// Recompress makes CopyValue compress every string afresh instead of
 	// copying the source's stored form where that gives the same bytes
 	// (see CopyValue). The output is the same; this is for verifying that.
@@ -276,6 +285,9 @@ type Writer struct {
 	zsArena  []byte     // and their members
 	scoreBuf []byte
 	cs       compactScratch // CopyValue's fast paths (writer_copy.go)
+
+	db   int             // the current database (SelectDB)
+	keys *keydigest.Set // digests of the keys written (writer_dup.go)
 
 	// CopyValue: the stored forms of the value being copied.
 	copying    bool
@@ -382,6 +394,7 @@ func (w *Writer) SelectDB(db int) error {
 	}
 	w.o.byte1(opSelectDB)
 	w.o.len(uint64(db))
+	w.db = db
 	return w.o.err
 }
 
@@ -455,6 +468,9 @@ func (w *Writer) keyHeader(h *KeyHeader, typ byte) error {
 		}
 		w.o.byte1(typ)
 		return w.o.err
+	}
+	if err := w.checkKey(h.Key); err != nil {
+		return err
 	}
 	if h.ExpireAt != 0 {
 		w.o.byte1(opExpireTimeMS)
@@ -559,6 +575,9 @@ func (w *Writer) Close() error {
 		return err
 	}
 	w.closed = true
+	if err := w.finishKeys(); err != nil {
+		return err
+	}
 	w.o.byte1(opEOF)
 	sum := w.o.sum()
 	if w.opt.NoChecksum {
