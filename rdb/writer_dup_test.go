@@ -84,7 +84,9 @@ func TestWriterDuplicateMembers(t *testing.T) {
 		{"set", func(w *Writer, n int64) (*CollectionWriter, error) { return w.BeginSet(hdr("s"), n) },
 			func(cw *CollectionWriter, i int, m string) error { return cw.Add(Element{Member: []byte(m)}) }},
 		{"zset", func(w *Writer, n int64) (*CollectionWriter, error) { return w.BeginZSet(hdr("z"), n) },
-			func(cw *CollectionWriter, i int, m string) error { return cw.Add(Element{Member: []byte(m), Score: float64(i)}) }},
+			func(cw *CollectionWriter, i int, m string) error {
+				return cw.Add(Element{Member: []byte(m), Score: float64(i)})
+			}},
 		{"hash", func(w *Writer, n int64) (*CollectionWriter, error) { return w.BeginHash(hdr("h"), n, false) },
 			func(cw *CollectionWriter, i int, m string) error {
 				return cw.Add(Element{Member: []byte(m), Value: []byte("v")})
