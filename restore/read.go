@@ -234,6 +234,11 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 			if payload == nil {
 				return fmt.Errorf("%s: key %q at offset %d: stored value not available for RESTORE", name, j.key, rec.Offset)
 			}
+			if emptyPayload(rec.Type, payload) {
+				e.skip(skipEmpty)
+				e.settle(rec.Offset, rec.DB, rec.Offset+rec.Size, outcome{kind: 's', reason: skipEmpty})
+				return nil
+			}
 		}
 	}
 	if payload == nil {
@@ -280,6 +285,31 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	}
 	j.payload = payload
 	return e.send(j, rec.Offset, rec.DB, end)
+}
+
+// emptyPayload reports whether a stored collection holds no element
+// (RESTORE refuses it as "Bad data format"; a server loading the file
+// skips it). Only tiny payloads can be empty (an empty ziplist, the
+// largest empty form, makes a payload of 23 bytes): larger ones are not
+// read.
+func emptyPayload(t rdb.Type, payload []byte) bool {
+	switch t {
+	case rdb.TypeList, rdb.TypeSet, rdb.TypeZSet, rdb.TypeHash:
+	default:
+		return false
+	}
+	if len(payload) > 24 {
+		return false
+	}
+	r, err := rdb.NewDumpReader(payload)
+	if err != nil {
+		return false
+	}
+	if _, err := r.Next(); err != nil {
+		return false
+	}
+	_, err = r.NextElement()
+	return err == io.EOF
 }
 
 // send hands a job to its worker.

@@ -2,8 +2,10 @@ package restore
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -332,5 +334,58 @@ func TestRestoreDryRunCorpus(t *testing.T) {
 				t.Fatalf("with %v: %d refused, %d failed", flags, rep.Refused, rep.Failed)
 			}
 		})
+	}
+}
+
+// emptyCollectionsFile is an RDB 10 file (written byte by byte: the
+// library's writer leaves empty collections out) holding an empty set,
+// hash, sorted set and listpack hash, and the string k = v.
+func emptyCollectionsFile(t *testing.T) string {
+	t.Helper()
+	b := []byte("REDIS0010")
+	b = append(b, 0xFE, 0) // SELECTDB 0
+	str := func(s string) { b = append(b, byte(len(s))); b = append(b, s...) }
+	for _, k := range []struct {
+		typ  byte
+		name string
+	}{{2, "es"}, {4, "eh"}, {5, "ez"}} { // plain set, hash, zset2 of length 0
+		b = append(b, k.typ)
+		str(k.name)
+		b = append(b, 0)
+	}
+	b = append(b, 16) // hash listpack
+	str("elp")
+	str(string([]byte{7, 0, 0, 0, 0, 0, 0xFF}))
+	b = append(b, 0) // string
+	str("k")
+	str("v")
+	b = append(b, 0xFF)
+	b = binary.LittleEndian.AppendUint64(b, rdb.CRC64(0, b))
+	p := filepath.Join(t.TempDir(), "empty.rdb")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRestoreEmptyCollections: empty collections, which a server skips
+// when loading a file, are skipped and counted, key by key and by a full
+// sync, and the rest restored (into a 7.0.15 server).
+func TestRestoreEmptyCollections(t *testing.T) {
+	s := redistest.Start(t, "")
+	in := emptyCollectionsFile(t)
+	for _, m := range []Method{MethodKeys, MethodSync} {
+		s.Do("FLUSHALL")
+		rep, err := Restore(context.Background(), []string{in}, Options{Target: "redis://" + s.Addr, Method: m})
+		if err != nil {
+			t.Fatalf("method %d: %v", m, err)
+		}
+		checkReport(t, rep, true)
+		if rep.Written != 1 || rep.Skipped[skipEmpty] != 4 {
+			t.Errorf("method %d: written %d, skipped %v: want 1 written, 4 empty skipped", m, rep.Written, rep.Skipped)
+		}
+		if v, _ := s.Do("GET", "k"); string(redistest.AsBytes(v)) != "v" || dbsize(t, s) != 1 {
+			t.Errorf("method %d: k = %q, DBSIZE %d", m, v, dbsize(t, s))
+		}
 	}
 }
