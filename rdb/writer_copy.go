@@ -228,6 +228,11 @@ func (w *Writer) zsetFast(r *Reader) ([]byte, byte) {
 			return nil, 0
 		}
 	}
+	// A member repeated with another score is not a neighbour: the
+	// general path refuses it.
+	if hasDup(append([][]byte(nil), members...)) {
+		return nil, 0
+	}
 	if w.t.at(10) {
 		lb := &w.lb
 		lb.Reset()
