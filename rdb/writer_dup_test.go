@@ -141,3 +141,30 @@ func TestWriterDuplicateMembers(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkWriterKeyCheck: the cost of the duplicate key check on small
+// string keys (the worst case: the least work per key besides it).
+func BenchmarkWriterKeyCheck(b *testing.B) {
+	for _, n := range []int{200_000, 2_000_000} { // in memory; spilled past the 32 MiB budget
+		keys := make([][]byte, n)
+		for i := range keys {
+			keys[i] = []byte(fmt.Sprintf("user:%08d", i))
+		}
+		for _, allow := range []bool{true, false} {
+			b.Run(fmt.Sprintf("keys=%d/check=%v", n, !allow), func(b *testing.B) {
+				for range b.N {
+					w, _ := NewWriter(io.Discard, WriterOptions{Target: Target{Dialect: DialectRedis, Version: 10}, AllowDuplicateKeys: allow, SpoolDir: b.TempDir()})
+					for _, k := range keys {
+						if err := w.WriteString(KeyHeader{Key: k, Idle: -1, Freq: -1}, []byte("value")); err != nil {
+							b.Fatal(err)
+						}
+					}
+					if err := w.Close(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(len(keys)*b.N)/b.Elapsed().Seconds(), "keys/s")
+			})
+		}
+	}
+}
