@@ -198,9 +198,3 @@ func (t *tracker) newSource(i int, start int64) {
 	t.srcIdx, t.readPos, t.hiWater = i, start, start
 	t.mu.Unlock()
 }
-
-func (t *tracker) pending() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.done) - t.head
-}

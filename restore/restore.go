@@ -25,9 +25,19 @@
 //
 // Module values are only restored by RESTORE. Function libraries are
 // loaded with FUNCTION LOAD on every master. Keys whose expiry has passed
-// are skipped. Content the target cannot hold (hash field TTLs before 7.4,
-// newer stream metadata, module key metadata) is refused per key unless a
-// Policy allows leaving it out.
+// are skipped, and so are empty collections (a server skips them when it
+// loads a file).
+//
+// Nothing is written before the checks that keep a restore from losing
+// data (safety.go, precheck.go): a replica target is refused unless
+// DetachReplica; a maxmemory that cannot hold the snapshot, or an
+// evicting policy, unless AllowEviction; and one pass over the sources
+// lists all the target cannot hold (hash field TTLs before 7.4, newer
+// stream metadata, module key metadata, module values without their
+// module, databases it lacks), refusing the run unless a Policy (or
+// SkipModules, MapDB) leaves each out. DryRun stops after the checks. A
+// restore reports success only once the target's keys per database and
+// evicted_keys agree with what it wrote.
 //
 // Progress can be checkpointed to a file so that an interrupted run
 // resumes without losing or duplicating anything.
@@ -336,12 +346,9 @@ type engine struct {
 	skipped                                                                           map[string]int64
 	cp                                                                                *Checkpoint
 	cpBase                                                                            Counts
-	resumeHW                                                                          int64
-	resumeSrc                                                                         int
 	srcVer                                                                            int
 	srcDialect                                                                        rdb.Dialect
 
-	before      map[string]NodeState // the target before writing
 	syncWritten map[int][2]int64     // keys a full sync wrote per target database (without, with TTL)
 	cpState     map[string]NodeState // the target's state last saved in the checkpoint
 }
@@ -416,7 +423,6 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 	if err != nil {
 		return nil, err
 	}
-	e.before = before
 	if o.DryRun {
 		e.rep.DryRun = true
 		e.finishReport(start)

@@ -145,10 +145,9 @@ func readOnly(addr string, err error) error {
 // delete keys the restore wrote (unless AllowEviction).
 func (e *engine) checkMemory(sources []string) error {
 	type mem struct {
-		addr        string
-		max, used   int64
-		policy      string
-		evictingCap bool
+		addr      string
+		max, used int64
+		policy    string
 	}
 	var nodes []mem
 	err := e.eachMaster(func(addr string, c *redis.Client) error {

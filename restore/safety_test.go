@@ -389,3 +389,25 @@ func TestRestoreEmptyCollections(t *testing.T) {
 		}
 	}
 }
+
+// TestReportGroupsIssues: 50 keys refused for one reason print as one
+// line with the count and a few example keys, not 50 lines.
+func TestReportGroupsIssues(t *testing.T) {
+	rep := &Report{Skipped: map[string]int64{}}
+	for i := 0; i < 50; i++ {
+		rep.Issues = append(rep.Issues, KeyIssue{Key: fmt.Sprintf("k%d\x1b", i), Reason: "RESTORE: ERR Bad data format"})
+	}
+	rep.Issues = append(rep.Issues, KeyIssue{Key: "other", Reason: "OOM"})
+	var b strings.Builder
+	rep.Print(&b)
+	out := b.String()
+	if n := strings.Count(out, "Bad data format"); n != 1 {
+		t.Errorf("%d lines name the reason:\n%s", n, out)
+	}
+	if !strings.Contains(out, `      50  RESTORE: ERR Bad data format (e.g. db 0 "k0\x1b", db 0 "k1\x1b", db 0 "k2\x1b", ...)`) {
+		t.Errorf("no grouped line:\n%s", out)
+	}
+	if strings.Contains(out, "\x1b") {
+		t.Errorf("a control byte reaches the output:\n%q", out)
+	}
+}

@@ -32,14 +32,14 @@ func corpusFile(t *testing.T, name string) corpustest.File {
 func TestRestoreSyncRefused(t *testing.T) {
 	s := redistest.Start(t, "", "--rename-command", "REPLICAOF", "")
 	f := corpusFile(t, "redis-7.0.15/main")
-	rep, err := Restore(context.Background(), []string{f.RDB}, Options{Target: "redis://" + s.Addr, Method: MethodSync, Filter: nonModule})
+	_, err := Restore(context.Background(), []string{f.RDB}, Options{Target: "redis://" + s.Addr, Method: MethodSync, Filter: nonModule})
 	if err == nil || !strings.Contains(err.Error(), "REPLICAOF") {
 		t.Fatalf("MethodSync against a server without REPLICAOF: %v, want an error naming REPLICAOF", err)
 	}
 	if n, _ := s.Do("DBSIZE"); n != int64(0) {
 		t.Errorf("DBSIZE %v after a refused sync", n)
 	}
-	rep, err = Restore(context.Background(), []string{f.RDB}, Options{Target: "redis://" + s.Addr, Method: MethodAuto, Filter: nonModule, Verify: true})
+	rep, err := Restore(context.Background(), []string{f.RDB}, Options{Target: "redis://" + s.Addr, Method: MethodAuto, Filter: nonModule, Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -233,7 +233,6 @@ type converter struct {
 	skipModules bool
 	curDB       int
 	pendingSize *rdb.Record
-	usedMem     []byte
 	keys        int64
 	skipped     int64
 	// repeats are the key records --on-duplicate leaves out (nil: none;
