@@ -46,10 +46,14 @@ func (e *engine) precheckSource(name string, chk *rewrite.Checker, modules map[s
 	opts := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, e.o.ReaderOptions...)
 	r := rdb.NewReader(src, opts...)
 	raw, started := false, false
+	// A key held twice in one database: a server refuses such a file, and
+	// restoring it would keep one occurrence or the other by chance.
+	repeats := rewrite.NewRepeatFinder(0, "")
+	defer repeats.Close()
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
-			return nil
+			return e.precheckRepeats(name, repeats, found)
 		}
 		if err != nil {
 			return err
@@ -84,6 +88,9 @@ func (e *engine) precheckSource(name string, chk *rewrite.Checker, modules map[s
 					Flag: "--map-db", Hint: fmt.Sprintf("--map-db %d:N (N below %d) moves them, --db leaves other databases out", rec.DB, e.ndb)}, rec.DB, rec.Key)
 				continue
 			}
+			if err := repeats.Add(db, rec.Key, rec.Offset); err != nil {
+				return err
+			}
 			if rec.Type == rdb.TypeModule {
 				m, err := r.Module()
 				if err != nil {
@@ -110,6 +117,27 @@ func (e *engine) precheckSource(name string, chk *rewrite.Checker, modules map[s
 			}
 		}
 	}
+}
+
+// precheckRepeats finishes the search for keys a source holds twice in
+// one database.
+func (e *engine) precheckRepeats(name string, f *rewrite.RepeatFinder, found *rewrite.Findings) error {
+	open := func() (*rdb.Reader, io.Closer, error) {
+		src, err := e.o.Open(e.ctx, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		opts := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, e.o.ReaderOptions...)
+		return rdb.NewReader(src, opts...), src, nil
+	}
+	place := func(rec *rdb.Record) (int, bool) { return e.targetDB(rec.DB), true }
+	rep, err := f.Finish(e.ctx, open, place, rewrite.KeepFirst)
+	if err != nil {
+		return err
+	}
+	found.AddN(rewrite.Reason{What: fmt.Sprintf("keys %s holds more than once in one database (a server refuses such a file)", name),
+		Hint: "rdbtool convert --on-duplicate keep-first or keep-last writes a file that keeps one"}, rep.Keys, rep.Examples)
+	return nil
 }
 
 // targetDB is where a key of source database db goes.

@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -409,5 +410,42 @@ func TestReportGroupsIssues(t *testing.T) {
 	}
 	if strings.Contains(out, "\x1b") {
 		t.Errorf("a control byte reaches the output:\n%q", out)
+	}
+}
+
+// TestRestoreRepeatedKeys: a source holding a key twice in one database
+// (written with the library's writer told to allow it) is refused before
+// anything is written, naming the key and the way to keep one.
+func TestRestoreRepeatedKeys(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := rdb.NewWriter(&buf, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 10}, AllowDuplicateKeys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := func(k string) rdb.KeyHeader { return rdb.KeyHeader{Key: []byte(k), Idle: -1, Freq: -1} }
+	w.SelectDB(0)
+	w.WriteString(h("a"), []byte("1"))
+	w.WriteString(h("b"), []byte("1"))
+	w.WriteString(h("a"), []byte("2"))
+	w.SelectDB(1)
+	w.WriteString(h("a"), []byte("3"))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(t.TempDir(), "repeated.rdb")
+	if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := redistest.Start(t, "")
+	for _, m := range []Method{MethodAuto, MethodKeys} {
+		rep, err := Restore(context.Background(), []string{in}, Options{Target: "redis://" + s.Addr, Method: m, Conflict: Replace})
+		var rerr *rewrite.Error
+		if !errors.As(err, &rerr) || len(rep.Incompatible) != 1 || rep.Incompatible[0].Count != 1 ||
+			!strings.Contains(err.Error(), `db 0 "a"`) || !strings.Contains(err.Error(), "--on-duplicate") {
+			t.Fatalf("method %d: err %v, want the repeated key refused", m, err)
+		}
+		if n := dbsize(t, s); n != 0 {
+			t.Fatalf("the refused restore wrote %d keys", n)
+		}
 	}
 }

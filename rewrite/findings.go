@@ -65,6 +65,21 @@ func (f *Findings) Add(r Reason, db int, key []byte) {
 	}
 }
 
+// AddN counts n keys under r, with examples already formatted.
+func (f *Findings) AddN(r Reason, n int64, examples []string) {
+	if n <= 0 {
+		return
+	}
+	f.Add(r, 0, nil)
+	x := f.byReason[r]
+	x.Count += n - 1
+	for _, e := range examples {
+		if len(x.Examples) < maxExamples {
+			x.Examples = append(x.Examples, e)
+		}
+	}
+}
+
 // List returns the findings in the order first met.
 func (f *Findings) List() []Finding {
 	out := make([]Finding, len(f.order))

@@ -48,6 +48,7 @@ type Repeats struct {
 	// Keys is the number of distinct keys repeated; Left the number of
 	// records left out.
 	Keys, Left int64
+	Examples   []string // a few of the keys repeated, "db N "key""
 }
 
 // Skip reports whether the key record at offset off is to be left out.
@@ -62,24 +63,50 @@ func (r *Repeats) Skip(off int64) bool { return r != nil && r.skip[off] }
 // occurrence stays (KeepFirst or KeepLast). open opens the file afresh
 // for each pass.
 func FindRepeats(ctx context.Context, open func() (*rdb.Reader, io.Closer, error), place Placement, keep OnDuplicate, mem int64, tmpDir string) (*Repeats, error) {
-	set := keydigest.New(keydigest.Options{MemLimit: mem, TempDir: tmpDir})
-	defer set.Close()
-	involved := map[int64]bool{}
+	f := NewRepeatFinder(mem, tmpDir)
+	defer f.Close()
 	err := eachKey(ctx, open, func(rec *rdb.Record) error {
-		db, ok := place(rec)
-		if !ok {
-			return nil
+		if db, ok := place(rec); ok {
+			return f.Add(db, rec.Key, rec.Offset)
 		}
-		prev, dup, err := set.Add(set.Digest(db, rec.Key), rec.Offset)
-		if dup {
-			involved[prev], involved[rec.Offset] = true, true
-		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := set.Finish(func(d keydigest.Dup) error {
+	return f.Finish(ctx, open, place, keep)
+}
+
+// RepeatFinder is FindRepeats for a caller that reads the file's first
+// pass itself: Add every key record kept, then Finish.
+type RepeatFinder struct {
+	set      *keydigest.Set
+	involved map[int64]bool // offsets of records whose digests repeat
+}
+
+// NewRepeatFinder returns a finder holding digests in memory up to mem
+// bytes (0: 32 MiB), then in tmpDir.
+func NewRepeatFinder(mem int64, tmpDir string) *RepeatFinder {
+	return &RepeatFinder{set: keydigest.New(keydigest.Options{MemLimit: mem, TempDir: tmpDir}), involved: map[int64]bool{}}
+}
+
+// Add records the key record at offset off, of target database db.
+func (f *RepeatFinder) Add(db int, key []byte, off int64) error {
+	prev, dup, err := f.set.Add(f.set.Digest(db, key), off)
+	if dup {
+		f.involved[prev], f.involved[off] = true, true
+	}
+	return err
+}
+
+// Close releases the finder (Finish does too).
+func (f *RepeatFinder) Close() error { return f.set.Close() }
+
+// Finish completes the digests' search and, when some repeat, reads the
+// file again (open) to compare the names of the records involved.
+func (f *RepeatFinder) Finish(ctx context.Context, open func() (*rdb.Reader, io.Closer, error), place Placement, keep OnDuplicate) (*Repeats, error) {
+	involved := f.involved
+	if err := f.set.Finish(func(d keydigest.Dup) error {
 		involved[d.First], involved[d.Second] = true, true
 		return nil
 	}); err != nil {
@@ -95,7 +122,7 @@ func FindRepeats(ctx context.Context, open func() (*rdb.Reader, io.Closer, error
 		key string
 	}
 	groups := map[name][]int64{}
-	err = eachKey(ctx, open, func(rec *rdb.Record) error {
+	err := eachKey(ctx, open, func(rec *rdb.Record) error {
 		if !involved[rec.Offset] {
 			return nil
 		}
@@ -107,11 +134,14 @@ func FindRepeats(ctx context.Context, open func() (*rdb.Reader, io.Closer, error
 	if err != nil {
 		return nil, err
 	}
-	for _, offs := range groups {
+	for n, offs := range groups {
 		if len(offs) < 2 {
 			continue // a digest collision, not a repeat
 		}
 		rep.Keys++
+		if len(rep.Examples) < 3 {
+			rep.Examples = append(rep.Examples, fmt.Sprintf("db %d %q", n.db, n.key))
+		}
 		kept := offs[0]
 		if keep == KeepLast {
 			kept = offs[len(offs)-1]
