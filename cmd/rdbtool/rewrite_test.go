@@ -235,4 +235,37 @@ func TestSplitMultiDB(t *testing.T) {
 	if total != int64(db0) {
 		t.Errorf("the outputs hold %d keys, db 0 of the input %d", total, db0)
 	}
+
+	// Merged, keeping the later occurrence (db 1 comes after db 0).
+	now := time.Now().UnixMilli()
+	last := map[string]fileKey{}
+	for _, db := range []int{0, 1} {
+		for _, k := range want.Keys {
+			if k.DB == db {
+				last[k.Key] = k
+			}
+		}
+	}
+	live := 0
+	for _, k := range last {
+		if k.ExpireAt == 0 || k.ExpireAt > now {
+			live++
+		}
+	}
+	prefix = filepath.Join(t.TempDir(), "merged")
+	msg, code = runMsg(t, "split", in, "--slots-per-file", "16384", "--out-prefix", prefix, "--db", "0", "--db", "1", "--map-db", "1:0", "--on-duplicate", "keep-last")
+	if code != 0 || !strings.Contains(msg, "repeated key records left out (--on-duplicate keep-last)") {
+		t.Fatalf("--map-db 1:0 --on-duplicate keep-last: exit %d: %s", code, msg)
+	}
+	s := redistest.Start(t, prefix+"-00000-16383.rdb")
+	if n := redistest.MustDo(t, s, "DBSIZE").(int64); n != int64(live) {
+		t.Errorf("merged output holds %d keys, want %d", n, live)
+	}
+	for name, k := range last {
+		if k.DB == 1 && k.Type == rdb.TypeString && (k.ExpireAt == 0 || k.ExpireAt > now) {
+			if got := redistest.MustDo(t, s, "TYPE", name); got != "string" {
+				t.Errorf("%s: TYPE %v", name, got)
+			}
+		}
+	}
 }
