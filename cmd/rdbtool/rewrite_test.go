@@ -269,3 +269,19 @@ func TestSplitMultiDB(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitListsEverything: split for a target lacking two kinds of the
+// input's content refuses once, naming both flags, and leaves no file.
+func TestSplitListsEverything(t *testing.T) {
+	dir := t.TempDir()
+	msg, code := runMsg(t, "split", sample, "--slots-per-file", "16384", "--out-prefix", filepath.Join(dir, "p"), "--db", "0", "--target-version", "10")
+	if code != 1 || !strings.Contains(msg, "--drop-field-ttls") || !strings.Contains(msg, "--downgrade-streams") {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	if strings.Contains(msg, "DropFieldTTLs") {
+		t.Errorf("a Go option name: %s", msg)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Errorf("files left: %v", left)
+	}
+}

@@ -175,7 +175,19 @@ func splitPass(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilte
 		}
 		if err != nil {
 			abort()
-			return fmt.Errorf("key %q: %w", rec.Key, err)
+			if errors.Is(err, rdb.ErrUnsupported) {
+				// List everything else the target cannot hold too.
+				var found rewrite.Findings
+				found.Add(rewrite.Classify(rec, opts), rec.DB, keyOf(rec))
+				if err := checkRest(r, opts, kf, wf.skipModules, &found); err != nil {
+					return err
+				}
+				return found.Err()
+			}
+			if rec.Kind == rdb.KindKey {
+				return fmt.Errorf("key %q: %w", rec.Key, err)
+			}
+			return err
 		}
 		rec, err = r.Next()
 		if err == io.EOF {
