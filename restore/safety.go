@@ -241,11 +241,12 @@ func (e *engine) estimateLoadedBytes(sources []string) (int64, error) {
 			if e.o.Filter != nil && !e.o.Filter(&rdb.Record{Kind: rdb.KindKey, DB: k.DB, Key: k.Key, Type: typeOfName(k.Type), ExpireAt: k.ExpireAt}) {
 				return nil
 			}
-			// The estimate is MEMORY USAGE; the keyspace's own entry
-			// (dictEntry, key sds, expires entry) comes on top.
-			total += int64(k.Bytes) + 24 + int64(len(k.Key)) + 9
+			// The estimate is MEMORY USAGE (value, key, dictEntry); the
+			// main table's bucket and, for a TTL, the expires table's
+			// entry and bucket come on top.
+			total += int64(k.Bytes) + 8
 			if k.ExpireAt != 0 {
-				total += 24
+				total += 24 + 8
 			}
 			return nil
 		})
