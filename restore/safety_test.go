@@ -185,7 +185,17 @@ func TestRestoreMaxmemory(t *testing.T) {
 					t.Fatalf("the refused restore wrote %d keys", n)
 				}
 			}
+			usedBefore, _ := strconv.ParseInt(infoField(t, s, "memory", "used_memory"), 10, 64)
 			rep, err := Restore(context.Background(), []string{small}, Options{Target: "redis://" + s.Addr})
+			if policy == "noeviction" && err == nil {
+				// The estimate the check relied on is near what the keys took.
+				usedAfter, _ := strconv.ParseInt(infoField(t, s, "memory", "used_memory"), 10, 64)
+				took := usedAfter - usedBefore
+				t.Logf("estimated %d bytes, the keys took %d", rep.EstimatedBytes, took)
+				if rep.EstimatedBytes < took/2 || rep.EstimatedBytes > took*2 {
+					t.Errorf("estimated %d bytes, the keys took %d", rep.EstimatedBytes, took)
+				}
+			}
 			if policy != "noeviction" {
 				if !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "--allow-eviction") {
 					t.Fatalf("evicting policy: err %v, want a refusal naming --allow-eviction", err)
