@@ -410,8 +410,10 @@ func (e *engine) replicaConn(conn net.Conn, sources []string, st *syncStats) err
 // keys kept by the filter, not expired, in their mapped databases, with
 // their function libraries.
 func (e *engine) writeSyncStream(out io.Writer, sources []string, st *syncStats) error {
-	// Uncompressed: the target would only spend time decompressing.
-	w, err := rdb.NewWriter(out, rdb.WriterOptions{Target: e.target, Policy: e.o.Policy, NoCompression: true})
+	// Uncompressed: the target would only spend time decompressing. The
+	// pre-check proved the keys of each source unique per database, so
+	// with one source the writer need not check again.
+	w, err := rdb.NewWriter(out, rdb.WriterOptions{Target: e.target, Policy: e.o.Policy, NoCompression: true, AllowDuplicateKeys: len(sources) == 1})
 	if err != nil {
 		return err
 	}
