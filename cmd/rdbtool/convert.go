@@ -520,6 +520,9 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 	if mode.dryRun {
 		return dryRunConvert(cmd, r, rec, opts, kf, wf.skipModules, repeats, mode.onDup, outName)
 	}
+	// --on-duplicate's pass found every repeat exactly: the writer need
+	// not look for them again.
+	opts.AllowDuplicateKeys = repeats != nil
 	out, err := createOutput(cmd, outName)
 	if err != nil {
 		return err

@@ -114,6 +114,11 @@ func splitPass(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilte
 	defer src.Close()
 	// Small per-collection spools: many writers are open at once.
 	opts.SpoolMemory = 4 << 20
+	// --on-duplicate's pass found every repeat exactly; otherwise each
+	// file's writer looks for them, in 1 MiB of memory each (up to 64 are
+	// open; past it the digests go to disk).
+	opts.AllowDuplicateKeys = repeats != nil
+	opts.KeyDigestMemory = 1 << 20
 	outs := make([]*splitOut, len(ranges))
 	abort := func() {
 		for _, o := range outs {
