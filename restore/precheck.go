@@ -135,7 +135,7 @@ func (e *engine) precheckRepeats(name string, f *rewrite.RepeatFinder, found *re
 	if err != nil {
 		return err
 	}
-	found.AddN(rewrite.Reason{What: fmt.Sprintf("keys met more than once in one target database in %s (repeated in the file, or brought together by --map-db): which one the target keeps would be chance", name),
+	found.AddN(rewrite.Reason{What: fmt.Sprintf("keys met more than once in one target database in %q (repeated in the file, or brought together by --map-db): which one the target keeps would be chance", name),
 		Hint: "leave some out (--db, --match), or have rdbtool convert --on-duplicate keep-first or keep-last write a file that keeps one"}, rep.Keys, rep.Examples)
 	return nil
 }

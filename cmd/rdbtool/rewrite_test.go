@@ -285,3 +285,23 @@ func TestSplitListsEverything(t *testing.T) {
 		t.Errorf("files left: %v", left)
 	}
 }
+
+// TestConvertDryRunRepeatedKeys: --dry-run reports repeated keys with
+// the flag that resolves them, and with it, how many records it would
+// leave out; nothing is written either way.
+func TestConvertDryRunRepeatedKeys(t *testing.T) {
+	in := repeatedKeysFile(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.rdb")
+	msg, code := runMsg(t, "convert", in, out, "--dry-run")
+	if code != 1 || !strings.Contains(msg, "--on-duplicate") || !strings.Contains(msg, "2:") {
+		t.Fatalf("exit %d: %s", code, msg)
+	}
+	msg, code = runMsg(t, "convert", in, out, "--dry-run", "--on-duplicate", "keep-last")
+	if code != 0 || !strings.Contains(msg, "2 keys repeated, 3 records would be left out") {
+		t.Fatalf("keep-last: exit %d: %s", code, msg)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Errorf("files left: %v", left)
+	}
+}
