@@ -215,6 +215,17 @@ func (r *Report) Print(w io.Writer) {
 	if r.EstimatedBytes > 0 {
 		fmt.Fprintf(w, "  estimated memory in the target: %s\n", humanBytes(r.EstimatedBytes))
 	}
+	if r.DryRun || len(r.Incompatible) > 0 {
+		// Nothing was written: no counts to show.
+		r.printIncompatible(w)
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+		if len(r.Incompatible) == 0 {
+			fmt.Fprintf(w, "  the checks made before writing pass\n")
+		}
+		return
+	}
 	rate := float64(r.Written) / math.Max(r.Elapsed.Seconds(), 1e-3)
 	how := fmt.Sprintf("RESTORE %d, re-encoded %d, SET %d, MSET %d, commands %d", r.ByRestore, r.ByReencode, r.BySet, r.ByMSet, r.ByCommands)
 	if r.BySync > 0 {
@@ -240,21 +251,27 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "  functions:    %d loaded, %d failed\n", r.Functions, r.FunctionsFailed)
 	}
 	printIssues(w, r.Issues)
-	if len(r.Incompatible) > 0 {
-		fmt.Fprintf(w, "  the target cannot hold (nothing was written):\n")
-		for _, x := range r.Incompatible {
-			fmt.Fprintf(w, "    %8d  %s", x.Count, x.Reason)
-			if len(x.Examples) > 0 {
-				fmt.Fprintf(w, " (e.g. %s)", strings.Join(x.Examples, ", "))
-			}
-			fmt.Fprintln(w)
-		}
-	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
 	if r.Verify != nil {
 		r.Verify.Print(w)
+	}
+}
+
+// printIncompatible lists what the target cannot hold, with counts,
+// example keys and the flag that leaves each out.
+func (r *Report) printIncompatible(w io.Writer) {
+	if len(r.Incompatible) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  the target cannot hold (nothing was written):\n")
+	for _, x := range r.Incompatible {
+		fmt.Fprintf(w, "    %8d  %s", x.Count, x.Reason)
+		if len(x.Examples) > 0 {
+			fmt.Fprintf(w, " (e.g. %s)", strings.Join(x.Examples, ", "))
+		}
+		fmt.Fprintln(w)
 	}
 }
 
