@@ -248,6 +248,13 @@ func HeaderOf(rec *Record) KeyHeader {
 // the order the methods are called; Close writes the end-of-file opcode and
 // the checksum. A Writer is not safe for concurrent use.
 //
+// It writes nothing a server refuses to load: a key written twice in one
+// database fails (ErrDuplicateKey; see WriterOptions.AllowDuplicateKeys),
+// so does a member given twice to a set, sorted set or hash
+// (ErrDuplicateMember), in bounded memory (writer_dup.go); an empty
+// collection, which a server skips, is left out and counted
+// (WriterStats.EmptyKeys).
+//
 // Values are written in the encoding the target server would itself choose
 // for them under its default thresholds (see Limits): intset, ziplist or
 // listpack when small enough, otherwise the plain form, and quicklists cut
