@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rdbtool/rdbtool/internal/keydigest"
 	"github.com/rdbtool/rdbtool/rdb/compact"
 )
 
@@ -182,6 +183,14 @@ type WriterOptions struct {
 	// Now gives the time against which field TTLs are judged expired
 	// (DropFieldTTLs); default time.Now.
 	Now func() time.Time
+	// AllowDuplicateKeys turns off the check that no key is written twice
+	// in one database (see ErrDuplicateKey), for a caller that guarantees
+	// it: a server refuses a file with a repeated key.
+	AllowDuplicateKeys bool
+	// KeyDigestMemory bounds the memory of the duplicate checks, for keys
+	// and for the members of one collection each (default 32 MiB; past
+	// it, digests go to temporary files in SpoolDir).
+	KeyDigestMemory int64
 	// Recompress makes CopyValue compress every string afresh instead of
 	// copying the source's stored form where that gives the same bytes
 	// (see CopyValue). The output is the same; this is for verifying that.
@@ -197,6 +206,12 @@ var ErrUnsupported = errors.New("not representable in the target format")
 // restore, as the server would have deleted the key.
 var ErrAllFieldsExpired = errors.New("every hash field has expired")
 
+// ErrEmptyCollection is wrapped by the error of a DUMP payload for a
+// collection without elements: servers do not store empty collections
+// (a Writer writing a file leaves such a key out and counts it in
+// WriterStats.EmptyKeys, as a server loading the file skips it).
+var ErrEmptyCollection = errors.New("servers do not store empty collections")
+
 // WriterStats counts what a Writer wrote and what a Policy left out.
 type WriterStats struct {
 	Keys                 int64
@@ -207,6 +222,7 @@ type WriterStats struct {
 	DroppedKeyMeta       int64
 	DroppedFunctions     int64
 	DroppedLRU           int64 // idle/freq values the target cannot store (before RDB 9)
+	EmptyKeys            int64 // collections without elements, left out (a server skips them)
 	// StoredCopies counts strings, compact blobs and quicklist nodes that
 	// CopyValue wrote in the source's stored form instead of compressing
 	// them again (see CopyValue).
@@ -231,6 +247,13 @@ func HeaderOf(rec *Record) KeyHeader {
 // Writer writes an RDB file for a chosen target. Records are written in
 // the order the methods are called; Close writes the end-of-file opcode and
 // the checksum. A Writer is not safe for concurrent use.
+//
+// It writes nothing a server refuses to load: a key written twice in one
+// database fails (ErrDuplicateKey; see WriterOptions.AllowDuplicateKeys),
+// so does a member given twice to a set, sorted set or hash
+// (ErrDuplicateMember), in bounded memory (writer_dup.go); an empty
+// collection, which a server skips, is left out and counted
+// (WriterStats.EmptyKeys).
 //
 // Values are written in the encoding the target server would itself choose
 // for them under its default thresholds (see Limits): intset, ziplist or
@@ -269,6 +292,9 @@ type Writer struct {
 	zsArena  []byte     // and their members
 	scoreBuf []byte
 	cs       compactScratch // CopyValue's fast paths (writer_copy.go)
+
+	db   int            // the current database (SelectDB)
+	keys *keydigest.Set // digests of the keys written (writer_dup.go)
 
 	// CopyValue: the stored forms of the value being copied.
 	copying    bool
@@ -375,6 +401,7 @@ func (w *Writer) SelectDB(db int) error {
 	}
 	w.o.byte1(opSelectDB)
 	w.o.len(uint64(db))
+	w.db = db
 	return w.o.err
 }
 
@@ -448,6 +475,9 @@ func (w *Writer) keyHeader(h *KeyHeader, typ byte) error {
 		}
 		w.o.byte1(typ)
 		return w.o.err
+	}
+	if err := w.checkKey(h.Key); err != nil {
+		return err
 	}
 	if h.ExpireAt != 0 {
 		w.o.byte1(opExpireTimeMS)
@@ -552,6 +582,9 @@ func (w *Writer) Close() error {
 		return err
 	}
 	w.closed = true
+	if err := w.finishKeys(); err != nil {
+		return err
+	}
 	w.o.byte1(opEOF)
 	sum := w.o.sum()
 	if w.opt.NoChecksum {

@@ -8,7 +8,6 @@ import (
 	"github.com/rdbtool/rdbtool/internal/keyglob"
 	"github.com/rdbtool/rdbtool/s3src"
 	"github.com/rdbtool/rdbtool/source"
-	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rdbtool/rdbtool/rdb"
+	"github.com/rdbtool/rdbtool/rewrite"
 )
 
 func init() {
@@ -233,13 +233,13 @@ type converter struct {
 	skipModules bool
 	curDB       int
 	pendingSize *rdb.Record
-	usedMem     []byte
 	keys        int64
 	skipped     int64
-	// Key hashes of the target dbs that --map-db merges, to refuse a key
-	// name twice in one db (the server would refuse the file).
-	dups map[int]*keyHashSet
-	seed maphash.Seed
+	// repeats are the key records --on-duplicate leaves out (nil: none;
+	// the writer then refuses a key written twice in one database).
+	repeats  *rewrite.Repeats
+	onDup    rewrite.OnDuplicate
+	repeated int64 // records left out by --on-duplicate
 }
 
 // auxCopied are aux fields passed through; the rest (redis-ver,
@@ -263,10 +263,9 @@ func (c *converter) record(r *rdb.Reader, rec *rdb.Record) error {
 			c.skipped++
 			return nil
 		}
-		if c.f.merges[c.f.db(rec.DB)] {
-			if err := c.checkDup(rec); err != nil {
-				return err
-			}
+		if c.repeats.Skip(rec.Offset) {
+			c.repeated++
+			return nil
 		}
 		if db := c.f.db(rec.DB); db != c.curDB {
 			if err := w.SelectDB(db); err != nil {
@@ -280,7 +279,15 @@ func (c *converter) record(r *rdb.Reader, rec *rdb.Record) error {
 			}
 		}
 		c.keys++
-		return w.CopyKey(r, rec)
+		err := w.CopyKey(r, rec)
+		if errors.Is(err, rdb.ErrDuplicateKey) {
+			db := c.f.db(rec.DB)
+			if c.f.merges[db] {
+				return fmt.Errorf("--map-db: a key named %q is already in target db %d (it comes again from db %d): a server refuses a file with a key twice in one database; --on-duplicate keep-first or keep-last keeps one", rec.Key, db, rec.DB)
+			}
+			return fmt.Errorf("the input holds key %q twice in database %d: a server refuses such a file; --on-duplicate keep-first or keep-last keeps one", rec.Key, rec.DB)
+		}
+		return err
 	case rdb.KindResizeDB:
 		cp := *rec
 		c.pendingSize = &cp
@@ -298,61 +305,6 @@ func (c *converter) record(r *rdb.Reader, rec *rdb.Record) error {
 	return nil
 }
 
-// checkDup records the key's hash for its target db and fails if a key
-// of the same name was already written there.
-func (c *converter) checkDup(rec *rdb.Record) error {
-	db := c.f.db(rec.DB)
-	if c.dups == nil {
-		c.dups = map[int]*keyHashSet{}
-		c.seed = maphash.MakeSeed()
-	}
-	set := c.dups[db]
-	if set == nil {
-		set = &keyHashSet{}
-		c.dups[db] = set
-	}
-	if !set.add(maphash.Bytes(c.seed, rec.Key)) {
-		return fmt.Errorf("--map-db: a key named %q is already in target db %d (it comes again from db %d): a server refuses a file with a key twice in one database", rec.Key, db, rec.DB)
-	}
-	return nil
-}
-
-// keyHashSet is a set of 64-bit key hashes: 8 to 16 bytes a key, however
-// long the keys. Two different names sharing a hash is a chance of about
-// n²/2^65 for n keys (under 10^-6 for 5 million).
-type keyHashSet struct {
-	slots []uint64 // 0: empty
-	n     int
-}
-
-// add inserts h and reports whether it was new.
-func (s *keyHashSet) add(h uint64) bool {
-	if h == 0 {
-		h = 1
-	}
-	if (s.n+1)*4 > len(s.slots)*3 {
-		old := s.slots
-		s.slots = make([]uint64, max(1024, 2*len(old)))
-		s.n = 0
-		for _, x := range old {
-			if x != 0 {
-				s.add(x)
-			}
-		}
-	}
-	mask := uint64(len(s.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case 0:
-			s.slots[i] = h
-			s.n++
-			return true
-		case h:
-			return false
-		}
-	}
-}
-
 func (c *converter) report(out io.Writer, name string) {
 	st := c.w.Stats()
 	fmt.Fprintf(out, "%s: %d keys written (%v), %d left out by filters", name, st.Keys, c.w.Target(), c.skipped)
@@ -367,6 +319,8 @@ func (c *converter) report(out io.Writer, name string) {
 		{st.DroppedKeyMeta, "keys lost their module key metadata"},
 		{st.DroppedFunctions, "function libraries dropped"},
 		{st.DroppedLRU, "keys lost LRU/LFU data the target cannot store"},
+		{st.EmptyKeys, "empty collections left out (a server skips them)"},
+		{c.repeated, "repeated key records left out (--on-duplicate " + map[rewrite.OnDuplicate]string{rewrite.KeepFirst: "keep-first", rewrite.KeepLast: "keep-last"}[c.onDup] + ")"},
 	} {
 		if x.n > 0 {
 			fmt.Fprintf(out, ", %d %s", x.n, x.what)
@@ -449,7 +403,8 @@ func newConvertCommand() *cobra.Command {
 	var rf readerFlags
 	var wf writeFlags
 	var kf keyFilter
-	var quiet bool
+	var quiet, dryRun bool
+	var onDup string
 	cmd := &cobra.Command{
 		Use:   "convert IN OUT",
 		Short: "Write an RDB file for another server version, optionally keeping only some keys",
@@ -460,14 +415,28 @@ leaving it out; what was left out is reported on stderr.
 
 Aux fields are rewritten for the new file (redis-ver of the target, ctime now);
 replication ids/offsets, Lua script and slot-info aux fields of the source are
-not copied. Merging databases with --map-db must not bring two keys of the
-same name together: the server refuses such a file.`,
+not copied.
+
+A server refuses a file holding a key twice in one database, which some
+inputs do (tools that append records, damaged files, databases merged with
+--map-db): convert fails on one unless --on-duplicate keep-first or
+keep-last says which occurrence to keep (the input, then read twice, must
+be a file). Empty collections, which a server skips when loading, are left
+out and counted.
+
+Everything the target cannot hold is listed at once, with counts and the
+flag that leaves each out, and no output is left behind; --dry-run checks
+without writing.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := kf.compile(); err != nil {
 				return &exitError{2, err}
 			}
-			if err := convertFile(cmd, &rf, &wf, &kf, args[0], args[1], quiet); err != nil {
+			dup, err := rewrite.ParseOnDuplicate(onDup)
+			if err != nil {
+				return &exitError{2, err}
+			}
+			if err := convertFile(cmd, &rf, &wf, &kf, args[0], args[1], quiet, convertMode{onDup: dup, dryRun: dryRun}); err != nil {
 				return &exitError{1, err}
 			}
 			return nil
@@ -477,6 +446,8 @@ same name together: the server refuses such a file.`,
 	wf.register(cmd)
 	kf.register(cmd)
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print the summary")
+	cmd.Flags().StringVar(&onDup, "on-duplicate", "fail", "a key the input holds twice in one database: fail, keep-first or keep-last")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what the target cannot hold and the repeated keys; write nothing")
 	return cmd
 }
 
@@ -502,12 +473,56 @@ func openForRewrite(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, in stri
 	return src, r, rec, opts, nil
 }
 
-func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilter, in, outName string, quiet bool) error {
+// convertMode is what convert does besides converting.
+type convertMode struct {
+	onDup  rewrite.OnDuplicate
+	dryRun bool
+}
+
+// findRepeats runs the pass of --on-duplicate keep-first/keep-last (and
+// of --dry-run) over a file input; nil when there is none to run.
+func findRepeats(cmd *cobra.Command, rf *readerFlags, in string, place rewrite.Placement, mode convertMode) (*rewrite.Repeats, error) {
+	keep := mode.onDup
+	if keep == rewrite.DuplicateFail {
+		if !mode.dryRun || in == "-" {
+			return nil, nil
+		}
+		keep = rewrite.KeepFirst // only counted
+	}
+	if in == "-" {
+		return nil, errors.New("--on-duplicate keep-first/keep-last reads the input twice: give a file, not stdin")
+	}
+	ctx := cmd.Context()
+	return rewrite.FindRepeats(ctx, func() (*rdb.Reader, io.Closer, error) {
+		src, r, err := rf.open(ctx, in)
+		return r, src, err
+	}, place, keep, 0, "")
+}
+
+// placement is where convert puts a key record: its mapped database,
+// when the filters keep it.
+func (f *keyFilter) placement(skipModules bool) rewrite.Placement {
+	return func(rec *rdb.Record) (int, bool) {
+		return f.db(rec.DB), f.keep(rec) && !(skipModules && rec.Type == rdb.TypeModule)
+	}
+}
+
+func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilter, in, outName string, quiet bool, mode convertMode) error {
+	repeats, err := findRepeats(cmd, rf, in, kf.placement(wf.skipModules), mode)
+	if err != nil {
+		return err
+	}
 	src, r, rec, opts, err := openForRewrite(cmd, rf, wf, in)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
+	if mode.dryRun {
+		return dryRunConvert(cmd, r, rec, opts, kf, wf.skipModules, repeats, mode.onDup, outName)
+	}
+	// --on-duplicate's pass found every repeat exactly: the writer need
+	// not look for them again.
+	opts.AllowDuplicateKeys = repeats != nil
 	out, err := createOutput(cmd, outName)
 	if err != nil {
 		return err
@@ -518,6 +533,7 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 		return err
 	}
 	c := newConverter(w, kf, wf.skipModules)
+	c.repeats, c.onDup = repeats, mode.onDup
 	if err := c.start(); err != nil {
 		out.abort()
 		return err
@@ -529,7 +545,16 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 		}
 		if err := c.record(r, rec); err != nil {
 			out.abort()
-			err = withPolicyHint(err)
+			if errors.Is(err, rdb.ErrUnsupported) {
+				// List everything else the target cannot hold too, so that
+				// one run tells every flag needed.
+				var found rewrite.Findings
+				found.Add(rewrite.Classify(rec, opts), rec.DB, keyOf(rec))
+				if err := checkRest(r, opts, kf, wf.skipModules, &found); err != nil {
+					return err
+				}
+				return found.Err()
+			}
 			if rec.Kind == rdb.KindKey {
 				return fmt.Errorf("key %q (db %d): %w", rec.Key, rec.DB, err)
 			}
@@ -546,6 +571,9 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 	}
 	if err := w.Close(); err != nil {
 		out.abort()
+		if errors.Is(err, rdb.ErrDuplicateKey) {
+			return fmt.Errorf("%w; --on-duplicate keep-first or keep-last keeps one", err)
+		}
 		return err
 	}
 	if err := out.commit(); err != nil {
@@ -557,13 +585,81 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 	return nil
 }
 
-// withPolicyHint names the command-line flags for content the target
-// cannot hold.
-func withPolicyHint(err error) error {
-	if !errors.Is(err, rdb.ErrUnsupported) {
+// keyOf is the key of a key record, nil for other records.
+func keyOf(rec *rdb.Record) []byte {
+	if rec.Kind == rdb.KindKey {
+		return rec.Key
+	}
+	return nil
+}
+
+// checkRest reads the rest of r, tallying what the target of opts cannot
+// hold, without writing.
+func checkRest(r *rdb.Reader, opts rdb.WriterOptions, kf *keyFilter, skipModules bool, found *rewrite.Findings) error {
+	chk := &rewrite.Checker{Opts: opts}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := checkRecord(chk, r, rec, kf, skipModules, found); err != nil {
+			return err
+		}
+	}
+}
+
+func checkRecord(chk *rewrite.Checker, r *rdb.Reader, rec *rdb.Record, kf *keyFilter, skipModules bool, found *rewrite.Findings) error {
+	var why rewrite.Reason
+	var bad bool
+	var err error
+	switch rec.Kind {
+	case rdb.KindKey:
+		if !kf.keep(rec) || skipModules && rec.Type == rdb.TypeModule {
+			return nil
+		}
+		why, bad, err = chk.Key(r, rec)
+	case rdb.KindModuleAux:
+		if skipModules {
+			return nil
+		}
+		why, bad, err = chk.Record(rec)
+	case rdb.KindFunction:
+		why, bad, err = chk.Record(rec)
+	}
+	if bad {
+		found.Add(why, rec.DB, keyOf(rec))
+	}
+	return err
+}
+
+// dryRunConvert reports what convert would refuse, writing nothing.
+func dryRunConvert(cmd *cobra.Command, r *rdb.Reader, rec *rdb.Record, opts rdb.WriterOptions, kf *keyFilter, skipModules bool, repeats *rewrite.Repeats, onDup rewrite.OnDuplicate, outName string) error {
+	var found rewrite.Findings
+	chk := &rewrite.Checker{Opts: opts}
+	if err := checkRecord(chk, r, rec, kf, skipModules, &found); err != nil {
 		return err
 	}
-	return fmt.Errorf("%w\n(--drop-field-ttls, --downgrade-streams, --drop-key-meta, --drop-functions and --skip-modules leave such content out; what was left out is reported)", err)
+	if err := checkRest(r, opts, kf, skipModules, &found); err != nil {
+		return err
+	}
+	if repeats != nil && repeats.Keys > 0 {
+		why := rewrite.Reason{What: fmt.Sprintf("keys held more than once in one database (%d records beyond the first)", repeats.Left), Flag: "--on-duplicate", Hint: "--on-duplicate keep-first or keep-last keeps one"}
+		if onDup != rewrite.DuplicateFail {
+			fmt.Fprintf(cmd.ErrOrStderr(), "dry run: %d keys repeated, %d records would be left out by --on-duplicate\n", repeats.Keys, repeats.Left)
+		} else {
+			for i := int64(0); i < repeats.Keys; i++ {
+				found.Add(why, 0, nil)
+			}
+		}
+	}
+	if err := found.Err(); err != nil {
+		return fmt.Errorf("dry run: %w", err)
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "dry run: %s would be written for %v; nothing was written\n", outName, opts.Target)
+	return nil
 }
 
 // KeySlot is the Redis Cluster hash slot of a key: CRC16 (XMODEM) of the

@@ -309,7 +309,7 @@ func TestConvertUnsupported(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("exit %d, want 1: %s", code, msg)
 	}
-	for _, want := range []string{"hash field", "not representable", "RDB 10", "--drop-field-ttls"} {
+	for _, want := range []string{"hash field TTLs", "RDB 10", "--drop-field-ttls"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error lacks %q: %s", want, msg)
 		}
