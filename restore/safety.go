@@ -11,9 +11,11 @@ package restore
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -148,6 +150,7 @@ func (e *engine) checkMemory(sources []string) error {
 		addr      string
 		max, used int64
 		policy    string
+		allocator string
 	}
 	var nodes []mem
 	err := e.eachMaster(func(addr string, c *redis.Client) error {
@@ -156,7 +159,7 @@ func (e *engine) checkMemory(sources []string) error {
 			return fmt.Errorf("%s: INFO memory: %v", addr, err)
 		}
 		info := parseInfo(s)
-		m := mem{addr: addr, policy: info["maxmemory_policy"]}
+		m := mem{addr: addr, policy: info["maxmemory_policy"], allocator: info["mem_allocator"]}
 		m.max, _ = strconv.ParseInt(info["maxmemory"], 10, 64)
 		m.used, _ = strconv.ParseInt(info["used_memory"], 10, 64)
 		nodes = append(nodes, m)
@@ -188,7 +191,7 @@ func (e *engine) checkMemory(sources []string) error {
 		e.note("resumed: the target's maxmemory was not checked against the snapshot again")
 		return nil
 	}
-	need, err := e.estimateLoadedBytes(sources)
+	need, err := e.estimateLoadedBytes(sources, nodes[0].allocator)
 	if err != nil {
 		return fmt.Errorf("estimating the memory the snapshot needs: %w", err)
 	}
@@ -220,42 +223,66 @@ func describeNodes[T any](nodes []T, f func(T) string) string {
 	return strings.Join(s, "; ")
 }
 
-// estimateLoadedBytes is how much memory the target will use for the
-// keys of the sources, by the analyze package's per-key memory model for
-// the target's version (the keys the filter keeps; expired keys left out).
-// The one place the restore asks for a memory prediction.
-func (e *engine) estimateLoadedBytes(sources []string) (int64, error) {
+// estimateLoadedBytes is how much memory the keys of the sources will add
+// to the target's used_memory, by the analyze package's load prediction
+// for the target's version and allocator (the keys the filter keeps;
+// expired keys left out), raised by the prediction's known accuracy so a
+// snapshot near the limit is refused rather than evicted. The one place
+// the restore asks for a memory prediction.
+func (e *engine) estimateLoadedBytes(sources []string, memAllocator string) (int64, error) {
 	ver, _ := analyze.ParseServerVersion(e.rep.TargetVersion)
-	var total int64
+	// INFO's mem_allocator does not tell Redis's own jemalloc from a
+	// distribution's system jemalloc, whose coarser size classes need
+	// more: assume the larger unless the target says libc.
+	alloc := analyze.JemallocSystem
+	if strings.HasPrefix(memAllocator, "libc") {
+		alloc = analyze.Libc
+	}
+	p := analyze.NewLoadPredictor(analyze.Options{ServerVersion: &ver, Allocator: alloc, Now: time.UnixMilli(e.now)})
 	for _, name := range sources {
-		src, err := e.o.Open(e.ctx, name)
-		if err != nil {
-			return 0, err
-		}
-		opts := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, e.o.ReaderOptions...)
-		r := rdb.NewReader(src, opts...)
-		_, err = analyze.ScanKeys(e.ctx, r, analyze.Options{ServerVersion: &ver}, func(k *analyze.Key) error {
-			if k.ExpireAt != 0 && k.ExpireAt <= e.now {
-				return nil
-			}
-			if e.o.Filter != nil && !e.o.Filter(&rdb.Record{Kind: rdb.KindKey, DB: k.DB, Key: k.Key, Type: typeOfName(k.Type), ExpireAt: k.ExpireAt}) {
-				return nil
-			}
-			// The estimate is MEMORY USAGE (value, key, dictEntry); the
-			// main table's bucket and, for a TTL, the expires table's
-			// entry and bucket come on top.
-			total += int64(k.Bytes) + 8
-			if k.ExpireAt != 0 {
-				total += 24 + 8
-			}
-			return nil
-		})
-		src.Close()
-		if err != nil {
+		if err := e.predictSource(p, name); err != nil {
 			return 0, err
 		}
 	}
-	return total, nil
+	pred := p.Prediction()
+	if pred.Upper() < pred.Startup {
+		return 0, nil
+	}
+	return int64(pred.Upper() - pred.Startup), nil
+}
+
+// predictSource adds the keys of one source that the restore writes.
+func (e *engine) predictSource(p *analyze.LoadPredictor, name string) error {
+	src, err := e.o.Open(e.ctx, name)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	opts := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, e.o.ReaderOptions...)
+	r := rdb.NewReader(src, opts...)
+	for {
+		if err := e.ctx.Err(); err != nil {
+			return err
+		}
+		rec, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case rec.Kind == rdb.KindResizeDB:
+			p.ResizeDB(rec)
+		case rec.Kind != rdb.KindKey:
+		case rec.ExpireAt != 0 && rec.ExpireAt <= e.now:
+		case e.o.Filter != nil && !e.o.Filter(rec):
+		default:
+			if err := p.Add(r, rec); err != nil {
+				return err
+			}
+		}
+	}
 }
 
 // typeOfName maps a TYPE reply to the record type (module names: module).
