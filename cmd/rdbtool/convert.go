@@ -2,12 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
-	"github.com/rdbtool/rdbtool/internal/keyglob"
-	"github.com/rdbtool/rdbtool/s3src"
-	"github.com/rdbtool/rdbtool/source"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,6 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rdbtool/rdbtool/internal/keyglob"
+	"github.com/rdbtool/rdbtool/s3src"
+	"github.com/rdbtool/rdbtool/source"
 
 	"github.com/spf13/cobra"
 
@@ -211,7 +211,7 @@ func (f *keyFilter) keep(rec *rdb.Record) bool {
 		return false
 	}
 	if f.hasSlots {
-		s := KeySlot(rec.Key)
+		s := rdb.KeySlot(rec.Key)
 		if s < f.slotLo || s > f.slotHi {
 			return false
 		}
@@ -660,39 +660,4 @@ func dryRunConvert(cmd *cobra.Command, r *rdb.Reader, rec *rdb.Record, opts rdb.
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "dry run: %s would be written for %v; nothing was written\n", outName, opts.Target)
 	return nil
-}
-
-// KeySlot is the Redis Cluster hash slot of a key: CRC16 (XMODEM) of the
-// key, or of the part between the first '{' and the next '}' when that is
-// not empty, modulo 16384.
-func KeySlot(key []byte) int {
-	if i := bytes.IndexByte(key, '{'); i >= 0 {
-		if j := bytes.IndexByte(key[i+1:], '}'); j > 0 {
-			key = key[i+1 : i+1+j]
-		}
-	}
-	return int(crc16(key) & 16383)
-}
-
-var crc16tab = func() (t [256]uint16) {
-	for i := range t {
-		c := uint16(i) << 8
-		for j := 0; j < 8; j++ {
-			if c&0x8000 != 0 {
-				c = c<<1 ^ 0x1021
-			} else {
-				c <<= 1
-			}
-		}
-		t[i] = c
-	}
-	return t
-}()
-
-func crc16(b []byte) uint16 {
-	var c uint16
-	for _, x := range b {
-		c = c<<8 ^ crc16tab[byte(c>>8)^x]
-	}
-	return c
 }

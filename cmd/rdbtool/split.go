@@ -163,7 +163,7 @@ func splitPass(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilte
 				abort()
 				return err
 			}
-			slot := KeySlot(rec.Key)
+			slot := rdb.KeySlot(rec.Key)
 			i := 0
 			if perRange := ranges[0][1] - ranges[0][0] + 1; perRange > 0 {
 				i = (slot - lo) / perRange
