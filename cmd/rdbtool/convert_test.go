@@ -438,4 +438,3 @@ func TestSplit(t *testing.T) {
 		})
 	}
 }
-
