@@ -1373,22 +1373,6 @@ func (w *Writer) streamLayout(info *StreamInfo) int {
 	return 1
 }
 
-func cmpID(a, b StreamID) int {
-	switch {
-	case a.Ms != b.Ms:
-		if a.Ms < b.Ms {
-			return -1
-		}
-		return 1
-	case a.Seq != b.Seq:
-		if a.Seq < b.Seq {
-			return -1
-		}
-		return 1
-	}
-	return 0
-}
-
 // Close writes the stream with info's metadata (LastID, groups, ...).
 // Length is taken from the entries added.
 func (s *StreamWriter) Close(info *StreamInfo) error {
@@ -1429,7 +1413,7 @@ func (s *StreamWriter) Close(info *StreamInfo) error {
 		return err
 	}
 	last := info.LastID
-	if cmpID(last, s.last) < 0 {
+	if last.Compare(s.last) < 0 {
 		last = s.last
 	}
 	o.len(s.n)
@@ -1519,17 +1503,17 @@ func estimateEntriesRead(length, added uint64, last, first, maxDel, id StreamID)
 	if added == 0 {
 		return 0
 	}
-	if length == 0 && cmpID(id, last) < 1 {
+	if length == 0 && id.Compare(last) < 1 {
 		return int64(added)
 	}
-	switch c := cmpID(id, last); {
+	switch c := id.Compare(last); {
 	case c == 0:
 		return int64(added)
 	case c > 0:
 		return -1
 	}
-	cmpFirst := cmpID(id, first)
-	if (maxDel == StreamID{}) || cmpID(maxDel, first) < 0 {
+	cmpFirst := id.Compare(first)
+	if (maxDel == StreamID{}) || maxDel.Compare(first) < 0 {
 		if cmpFirst < 0 {
 			return int64(added - length)
 		} else if cmpFirst == 0 {
