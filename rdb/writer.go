@@ -27,27 +27,23 @@ func (t Target) String() string {
 	return fmt.Sprintf("RDB %d", t.Version)
 }
 
-// targetNames maps server releases to the RDB version they write.
-var targetNames = map[string]Target{
-	"redis-2.8": {DialectRedis, 6}, "redis-3.0": {DialectRedis, 6},
-	"redis-3.2": {DialectRedis, 7},
-	"redis-4.0": {DialectRedis, 8},
-	"redis-5.0": {DialectRedis, 9}, "redis-6.0": {DialectRedis, 9}, "redis-6.2": {DialectRedis, 9},
-	"redis-7.0": {DialectRedis, 10},
-	"redis-7.2": {DialectRedis, 11},
-	"redis-7.4": {DialectRedis, 12}, "redis-8.0": {DialectRedis, 12},
-	"redis-8.6":  {DialectRedis, 13},
-	"valkey-7.2": {DialectRedis, 11}, "valkey-8.0": {DialectRedis, 11}, "valkey-8.1": {DialectRedis, 11},
-	"valkey-9.0": {DialectValkey, 80},
-}
-
-// TargetNames lists the server names ParseTarget knows.
+// TargetNames lists the release lines ParseTarget knows ("redis-7.0").
 func TargetNames() []string {
 	var out []string
-	for k := range targetNames {
-		out = append(out, k)
+	for _, r := range releases {
+		out = append(out, r.Name())
 	}
 	return out
+}
+
+// targetNamed returns the target of a release line's name.
+func targetNamed(name string) (Target, bool) {
+	for _, r := range releases {
+		if r.Name() == name {
+			return r.Target, true
+		}
+	}
+	return Target{}, false
 }
 
 // ParseTarget accepts a server release ("redis-7.0", "valkey-8.0", also
@@ -58,12 +54,12 @@ func ParseTarget(s string) (Target, error) {
 	if n, err := strconv.Atoi(s); err == nil {
 		return TargetVersion(n)
 	}
-	if t, ok := targetNames[s]; ok {
+	if t, ok := targetNamed(s); ok {
 		return t, nil
 	}
 	// redis-7.0.15 -> redis-7.0
 	if i := strings.LastIndexByte(s, '.'); i > 0 && strings.Count(s, ".") == 2 {
-		if t, ok := targetNames[s[:i]]; ok {
+		if t, ok := targetNamed(s[:i]); ok {
 			return t, nil
 		}
 	}

@@ -744,31 +744,9 @@ func parseVersion(v string) (int, int) {
 	return major, minor
 }
 
-// rdbVersionOf maps a server release to the RDB version it loads.
+// rdbVersionOf is the RDB version a server release loads.
 func rdbVersionOf(valkey bool, major, minor int) int {
-	if valkey {
-		if major >= 9 {
-			return 80
-		}
-		return 11
-	}
-	switch {
-	case major >= 9 || (major == 8 && minor >= 6):
-		return 13
-	case major == 8 || (major == 7 && minor >= 4):
-		return 12
-	case major == 7 && minor >= 2:
-		return 11
-	case major == 7:
-		return 10
-	case major >= 5:
-		return 9
-	case major == 4:
-		return 8
-	case major == 3 && minor >= 2:
-		return 7
-	}
-	return 6
+	return rdb.ReleaseFor(valkey, major, minor).Target.Version
 }
 
 // checkEmpty refuses a target that holds keys (in any database) or
