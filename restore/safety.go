@@ -285,25 +285,6 @@ func (e *engine) predictSource(p *analyze.LoadPredictor, name string) error {
 	}
 }
 
-// typeOfName maps a TYPE reply to the record type (module names: module).
-func typeOfName(s string) rdb.Type {
-	switch s {
-	case "string":
-		return rdb.TypeString
-	case "list":
-		return rdb.TypeList
-	case "set":
-		return rdb.TypeSet
-	case "zset":
-		return rdb.TypeZSet
-	case "hash":
-		return rdb.TypeHash
-	case "stream":
-		return rdb.TypeStream
-	}
-	return rdb.TypeModule
-}
-
 // checkResume refuses to resume into a target that no longer holds what
 // the checkpoint saw: a restart without persistence, a FLUSHALL. Keys
 // with a TTL may have expired meanwhile; keys without one may not vanish.

@@ -28,7 +28,6 @@ type benchEnv struct {
 	tmp       string
 	rdbtool   string
 	serverBin string
-	cliBin    string
 	self      string // this program, for __setup
 	s3        *s3Server
 	hdtMemory string // the hdt3213 memory-report program
