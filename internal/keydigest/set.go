@@ -82,7 +82,7 @@ func New(opts Options) *Set {
 	}
 	s := &Set{seed: maphash.MakeSeed(), opts: opts}
 	s.maxSlots = minSlots
-	for int64(s.maxSlots)*2*slotSize*3/2 <= opts.MemLimit {
+	for s.maxSlots < 1<<40 && int64(s.maxSlots)*2*slotSize*3/2 <= opts.MemLimit {
 		s.maxSlots *= 2
 	}
 	return s
