@@ -539,9 +539,6 @@ func (s *scanner) resizeDB(n uint64) {
 		return
 	}
 	e.declared = int64(min(n, 1<<62))
-	// Room for the database's keys up front: no growing (and no old and
-	// new table side by side) on the way.
-	s.keys.reserve(int(min(n, uint64(s.size/minKeyRecord), 1<<27)))
 }
 
 // aux notes aux fields that later rules use.

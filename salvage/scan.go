@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/rdbtool/rdbtool/internal/keydigest"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -45,6 +46,17 @@ type Options struct {
 	// is unreadable (with Dialect, default Redis).
 	Version int
 	Dialect rdb.Dialect
+	// MemLimit bounds the memory that finding repeated keys takes; past
+	// it, key digests go to temporary files (TempDir). 0 means
+	// keydigest.DefaultMemLimit for Scan. Salvage keeps every digest in
+	// memory unless MemLimit is set: a repeat found only at the end could
+	// not be left out of what was already written, so there it is
+	// reported and the output holds both records.
+	MemLimit int64
+	TempDir  string
+	// Note, when set, is called for every note as it is found: things
+	// that are not damage (Redis loads the file) but worth knowing.
+	Note func(Problem)
 }
 
 // Record is an intact record: its exact bytes are [Offset, Offset+Size)
@@ -89,6 +101,22 @@ const (
 	// DBUncertain: keys follow a damaged range that could have held a
 	// database selection.
 	DBUncertain
+	// DuplicateKey: a key record repeats a key already read in the same
+	// database. Redis refuses to load such a file. Both records decode;
+	// the first is kept, the repeat (at Offset; What names the first's
+	// offset) is not written by Salvage.
+	DuplicateKey
+
+	// Notes: not damage, Redis loads the file. Reported to Options.Note
+	// and in Result.Notes, never counted as problems.
+
+	// EmptyCollection: a collection key with no elements; Redis skips it
+	// on load.
+	EmptyCollection
+	// StreamLength: a stream whose stored length differs from its live
+	// entries (some Redis 7.0 releases, and trims, write that); Redis
+	// loads it as it is.
+	StreamLength
 )
 
 func (k ProblemKind) String() string {
@@ -111,6 +139,12 @@ func (k ProblemKind) String() string {
 		return "changed-byte"
 	case DBUncertain:
 		return "db-uncertain"
+	case DuplicateKey:
+		return "duplicate-key"
+	case EmptyCollection:
+		return "empty-collection"
+	case StreamLength:
+		return "stream-length"
 	}
 	return "unknown"
 }
@@ -189,6 +223,12 @@ type Result struct {
 	DamagedBytes int64
 	Problems     []Problem
 	ProblemCount int
+	// Duplicates counts key records that repeat a key (DuplicateKey).
+	Duplicates int64
+	// Notes are things Redis accepts but a reader should know (at most
+	// MaxProblems of them are kept; NoteCount counts them all).
+	Notes     []Problem
+	NoteCount int
 }
 
 // Clean reports whether nothing at all was wrong.
@@ -209,8 +249,8 @@ type scanner struct {
 	start   [256]bool // bytes that can start a record
 	types   [256]bool // type bytes this file plausibly holds
 
-	keys hashSet // (db, key) hashes seen
-	db   int     // the database the reader has selected
+	keys *keydigest.Set // (db, key) digests seen, with their record offsets
+	db   int            // the database the reader has selected
 	ev   evidence
 	dbs  map[int]*DBSummary
 	// fixOff: -1, or the byte the checksum proves changed when it is not
@@ -227,6 +267,14 @@ type scanner struct {
 	keyBuf      []byte
 	out         Record      // what emit hands on, reused
 	fv          failedValue // the key whose value failed in the last segment, if any
+	ioErr       error       // a spill of the key digests failed
+	recDBs      []dbStart   // where each database selection took effect, for late repeats
+}
+
+// dbStart: records from off on are in database db.
+type dbStart struct {
+	off int64
+	db  int
 }
 
 // Scan reads a whole RDB file from r (size bytes), checks every record and
@@ -241,6 +289,10 @@ func Scan(r io.ReaderAt, size int64, opts Options) (*Result, error) {
 	}
 	s.ci, s.content = ci, content
 	err = s.run()
+	if err == nil {
+		err = s.lateDuplicates()
+	}
+	s.keys.Close()
 	s.finish()
 	return s.res, err
 }
@@ -248,6 +300,7 @@ func Scan(r io.ReaderAt, size int64, opts Options) (*Result, error) {
 func newScanner(r io.ReaderAt, size int64, opts Options) *scanner {
 	s := &scanner{ra: r, size: size, opts: opts, res: &Result{Name: opts.Name, Size: size}, dbs: map[int]*DBSummary{}, fixOff: -1}
 	s.v = validator{name: opts.Name, quick: opts.Quick, seed: hashSeed()}
+	s.keys = keydigest.New(keydigest.Options{MemLimit: opts.MemLimit, TempDir: opts.TempDir})
 	s.maxProblems = opts.MaxProblems
 	if s.maxProblems == 0 {
 		s.maxProblems = 1000
@@ -271,7 +324,9 @@ func prepare(r io.ReaderAt, size int64, opts Options) (*checksumInfo, *contentCh
 	}
 	pre := newScanner(r, size, Options{Name: opts.Name, AllowNewer: opts.AllowNewer, Quick: opts.Quick, MaxProblems: 1, Version: opts.Version, Dialect: opts.Dialect})
 	pre.ci = &ci
-	if err := pre.run(); err != nil || pre.res.ProblemCount > 1 {
+	err = pre.run()
+	pre.keys.Close()
+	if err != nil || pre.res.ProblemCount > 1 {
 		return &ci, nil, nil // the damage shows in the records
 	}
 	return &ci, locateContent(r, size, ci), nil
@@ -287,6 +342,20 @@ func (s *scanner) problem(p Problem) {
 	}
 	if s.opts.Problem != nil {
 		s.opts.Problem(p)
+	}
+}
+
+// note records a note: not a problem, the file loads.
+func (s *scanner) note(p Problem) {
+	if p.Key != nil {
+		p.Key = append([]byte(nil), p.Key...)
+	}
+	s.res.NoteCount++
+	if s.maxProblems < 0 || len(s.res.Notes) < s.maxProblems {
+		s.res.Notes = append(s.res.Notes, p)
+	}
+	if s.opts.Note != nil {
+		s.opts.Note(p)
 	}
 }
 
@@ -542,6 +611,16 @@ func (s *scanner) header(hdr []byte) error {
 	return nil
 }
 
+// PlausibleHeader reports whether b, a file's first bytes, can be an RDB
+// header, damaged in at most one byte of its magic: what Scan reads on
+// from. Callers use it to refuse other data before reading all of it.
+func PlausibleHeader(b []byte) bool {
+	if len(b) < 9 {
+		return false
+	}
+	return countDiff(b[:5], "REDIS") <= 1 || countDiff(b[:6], "VALKEY") <= 1
+}
+
 func countDiff(a []byte, b string) int {
 	n := 0
 	for i := range a {
@@ -607,16 +686,56 @@ func (s *scanner) readerAt(off int64, window int64, db int) *rdb.Reader {
 	return rdb.NewReader(io.NewSectionReader(s.ra, off, n), opts...)
 }
 
-func (s *scanner) keyHash(db int, key []byte) uint64 {
-	var h maphash.Hash
-	h.SetSeed(s.v.seed)
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(uint64(db) >> (8 * i))
+func (s *scanner) keyHash(db int, key []byte) uint64 { return s.keys.Digest(db, key) }
+
+// keyAt returns the key of the key record at off (a copy), nil when none
+// can be read there.
+func (s *scanner) keyAt(off int64, db int) []byte {
+	r := s.readerAt(off, 1<<20, db)
+	if off < 9 {
+		return nil
 	}
-	h.Write(b[:])
-	h.Write(key)
-	return h.Sum64()
+	rec, err := r.Next()
+	if err != nil && !errors.Is(err, rdb.ErrTruncated) || rec == nil || rec.Kind != rdb.KindKey {
+		return nil
+	}
+	return append([]byte{}, rec.Key...)
+}
+
+// duplicate reports the key record at off repeating the one at first.
+func (s *scanner) duplicate(off, first int64, db int, key []byte) {
+	s.res.Duplicates++
+	s.problem(Problem{Kind: DuplicateKey, Offset: off, DB: db, Key: key, What: fmt.Sprintf("this key was already read in this database, in the record at offset %d: Redis refuses to load a file with a repeated key (the first record is kept)", first)})
+}
+
+// lateDuplicates reports the repeats whose first record's digest had been
+// spilled to disk when the repeat was read.
+func (s *scanner) lateDuplicates() error {
+	if s.ioErr != nil {
+		return s.ioErr
+	}
+	return s.keys.Finish(func(d keydigest.Dup) error {
+		// The database is part of the digest; the reader needs one to
+		// resume, and a key record's key does not depend on it.
+		k2 := s.keyAt(d.Second, 0)
+		if k2 == nil || string(s.keyAt(d.First, 0)) != string(k2) {
+			return nil // two keys sharing a digest
+		}
+		db := -1
+		for i := len(s.recDBs) - 1; i >= 0; i-- {
+			if s.recDBs[i].off <= d.Second {
+				db = s.recDBs[i].db
+				break
+			}
+		}
+		s.duplicate(d.Second, d.First, db, k2)
+		// It was counted as an intact key when it was read.
+		s.res.Keys--
+		if db >= 0 {
+			s.dbSum(db).Keys--
+		}
+		return nil
+	})
 }
 
 // segment reads records from off (0: from the header) until the end or a
@@ -709,6 +828,9 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 		switch rec.Kind {
 		case rdb.KindSelectDB:
 			s.selectDB(rec.DB)
+			if n := len(s.recDBs); n == 0 || s.recDBs[n-1].db != rec.DB {
+				s.recDBs = append(s.recDBs, dbStart{rec.Offset, rec.DB})
+			}
 		case rdb.KindResizeDB:
 			s.resizeDB(rec.DBSize)
 		case rdb.KindAux:
@@ -776,10 +898,31 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 		s.problem(Problem{Kind: Damaged, Offset: rec.Offset, DB: -1, What: "zero bytes where a record should be (they read as an empty key with an empty value)"})
 		return false, 0, 0
 	}
-	h := s.keyHash(rec.DB, rec.Key)
-	if !s.keys.add(h) {
-		s.problem(Problem{Kind: Damaged, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: "this key was already read in this database: bogus bytes that decode as a key"})
+	note, noteWhat := s.v.note, s.v.noteWhat
+	if note != 0 && (first || s.ev.confirming) {
+		// Right after damage this is more likely damaged bytes than what
+		// a server wrote.
+		s.problem(Problem{Kind: Damaged, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: noteWhat + ", right after damage: bogus bytes that decode as a key"})
 		return false, 0, 0
+	}
+	h := s.keyHash(rec.DB, rec.Key)
+	if first || s.ev.confirming {
+		// Right after damage a repeated key is evidence of bogus bytes
+		// (a damaged value's content can hold a copy of a record).
+		if prev, seen := s.keys.Lookup(h); seen && string(s.keyAt(prev, rec.DB)) == string(rec.Key) {
+			s.problem(Problem{Kind: Damaged, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: fmt.Sprintf("this key was already read in this database (offset %d), right after damage: bogus bytes that decode as a key", prev)})
+			return false, 0, 0
+		}
+	}
+	prev, dup, err := s.keys.Add(h, rec.Offset)
+	if err != nil {
+		s.ioErr = err
+	}
+	if dup && string(s.keyAt(prev, rec.DB)) == string(rec.Key) {
+		// An intact record repeating a key: the file is what its writer
+		// wrote, but Redis refuses it. Nothing is unreadable, nothing lost.
+		s.duplicate(rec.Offset, prev, rec.DB, rec.Key)
+		return true, 0, 0
 	}
 	if inc != nil {
 		// The value decodes but its content is wrong: damage that may
@@ -804,6 +947,9 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 			s.problem(Problem{Kind: KeyLost, Offset: rec.Offset, End: rec.Offset + rec.Size, DB: rec.DB, Key: rec.Key, What: why})
 			return true, 0, 0
 		}
+	}
+	if note != 0 {
+		s.note(Problem{Kind: note, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: noteWhat})
 	}
 	// Intsets have no terminator: damage beginning in their last integers
 	// and running on is not noticed in them.
@@ -930,11 +1076,16 @@ func (s *scanner) tryWindow(c int64, window int64) (ok, more, firstWeak bool, fi
 			if err := r.Skip(); err != nil {
 				return false, windowErr(err, c+limit, s.size), false, 0
 			}
+			if s.v.note != 0 {
+				// Redis accepts these, but servers rarely write them: no
+				// evidence of a record boundary.
+				return false, false, false, 0
+			}
 			if rec.Type == rdb.TypeString && len(rec.Key) == 0 && rec.Size <= 3 {
 				return false, false, false, 0
 			}
 			h := s.keyHash(rec.DB, rec.Key)
-			if s.keys.has(h) || !local.add(h) {
+			if _, seen := s.keys.Lookup(h); seen || !local.add(h) {
 				return false, false, false, 0
 			}
 			if n == 0 {
