@@ -268,7 +268,9 @@ type scanner struct {
 	out         Record      // what emit hands on, reused
 	fv          failedValue // the key whose value failed in the last segment, if any
 	ioErr       error       // a spill of the key digests failed
-	recDBs      []dbStart   // where each database selection took effect, for late repeats
+	stopAfter   int         // stop reading at this many problems (0: never)
+	stopped     bool
+	recDBs      []dbStart // where each database selection took effect, for late repeats
 }
 
 // dbStart: records from off on are in database db.
@@ -324,6 +326,7 @@ func prepare(r io.ReaderAt, size int64, opts Options) (*checksumInfo, *contentCh
 	}
 	pre := newScanner(r, size, Options{Name: opts.Name, AllowNewer: opts.AllowNewer, Quick: opts.Quick, MaxProblems: 1, Version: opts.Version, Dialect: opts.Dialect})
 	pre.ci = &ci
+	pre.stopAfter = 2 // a second problem is all this pass needs to know
 	err = pre.run()
 	pre.keys.Close()
 	if err != nil || pre.res.ProblemCount > 1 {
@@ -337,6 +340,9 @@ func (s *scanner) problem(p Problem) {
 		p.Key = append([]byte(nil), p.Key...)
 	}
 	s.res.ProblemCount++
+	if s.stopAfter > 0 && s.res.ProblemCount >= s.stopAfter {
+		s.stopped = true
+	}
 	if s.maxProblems < 0 || len(s.res.Problems) < s.maxProblems {
 		s.res.Problems = append(s.res.Problems, p)
 	}
@@ -391,6 +397,7 @@ func (s *scanner) run() error {
 		}
 	}
 	s.trailer = ci.present
+	s.ra = newCachedReaderAt(s.ra, s.size)
 	if ci.fix != nil {
 		// Read the byte as written: every record keeps its exact extent,
 		// and only the one holding the byte is affected.
@@ -467,7 +474,7 @@ func (s *scanner) run() error {
 	afterDamage := !s.res.HeaderOK
 	for {
 		failAt, hint, from, done := s.segment(off, afterDamage)
-		if done {
+		if done || s.stopped {
 			return nil
 		}
 		next, what, viaHint := int64(-1), "unreadable bytes; records resume at the end of this range", false
@@ -803,6 +810,9 @@ func (s *scanner) segment(off int64, afterDamage bool) (failAt, hint, from int64
 			s.fail(p.Offset, err)
 			return recStart, 0, recStart + 1, false
 		}
+		if s.stopped {
+			return 0, 0, 0, true
+		}
 		s.failPos, s.failTrunc = -1, false
 		ok, hint, from := s.record(r, rec, first)
 		if !ok {
@@ -1013,6 +1023,19 @@ func (s *scanner) find(from, limit int64) (c int64, weak bool, end int64) {
 			n = int(limit - base)
 		}
 		for i := 0; i < n; i++ {
+			if buf[i] == 0 {
+				// A zero run: every start in it but its last two reads as
+				// an empty key with an empty string, never a record (as
+				// plausible says, but a byte at a time here).
+				j := i + 1
+				for j < n && buf[j] == 0 {
+					j++
+				}
+				if j-i > 3 {
+					i = j - 3
+					continue
+				}
+			}
 			if !s.start[buf[i]] || !s.plausible(buf[i:], base+int64(i)) {
 				continue
 			}
