@@ -186,8 +186,16 @@ func functionName(rec *rdb.Record) string {
 	return string(code)
 }
 
+func printableAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = printable(s)
+	}
+	return out
+}
+
 func printInfo(w io.Writer, fi fileInfo) {
-	fmt.Fprintf(w, "%s: %s RDB version %d, %d bytes, checksum %s\n", fi.File, fi.Dialect, fi.Version, fi.Bytes, fi.Checksum)
+	fmt.Fprintf(w, "%s: %s RDB version %d, %d bytes, checksum %s\n", printable(fi.File), fi.Dialect, fi.Version, fi.Bytes, fi.Checksum)
 	if len(fi.Aux) > 0 {
 		keys := make([]string, 0, len(fi.Aux))
 		for k := range fi.Aux {
@@ -197,7 +205,7 @@ func printInfo(w io.Writer, fi fileInfo) {
 		t := tablewriter.NewWriter(w)
 		t.Header("aux field", "value")
 		for _, k := range keys {
-			t.Append(k, fi.Aux[k])
+			t.Append(printable(k), printable(fi.Aux[k]))
 		}
 		t.Render()
 	}
@@ -210,14 +218,14 @@ func printInfo(w io.Writer, fi fileInfo) {
 	t = tablewriter.NewWriter(w)
 	t.Header("type", "encoding", "keys")
 	for _, c := range fi.Types {
-		t.Append(c.Type, c.Encoding, strconv.FormatUint(c.Keys, 10))
+		t.Append(printable(c.Type), c.Encoding, strconv.FormatUint(c.Keys, 10))
 	}
 	t.Render()
 	if len(fi.Functions) > 0 {
-		fmt.Fprintf(w, "function libraries: %v\n", fi.Functions)
+		fmt.Fprintf(w, "function libraries: %v\n", printableAll(fi.Functions))
 	}
 	if len(fi.Modules) > 0 {
-		fmt.Fprintf(w, "module types: %v\n", fi.Modules)
+		fmt.Fprintf(w, "module types: %v\n", printableAll(fi.Modules))
 	}
 	fmt.Fprintln(w)
 }
