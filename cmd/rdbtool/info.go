@@ -26,6 +26,15 @@ type fileInfo struct {
 	Modules   []string          `json:"module_types"`
 	Checksum  string            `json:"checksum"`
 	Bytes     int64             `json:"bytes"`
+	// Slots: the cluster slot statistics (opcode 244, Redis 7.4+ cluster
+	// nodes), in file order.
+	Slots []slotInfo `json:"slots"`
+}
+
+type slotInfo struct {
+	Slot    int    `json:"slot"`
+	Keys    uint64 `json:"keys"`
+	Expires uint64 `json:"expires"`
 }
 
 type dbInfo struct {
@@ -91,7 +100,7 @@ func collectInfo(cmd *cobra.Command, rf *readerFlags, name string) (fileInfo, er
 		return fileInfo{}, err
 	}
 	defer src.Close()
-	fi := fileInfo{File: name, Aux: map[string]string{}, Functions: []string{}, Modules: []string{}}
+	fi := fileInfo{File: name, Aux: map[string]string{}, Functions: []string{}, Modules: []string{}, Slots: []slotInfo{}}
 	dbs := map[int]*dbInfo{}
 	db := func(n int) *dbInfo {
 		if dbs[n] == nil {
@@ -115,6 +124,8 @@ func collectInfo(cmd *cobra.Command, rf *readerFlags, name string) (fileInfo, er
 		case rdb.KindResizeDB:
 			d := db(rec.DB)
 			d.ResizeHint, d.ExpiresHint = rec.DBSize, rec.ExpiresSize
+		case rdb.KindSlotInfo:
+			fi.Slots = append(fi.Slots, slotInfo{rec.Slot, rec.SlotKeys, rec.SlotExpires})
 		case rdb.KindFunction:
 			fi.Functions = append(fi.Functions, functionName(rec))
 		case rdb.KindModuleAux:
@@ -138,6 +149,9 @@ func collectInfo(cmd *cobra.Command, rf *readerFlags, name string) (fileInfo, er
 		}
 	}
 	fi.Dialect, fi.Version = r.Dialect().String(), r.Version()
+	if r.KeyDB() {
+		fi.Dialect = "keydb"
+	}
 	st, sum := r.Checksum()
 	fi.Checksum = st.String()
 	if st == rdb.ChecksumVerified {
@@ -221,6 +235,24 @@ func printInfo(w io.Writer, fi fileInfo) {
 		t.Append(printable(c.Type), c.Encoding, strconv.FormatUint(c.Keys, 10))
 	}
 	t.Render()
+	if len(fi.Slots) > 0 {
+		var keys, expires uint64
+		for _, sl := range fi.Slots {
+			keys += sl.Keys
+			expires += sl.Expires
+		}
+		fmt.Fprintf(w, "cluster slot info: %d slots, %d keys, %d with expiry", len(fi.Slots), keys, expires)
+		if len(fi.Slots) <= 16 {
+			for i, sl := range fi.Slots {
+				sep := "; "
+				if i == 0 {
+					sep = ": "
+				}
+				fmt.Fprintf(w, "%sslot %d %d/%d", sep, sl.Slot, sl.Keys, sl.Expires)
+			}
+		}
+		fmt.Fprintln(w)
+	}
 	if len(fi.Functions) > 0 {
 		fmt.Fprintf(w, "function libraries: %v\n", printableAll(fi.Functions))
 	}
