@@ -84,3 +84,70 @@ func TestCheckCompressedNotRDBFailsAtOnce(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestSlotInfoShown: librdb's cluster_slot_info.rdb holds one slot-info
+// record (slot 7638, 1 key, 0 expires, per librdb's own JSON for it).
+func TestSlotInfoShown(t *testing.T) {
+	const f = "../../testdata/corpus-thirdparty/librdb/cluster_slot_info.rdb"
+	out, code := run(t, "info", f)
+	if code != 0 || !strings.Contains(out, "cluster slot info: 1 slots, 1 keys, 0 with expiry: slot 7638 1/0") {
+		t.Errorf("info: exit %d:\n%s", code, out)
+	}
+	out, code = run(t, "info", "--format", "json", f)
+	if code != 0 || !strings.Contains(out, `"slots": [
+    {
+      "slot": 7638,
+      "keys": 1,
+      "expires": 0
+    }
+  ]`) {
+		t.Errorf("info json: exit %d:\n%s", code, out)
+	}
+	out, code = run(t, "dump", f)
+	if code != 0 || !strings.HasPrefix(out, `{"slot_info":{"db":0,"slot":7638,"keys":1,"expires":0}}`+"\n") {
+		t.Errorf("dump: exit %d:\n%s", code, out)
+	}
+}
+
+// TestKeyDBFile: a file laid out as KeyDB's rdb.cpp writes it on an active
+// replica (see rdb/keydb_test.go) is read whole: dialect keydb, keys with
+// their TTLs and timestamps.
+func TestKeyDBFile(t *testing.T) {
+	const f = "../../rdb/testdata/keydb-active-replica.rdb"
+	out, code := run(t, "info", "--format", "json", f)
+	if code != 0 || !strings.Contains(out, `"dialect": "keydb"`) {
+		t.Errorf("info: exit %d:\n%s", code, out)
+	}
+	out, code = run(t, "dump", f)
+	want := `{"db":0,"key_b64":"c2Vzc2lvbg==","type":"string","encoding":"embstr","expire_at_ms":4102444800000,"mvcc_tstamp":1733400000123456,"value_b64":"YWJj"}`
+	if code != 0 || !strings.HasPrefix(out, want+"\n") || strings.Count(out, "mvcc_tstamp") != 3 {
+		t.Errorf("dump: exit %d:\n%s", code, out)
+	}
+	if out, code := run(t, "check", f); code != 0 || !strings.Contains(out, "ok, 3 keys") {
+		t.Errorf("check: exit %d:\n%s", code, out)
+	}
+}
+
+// TestImpossibleIntsetIsDamaged: an intset claiming 2^31 members in 16
+// bytes is a damaged key in analyze, memory and check alike, never a clean
+// set of 2,147,483,648 elements.
+func TestImpossibleIntsetIsDamaged(t *testing.T) {
+	b := []byte("REDIS0010\xfe\x00\x0b\x03big\x10")
+	b = binary.LittleEndian.AppendUint32(b, 2)
+	b = binary.LittleEndian.AppendUint32(b, 1<<31)
+	b = append(b, 1, 0, 2, 0, 3, 0, 4, 0, 0xFF)
+	b = binary.LittleEndian.AppendUint64(b, rdb.CRC64(0, b))
+	p := filepath.Join(t.TempDir(), "intset.rdb")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][]string{{"analyze", p}, {"analyze", "--format", "json", p}, {"memory", p}, {"check", p}} {
+		out, code := runMsg(t, c...)
+		if code == 0 || !strings.Contains(out, `key "big"`) || !strings.Contains(out, "intset") {
+			t.Errorf("%v: exit %d:\n%s", c, code, out)
+		}
+		if strings.Contains(out, "2,147,483,648") {
+			t.Errorf("%v reports the claimed count as elements:\n%s", c, out)
+		}
+	}
+}
