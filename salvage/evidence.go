@@ -389,6 +389,9 @@ func (s *scanner) resolve(ok bool, db int) {
 	p := e.periods[e.epoch]
 	p.resolved, p.ok, p.db = true, ok, db
 	e.epoch = 0
+	if !ok {
+		s.dbUncertain = true // for the count of keys lost without a trace
+	}
 	held := e.dbHeld
 	e.dbHeld = nil
 	for i := range held {

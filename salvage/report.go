@@ -20,6 +20,9 @@ func (r *Result) WriteReport(w io.Writer) error {
 	} else {
 		ew.printf("%d problems; %d intact keys recovered, %d keys known lost, %d damaged bytes in %d ranges\n",
 			r.ProblemCount, r.Keys, len(r.Lost), r.DamagedBytes, len(r.Damaged))
+		if r.DamagedBytes > 0 {
+			ew.printf("keys lost: %d known by name (listed below); besides them, %s\n", len(r.Lost), r.Hidden)
+		}
 	}
 	if len(r.Damaged) > 0 {
 		ew.printf("\ndamaged byte ranges:\n")

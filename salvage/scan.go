@@ -225,10 +225,35 @@ type Result struct {
 	ProblemCount int
 	// Duplicates counts key records that repeat a key (DuplicateKey).
 	Duplicates int64
+	// Hidden bounds the keys that lay wholly inside damaged bytes: nothing
+	// names them, so Lost does not list them.
+	Hidden LossBound
 	// Notes are things Redis accepts but a reader should know (at most
 	// MaxProblems of them are kept; NoteCount counts them all).
 	Notes     []Problem
 	NoteCount int
+}
+
+// LossBound is what is known of keys lost without a trace.
+type LossBound struct {
+	// Min and Max bound how many keys there were; Exact when they are
+	// equal because the databases' declared key counts (RESIZEDB) say so.
+	Min, Max int64
+	Exact    bool
+	// Estimate is Max's more likely neighbour: the damaged bytes divided
+	// by this file's average key record size (when not Exact).
+	Estimate int64
+}
+
+// String says what the bound is and where it comes from.
+func (b LossBound) String() string {
+	switch {
+	case b.Exact:
+		return fmt.Sprintf("%d keys were wholly inside the damaged bytes (exact: the databases' declared key counts less the keys read)", b.Min)
+	case b.Max == 0:
+		return "no key can have been wholly inside the damaged bytes"
+	}
+	return fmt.Sprintf("between %d and %d keys may have been wholly inside the damaged bytes (at most one per %d damaged bytes; about %d at this file's average key record size); nothing names them", b.Min, b.Max, minKeyRecord, b.Estimate)
 }
 
 // Clean reports whether nothing at all was wrong.
@@ -269,6 +294,8 @@ type scanner struct {
 	fv          failedValue // the key whose value failed in the last segment, if any
 	ioErr       error       // a spill of the key digests failed
 	stopAfter   int         // stop reading at this many problems (0: never)
+	declaredDBs map[int]int64 // key counts the databases declare (RESIZEDB)
+	dbUncertain bool          // a damaged range may have held a database selection
 	stopped     bool
 	recDBs      []dbStart // where each database selection took effect, for late repeats
 }
@@ -381,6 +408,49 @@ func (s *scanner) finish() {
 	sort.Slice(s.res.DBs, func(i, j int) bool { return s.res.DBs[i].DB < s.res.DBs[j].DB })
 	for _, r := range s.res.Damaged {
 		s.res.DamagedBytes += r.End - r.Start
+	}
+	s.boundHidden()
+}
+
+// boundHidden bounds the keys that lay wholly inside damaged ranges. The
+// key records read (intact, lost by name, or repeats) are subtracted from
+// the key counts the databases declare; that is exact when every database
+// read declared its count and no damaged range can have held another
+// database's selection. Otherwise a key record takes at least minKeyRecord
+// bytes.
+func (s *scanner) boundHidden() {
+	r := s.res
+	if r.DamagedBytes == 0 {
+		return
+	}
+	b := &r.Hidden
+	b.Max = r.DamagedBytes / minKeyRecord
+	if r.Keys > 0 {
+		b.Estimate = min(b.Max, r.DamagedBytes*r.Keys/max(r.KeyBytes, 1))
+	}
+	var declared, seen int64
+	all := len(s.declaredDBs) > 0
+	for _, d := range s.dbs {
+		n, ok := s.declaredDBs[d.DB]
+		if !ok {
+			all = false
+		}
+		declared += n
+		seen += d.Keys + d.Lost
+	}
+	seen += r.Duplicates
+	for db, n := range s.declaredDBs {
+		if s.dbs[db] == nil {
+			declared += n
+		}
+	}
+	if !all || declared < seen {
+		return
+	}
+	hidden := declared - seen
+	b.Min = min(hidden, b.Max)
+	if !s.dbUncertain && hidden <= b.Max {
+		b.Max, b.Exact, b.Estimate = hidden, true, hidden
 	}
 }
 
@@ -843,6 +913,15 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 			}
 		case rdb.KindResizeDB:
 			s.resizeDB(rec.DBSize)
+			if s.declaredDBs == nil {
+				s.declaredDBs = map[int]int64{}
+			}
+			if _, dup := s.declaredDBs[rec.DB]; dup || first || s.ev.confirming {
+				// A second hint for a database, or one read right after
+				// damage, may be damaged bytes: no exact count then.
+				s.dbUncertain = true
+			}
+			s.declaredDBs[rec.DB] = int64(min(rec.DBSize, 1<<40))
 		case rdb.KindAux:
 			s.aux(rec.AuxKey, rec.AuxValue)
 		}
