@@ -290,10 +290,10 @@ type scanner struct {
 	failTrunc   bool           // it was the input ending inside a record
 	maxProblems int
 	keyBuf      []byte
-	out         Record      // what emit hands on, reused
-	fv          failedValue // the key whose value failed in the last segment, if any
-	ioErr       error       // a spill of the key digests failed
-	stopAfter   int         // stop reading at this many problems (0: never)
+	out         Record        // what emit hands on, reused
+	fv          failedValue   // the key whose value failed in the last segment, if any
+	ioErr       error         // a spill of the key digests failed
+	stopAfter   int           // stop reading at this many problems (0: never)
 	declaredDBs map[int]int64 // key counts the databases declare (RESIZEDB)
 	dbUncertain bool          // a damaged range may have held a database selection
 	stopped     bool
