@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -103,6 +104,9 @@ Exit status: 0 clean, 1 damaged, 2 could not read.`,
 			if err != nil || limit < 1<<20 {
 				return fmt.Errorf("--mem-limit %q: want a size of at least 1M, like 32M or 1G", memLimit)
 			}
+			// The digests are most of check's memory; a soft limit keeps
+			// the garbage collector from letting the heap double past them.
+			debug.SetMemoryLimit(max(2*limit, 48<<20))
 			worst := 0
 			out := cmd.OutOrStdout()
 			for _, name := range args {
