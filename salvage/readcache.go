@@ -5,7 +5,7 @@ import "io"
 // cachedReaderAt serves small reads from a few cached pages of the input.
 // A resync tries a record start at nearly every offset of a damaged range,
 // each trial reading a few hundred bytes from where it starts: without the
-// cache each of those is a system call. Reads of a page or more go
+// cache each of those is a system call. Reads of a quarter page or more go
 // straight to the input (the sequential read of intact records).
 type cachedReaderAt struct {
 	ra    io.ReaderAt
@@ -36,7 +36,7 @@ func newCachedReaderAt(ra io.ReaderAt, size int64) *cachedReaderAt {
 }
 
 func (c *cachedReaderAt) ReadAt(p []byte, off int64) (int, error) {
-	if len(p) >= cachePageSize || off < 0 {
+	if len(p) >= cachePageSize/4 || off < 0 {
 		return c.ra.ReadAt(p, off)
 	}
 	n := 0
