@@ -297,6 +297,7 @@ type scanner struct {
 	declaredDBs map[int]int64 // key counts the databases declare (RESIZEDB)
 	dbUncertain bool          // a damaged range may have held a database selection
 	stopped     bool
+	trialBudget int64     // bytes trials may still read in windows beyond the first (see try)
 	recDBs      []dbStart // where each database selection took effect, for late repeats
 }
 
@@ -1094,6 +1095,9 @@ func (s *scanner) find(from, limit int64) (c int64, weak bool, end int64) {
 	const chunk = 1 << 20
 	buf := make([]byte, min(chunk, max(limit-from, 1)))
 	for base := from; base < limit; base += int64(len(buf)) {
+		// Trials may read 8 bytes beyond their window for each byte
+		// scanned (see try), and a first large window is always allowed.
+		s.trialBudget = min(s.trialBudget+8*int64(len(buf)), max(s.trialBudget, 64<<20))
 		n, err := s.ra.ReadAt(buf, base)
 		if n <= 0 && err != nil {
 			return -1, false, 0
@@ -1129,7 +1133,22 @@ func (s *scanner) find(from, limit int64) (c int64, weak bool, end int64) {
 // try reports whether records can be read from c, and whether the first
 // one is a key that does not confirm its own length, ending at end.
 func (s *scanner) try(c int64) (ok, weak bool, end int64) {
-	for _, window := range []int64{256 << 10, 16 << 20, 0} {
+	for i, window := range []int64{256 << 10, 16 << 20, 0} {
+		if i > 0 {
+			// A larger window reads up to its size. Bytes of a damaged range
+			// often claim lengths of megabytes; trials at every offset
+			// reading that much made scanning a range quadratic. Larger
+			// windows are paid from a budget that grows with the bytes
+			// scanned, so a scan stays linear in the range's size.
+			cost := min(window, s.size-c)
+			if window == 0 {
+				cost = s.size - c
+			}
+			if s.trialBudget < cost {
+				return false, false, 0
+			}
+			s.trialBudget -= cost
+		}
 		ok, more, weak, end := s.tryWindow(c, window)
 		if ok || !more {
 			return ok, weak, end

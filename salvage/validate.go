@@ -89,7 +89,7 @@ func (v *validator) check(r *rdb.Reader, rec *rdb.Record) (weak bool, err error)
 	if n, ok := r.Len(); ok && n > 64 {
 		// The declared count may be damaged bytes: room for more grows as
 		// members are read.
-		v.members.reserve(int(min(n, 1<<14)))
+		v.members.reserve(int(min(n, 1<<10)))
 	}
 	sorted := rec.Type == rdb.TypeZSet && compactZSet(rec.RDBType)
 	prevScore := math.Inf(-1)
