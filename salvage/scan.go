@@ -36,6 +36,9 @@ type Options struct {
 	Record func(rec *Record)
 	// MaxProblems limits how many problems Result.Problems keeps (the
 	// callback still sees all): 0 means 1000, negative means no limit.
+	// When it is positive, Result.Lost keeps at most that many keys too
+	// (LostCount counts them all), so memory stays bounded however many
+	// keys are lost.
 	MaxProblems int
 	// KeepUnverified: when the checksum shows that bytes changed inside
 	// some value's content, where no check sees them, and it cannot prove
@@ -218,6 +221,7 @@ type Result struct {
 	Keys         int64 // intact keys
 	KeyBytes     int64
 	Lost         []LostKey
+	LostCount    int64 // keys known by name that were not recovered (Lost may keep fewer)
 	DBs          []DBSummary
 	Damaged      []Range
 	DamagedBytes int64
@@ -1050,7 +1054,10 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 }
 
 func (s *scanner) lost(db int, key []byte, off int64, why string) {
-	s.res.Lost = append(s.res.Lost, LostKey{DB: db, Key: append([]byte(nil), key...), Offset: off, Why: why})
+	s.res.LostCount++
+	if s.opts.MaxProblems <= 0 || len(s.res.Lost) < s.opts.MaxProblems {
+		s.res.Lost = append(s.res.Lost, LostKey{DB: db, Key: append([]byte(nil), key...), Offset: off, Why: why})
+	}
 	s.dbSum(db).Lost++
 }
 

@@ -181,10 +181,10 @@ func checkOne(cmd *cobra.Command, out io.Writer, opts salvage.Options, maxProble
 			cs = "MISMATCH"
 		}
 		fmt.Fprintf(out, "%s: DAMAGED: %d problems; %d keys intact, %d keys lost, %d damaged bytes in %d ranges; %s RDB %d, checksum %s\n",
-			name, res.ProblemCount, res.Keys, len(res.Lost), res.DamagedBytes, len(res.Damaged), res.Dialect, res.Version, cs)
+			name, res.ProblemCount, res.Keys, res.LostCount, res.DamagedBytes, len(res.Damaged), res.Dialect, res.Version, cs)
 	}
 	if res.DamagedBytes > 0 {
-		fmt.Fprintf(out, "%s: keys lost: %d known by name; besides them, %s\n", name, len(res.Lost), res.Hidden)
+		fmt.Fprintf(out, "%s: keys lost: %d known by name; besides them, %s\n", name, res.LostCount, res.Hidden)
 	}
 	for _, d := range res.DBs {
 		fmt.Fprintf(out, "%s:   db %s: %d keys intact (%d with expiry), %d lost\n", name, strconv.Itoa(d.DB), d.Keys, d.Expires, d.Lost)
