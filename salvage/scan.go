@@ -293,7 +293,6 @@ type scanner struct {
 	failPos     int64          // where the last failure was noticed
 	failTrunc   bool           // it was the input ending inside a record
 	maxProblems int
-	keyBuf      []byte
 	out         Record        // what emit hands on, reused
 	fv          failedValue   // the key whose value failed in the last segment, if any
 	ioErr       error         // a spill of the key digests failed
