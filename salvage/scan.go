@@ -1192,7 +1192,9 @@ func (s *scanner) tryWindow(c int64, window int64) (ok, more, firstWeak bool, fi
 			if rec.ExpireAt < 0 || rec.ExpireAt > 1e14 {
 				return false, false, false, 0
 			}
+			s.v.trial = true
 			weak, err := s.v.check(r, rec)
+			s.v.trial = false
 			if err != nil {
 				var inc *inconsistency
 				if errors.As(err, &inc) {

@@ -15,8 +15,11 @@ import (
 // order in compact encodings, stream IDs in order and stream counters and
 // consumer groups that agree with the entries.
 type validator struct {
-	name    string
-	quick   bool
+	name  string
+	quick bool
+	// trial: the value is read by a resynchronisation trial, where counts
+	// are often damaged bytes: little room for members is reserved ahead.
+	trial   bool
 	seed    maphash.Seed
 	members hashSet
 	prevMem []byte
@@ -29,6 +32,17 @@ type validator struct {
 // noted records a note about the value being checked.
 func (v *validator) noted(k ProblemKind, format string, args ...any) {
 	v.note, v.noteWhat = k, fmt.Sprintf(format, args...)
+}
+
+// reserveMax bounds the room reserved for a collection's members before
+// reading them: a table that grows inserts every member again at each
+// doubling, but the count may be damaged bytes, and in a trial it often is
+// (each trial would pay for clearing the table).
+func reserveMax(trial bool) uint64 {
+	if trial {
+		return 1 << 10
+	}
+	return 1 << 20 // a 16 MiB table, as a set that large grows to anyway
 }
 
 // inconsistency is a value that decodes but breaks a rule servers keep.
@@ -89,7 +103,7 @@ func (v *validator) check(r *rdb.Reader, rec *rdb.Record) (weak bool, err error)
 	if n, ok := r.Len(); ok && n > 64 {
 		// The declared count may be damaged bytes: room for more grows as
 		// members are read.
-		v.members.reserve(int(min(n, 1<<10)))
+		v.members.reserve(int(min(n, reserveMax(v.trial))))
 	}
 	sorted := rec.Type == rdb.TypeZSet && compactZSet(rec.RDBType)
 	prevScore := math.Inf(-1)

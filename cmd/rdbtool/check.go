@@ -124,7 +124,7 @@ Exit status: 0 clean, 1 damaged, 2 could not read.`,
 	rf.register(cmd)
 	cmd.Flags().BoolVar(&quick, "quick", false, "check structure only: skip duplicate-member, ordering and stream consistency checks")
 	cmd.Flags().IntVar(&maxProblems, "max-problems", 1000, "print at most this many problems per file (0: no limit)")
-	cmd.Flags().StringVar(&memLimit, "mem-limit", "32M", "memory for finding repeated keys; past it key digests go to temporary files")
+	cmd.Flags().StringVar(&memLimit, "mem-limit", "8M", "memory for finding repeated keys; past it key digests go to temporary files")
 	cmd.Flags().StringVar(&tempDir, "temp-dir", "", "directory for those temporary files (default: the system's)")
 	return cmd
 }
