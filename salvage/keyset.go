@@ -34,6 +34,20 @@ func (s *hashSet) add(h uint64) bool {
 	}
 }
 
+// touch reads the slots where hs would go first, so that their cache
+// misses overlap (the caller keeps the result so the reads are not
+// dropped); add then finds them in the cache.
+func (s *hashSet) touch(hs []uint64) (x uint64) {
+	if len(s.slots) == 0 {
+		return 0
+	}
+	mask := uint64(len(s.slots) - 1)
+	for _, h := range hs {
+		x ^= s.slots[h&mask]
+	}
+	return x
+}
+
 // has reports whether h is in the set.
 func (s *hashSet) has(h uint64) bool {
 	if h == 0 {
