@@ -1011,7 +1011,7 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 	if err != nil {
 		s.ioErr = err
 	}
-	if dup && string(s.keyAt(prev, rec.DB)) == string(rec.Key) {
+	if dup && inc == nil && string(s.keyAt(prev, rec.DB)) == string(rec.Key) {
 		// An intact record repeating a key: the file is what its writer
 		// wrote, but Redis refuses it. Nothing is unreadable, nothing lost.
 		s.duplicate(rec.Offset, prev, rec.DB, rec.Key)
