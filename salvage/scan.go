@@ -348,6 +348,9 @@ func prepare(r io.ReaderAt, size int64, opts Options) (*checksumInfo, *contentCh
 	if opts.SkipChecksum {
 		return nil, nil, nil
 	}
+	if !mayHaveChecksum(r, opts) {
+		return &checksumInfo{}, nil, nil
+	}
 	ci, err := readChecksum(r, size)
 	if err != nil {
 		return nil, nil, err
@@ -464,7 +467,7 @@ func (s *scanner) run() error {
 	var ci checksumInfo
 	if s.ci != nil {
 		ci = *s.ci
-	} else if !s.opts.SkipChecksum {
+	} else if !s.opts.SkipChecksum && mayHaveChecksum(s.ra, s.opts) {
 		var err error
 		if ci, err = readChecksum(s.ra, size); err != nil {
 			return err
@@ -690,6 +693,24 @@ func (s *scanner) header(hdr []byte) error {
 	}
 	s.problem(Problem{Kind: Header, Offset: 0, End: int64(len(hdr)), DB: -1, What: what + fmt.Sprintf("; reading on as %s RDB %d", s.dialect, s.version)})
 	return nil
+}
+
+// mayHaveChecksum reports whether the file can end with a CRC-64 trailer:
+// RDB 5 and later. Before, the last 9 bytes are records, and one of them
+// being 0xFF must not make the 8 after it a checksum.
+func mayHaveChecksum(r io.ReaderAt, opts Options) bool {
+	var hdr [9]byte
+	if n, _ := r.ReadAt(hdr[:], 0); n == 9 && string(hdr[:5]) == "REDIS" {
+		v := 0
+		for _, c := range hdr[5:] {
+			if c < '0' || c > '9' {
+				return true
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v >= 5
+	}
+	return opts.Version == 0 || opts.Version >= 5 || opts.Dialect == rdb.DialectValkey
 }
 
 // PlausibleHeader reports whether b, a file's first bytes, can be an RDB
