@@ -34,7 +34,7 @@ func TestHTMLHostileKeyNames(t *testing.T) {
 	w.SelectDB(0)
 	for i, k := range keys {
 		// Values of different sizes put every key in the biggest-keys tables.
-		if err := w.WriteString(rdb.KeyHeader{Key: []byte(k), Idle: -1, Freq: -1}, bytes.Repeat([]byte("v"), 100*(i+1))); err != nil {
+		if err := w.WriteString(rdb.KeyHeader{Key: []byte(k)}, bytes.Repeat([]byte("v"), 100*(i+1))); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -230,14 +230,23 @@ type WriterStats struct {
 type KeyHeader struct {
 	Key      []byte
 	ExpireAt int64 // Unix ms; 0 for none
-	Idle     int64 // seconds; -1 for none
-	Freq     int   // 0-255; -1 for none
-	KeyMeta  []KeyMeta
+	// The LRU idle time (seconds) is written only when HasIdle, the LFU
+	// frequency only when HasFreq: the zero value writes neither. A
+	// server writes the one its maxmemory-policy keeps, never both.
+	Idle    int64
+	HasIdle bool
+	Freq    uint8
+	HasFreq bool
+	KeyMeta []KeyMeta
 }
 
-// HeaderOf returns the KeyHeader of a Reader's key record.
-func HeaderOf(rec *Record) KeyHeader {
-	return KeyHeader{Key: rec.Key, ExpireAt: rec.ExpireAt, Idle: rec.Idle, Freq: rec.Freq, KeyMeta: rec.KeyMeta}
+// KeyHeader returns the header of a key record, for writing the key again
+// as it was read (Writer.CopyValue).
+func (rec *Record) KeyHeader() KeyHeader {
+	return KeyHeader{Key: rec.Key, ExpireAt: rec.ExpireAt,
+		Idle: max(rec.Idle, 0), HasIdle: rec.Idle >= 0,
+		Freq: uint8(max(rec.Freq, 0)), HasFreq: rec.Freq >= 0,
+		KeyMeta: rec.KeyMeta}
 }
 
 // Writer writes an RDB file for a chosen target. Records are written in
@@ -481,17 +490,17 @@ func (w *Writer) keyHeader(h *KeyHeader, typ byte) error {
 		binary.LittleEndian.PutUint64(b[:], uint64(h.ExpireAt))
 		w.o.small(b[:])
 	}
-	if h.Idle >= 0 || h.Freq >= 0 {
+	if h.HasIdle || h.HasFreq {
 		if !w.t.at(9) {
 			w.stats.DroppedLRU++
 		} else {
-			if h.Idle >= 0 {
+			if h.HasIdle {
 				w.o.byte1(opIdle)
 				w.o.len(uint64(h.Idle))
 			}
-			if h.Freq >= 0 {
+			if h.HasFreq {
 				w.o.byte1(opFreq)
-				w.o.byte1(byte(h.Freq))
+				w.o.byte1(h.Freq)
 			}
 		}
 	}

@@ -17,7 +17,7 @@ func dupWriter(t *testing.T, mem int64) *Writer {
 	return w
 }
 
-func hdr(k string) KeyHeader { return KeyHeader{Key: []byte(k), Idle: -1, Freq: -1} }
+func hdr(k string) KeyHeader { return KeyHeader{Key: []byte(k)} }
 
 // TestWriterDuplicateKey: a key written twice in one database is refused
 // before anything of it is written (the writer goes on), the same name in
@@ -155,7 +155,7 @@ func BenchmarkWriterKeyCheck(b *testing.B) {
 				for range b.N {
 					w, _ := NewWriter(io.Discard, WriterOptions{Target: Target{Dialect: DialectRedis, Version: 10}, AllowDuplicateKeys: allow, SpoolDir: b.TempDir()})
 					for _, k := range keys {
-						if err := w.WriteString(KeyHeader{Key: k, Idle: -1, Freq: -1}, []byte("value")); err != nil {
+						if err := w.WriteString(KeyHeader{Key: k}, []byte("value")); err != nil {
 							b.Fatal(err)
 						}
 					}

@@ -1788,7 +1788,7 @@ func appendStored(dst, b []byte, st *storedStr) []byte {
 
 // CopyKey writes the current key of r with its header.
 func (w *Writer) CopyKey(r *Reader, rec *Record) error {
-	return w.CopyValue(r, rec, HeaderOf(rec))
+	return w.CopyValue(r, rec, rec.KeyHeader())
 }
 
 func (w *Writer) seenMap() map[string]bool {

@@ -36,19 +36,19 @@ func makeRDB(t *testing.T, n, big, bigElems int) string {
 	must(w.SelectDB(0))
 	future := time.Now().Add(time.Hour).UnixMilli()
 	for i := 0; i < n; i++ {
-		h := rdb.KeyHeader{Key: []byte(fmt.Sprintf("str:%06d", i)), Idle: -1, Freq: -1}
+		h := rdb.KeyHeader{Key: []byte(fmt.Sprintf("str:%06d", i))}
 		if i%7 == 0 {
 			h.ExpireAt = future + int64(i)
 		}
 		must(w.WriteString(h, bytes.Repeat([]byte{byte('a' + i%26)}, 20+i%200)))
 		if i%10 == 0 {
-			cw, err := w.BeginList(rdb.KeyHeader{Key: []byte(fmt.Sprintf("list:%06d", i)), Idle: -1, Freq: -1}, 50)
+			cw, err := w.BeginList(rdb.KeyHeader{Key: []byte(fmt.Sprintf("list:%06d", i))}, 50)
 			must(err)
 			for k := 0; k < 50; k++ {
 				must(cw.Add(rdb.Element{Member: []byte(fmt.Sprintf("e%d", k))}))
 			}
 			must(cw.Close())
-			hw, err := w.BeginHash(rdb.KeyHeader{Key: []byte(fmt.Sprintf("hash:%06d", i)), Idle: -1, Freq: -1}, 5, false)
+			hw, err := w.BeginHash(rdb.KeyHeader{Key: []byte(fmt.Sprintf("hash:%06d", i))}, 5, false)
 			must(err)
 			for k := 0; k < 5; k++ {
 				must(hw.Add(rdb.Element{Member: []byte(fmt.Sprintf("f%d", k)), Value: []byte(fmt.Sprint(k * i))}))
@@ -59,7 +59,7 @@ func makeRDB(t *testing.T, n, big, bigElems int) string {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	elem := make([]byte, 1024)
 	for b := 0; b < big; b++ {
-		cw, err := w.BeginList(rdb.KeyHeader{Key: []byte(fmt.Sprintf("biglist:%d", b)), Idle: -1, Freq: -1}, int64(bigElems))
+		cw, err := w.BeginList(rdb.KeyHeader{Key: []byte(fmt.Sprintf("biglist:%d", b))}, int64(bigElems))
 		must(err)
 		for k := 0; k < bigElems; k++ {
 			for i := range elem {

@@ -185,7 +185,7 @@ func makeRDBDBs(t *testing.T, n int) string {
 	for db := 0; db < 2; db++ {
 		must(w.SelectDB(db))
 		for i := 0; i < n; i++ {
-			must(w.WriteString(rdb.KeyHeader{Key: []byte(fmt.Sprintf("k:%06d", i)), Idle: -1, Freq: -1}, []byte(fmt.Sprintf("db%d", db))))
+			must(w.WriteString(rdb.KeyHeader{Key: []byte(fmt.Sprintf("k:%06d", i))}, []byte(fmt.Sprintf("db%d", db))))
 		}
 	}
 	must(w.Close())

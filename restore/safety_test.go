@@ -433,7 +433,7 @@ func TestRestoreRepeatedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := func(k string) rdb.KeyHeader { return rdb.KeyHeader{Key: []byte(k), Idle: -1, Freq: -1} }
+	h := func(k string) rdb.KeyHeader { return rdb.KeyHeader{Key: []byte(k)} }
 	w.SelectDB(0)
 	w.WriteString(h("a"), []byte("1"))
 	w.WriteString(h("b"), []byte("1"))

@@ -16,7 +16,7 @@ import (
 func ExampleFindRepeats() {
 	var buf bytes.Buffer
 	w, _ := rdb.NewWriter(&buf, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 10}, AllowDuplicateKeys: true})
-	h := func(k string) rdb.KeyHeader { return rdb.KeyHeader{Key: []byte(k), Idle: -1, Freq: -1} }
+	h := func(k string) rdb.KeyHeader { return rdb.KeyHeader{Key: []byte(k)} }
 	w.SelectDB(0)
 	w.WriteString(h("a"), []byte("first"))
 	w.WriteString(h("b"), []byte("b"))

@@ -22,7 +22,7 @@ func smallKeysFile(t testing.TB, n int) []byte {
 	var k []byte
 	for i := 0; i < n; i++ {
 		k = strconv.AppendInt(append(k[:0], "session:"...), int64(i), 10)
-		if err := w.WriteString(rdb.KeyHeader{Key: k, Idle: -1, Freq: -1}, append(k, ":value-xxxxxxxx"...)); err != nil {
+		if err := w.WriteString(rdb.KeyHeader{Key: k}, append(k, ":value-xxxxxxxx"...)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -56,7 +56,7 @@ func repeatedKeysFile(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := func(k string) rdb.KeyHeader { return rdb.KeyHeader{Key: []byte(k), Idle: -1, Freq: -1} }
+	h := func(k string) rdb.KeyHeader { return rdb.KeyHeader{Key: []byte(k)} }
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

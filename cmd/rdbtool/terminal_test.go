@@ -28,7 +28,7 @@ func hostileFile(t *testing.T) string {
 	if err := w.SelectDB(0); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.WriteString(rdb.KeyHeader{Key: []byte(hostile), Idle: -1, Freq: -1}, []byte("x")); err != nil {
+	if err := w.WriteString(rdb.KeyHeader{Key: []byte(hostile)}, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
