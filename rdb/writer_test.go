@@ -650,3 +650,32 @@ func TestKeyHeaderZeroWritesNoLRUOrLFU(t *testing.T) {
 		t.Fatalf("read %d keys, want %d", n, len(want))
 	}
 }
+
+// TestStreamInfoVersionZeroRefusesMetadata: metadata of a later layout
+// given without saying which layout it comes from is refused, not
+// silently replaced by derived values.
+func TestStreamInfoVersionZeroRefusesMetadata(t *testing.T) {
+	write := func(info *rdb.StreamInfo) error {
+		w, err := rdb.NewWriter(io.Discard, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 11}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sw, err := w.BeginStream(rdb.KeyHeader{Key: []byte("s")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sw.Add(rdb.StreamEntry{ID: rdb.StreamID{Ms: 1, Seq: 1}, Fields: [][]byte{[]byte("f"), []byte("v")}}); err != nil {
+			t.Fatal(err)
+		}
+		return sw.Close(info)
+	}
+	if err := write(&rdb.StreamInfo{EntriesAdded: 5}); err == nil || !strings.Contains(err.Error(), "EntriesAdded") {
+		t.Errorf("Version 0 with EntriesAdded: %v", err)
+	}
+	if err := write(&rdb.StreamInfo{Version: 2, EntriesAdded: 5}); err != nil {
+		t.Errorf("Version 2 with EntriesAdded: %v", err)
+	}
+	if err := write(&rdb.StreamInfo{LastID: rdb.StreamID{Ms: 9}}); err != nil {
+		t.Errorf("Version 0 with only layout-1 fields: %v", err)
+	}
+}

@@ -1329,6 +1329,32 @@ func (s *StreamWriter) add(e StreamEntry) error {
 	return nil
 }
 
+// streamFieldsSet names a metadata field of layout 2 or later that info
+// sets, or returns "".
+func streamFieldsSet(info *StreamInfo) string {
+	switch {
+	case info.FirstID != StreamID{}:
+		return "FirstID"
+	case info.MaxDeletedID != StreamID{}:
+		return "MaxDeletedID"
+	case info.EntriesAdded != 0:
+		return "EntriesAdded"
+	case info.IDMP != nil:
+		return "IDMP"
+	}
+	for _, g := range info.Groups {
+		if g.EntriesRead > 0 {
+			return "a group's EntriesRead"
+		}
+		for _, c := range g.Consumers {
+			if c.ActiveTime > 0 {
+				return "a consumer's ActiveTime"
+			}
+		}
+	}
+	return ""
+}
+
 func (s *StreamWriter) flushNode() error {
 	if !s.open {
 		return nil
@@ -1374,7 +1400,12 @@ func (w *Writer) streamLayout(info *StreamInfo) int {
 }
 
 // Close writes the stream with info's metadata (LastID, groups, ...).
-// Length is taken from the entries added.
+// Length is taken from the entries added. info.Version says which layout
+// the metadata comes from: fields that layout lacks (FirstID,
+// MaxDeletedID, EntriesAdded and the groups' EntriesRead before layout 2,
+// consumers' ActiveTime before 3) are derived as a server loading it does.
+// Version 0 means layout 1 and is refused when any of those fields is set,
+// rather than silently replacing them.
 func (s *StreamWriter) Close(info *StreamInfo) error {
 	defer s.sp.release()
 	w := s.w
@@ -1391,6 +1422,9 @@ func (s *StreamWriter) Close(info *StreamInfo) error {
 	layout := w.streamLayout(info)
 	src := info.Version
 	if src == 0 {
+		if f := streamFieldsSet(info); f != "" {
+			return fmt.Errorf("rdb: stream %q: StreamInfo.Version is 0 but %s is set: give the layout the metadata comes from (1 to 4), or leave it zero to have it derived as a server loading layout 1 does", s.h.Key, f)
+		}
 		src = 1
 	}
 	lossy := src > layout && !(src == 4 && info.IDMP == nil && layout == 3)
