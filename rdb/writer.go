@@ -276,6 +276,13 @@ func (rec *Record) KeyHeader() KeyHeader {
 // smallest TTL first) the encoded elements are spooled: in memory up to
 // SpoolMemory bytes, then in a temporary file, so memory stays flat however
 // large the value.
+//
+// Goroutines: the Writer calls the io.Writer given to NewWriter from a
+// goroutine of its own, so that a full 256 KiB buffer is checksummed and
+// written while the next one fills. The calls are never concurrent with
+// each other, and none is made once Close (or a failed method) has
+// returned; until then the caller must not use that io.Writer itself. A
+// write error is returned by a later method or by Close.
 type Writer struct {
 	o        out
 	t        Target
