@@ -280,9 +280,10 @@ func (rec *Record) KeyHeader() KeyHeader {
 // Goroutines: the Writer calls the io.Writer given to NewWriter from a
 // goroutine of its own, so that a full 256 KiB buffer is checksummed and
 // written while the next one fills. The calls are never concurrent with
-// each other, and none is made once Close (or a failed method) has
-// returned; until then the caller must not use that io.Writer itself. A
-// write error is returned by a later method or by Close.
+// each other, and none is made once Close has returned, whether it
+// succeeded or not: call Close after any error before using that
+// io.Writer again. A write error is returned by a later method or by
+// Close.
 type Writer struct {
 	o        out
 	t        Target
@@ -587,6 +588,9 @@ func (w *Writer) WriteModule(h KeyHeader, m *ModuleValue) error {
 // Close writes the end-of-file opcode and the checksum, and flushes. It
 // does not close the underlying writer.
 func (w *Writer) Close() error {
+	// Whatever the outcome, no write of ours is in flight once Close
+	// returns: the caller may then reuse or close the io.Writer.
+	defer w.o.wait()
 	if w.closed {
 		return w.o.err
 	}
