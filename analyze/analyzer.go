@@ -295,6 +295,9 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 		}
 		return nil
 	})
+	// A key whose value failed to decode has its slot but no name:
+	// leave it out.
+	cur.keys = cur.keys[:len(cur.ends)]
 	if len(cur.keys) > 0 {
 		full <- cur
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // WriteHTML writes the report as one self-contained HTML page: inline CSS,
@@ -43,8 +44,42 @@ func (h *htmlWriter) p(format string, args ...any) {
 	_, h.err = fmt.Fprintf(h.w, format, args...)
 }
 
-// esc escapes text for element content and attribute values.
-func esc(s string) string { return html.EscapeString(s) }
+// esc escapes text for element content and attribute values. Key names
+// and aux values are bytes, not text: control characters and bytes that are
+// not UTF-8 are shown as \xNN, so the page stays valid UTF-8 and nothing
+// from the data reaches the page as markup or control characters.
+func esc(s string) string {
+	clean := utf8.ValidString(s)
+	for i := 0; clean && i < len(s); i++ {
+		clean = s[i] >= 0x20 && s[i] != 0x7f || s[i] == '\t' || s[i] == '\n'
+	}
+	if !clean || hasC1(s) {
+		var b strings.Builder
+		for i := 0; i < len(s); {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if (r == utf8.RuneError && n == 1) || (r < 0x20 && r != '\t' && r != '\n') || (r >= 0x7f && r < 0xa0) {
+				for _, c := range []byte(s[i : i+n]) {
+					fmt.Fprintf(&b, "\\x%02x", c)
+				}
+			} else {
+				b.WriteString(s[i : i+n])
+			}
+			i += n
+		}
+		s = b.String()
+	}
+	return html.EscapeString(s)
+}
+
+// hasC1 reports whether s holds a C1 control character (U+0080-U+009F).
+func hasC1(s string) bool {
+	for _, r := range s {
+		if r >= 0x80 && r < 0xa0 {
+			return true
+		}
+	}
+	return false
+}
 
 // humanBytes formats n as B, KiB, MiB, GiB or TiB.
 func humanBytes(n uint64) string {

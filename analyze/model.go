@@ -59,26 +59,8 @@ func (v ServerVersion) atLeast(major, minor int) bool {
 // versionFromRDB guesses the server from the RDB format version when the
 // file has no redis-ver/valkey-ver aux field.
 func versionFromRDB(d rdb.Dialect, rdbVer int) ServerVersion {
-	if d == rdb.DialectValkey {
-		return ServerVersion{Valkey: true, Major: 9}
-	}
-	switch {
-	case rdbVer <= 6:
-		return ServerVersion{Major: 2, Minor: 8}
-	case rdbVer == 7:
-		return ServerVersion{Major: 3, Minor: 2}
-	case rdbVer == 8:
-		return ServerVersion{Major: 4}
-	case rdbVer == 9:
-		return ServerVersion{Major: 6, Minor: 2}
-	case rdbVer == 10:
-		return ServerVersion{Major: 7}
-	case rdbVer == 11:
-		return ServerVersion{Major: 7, Minor: 2}
-	case rdbVer == 12:
-		return ServerVersion{Major: 7, Minor: 4}
-	}
-	return ServerVersion{Major: 8, Minor: 6}
+	r := rdb.ReleaseOf(rdb.Target{Dialect: d, Version: rdbVer})
+	return ServerVersion{Valkey: r.Valkey, Major: r.Major, Minor: r.Minor}
 }
 
 // model holds the struct sizes and rules of one server version.

@@ -53,7 +53,7 @@ func writeRDB(t testing.TB, dir, name string, keys []genKey) string {
 			}
 			db = k.db
 		}
-		h := rdb.KeyHeader{Key: []byte(k.key), Idle: -1, Freq: -1}
+		h := rdb.KeyHeader{Key: []byte(k.key)}
 		if k.elems == nil {
 			if err := w.WriteString(h, []byte(k.str)); err != nil {
 				t.Fatal(err)

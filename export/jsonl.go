@@ -22,7 +22,8 @@ import (
 //
 // Fields: db, key_b64, type (the TYPE reply; a module's type name for module
 // values), encoding (OBJECT ENCODING after loading), expire_at_ms (or null),
-// lfu_freq and idle_seconds when the file has them, then the value:
+// lfu_freq, idle_seconds and mvcc_tstamp (KeyDB) when the file has them,
+// then the value:
 // value_b64 for strings; value as an array of base64 elements for lists and
 // sets (file order); an array of [member_b64, score] for sorted sets (score a
 // JSON number, or the string "inf"/"-inf"); an object field_b64 → value_b64
@@ -105,6 +106,23 @@ func (j *JSONWriter) id(id rdb.StreamID) {
 	j.w.WriteByte('"')
 }
 
+// WriteSlotInfo writes a cluster slot statistics record (opcode 244) as
+// {"slot_info":{"db":..,"slot":..,"keys":..,"expires":..}}: a line with no
+// key_b64, so readers of keys tell it apart.
+func (j *JSONWriter) WriteSlotInfo(rec *rdb.Record) error {
+	w := j.w
+	w.WriteString(`{"slot_info":{"db":`)
+	j.int(int64(rec.DB))
+	w.WriteString(`,"slot":`)
+	j.int(int64(rec.Slot))
+	w.WriteString(`,"keys":`)
+	j.uint(rec.SlotKeys)
+	w.WriteString(`,"expires":`)
+	j.uint(rec.SlotExpires)
+	_, err := w.WriteString("}}\n")
+	return err
+}
+
 // WriteKey writes the current key of r (rec must be the record Next just
 // returned) and consumes its value.
 func (j *JSONWriter) WriteKey(r *rdb.Reader, rec *rdb.Record) error {
@@ -135,6 +153,10 @@ func (j *JSONWriter) WriteKey(r *rdb.Reader, rec *rdb.Record) error {
 	if rec.Freq >= 0 {
 		w.WriteString(`,"lfu_freq":`)
 		j.int(int64(rec.Freq))
+	}
+	if rec.MVCCTimestamp != 0 {
+		w.WriteString(`,"mvcc_tstamp":`)
+		j.uint(rec.MVCCTimestamp)
 	}
 	if rec.Idle >= 0 {
 		w.WriteString(`,"idle_seconds":`)

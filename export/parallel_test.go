@@ -91,11 +91,11 @@ func TestWriteKeysLargeValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 2000 {
-		if err := w.WriteString(rdb.KeyHeader{Key: fmt.Appendf(nil, "k%d", i), Idle: -1, Freq: -1}, fmt.Appendf(nil, "v%d", i)); err != nil {
+		if err := w.WriteString(rdb.KeyHeader{Key: fmt.Appendf(nil, "k%d", i)}, fmt.Appendf(nil, "v%d", i)); err != nil {
 			t.Fatal(err)
 		}
 		if i == 1000 {
-			if err := w.WriteString(rdb.KeyHeader{Key: []byte("big"), Idle: -1, Freq: -1}, bytes.Repeat([]byte("0123456789"), 300000)); err != nil {
+			if err := w.WriteString(rdb.KeyHeader{Key: []byte("big")}, bytes.Repeat([]byte("0123456789"), 300000)); err != nil {
 				t.Fatal(err)
 			}
 		}

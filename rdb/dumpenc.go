@@ -17,7 +17,7 @@ func EncodeDump(v *Value, opts WriterOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := w.WriteValue(KeyHeader{Idle: -1, Freq: -1}, v); err != nil {
+	if err := w.WriteValue(KeyHeader{}, v); err != nil {
 		return nil, err
 	}
 	return w.finishPayload()
@@ -34,7 +34,7 @@ func DumpValue(r *Reader, rec *Record, opts WriterOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := KeyHeader{Key: rec.Key, Idle: -1, Freq: -1, KeyMeta: rec.KeyMeta}
+	h := KeyHeader{Key: rec.Key, KeyMeta: rec.KeyMeta}
 	if err := w.CopyValue(r, rec, h); err != nil {
 		return nil, err
 	}

@@ -176,19 +176,19 @@ func bigValues(t *testing.T) []byte {
 	for db := range 2 {
 		must(w.SelectDB(db))
 		for i := range 3000 {
-			must(w.WriteString(rdb.KeyHeader{Key: fmt.Appendf(nil, "k%d:%d", db, i), Idle: -1, Freq: -1}, fmt.Appendf(nil, "v%d", i*i)))
+			must(w.WriteString(rdb.KeyHeader{Key: fmt.Appendf(nil, "k%d:%d", db, i)}, fmt.Appendf(nil, "v%d", i*i)))
 			switch i {
 			case 1000:
-				must(w.WriteString(rdb.KeyHeader{Key: []byte("big-string"), Idle: -1, Freq: -1}, bytes.Repeat([]byte("abcdefgh"), 3<<17)))
+				must(w.WriteString(rdb.KeyHeader{Key: []byte("big-string")}, bytes.Repeat([]byte("abcdefgh"), 3<<17)))
 			case 2000:
-				lw, err := w.BeginList(rdb.KeyHeader{Key: []byte("big-list"), ExpireAt: 4102444800000, Idle: 7, Freq: -1}, 2048)
+				lw, err := w.BeginList(rdb.KeyHeader{Key: []byte("big-list"), ExpireAt: 4102444800000, Idle: 7, HasIdle: true}, 2048)
 				must(err)
 				for j := range 2048 {
 					must(lw.Add(rdb.Element{Member: fmt.Appendf(nil, "%01024d", j)}))
 				}
 				must(lw.Close())
 			case 2500:
-				must(w.WriteString(rdb.KeyHeader{Key: bytes.Repeat([]byte("K"), 1<<20), Idle: -1, Freq: -1}, []byte("long key")))
+				must(w.WriteString(rdb.KeyHeader{Key: bytes.Repeat([]byte("K"), 1<<20)}, []byte("long key")))
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"io"
 	"math"
+	"strconv"
 )
 
 // Dialect tells which server family wrote a file: the magic at its start.
@@ -101,6 +102,9 @@ type Record struct {
 	Idle     int64  // LRU idle time in seconds, -1 when the file has none
 	Freq     int    // LFU logarithmic access counter, -1 when the file has none
 	KeyMeta  []KeyMeta
+	// MVCCTimestamp is KeyDB's per-key "mvcc-tstamp" (written by active
+	// replicas as an aux field before the key's type byte); 0 when none.
+	MVCCTimestamp uint64
 
 	// KindAux.
 	AuxKey, AuxValue []byte
@@ -147,6 +151,7 @@ type Reader struct {
 	version    int
 	redisVer   string // redis-ver aux field, when seen
 	valkeyVer  string // valkey-ver aux field, when seen (Valkey also writes a redis-ver)
+	keydb      bool   // KeyDB's own aux fields were seen
 	db         int
 	ended      bool
 	endErr     error
@@ -201,6 +206,34 @@ func (r *Reader) Version() int { return r.version }
 // Dialect returns which server family's magic the file starts with, after the
 // first call to Next.
 func (r *Reader) Dialect() Dialect { return r.dialect }
+
+// KeyDB reports whether the records read so far show that KeyDB wrote the
+// file: its per-key "mvcc-tstamp", subkey expiry or multi-master aux
+// fields. KeyDB files start with the Redis magic and are otherwise Redis
+// RDB 9, so without those nothing tells them apart.
+func (r *Reader) KeyDB() bool { return r.keydb }
+
+// keydbTimestamp reads an aux field at the current offset (after its
+// opcode) when it is KeyDB's "mvcc-tstamp"; otherwise it reads nothing and
+// ok is false.
+func (r *Reader) keydbTimestamp() (ts uint64, ok bool, err error) {
+	const name = "mvcc-tstamp"
+	if b := r.in.peek(1 + len(name)); len(b) < 1+len(name) || b[0] != byte(len(name)) || string(b[1:]) != name {
+		return 0, false, nil
+	}
+	if r.auxKeyBuf, err = r.readStringAppend(r.auxKeyBuf[:0], "an aux field name"); err != nil {
+		return 0, false, err
+	}
+	if r.auxValBuf, err = r.readStringAppend(r.auxValBuf[:0], "the mvcc-tstamp aux field"); err != nil {
+		return 0, false, err
+	}
+	ts, perr := strconv.ParseUint(string(r.auxValBuf), 10, 64)
+	if perr != nil {
+		return 0, false, r.errorf(ErrCorrupt, "KeyDB mvcc-tstamp %q is not a number", r.auxValBuf)
+	}
+	r.keydb = true
+	return ts, true, nil
+}
 
 // ChecksumStatus describes what became of the CRC-64 trailer at the end of the file.
 type ChecksumStatus int
@@ -382,6 +415,19 @@ func (r *Reader) next() (*Record, error) {
 				continue
 			}
 		}
+		if t == opAux && r.dialect == DialectRedis {
+			// KeyDB writes "mvcc-tstamp" as an aux field before every key
+			// (after its expiry and LRU/LFU data): it belongs to the key.
+			ts, ok, err := r.keydbTimestamp()
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				rec.MVCCTimestamp = ts
+				havePrefix = true
+				continue
+			}
+		}
 		if havePrefix && t >= opKeyMeta {
 			return nil, r.errorAt(r.in.offset()-1, ErrCorrupt, "opcode 0x%02X after key expiry/LRU/LFU data, expected a value type", t)
 		}
@@ -417,6 +463,10 @@ func (r *Reader) next() (*Record, error) {
 			}
 			rec.Kind, rec.AuxKey, rec.AuxValue = KindAux, r.auxKeyBuf, r.auxValBuf
 			switch string(rec.AuxKey) {
+			case "keydb-subexpire-key", "keydb-subexpire-when", "repl-masters":
+				// KeyDB: subkey expiries of the key before, and the
+				// multi-master replication state.
+				r.keydb = true
 			case "redis-ver":
 				r.redisVer = string(rec.AuxValue)
 			case "valkey-ver":
@@ -471,7 +521,7 @@ func (r *Reader) resetRecord() *Record {
 	}
 	rec.Kind, rec.DB, rec.Size = 0, r.db, 0
 	rec.Key, rec.KeyMeta = rec.Key[:0], r.metaBuf[:0]
-	rec.ExpireAt, rec.Idle, rec.Freq = 0, -1, -1
+	rec.ExpireAt, rec.Idle, rec.Freq, rec.MVCCTimestamp = 0, -1, -1, 0
 	rec.Type, rec.RDBType, rec.Encoding = 0, 0, ""
 	rec.Offset = r.in.offset()
 	return rec
@@ -481,6 +531,9 @@ func (r *Reader) resetRecord() *Record {
 func (r *Reader) startKey(rec *Record, t byte) error {
 	typeOff := r.in.offset() - 1
 	typ, ok := r.logicalType(t)
+	if !ok && t == keydbTypeCron && r.dialect == DialectRedis {
+		return r.errorAt(typeOff, ErrCorrupt, "type 64: a KeyDB cron job (KEYDB.CRON), which only KeyDB can load, is not supported")
+	}
 	if !ok {
 		return r.errorAt(typeOff, ErrCorrupt, "unknown record type or opcode 0x%02X (%d) in %s RDB %d", t, t, r.dialect, r.version)
 	}

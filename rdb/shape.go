@@ -1,6 +1,9 @@
 package rdb
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Shape describes how a value is stored, as far as size estimates need:
 // counts and byte lengths, read without decompressing or decoding what
@@ -293,6 +296,9 @@ func (r *Reader) blobShape(kind innerKind, deep bool) (size, count, largest uint
 		var known bool
 		count, known = headerCount(kind, head)
 		if known {
+			if why := blobHeaderImpossible(kind, head, size, count); why != "" {
+				return 0, 0, 0, false, r.errorAt(off, ErrCorrupt, "%s", why)
+			}
 			if err := r.in.discard(h.storedLen()); err != nil {
 				return 0, 0, 0, false, r.truncOrErr(err, "a compact-encoded value")
 			}
@@ -335,6 +341,46 @@ func headerCount(kind innerKind, head []byte) (count uint64, known bool) {
 		}
 	}
 	return 0, false
+}
+
+// blobHeaderImpossible checks what a compact blob's header claims against
+// the blob's size (the cheap invariants a full decode would also find
+// broken): a total that is not the size, or more entries than the bytes can
+// hold. It returns what is wrong, "" when nothing is.
+func blobHeaderImpossible(kind innerKind, head []byte, size, count uint64) string {
+	// Each entry takes at least minEntry bytes after a header of hdr
+	// bytes and before a terminator of end bytes.
+	var hdr, end, minEntry uint64
+	switch kind {
+	case innerIntset:
+		enc := uint64(binary.LittleEndian.Uint32(head))
+		if enc != 2 && enc != 4 && enc != 8 {
+			return fmt.Sprintf("intset encoding %d, expected 2, 4 or 8", enc)
+		}
+		if 8+enc*count != size {
+			return fmt.Sprintf("intset claims %d members of %d bytes, but its %d bytes hold %d", count, enc, size, (max(size, 8)-8)/enc)
+		}
+		return ""
+	case innerListpack:
+		if total := uint64(binary.LittleEndian.Uint32(head)); total != size {
+			return fmt.Sprintf("listpack header says %d bytes, but it is %d", total, size)
+		}
+		hdr, end, minEntry = 6, 1, 2
+	case innerZiplist:
+		if total := uint64(binary.LittleEndian.Uint32(head)); total != size {
+			return fmt.Sprintf("ziplist header says %d bytes, but it is %d", total, size)
+		}
+		hdr, end, minEntry = 10, 1, 2
+	case innerZipmap:
+		hdr, end, minEntry = 1, 1, 3
+	default:
+		return ""
+	}
+	if size < hdr+end || count > (size-hdr-end)/minEntry {
+		name := map[innerKind]string{innerListpack: "listpack", innerZiplist: "ziplist", innerZipmap: "zipmap"}[kind]
+		return fmt.Sprintf("%s claims %d entries, more than its %d bytes can hold", name, count, size)
+	}
+	return ""
 }
 
 // countInner counts the current blob's entries and its longest one.

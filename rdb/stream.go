@@ -1,6 +1,7 @@
 package rdb
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -13,6 +14,15 @@ import (
 type StreamID struct{ Ms, Seq uint64 }
 
 func (id StreamID) String() string { return fmt.Sprintf("%d-%d", id.Ms, id.Seq) }
+
+// Compare orders stream IDs as the server does, by time then sequence:
+// -1 if id comes before o, 0 if they are the same, +1 if after.
+func (id StreamID) Compare(o StreamID) int {
+	if c := cmp.Compare(id.Ms, o.Ms); c != 0 {
+		return c
+	}
+	return cmp.Compare(id.Seq, o.Seq)
+}
 
 // StreamEntry is one live entry of a stream. Fields holds field, value,
 // field, value, ...; the slices are valid until the next call to

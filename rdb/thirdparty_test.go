@@ -924,12 +924,4 @@ func tpDiff(a, b any) string {
 	return fmt.Sprintf("at byte %d:\n got ...%s\nwant ...%s", i, x[from:min(len(x), i+150)], y[from:min(len(y), i+150)])
 }
 
-func tpShort(v any) string {
-	b, _ := json.Marshal(v)
-	if len(b) > 400 {
-		return string(b[:400]) + "..."
-	}
-	return string(b)
-}
-
 var _ = math.Inf

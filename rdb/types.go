@@ -36,8 +36,11 @@ const (
 
 // Opcodes: bytes that introduce something other than a key.
 const (
-	opKeyMeta       = 243 // Redis 8.6: module key metadata before a key; Valkey 9: slot import
-	opSlotInfo      = 244
+	opKeyMeta  = 243 // Redis 8.6: module key metadata before a key; Valkey 9: slot import
+	opSlotInfo = 244
+
+	// keydbTypeCron is KeyDB's RDB_TYPE_CRON, a scheduled script.
+	keydbTypeCron   = 64
 	opFunction2     = 245
 	opFunctionPreGA = 246
 	opModuleAux     = 247

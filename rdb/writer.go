@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rdbtool/rdbtool/internal/keydigest"
 	"github.com/rdbtool/rdbtool/rdb/compact"
 )
 
@@ -26,27 +27,23 @@ func (t Target) String() string {
 	return fmt.Sprintf("RDB %d", t.Version)
 }
 
-// targetNames maps server releases to the RDB version they write.
-var targetNames = map[string]Target{
-	"redis-2.8": {DialectRedis, 6}, "redis-3.0": {DialectRedis, 6},
-	"redis-3.2": {DialectRedis, 7},
-	"redis-4.0": {DialectRedis, 8},
-	"redis-5.0": {DialectRedis, 9}, "redis-6.0": {DialectRedis, 9}, "redis-6.2": {DialectRedis, 9},
-	"redis-7.0": {DialectRedis, 10},
-	"redis-7.2": {DialectRedis, 11},
-	"redis-7.4": {DialectRedis, 12}, "redis-8.0": {DialectRedis, 12},
-	"redis-8.6":  {DialectRedis, 13},
-	"valkey-7.2": {DialectRedis, 11}, "valkey-8.0": {DialectRedis, 11}, "valkey-8.1": {DialectRedis, 11},
-	"valkey-9.0": {DialectValkey, 80},
-}
-
-// TargetNames lists the server names ParseTarget knows.
+// TargetNames lists the release lines ParseTarget knows ("redis-7.0").
 func TargetNames() []string {
 	var out []string
-	for k := range targetNames {
-		out = append(out, k)
+	for _, r := range releases {
+		out = append(out, r.Name())
 	}
 	return out
+}
+
+// targetNamed returns the target of a release line's name.
+func targetNamed(name string) (Target, bool) {
+	for _, r := range releases {
+		if r.Name() == name {
+			return r.Target, true
+		}
+	}
+	return Target{}, false
 }
 
 // ParseTarget accepts a server release ("redis-7.0", "valkey-8.0", also
@@ -57,12 +54,12 @@ func ParseTarget(s string) (Target, error) {
 	if n, err := strconv.Atoi(s); err == nil {
 		return TargetVersion(n)
 	}
-	if t, ok := targetNames[s]; ok {
+	if t, ok := targetNamed(s); ok {
 		return t, nil
 	}
 	// redis-7.0.15 -> redis-7.0
 	if i := strings.LastIndexByte(s, '.'); i > 0 && strings.Count(s, ".") == 2 {
-		if t, ok := targetNames[s[:i]]; ok {
+		if t, ok := targetNamed(s[:i]); ok {
 			return t, nil
 		}
 	}
@@ -182,6 +179,14 @@ type WriterOptions struct {
 	// Now gives the time against which field TTLs are judged expired
 	// (DropFieldTTLs); default time.Now.
 	Now func() time.Time
+	// AllowDuplicateKeys turns off the check that no key is written twice
+	// in one database (see ErrDuplicateKey), for a caller that guarantees
+	// it: a server refuses a file with a repeated key.
+	AllowDuplicateKeys bool
+	// KeyDigestMemory bounds the memory of the duplicate checks, for keys
+	// and for the members of one collection each (default 32 MiB; past
+	// it, digests go to temporary files in SpoolDir).
+	KeyDigestMemory int64
 	// Recompress makes CopyValue compress every string afresh instead of
 	// copying the source's stored form where that gives the same bytes
 	// (see CopyValue). The output is the same; this is for verifying that.
@@ -197,6 +202,12 @@ var ErrUnsupported = errors.New("not representable in the target format")
 // restore, as the server would have deleted the key.
 var ErrAllFieldsExpired = errors.New("every hash field has expired")
 
+// ErrEmptyCollection is wrapped by the error of a DUMP payload for a
+// collection without elements: servers do not store empty collections
+// (a Writer writing a file leaves such a key out and counts it in
+// WriterStats.EmptyKeys, as a server loading the file skips it).
+var ErrEmptyCollection = errors.New("servers do not store empty collections")
+
 // WriterStats counts what a Writer wrote and what a Policy left out.
 type WriterStats struct {
 	Keys                 int64
@@ -207,6 +218,7 @@ type WriterStats struct {
 	DroppedKeyMeta       int64
 	DroppedFunctions     int64
 	DroppedLRU           int64 // idle/freq values the target cannot store (before RDB 9)
+	EmptyKeys            int64 // collections without elements, left out (a server skips them)
 	// StoredCopies counts strings, compact blobs and quicklist nodes that
 	// CopyValue wrote in the source's stored form instead of compressing
 	// them again (see CopyValue).
@@ -218,19 +230,35 @@ type WriterStats struct {
 type KeyHeader struct {
 	Key      []byte
 	ExpireAt int64 // Unix ms; 0 for none
-	Idle     int64 // seconds; -1 for none
-	Freq     int   // 0-255; -1 for none
-	KeyMeta  []KeyMeta
+	// The LRU idle time (seconds) is written only when HasIdle, the LFU
+	// frequency only when HasFreq: the zero value writes neither. A
+	// server writes the one its maxmemory-policy keeps, never both.
+	Idle    int64
+	HasIdle bool
+	Freq    uint8
+	HasFreq bool
+	KeyMeta []KeyMeta
 }
 
-// HeaderOf returns the KeyHeader of a Reader's key record.
-func HeaderOf(rec *Record) KeyHeader {
-	return KeyHeader{Key: rec.Key, ExpireAt: rec.ExpireAt, Idle: rec.Idle, Freq: rec.Freq, KeyMeta: rec.KeyMeta}
+// KeyHeader returns the header of a key record, for writing the key again
+// as it was read (Writer.CopyValue).
+func (rec *Record) KeyHeader() KeyHeader {
+	return KeyHeader{Key: rec.Key, ExpireAt: rec.ExpireAt,
+		Idle: max(rec.Idle, 0), HasIdle: rec.Idle >= 0,
+		Freq: uint8(max(rec.Freq, 0)), HasFreq: rec.Freq >= 0,
+		KeyMeta: rec.KeyMeta}
 }
 
 // Writer writes an RDB file for a chosen target. Records are written in
 // the order the methods are called; Close writes the end-of-file opcode and
 // the checksum. A Writer is not safe for concurrent use.
+//
+// It writes nothing a server refuses to load: a key written twice in one
+// database fails (ErrDuplicateKey; see WriterOptions.AllowDuplicateKeys),
+// so does a member given twice to a set, sorted set or hash
+// (ErrDuplicateMember), in bounded memory (writer_dup.go); an empty
+// collection, which a server skips, is left out and counted
+// (WriterStats.EmptyKeys).
 //
 // Values are written in the encoding the target server would itself choose
 // for them under its default thresholds (see Limits): intset, ziplist or
@@ -248,6 +276,14 @@ func HeaderOf(rec *Record) KeyHeader {
 // smallest TTL first) the encoded elements are spooled: in memory up to
 // SpoolMemory bytes, then in a temporary file, so memory stays flat however
 // large the value.
+//
+// Goroutines: the Writer calls the io.Writer given to NewWriter from a
+// goroutine of its own, so that a full 256 KiB buffer is checksummed and
+// written while the next one fills. The calls are never concurrent with
+// each other, and none is made once Close has returned, whether it
+// succeeded or not: call Close after any error before using that
+// io.Writer again. A write error is returned by a later method or by
+// Close.
 type Writer struct {
 	o        out
 	t        Target
@@ -269,6 +305,9 @@ type Writer struct {
 	zsArena  []byte     // and their members
 	scoreBuf []byte
 	cs       compactScratch // CopyValue's fast paths (writer_copy.go)
+
+	db   int            // the current database (SelectDB)
+	keys *keydigest.Set // digests of the keys written (writer_dup.go)
 
 	// CopyValue: the stored forms of the value being copied.
 	copying    bool
@@ -375,6 +414,7 @@ func (w *Writer) SelectDB(db int) error {
 	}
 	w.o.byte1(opSelectDB)
 	w.o.len(uint64(db))
+	w.db = db
 	return w.o.err
 }
 
@@ -449,23 +489,26 @@ func (w *Writer) keyHeader(h *KeyHeader, typ byte) error {
 		w.o.byte1(typ)
 		return w.o.err
 	}
+	if err := w.checkKey(h.Key); err != nil {
+		return err
+	}
 	if h.ExpireAt != 0 {
 		w.o.byte1(opExpireTimeMS)
 		var b [8]byte
 		binary.LittleEndian.PutUint64(b[:], uint64(h.ExpireAt))
 		w.o.small(b[:])
 	}
-	if h.Idle >= 0 || h.Freq >= 0 {
+	if h.HasIdle || h.HasFreq {
 		if !w.t.at(9) {
 			w.stats.DroppedLRU++
 		} else {
-			if h.Idle >= 0 {
+			if h.HasIdle {
 				w.o.byte1(opIdle)
 				w.o.len(uint64(h.Idle))
 			}
-			if h.Freq >= 0 {
+			if h.HasFreq {
 				w.o.byte1(opFreq)
-				w.o.byte1(byte(h.Freq))
+				w.o.byte1(h.Freq)
 			}
 		}
 	}
@@ -545,6 +588,9 @@ func (w *Writer) WriteModule(h KeyHeader, m *ModuleValue) error {
 // Close writes the end-of-file opcode and the checksum, and flushes. It
 // does not close the underlying writer.
 func (w *Writer) Close() error {
+	// Whatever the outcome, no write of ours is in flight once Close
+	// returns: the caller may then reuse or close the io.Writer.
+	defer w.o.wait()
 	if w.closed {
 		return w.o.err
 	}
@@ -552,6 +598,9 @@ func (w *Writer) Close() error {
 		return err
 	}
 	w.closed = true
+	if err := w.finishKeys(); err != nil {
+		return err
+	}
 	w.o.byte1(opEOF)
 	sum := w.o.sum()
 	if w.opt.NoChecksum {

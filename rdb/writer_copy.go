@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/rdbtool/rdbtool/rdb/compact"
 )
@@ -160,7 +161,7 @@ func hasDup(views [][]byte) bool {
 // hashFast is closeHash for a hash without field TTLs that stays compact.
 func (w *Writer) hashFast(r *Reader) ([]byte, byte) {
 	ents, ok := w.entries(r)
-	if !ok || len(ents)%2 != 0 {
+	if !ok || len(ents)%2 != 0 || len(ents) == 0 { // empty: the general path leaves it out
 		return nil, 0
 	}
 	n := len(ents) / 2
@@ -191,7 +192,7 @@ func (w *Writer) hashFast(r *Reader) ([]byte, byte) {
 // members the source stored in the order closeZSet sorts them into.
 func (w *Writer) zsetFast(r *Reader) ([]byte, byte) {
 	ents, ok := w.entries(r)
-	if !ok || len(ents)%2 != 0 {
+	if !ok || len(ents)%2 != 0 || len(ents) == 0 { // empty: the general path leaves it out
 		return nil, 0
 	}
 	n := len(ents) / 2
@@ -227,6 +228,11 @@ func (w *Writer) zsetFast(r *Reader) ([]byte, byte) {
 			return nil, 0
 		}
 	}
+	// A member repeated with another score is not a neighbour: the
+	// general path refuses it.
+	if hasDup(append([][]byte(nil), members...)) {
+		return nil, 0
+	}
 	if w.t.at(10) {
 		lb := &w.lb
 		lb.Reset()
@@ -258,7 +264,7 @@ func (w *Writer) intsetFast(r *Reader) ([]byte, byte) {
 		ints = append(ints, x)
 	}
 	w.cs.ints = ints
-	if it.Err() != nil || len(ints) > w.lim.SetMaxIntsetEntries {
+	if it.Err() != nil || len(ints) > w.lim.SetMaxIntsetEntries || len(ints) == 0 {
 		return nil, 0
 	}
 	// The iterator checked that the members strictly increase.
@@ -269,7 +275,7 @@ func (w *Writer) intsetFast(r *Reader) ([]byte, byte) {
 // listpack.
 func (w *Writer) setFast(r *Reader) ([]byte, byte) {
 	ents, ok := w.entries(r)
-	if !ok {
+	if !ok || len(ents) == 0 { // empty: the general path leaves it out
 		return nil, 0
 	}
 	lim := &w.lim
@@ -436,10 +442,14 @@ func (w *Writer) copyPlainRun(r *Reader, c *CollectionWriter) {
 	i, n, stored := 0, uint64(0), int64(0)
 	for n < v.remaining {
 		j := i
+		memberLen := 0
 		for p := 0; p < parts; p++ {
 			l, ok := verbatimLen(b[j:], long)
 			if !ok {
 				goto done
+			}
+			if p == 0 {
+				memberLen = l
 			}
 			if l > 21 {
 				stored++
@@ -451,6 +461,10 @@ func (w *Writer) copyPlainRun(r *Reader, c *CollectionWriter) {
 				break
 			}
 			j += 8
+		}
+		if err := c.checkMember(verbatimText(b[i:i+memberLen], &w.scratch)); err != nil {
+			c.err = err
+			break
 		}
 		i = j
 		n++
@@ -466,6 +480,24 @@ done:
 	if w.o.compress {
 		w.stats.StoredCopies += stored
 	}
+}
+
+// verbatimText is the decoded bytes of an RDB string verbatimLen
+// accepted (integers as their decimal text, in *scratch).
+func verbatimText(b []byte, scratch *[]byte) []byte {
+	var x int64
+	switch b[0] {
+	case 0xC0 | encInt8:
+		x = int64(int8(b[1]))
+	case 0xC0 | encInt16:
+		x = int64(int16(binary.LittleEndian.Uint16(b[1:])))
+	case 0xC0 | encInt32:
+		x = int64(int32(binary.LittleEndian.Uint32(b[1:])))
+	default:
+		return b[1:]
+	}
+	*scratch = strconv.AppendInt((*scratch)[:0], x, 10)
+	return *scratch
 }
 
 // verbatimLen returns the length of the RDB string at the start of b when

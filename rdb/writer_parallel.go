@@ -12,13 +12,17 @@ type KeyEncoder struct{ w *Writer }
 // goroutine.
 func (w *Writer) NewKeyEncoder() *KeyEncoder {
 	e := &Writer{t: w.t, opt: w.opt, lim: w.lim, started: true}
-	e.o.compress = w.o.compress // no io.Writer: the output stays in e.o.buf
+	e.opt.AllowDuplicateKeys = true // checked in WriteEncoded, in file order
+	e.o.compress = w.o.compress     // no io.Writer: the output stays in e.o.buf
 	return &KeyEncoder{w: e}
 }
 
 // EncodedKey is one key record a KeyEncoder encoded.
 type EncodedKey struct {
 	Bytes []byte // the whole record; valid until the KeyEncoder's next call
+	// Key is the key's name, for WriteEncoded's check that no key is
+	// written twice in one database; a caller keeping Bytes keeps it too.
+	Key []byte
 	// Stats is what writing it adds to the Writer's Stats. StoredCopies
 	// can be lower than with CopyKey: a KeyEncoder learns whether it may
 	// copy a verbatim string as stored from the keys it encodes (see
@@ -34,13 +38,17 @@ func (e *KeyEncoder) CopyKey(r *Reader, rec *Record) (EncodedKey, error) {
 	if err := w.CopyKey(r, rec); err != nil {
 		return EncodedKey{}, err
 	}
-	return EncodedKey{Bytes: w.o.buf, Stats: w.stats.since(before)}, w.o.err
+	return EncodedKey{Bytes: w.o.buf, Key: rec.Key, Stats: w.stats.since(before)}, w.o.err
 }
 
 // WriteEncoded writes a key record that a KeyEncoder of w encoded, where
-// CopyKey would have written it.
+// CopyKey would have written it: it fails as CopyKey would for a key the
+// current database already has (ErrDuplicateKey), writing nothing.
 func (w *Writer) WriteEncoded(k EncodedKey) error {
 	if err := w.begin(); err != nil {
+		return err
+	}
+	if err := w.checkKey(k.Key); err != nil {
 		return err
 	}
 	w.o.raw(k.Bytes)

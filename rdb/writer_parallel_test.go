@@ -65,7 +65,7 @@ func rewrite(data []byte, target rdb.Target, workers int) ([]byte, rdb.WriterSta
 					encs[wk.ID] = e
 				}
 				k, err := e.CopyKey(wk.Reader, rec)
-				k.Bytes = wk.Keep(k.Bytes)
+				k.Bytes, k.Key = wk.Keep(k.Bytes), wk.Keep(k.Key)
 				out.db, out.key = rec.DB, k
 				return err
 			},

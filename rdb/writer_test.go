@@ -560,10 +560,10 @@ func TestWriterAllFieldsExpired(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.WriteValue(rdb.KeyHeader{Key: []byte("gone"), Idle: -1, Freq: -1}, hash(past, past)); err != nil {
+	if err := w.WriteValue(rdb.KeyHeader{Key: []byte("gone")}, hash(past, past)); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.WriteValue(rdb.KeyHeader{Key: []byte("kept"), Idle: -1, Freq: -1}, hash(past, future)); err != nil {
+	if err := w.WriteValue(rdb.KeyHeader{Key: []byte("kept")}, hash(past, future)); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Close(); err != nil {
@@ -598,5 +598,84 @@ func TestWriterAllFieldsExpired(t *testing.T) {
 	}
 	if _, err := rdb.EncodeDump(hash(past), opts); !errors.Is(err, rdb.ErrAllFieldsExpired) {
 		t.Errorf("DUMP of an all-expired hash: %v, want ErrAllFieldsExpired", err)
+	}
+}
+
+// TestKeyHeaderZeroWritesNoLRUOrLFU: a KeyHeader with only a key writes
+// neither an idle time nor a frequency (a server never writes both), and
+// each is written exactly when its Has flag says so.
+func TestKeyHeaderZeroWritesNoLRUOrLFU(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := rdb.NewWriter(&buf, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []rdb.KeyHeader{
+		{Key: []byte("plain")},
+		{Key: []byte("lru"), Idle: 42, HasIdle: true},
+		{Key: []byte("lfu"), Freq: 7, HasFreq: true},
+		{Key: []byte("zero-lfu"), HasFreq: true},
+	} {
+		if err := w.WriteString(h, []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]int64{"plain": {-1, -1}, "lru": {42, -1}, "lfu": {-1, 7}, "zero-lfu": {-1, 0}}
+	r := rdb.NewReader(bytes.NewReader(buf.Bytes()))
+	n := 0
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Kind != rdb.KindKey {
+			continue
+		}
+		n++
+		if got := [2]int64{rec.Idle, int64(rec.Freq)}; got != want[string(rec.Key)] {
+			t.Errorf("%s: idle, freq = %v, want %v", rec.Key, got, want[string(rec.Key)])
+		}
+		// Copying the record gives back the same header.
+		if h := rec.KeyHeader(); h.HasIdle != (rec.Idle >= 0) || h.HasFreq != (rec.Freq >= 0) {
+			t.Errorf("%s: KeyHeader %+v from idle %d, freq %d", rec.Key, h, rec.Idle, rec.Freq)
+		}
+	}
+	if n != len(want) {
+		t.Fatalf("read %d keys, want %d", n, len(want))
+	}
+}
+
+// TestStreamInfoVersionZeroRefusesMetadata: metadata of a later layout
+// given without saying which layout it comes from is refused, not
+// silently replaced by derived values.
+func TestStreamInfoVersionZeroRefusesMetadata(t *testing.T) {
+	write := func(info *rdb.StreamInfo) error {
+		w, err := rdb.NewWriter(io.Discard, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 11}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sw, err := w.BeginStream(rdb.KeyHeader{Key: []byte("s")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sw.Add(rdb.StreamEntry{ID: rdb.StreamID{Ms: 1, Seq: 1}, Fields: [][]byte{[]byte("f"), []byte("v")}}); err != nil {
+			t.Fatal(err)
+		}
+		return sw.Close(info)
+	}
+	if err := write(&rdb.StreamInfo{EntriesAdded: 5}); err == nil || !strings.Contains(err.Error(), "EntriesAdded") {
+		t.Errorf("Version 0 with EntriesAdded: %v", err)
+	}
+	if err := write(&rdb.StreamInfo{Version: 2, EntriesAdded: 5}); err != nil {
+		t.Errorf("Version 2 with EntriesAdded: %v", err)
+	}
+	if err := write(&rdb.StreamInfo{LastID: rdb.StreamID{Ms: 9}}); err != nil {
+		t.Errorf("Version 0 with only layout-1 fields: %v", err)
 	}
 }

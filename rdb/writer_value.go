@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rdbtool/rdbtool/internal/keydigest"
 	"github.com/rdbtool/rdbtool/rdb/compact"
 )
 
@@ -211,6 +212,10 @@ type CollectionWriter struct {
 	sp spool
 	fb []byte
 
+	// digests of the members written in a plain encoding (writer_dup.go)
+	members   *keydigest.Set
+	memberPos int64
+
 	// lists
 	ql *qlBuilder
 
@@ -284,6 +289,7 @@ func (w *Writer) BeginCollection(h KeyHeader, typ Type, info CollectionInfo) (*C
 	}
 	if directType != 0 {
 		c.direct = true
+		c.h.Key = h.Key // for errors only: not kept past the call's caller
 		if err := w.keyHeader(&h, directType); err != nil {
 			return nil, err
 		}
@@ -389,6 +395,9 @@ func (c *CollectionWriter) add(e *Element) error {
 		return c.ql.add(e.Member, c.memInt, c.memIntV)
 	}
 	if c.direct {
+		if err := c.checkMember(e.Member); err != nil {
+			return err
+		}
 		o := &w.o
 		switch c.typ {
 		case TypeList, TypeSet:
@@ -459,6 +468,7 @@ func (c *CollectionWriter) memberStr(m []byte) {
 // Close writes the collection and releases its spool.
 func (c *CollectionWriter) Close() error {
 	defer c.sp.release()
+	defer c.releaseMembers()
 	w := c.w
 	w.inValue = false
 	if c.err != nil {
@@ -468,6 +478,9 @@ func (c *CollectionWriter) Close() error {
 		return fmt.Errorf("rdb: key %q: %d elements declared, %d added: the file would be corrupt", c.h.Key, c.declared, c.n)
 	}
 	if c.direct {
+		if err := c.finishMembers(); err != nil {
+			return err
+		}
 		return w.o.err
 	}
 	if c.n == 0 {
@@ -481,7 +494,14 @@ func (c *CollectionWriter) Close() error {
 			w.stats.DroppedExpiredKeys++
 			return nil
 		}
-		return fmt.Errorf("rdb: key %q: empty %s: servers do not store empty collections", c.h.Key, c.typ)
+		// A server skips an empty collection when it loads a file (with
+		// a log line) and loads the rest: so is it left out here, and
+		// counted. A DUMP payload must hold a value: the caller skips it.
+		if w.payload {
+			return fmt.Errorf("rdb: key %q: empty %s: %w", c.h.Key, c.typ, ErrEmptyCollection)
+		}
+		w.stats.EmptyKeys++
+		return nil
 	}
 	if c.ql != nil {
 		return c.ql.finish(&c.h)
@@ -522,10 +542,25 @@ func (c *CollectionWriter) plainBody(typ byte) error {
 	}
 	o := &w.o
 	o.len(uint64(c.n))
-	return c.elements(func(e Element) error {
+	return c.plainElements(func(e Element) error {
 		o.str(e.Member)
 		return o.err
 	})
+}
+
+// plainElements is elements for a value written in a plain encoding: the
+// members of sets, sorted sets and hashes are checked for repeats.
+func (c *CollectionWriter) plainElements(fn func(e Element) error) error {
+	err := c.elements(func(e Element) error {
+		if err := c.checkMember(e.Member); err != nil {
+			return err
+		}
+		return fn(e)
+	})
+	if err != nil {
+		return err
+	}
+	return c.finishMembers()
 }
 
 func (c *CollectionWriter) blob(typ byte, b []byte) error {
@@ -631,10 +666,14 @@ func (c *CollectionWriter) closeZSet() error {
 			}
 			return bytes.Compare(a.m, b.m)
 		})
-		for i := 1; i < len(all); i++ {
-			if bytes.Equal(all[i].m, all[i-1].m) {
-				return fmt.Errorf("rdb: key %q: duplicate sorted set member %q", c.h.Key, all[i].m)
+		// By score first: one member given twice with two scores is not
+		// in neighbouring places.
+		seen := w.seenMap()
+		for _, e := range all {
+			if seen[string(e.m)] {
+				return fmt.Errorf("rdb: key %q: duplicate sorted set member %q", c.h.Key, e.m)
 			}
+			seen[string(e.m)] = true
 		}
 		if w.t.at(10) {
 			var lb compact.ListpackBuilder
@@ -662,7 +701,7 @@ func (c *CollectionWriter) closeZSet() error {
 	}
 	o := &w.o
 	o.len(uint64(c.n))
-	return c.elements(func(e Element) error {
+	return c.plainElements(func(e Element) error {
 		o.str(e.Member)
 		if typ == typeZSet2 {
 			var b [8]byte
@@ -691,7 +730,7 @@ func (c *CollectionWriter) closeHash() error {
 			return err
 		}
 		o.len(uint64(c.n))
-		return c.elements(func(e Element) error {
+		return c.plainElements(func(e Element) error {
 			o.str(e.Member)
 			o.str(e.Value)
 			at := e.ExpireAt
@@ -759,7 +798,7 @@ func (c *CollectionWriter) closeHash() error {
 		}
 		o.small(minb[:])
 		o.len(uint64(c.n))
-		return c.elements(func(e Element) error {
+		return c.plainElements(func(e Element) error {
 			if e.ExpireAt == 0 {
 				o.len(0)
 			} else {
@@ -801,7 +840,7 @@ func (c *CollectionWriter) closeHash() error {
 		return err
 	}
 	o.len(uint64(c.n))
-	return c.elements(func(e Element) error {
+	return c.plainElements(func(e Element) error {
 		o.str(e.Member)
 		o.str(e.Value)
 		return o.err
@@ -1290,6 +1329,32 @@ func (s *StreamWriter) add(e StreamEntry) error {
 	return nil
 }
 
+// streamFieldsSet names a metadata field of layout 2 or later that info
+// sets, or returns "".
+func streamFieldsSet(info *StreamInfo) string {
+	switch {
+	case info.FirstID != StreamID{}:
+		return "FirstID"
+	case info.MaxDeletedID != StreamID{}:
+		return "MaxDeletedID"
+	case info.EntriesAdded != 0:
+		return "EntriesAdded"
+	case info.IDMP != nil:
+		return "IDMP"
+	}
+	for _, g := range info.Groups {
+		if g.EntriesRead > 0 {
+			return "a group's EntriesRead"
+		}
+		for _, c := range g.Consumers {
+			if c.ActiveTime > 0 {
+				return "a consumer's ActiveTime"
+			}
+		}
+	}
+	return ""
+}
+
 func (s *StreamWriter) flushNode() error {
 	if !s.open {
 		return nil
@@ -1334,24 +1399,13 @@ func (w *Writer) streamLayout(info *StreamInfo) int {
 	return 1
 }
 
-func cmpID(a, b StreamID) int {
-	switch {
-	case a.Ms != b.Ms:
-		if a.Ms < b.Ms {
-			return -1
-		}
-		return 1
-	case a.Seq != b.Seq:
-		if a.Seq < b.Seq {
-			return -1
-		}
-		return 1
-	}
-	return 0
-}
-
 // Close writes the stream with info's metadata (LastID, groups, ...).
-// Length is taken from the entries added.
+// Length is taken from the entries added. info.Version says which layout
+// the metadata comes from: fields that layout lacks (FirstID,
+// MaxDeletedID, EntriesAdded and the groups' EntriesRead before layout 2,
+// consumers' ActiveTime before 3) are derived as a server loading it does.
+// Version 0 means layout 1 and is refused when any of those fields is set,
+// rather than silently replacing them.
 func (s *StreamWriter) Close(info *StreamInfo) error {
 	defer s.sp.release()
 	w := s.w
@@ -1368,6 +1422,9 @@ func (s *StreamWriter) Close(info *StreamInfo) error {
 	layout := w.streamLayout(info)
 	src := info.Version
 	if src == 0 {
+		if f := streamFieldsSet(info); f != "" {
+			return fmt.Errorf("rdb: stream %q: StreamInfo.Version is 0 but %s is set: give the layout the metadata comes from (1 to 4), or leave it zero to have it derived as a server loading layout 1 does", s.h.Key, f)
+		}
 		src = 1
 	}
 	lossy := src > layout && !(src == 4 && info.IDMP == nil && layout == 3)
@@ -1390,7 +1447,7 @@ func (s *StreamWriter) Close(info *StreamInfo) error {
 		return err
 	}
 	last := info.LastID
-	if cmpID(last, s.last) < 0 {
+	if last.Compare(s.last) < 0 {
 		last = s.last
 	}
 	o.len(s.n)
@@ -1480,17 +1537,17 @@ func estimateEntriesRead(length, added uint64, last, first, maxDel, id StreamID)
 	if added == 0 {
 		return 0
 	}
-	if length == 0 && cmpID(id, last) < 1 {
+	if length == 0 && id.Compare(last) < 1 {
 		return int64(added)
 	}
-	switch c := cmpID(id, last); {
+	switch c := id.Compare(last); {
 	case c == 0:
 		return int64(added)
 	case c > 0:
 		return -1
 	}
-	cmpFirst := cmpID(id, first)
-	if (maxDel == StreamID{}) || cmpID(maxDel, first) < 0 {
+	cmpFirst := id.Compare(first)
+	if (maxDel == StreamID{}) || maxDel.Compare(first) < 0 {
 		if cmpFirst < 0 {
 			return int64(added - length)
 		} else if cmpFirst == 0 {
@@ -1668,6 +1725,7 @@ func (w *Writer) CopyValue(r *Reader, rec *Record, h KeyHeader) error {
 		if err != nil {
 			w.inValue = false
 			cw.sp.release()
+			cw.releaseMembers()
 			if cw.ql != nil {
 				cw.ql.sp.release()
 			}
@@ -1764,7 +1822,7 @@ func appendStored(dst, b []byte, st *storedStr) []byte {
 
 // CopyKey writes the current key of r with its header.
 func (w *Writer) CopyKey(r *Reader, rec *Record) error {
-	return w.CopyValue(r, rec, HeaderOf(rec))
+	return w.CopyValue(r, rec, rec.KeyHeader())
 }
 
 func (w *Writer) seenMap() map[string]bool {

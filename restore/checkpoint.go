@@ -26,6 +26,13 @@ type Checkpoint struct {
 	HighWater     int64    `json:"high_water"`
 	Complete      bool     `json:"complete"`
 	Counts        Counts   `json:"counts"`
+	// TargetState is what each master held when the checkpoint was saved
+	// (run_id, keys per database): a resume refuses a target that has
+	// since restarted empty or lost keys.
+	TargetState map[string]NodeState `json:"target_state,omitempty"`
+	// StartedEmpty: the first run found the target empty, so the target
+	// must end up holding every key written (the final check).
+	StartedEmpty bool `json:"started_empty,omitempty"`
 }
 
 // Counts are running totals kept in the checkpoint.
@@ -34,6 +41,9 @@ type Counts struct {
 	Skipped map[string]int64 `json:"skipped,omitempty"`
 	Failed  int64            `json:"failed"`
 	Refused int64            `json:"refused"`
+	// WrittenByDB counts the keys written per target database: without
+	// and with a TTL.
+	WrittenByDB map[int][2]int64 `json:"written_by_db,omitempty"`
 }
 
 func loadCheckpoint(path string) (*Checkpoint, error) {
@@ -85,6 +95,8 @@ type tracker struct {
 type outcome struct {
 	kind   byte // 'w' written, 's' skipped, 'f' failed, 'r' refused
 	reason string
+	db     int  // written: the target database
+	ttl    bool // written: the key has a TTL
 }
 
 func (t *tracker) add(off int64, db int, end int64) int64 {
@@ -121,6 +133,16 @@ func (t *tracker) ack(seq int64, o outcome) {
 		switch o := t.done[t.head]; o.kind {
 		case 'w':
 			t.committed.Written++
+			if t.committed.WrittenByDB == nil {
+				t.committed.WrittenByDB = map[int][2]int64{}
+			}
+			n := t.committed.WrittenByDB[o.db]
+			if o.ttl {
+				n[1]++
+			} else {
+				n[0]++
+			}
+			t.committed.WrittenByDB[o.db] = n
 		case 'f':
 			t.committed.Failed++
 		case 'r':
@@ -154,6 +176,10 @@ func (t *tracker) commitState() Counts {
 	for k, v := range t.committed.Skipped {
 		c.Skipped[k] = v
 	}
+	c.WrittenByDB = map[int][2]int64{}
+	for k, v := range t.committed.WrittenByDB {
+		c.WrittenByDB[k] = v
+	}
 	return c
 }
 
@@ -171,10 +197,4 @@ func (t *tracker) newSource(i int, start int64) {
 	t.mu.Lock()
 	t.srcIdx, t.readPos, t.hiWater = i, start, start
 	t.mu.Unlock()
-}
-
-func (t *tracker) pending() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.done) - t.head
 }

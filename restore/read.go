@@ -12,6 +12,13 @@ import (
 
 	"github.com/rdbtool/rdbtool/export"
 	"github.com/rdbtool/rdbtool/rdb"
+	"github.com/rdbtool/rdbtool/rewrite"
+)
+
+// Reasons keys are skipped for.
+const (
+	skipModule = "module value (--skip-modules)"
+	skipEmpty  = "empty collection (a server skips it when loading)"
 )
 
 func (e *engine) readAll(sources []string) error {
@@ -171,6 +178,14 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	if j.db >= e.ndb {
 		return refuse(fmt.Sprintf("database %d: the target has %d databases", j.db, e.ndb))
 	}
+	if rec.Type == rdb.TypeModule && e.o.SkipModules {
+		if err := r.Skip(); err != nil {
+			return err
+		}
+		e.skip(skipModule)
+		e.settle(rec.Offset, rec.DB, rec.Offset+rec.Size, outcome{kind: 's', reason: skipModule})
+		return nil
+	}
 	if rec.Type == rdb.TypeModule {
 		if mv, ok := moduleName(rec); ok {
 			j.module = mv
@@ -200,6 +215,14 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	}
 	// The payload: as stored when the target loads this RDB version.
 	var payload []byte
+	if n, ok := r.Len(); ok && n == 0 {
+		if err := r.Skip(); err != nil {
+			return err
+		}
+		e.skip(skipEmpty)
+		e.settle(rec.Offset, rec.DB, rec.Offset+rec.Size, outcome{kind: 's', reason: skipEmpty})
+		return nil
+	}
 	if raw && len(rec.KeyMeta) == 0 {
 		if pre := rc.span(rec.Offset, r.Offset()); pre != nil && rawStart(pre) >= 0 {
 			if err := r.Skip(); err != nil {
@@ -211,10 +234,20 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 			if payload == nil {
 				return fmt.Errorf("%s: key %q at offset %d: stored value not available for RESTORE", name, j.key, rec.Offset)
 			}
+			if emptyPayload(rec.Type, payload) {
+				e.skip(skipEmpty)
+				e.settle(rec.Offset, rec.DB, rec.Offset+rec.Size, outcome{kind: 's', reason: skipEmpty})
+				return nil
+			}
 		}
 	}
 	if payload == nil {
 		p, err := rdb.DumpValue(r, rec, rdb.WriterOptions{Target: e.target, NoCompression: true, Policy: e.o.Policy})
+		if errors.Is(err, rdb.ErrEmptyCollection) {
+			e.skip(skipEmpty)
+			e.settle(rec.Offset, rec.DB, rec.Offset+rec.Size, outcome{kind: 's', reason: skipEmpty})
+			return nil
+		}
 		if errors.Is(err, rdb.ErrAllFieldsExpired) {
 			e.skip("every hash field had expired")
 			e.settle(rec.Offset, rec.DB, rec.Offset+rec.Size, outcome{kind: 's', reason: "every hash field had expired"})
@@ -222,7 +255,7 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 		}
 		if err != nil {
 			if errors.Is(err, rdb.ErrUnsupported) {
-				e.issue(name, j.db, j.key, fmt.Sprintf("the target (RDB %d) cannot hold it: %v", e.tgtVer, err), true)
+				e.issue(name, j.db, j.key, rewrite.Classify(rec, rdb.WriterOptions{Target: e.target, Policy: e.o.Policy}).String(), true)
 				if err := r.Skip(); err != nil {
 					return err
 				}
@@ -252,6 +285,31 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	}
 	j.payload = payload
 	return e.send(j, rec.Offset, rec.DB, end)
+}
+
+// emptyPayload reports whether a stored collection holds no element
+// (RESTORE refuses it as "Bad data format"; a server loading the file
+// skips it). Only tiny payloads can be empty (an empty ziplist, the
+// largest empty form, makes a payload of 23 bytes): larger ones are not
+// read.
+func emptyPayload(t rdb.Type, payload []byte) bool {
+	switch t {
+	case rdb.TypeList, rdb.TypeSet, rdb.TypeZSet, rdb.TypeHash:
+	default:
+		return false
+	}
+	if len(payload) > 24 {
+		return false
+	}
+	r, err := rdb.NewDumpReader(payload)
+	if err != nil {
+		return false
+	}
+	if _, err := r.Next(); err != nil {
+		return false
+	}
+	_, err = r.NextElement()
+	return err == io.EOF
 }
 
 // send hands a job to its worker.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/rdbtool/rdbtool/internal/clustertest"
 	"github.com/rdbtool/rdbtool/internal/redistest"
+	"github.com/rdbtool/rdbtool/rdb"
 )
 
 // TestRestoreClusterRedirects: while a restore runs, one slot moves to
@@ -22,17 +23,17 @@ func TestRestoreClusterRedirects(t *testing.T) {
 	// still empty when they change hands).
 	early := map[int]bool{}
 	for i := 0; i < n-200; i++ {
-		early[KeySlot([]byte(fmt.Sprintf("str:%06d", i)))] = true
+		early[rdb.KeySlot([]byte(fmt.Sprintf("str:%06d", i)))] = true
 		if i%10 == 0 {
-			early[KeySlot([]byte(fmt.Sprintf("list:%06d", i)))] = true
-			early[KeySlot([]byte(fmt.Sprintf("hash:%06d", i)))] = true
+			early[rdb.KeySlot([]byte(fmt.Sprintf("list:%06d", i)))] = true
+			early[rdb.KeySlot([]byte(fmt.Sprintf("hash:%06d", i)))] = true
 		}
 	}
 	var keys []string
 	var slots []int
 	for i := n - 150; i < n && len(keys) < 2; i++ {
 		k := fmt.Sprintf("str:%06d", i)
-		s := KeySlot([]byte(k))
+		s := rdb.KeySlot([]byte(k))
 		if !early[s] && (len(slots) == 0 || slots[0] != s) {
 			keys, slots = append(keys, k), append(slots, s)
 		}

@@ -25,9 +25,19 @@
 //
 // Module values are only restored by RESTORE. Function libraries are
 // loaded with FUNCTION LOAD on every master. Keys whose expiry has passed
-// are skipped. Content the target cannot hold (hash field TTLs before 7.4,
-// newer stream metadata, module key metadata) is refused per key unless a
-// Policy allows leaving it out.
+// are skipped, and so are empty collections (a server skips them when it
+// loads a file).
+//
+// Nothing is written before the checks that keep a restore from losing
+// data (safety.go, precheck.go): a replica target is refused unless
+// DetachReplica; a maxmemory that cannot hold the snapshot, or an
+// evicting policy, unless AllowEviction; and one pass over the sources
+// lists all the target cannot hold (hash field TTLs before 7.4, newer
+// stream metadata, module key metadata, module values without their
+// module, databases it lacks), refusing the run unless a Policy (or
+// SkipModules, MapDB) leaves each out. DryRun stops after the checks. A
+// restore reports success only once the target's keys per database and
+// evicted_keys agree with what it wrote.
 //
 // Progress can be checkpointed to a file so that an interrupted run
 // resumes without losing or duplicating anything.
@@ -55,6 +65,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rdbtool/rdbtool/rdb"
+	"github.com/rdbtool/rdbtool/rewrite"
 	"github.com/rdbtool/rdbtool/source"
 )
 
@@ -120,7 +131,23 @@ type Options struct {
 	SyncListen string
 
 	// Checkpoint is a file recording progress; an existing one is resumed.
+	// The checkpoint records the target's run_id and keys per database: a
+	// resume into a target that restarted empty or lost keys is refused.
 	Checkpoint string
+
+	// DetachReplica allows restoring into a replica by promoting it
+	// (REPLICAOF NO ONE); without it a replica target is refused.
+	DetachReplica bool
+	// AllowEviction allows a target whose maxmemory-policy may evict keys,
+	// or whose maxmemory cannot hold the snapshot; evicted keys are then
+	// reported in a note instead of failing the final check.
+	AllowEviction bool
+	// SkipModules leaves module values out (reported as skipped): a
+	// target without their module cannot load them.
+	SkipModules bool
+	// DryRun runs every check made before writing (target role, memory,
+	// what the target cannot hold) and reports, writing nothing.
+	DryRun bool
 	// Verify compares the target with the sources afterwards.
 	Verify bool
 
@@ -164,6 +191,14 @@ type Report struct {
 	Bytes           int64 // payload bytes sent
 	Elapsed         time.Duration
 	Verify          *VerifyReport
+	// EstimatedBytes is the memory the keys are expected to take in the
+	// target (computed when the target has a maxmemory).
+	EstimatedBytes int64
+	DryRun         bool
+	// Incompatible is what the target cannot hold, found before writing
+	// by one pass over the sources; when it is not empty nothing was
+	// written and Restore returned a *rewrite.Error.
+	Incompatible []rewrite.Finding
 }
 
 // OK reports whether every key was written or deliberately skipped.
@@ -174,6 +209,23 @@ func (r *Report) OK() bool {
 // Print writes a human summary.
 func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "restore into %s (%s, RDB %d, %d node(s))%s\n", redactURL(r.Target), r.TargetVersion, r.TargetRDB, len(r.Nodes), map[bool]string{true: ", resumed", false: ""}[r.Resumed])
+	if r.DryRun {
+		fmt.Fprintf(w, "  dry run: nothing was written\n")
+	}
+	if r.EstimatedBytes > 0 {
+		fmt.Fprintf(w, "  estimated memory in the target: %s\n", humanBytes(r.EstimatedBytes))
+	}
+	if r.DryRun || len(r.Incompatible) > 0 {
+		// Nothing was written: no counts to show.
+		r.printIncompatible(w)
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "  note: %s\n", n)
+		}
+		if len(r.Incompatible) == 0 {
+			fmt.Fprintf(w, "  the checks made before writing pass\n")
+		}
+		return
+	}
 	rate := float64(r.Written) / math.Max(r.Elapsed.Seconds(), 1e-3)
 	how := fmt.Sprintf("RESTORE %d, re-encoded %d, SET %d, MSET %d, commands %d", r.ByRestore, r.ByReencode, r.BySet, r.ByMSet, r.ByCommands)
 	if r.BySync > 0 {
@@ -198,13 +250,7 @@ func (r *Report) Print(w io.Writer) {
 	if r.Functions > 0 || r.FunctionsFailed > 0 {
 		fmt.Fprintf(w, "  functions:    %d loaded, %d failed\n", r.Functions, r.FunctionsFailed)
 	}
-	for i, is := range r.Issues {
-		if i == 50 {
-			fmt.Fprintf(w, "    ... %d more\n", len(r.Issues)-50)
-			break
-		}
-		fmt.Fprintf(w, "    db %d %q: %s\n", is.DB, is.Key, is.Reason)
-	}
+	printIssues(w, r.Issues)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
@@ -212,6 +258,38 @@ func (r *Report) Print(w io.Writer) {
 		r.Verify.Print(w)
 	}
 }
+
+// printIncompatible lists what the target cannot hold, with counts,
+// example keys and the flag that leaves each out.
+func (r *Report) printIncompatible(w io.Writer) {
+	if len(r.Incompatible) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  the target cannot hold (nothing was written):\n")
+	for _, x := range r.Incompatible {
+		fmt.Fprintf(w, "    %8d  %s", x.Count, x.Reason)
+		if len(x.Examples) > 0 {
+			fmt.Fprintf(w, " (e.g. %s)", strings.Join(x.Examples, ", "))
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// printIssues prints the failed and refused keys one line per reason,
+// with a count and a few example keys.
+func printIssues(w io.Writer, issues []KeyIssue) {
+	var f rewrite.Findings
+	for _, is := range issues {
+		f.Add(rewrite.Reason{What: is.Reason}, is.DB, []byte(is.Key))
+	}
+	f.Print(w, "  ")
+	if len(issues) == issueLimit {
+		fmt.Fprintf(w, "    (only the first %d keys are listed)\n", issueLimit)
+	}
+}
+
+// issueLimit bounds Report.Issues.
+const issueLimit = 1000
 
 // ErrNotEmpty is returned when the target holds data and neither Replace
 // nor SkipExisting was chosen.
@@ -285,10 +363,11 @@ type engine struct {
 	skipped                                                                           map[string]int64
 	cp                                                                                *Checkpoint
 	cpBase                                                                            Counts
-	resumeHW                                                                          int64
-	resumeSrc                                                                         int
 	srcVer                                                                            int
 	srcDialect                                                                        rdb.Dialect
+
+	syncWritten map[int][2]int64     // keys a full sync wrote per target database (without, with TTL)
+	cpState     map[string]NodeState // the target's state last saved in the checkpoint
 }
 
 // Restore writes the keys of the sources into the target.
@@ -324,6 +403,9 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 			if strings.Join(cp.Sources, "\x00") != strings.Join(sources, "\x00") {
 				return nil, fmt.Errorf("checkpoint %s is for sources %q, not %q: remove it to start over", o.Checkpoint, cp.Sources, sources)
 			}
+			if err := e.checkResume(cp); err != nil {
+				return nil, err
+			}
 			if cp.Complete {
 				e.rep.Notes = append(e.rep.Notes, "checkpoint says this restore already completed; nothing to do")
 				e.rep.Resumed = true
@@ -343,9 +425,32 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 		}
 		e.emptyAtRun = true
 	}
+	if err := e.precheck(sources); err != nil {
+		return nil, err
+	}
+	if len(e.rep.Incompatible) > 0 {
+		e.rep.DryRun = o.DryRun
+		e.finishReport(start)
+		return e.rep, &rewrite.Error{Findings: e.rep.Incompatible}
+	}
+	if err := e.checkMemory(sources); err != nil {
+		return nil, err
+	}
+	before, err := e.targetState()
+	if err != nil {
+		return nil, err
+	}
+	if o.DryRun {
+		e.rep.DryRun = true
+		e.finishReport(start)
+		return e.rep, nil
+	}
 	if e.o.Method != MethodKeys {
 		done, err := e.trySync(sources, start)
 		if done || err != nil {
+			if err == nil {
+				err = e.finalCheck(before, e.syncWritten)
+			}
 			return e.rep, err
 		}
 	}
@@ -370,6 +475,9 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 	if runErr != nil {
 		return e.rep, runErr
 	}
+	if err := e.finalCheck(before, e.writtenByDB()); err != nil {
+		return e.rep, err
+	}
 	if o.Verify {
 		v, err := e.verify(sources)
 		e.rep.Verify = v
@@ -378,6 +486,20 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 		}
 	}
 	return e.rep, nil
+}
+
+// writtenByDB is the keys written per target database, by this run and
+// the runs it resumes: without and with a TTL.
+func (e *engine) writtenByDB() map[int][2]int64 {
+	m := map[int][2]int64{}
+	for db, n := range e.trk.commitState().WrittenByDB {
+		m[db] = n
+	}
+	for db, n := range e.cpBase.WrittenByDB {
+		x := m[db]
+		m[db] = [2]int64{x[0] + n[0], x[1] + n[1]}
+	}
+	return m
 }
 
 // trySync restores by a full sync when the run allows it. done: the
@@ -396,6 +518,7 @@ func (e *engine) trySync(sources []string, start time.Time) (done bool, err erro
 	if errors.Is(err, errSyncNotTaken) && e.o.Method == MethodAuto {
 		// Start over key by key: nothing the attempt counted was written.
 		e.keysRead.Store(0)
+		e.syncWritten = nil
 		e.repMu.Lock()
 		clear(e.skipped)
 		e.repMu.Unlock()
@@ -463,6 +586,9 @@ func (e *engine) connect() error {
 	first := true
 	err := e.eachMaster(func(addr string, c *redis.Client) error {
 		e.rep.Nodes = append(e.rep.Nodes, addr)
+		if err := e.checkRole(addr, c); err != nil {
+			return err
+		}
 		err := e.probe(addr, c, first)
 		first = false
 		return err
@@ -493,7 +619,11 @@ func (e *engine) probe(addr string, c *redis.Client, first bool) error {
 	rdbVer := rdbVersionOf(e.valkey, major, minor)
 	// A DUMP of a scratch key tells the RDB version exactly.
 	probeKey := "{" + slotTag(e.firstSlot(c)) + "}rdbtool:restore:probe"
-	if c.Do(ctx, "SET", probeKey, "x", "PX", 60000).Err() == nil {
+	setErr := c.Do(ctx, "SET", probeKey, "x", "PX", 60000).Err()
+	if err := readOnly(addr, setErr); err != nil {
+		return err
+	}
+	if setErr == nil {
 		if d, err := c.Dump(ctx, probeKey).Result(); err == nil && len(d) >= 10 {
 			rdbVer = int(d[len(d)-10]) | int(d[len(d)-9])<<8
 		}
@@ -614,31 +744,9 @@ func parseVersion(v string) (int, int) {
 	return major, minor
 }
 
-// rdbVersionOf maps a server release to the RDB version it loads.
+// rdbVersionOf is the RDB version a server release loads.
 func rdbVersionOf(valkey bool, major, minor int) int {
-	if valkey {
-		if major >= 9 {
-			return 80
-		}
-		return 11
-	}
-	switch {
-	case major >= 9 || (major == 8 && minor >= 6):
-		return 13
-	case major == 8 || (major == 7 && minor >= 4):
-		return 12
-	case major == 7 && minor >= 2:
-		return 11
-	case major == 7:
-		return 10
-	case major >= 5:
-		return 9
-	case major == 4:
-		return 8
-	case major == 3 && minor >= 2:
-		return 7
-	}
-	return 6
+	return rdb.ReleaseFor(valkey, major, minor).Target.Version
 }
 
 // checkEmpty refuses a target that holds keys (in any database) or
@@ -716,6 +824,7 @@ func (e *engine) done(j *job, written bool, skipReason string, failReason string
 	o := outcome{kind: 'w'}
 	switch {
 	case written:
+		o.db, o.ttl = j.db, j.expireAt != 0
 		e.written.Add(1)
 		switch {
 		case j.kind == jobCommands:
@@ -762,7 +871,7 @@ func (e *engine) issue(src string, db int, key []byte, reason string, refused bo
 		e.failed.Add(1)
 	}
 	e.repMu.Lock()
-	if len(e.rep.Issues) < 1000 {
+	if len(e.rep.Issues) < issueLimit {
 		e.rep.Issues = append(e.rep.Issues, KeyIssue{Source: src, DB: db, Key: string(key), Reason: reason})
 	}
 	e.repMu.Unlock()
@@ -813,6 +922,16 @@ func (e *engine) checkpointLoop(sources []string) func(complete bool) {
 		cp := &Checkpoint{FormatVersion: 1, Sources: sources, Target: redactURL(e.o.Target), Source: src, Offset: off, DB: db,
 			Dialect: int(e.srcDialect), RDBVersion: e.srcVer, HighWater: hw, Complete: complete}
 		cp.Counts = e.trk.commitState()
+		cp.Counts.WrittenByDB = e.writtenByDB()
+		cp.StartedEmpty = e.startedEmpty()
+		// Read after the resume point: the keys acknowledged before it
+		// are in these counts.
+		if st, err := e.targetState(); err == nil {
+			e.cpState = st
+		} else if e.cpState == nil && e.cp != nil {
+			e.cpState = e.cp.TargetState
+		}
+		cp.TargetState = e.cpState
 		cp.Counts.Written += e.cpBase.Written
 		cp.Counts.Failed += e.cpBase.Failed
 		cp.Counts.Refused += e.cpBase.Refused

@@ -121,7 +121,7 @@ func (d clusterDoer) Do(args ...any) (any, error) {
 	if name == "OBJECT" || name == "XINFO" {
 		key = args[2].([]byte)
 	}
-	return d.c.NodeFor(KeySlot(key)).Do(args...)
+	return d.c.NodeFor(rdb.KeySlot(key)).Do(args...)
 }
 
 // TestRestoreCorpusCluster restores a representative subset into a

@@ -410,8 +410,10 @@ func (e *engine) replicaConn(conn net.Conn, sources []string, st *syncStats) err
 // keys kept by the filter, not expired, in their mapped databases, with
 // their function libraries.
 func (e *engine) writeSyncStream(out io.Writer, sources []string, st *syncStats) error {
-	// Uncompressed: the target would only spend time decompressing.
-	w, err := rdb.NewWriter(out, rdb.WriterOptions{Target: e.target, Policy: e.o.Policy, NoCompression: true})
+	// Uncompressed: the target would only spend time decompressing. The
+	// pre-check proved the keys of each source unique per database, so
+	// with one source the writer need not check again.
+	w, err := rdb.NewWriter(out, rdb.WriterOptions{Target: e.target, Policy: e.o.Policy, NoCompression: true, AllowDuplicateKeys: len(sources) == 1})
 	if err != nil {
 		return err
 	}
@@ -431,6 +433,11 @@ func (e *engine) writeSyncStream(out io.Writer, sources []string, st *syncStats)
 	if n := w.Stats().DroppedExpiredKeys; n > 0 {
 		e.repMu.Lock()
 		e.skipped["every hash field had expired"] += n
+		e.repMu.Unlock()
+	}
+	if n := w.Stats().EmptyKeys; n > 0 {
+		e.repMu.Lock()
+		e.skipped[skipEmpty] += n
 		e.repMu.Unlock()
 	}
 	return nil
@@ -497,11 +504,28 @@ func (e *engine) syncSource(w *rdb.Writer, name string, curDB *int, st *syncStat
 				}
 				*curDB = db
 			}
+			if rec.Type == rdb.TypeModule && e.o.SkipModules {
+				e.skip(skipModule)
+				continue
+			}
 			if rec.Type == rdb.TypeModule {
 				return fmt.Errorf("%s: key %q: %w", name, rec.Key, errModuleKey)
 			}
+			n := w.Stats().Keys
 			if err := w.CopyKey(r, rec); err != nil {
 				return fmt.Errorf("%s: key %q: %w", name, rec.Key, err)
+			}
+			if w.Stats().Keys > n {
+				if e.syncWritten == nil {
+					e.syncWritten = map[int][2]int64{}
+				}
+				c := e.syncWritten[db]
+				if rec.ExpireAt != 0 {
+					c[1]++
+				} else {
+					c[0]++
+				}
+				e.syncWritten[db] = c
 			}
 		}
 	}

@@ -158,7 +158,7 @@ func (e *engine) verify(sources []string) (*VerifyReport, error) {
 				src.Close()
 				return v, err
 			}
-			if rec.Kind != rdb.KindKey || (e.o.Filter != nil && !e.o.Filter(rec)) {
+			if rec.Kind != rdb.KindKey || (e.o.Filter != nil && !e.o.Filter(rec)) || (e.o.SkipModules && rec.Type == rdb.TypeModule) {
 				continue
 			}
 			if rec.ExpireAt != 0 && rec.ExpireAt <= time.Now().UnixMilli() {

@@ -61,9 +61,27 @@ func (s *Store) Create(ctx context.Context, url string) (*Writer, error) {
 		// cancelled one, so an interrupted upload leaves nothing behind.
 		m.LeavePartsOnError = true
 	})
+	// The caller's cancellation stops the upload by failing its body, not
+	// by cancelling requests in flight: a CreateMultipartUpload cancelled
+	// after the server acted on it leaves an upload whose ID the client
+	// never learns, and so can never abort. Requests are cancelled only
+	// if the upload has not wound down a while later.
+	upCtx, stopUpload := context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		defer stopUpload()
+		select {
+		case <-ctx.Done():
+			pw.CloseWithError(&abortError{ctx.Err()})
+			select {
+			case <-w.done:
+			case <-time.After(30 * time.Second):
+			}
+		case <-w.done:
+		}
+	}()
 	go func() {
 		defer close(w.done)
-		_, err := up.Upload(ctx, &s3.PutObjectInput{
+		_, err := up.Upload(upCtx, &s3.PutObjectInput{
 			Bucket: aws.String(u.Bucket),
 			Key:    aws.String(u.Key),
 			Body:   pr,

@@ -153,7 +153,7 @@ func locateContent(ra io.ReaderAt, size int64, ci checksumInfo) *contentChange {
 
 // crcOf checksums the first n bytes of ra.
 func crcOf(ra io.ReaderAt, n int64) uint64 {
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, min(1<<20, max(n, 1)))
 	var crc uint64
 	for off := int64(0); off < n; {
 		m := min(int64(len(buf)), n-off)

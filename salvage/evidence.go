@@ -389,6 +389,9 @@ func (s *scanner) resolve(ok bool, db int) {
 	p := e.periods[e.epoch]
 	p.resolved, p.ok, p.db = true, ok, db
 	e.epoch = 0
+	if !ok {
+		s.dbUncertain = true // for the count of keys lost without a trace
+	}
 	held := e.dbHeld
 	e.dbHeld = nil
 	for i := range held {
@@ -539,9 +542,6 @@ func (s *scanner) resizeDB(n uint64) {
 		return
 	}
 	e.declared = int64(min(n, 1<<62))
-	// Room for the database's keys up front: no growing (and no old and
-	// new table side by side) on the way.
-	s.keys.reserve(int(min(n, uint64(s.size/minKeyRecord), 1<<27)))
 }
 
 // aux notes aux fields that later rules use.

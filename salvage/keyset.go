@@ -34,6 +34,20 @@ func (s *hashSet) add(h uint64) bool {
 	}
 }
 
+// touch reads the slots where hs would go first, so that their cache
+// misses overlap (the caller keeps the result so the reads are not
+// dropped); add then finds them in the cache.
+func (s *hashSet) touch(hs []uint64) (x uint64) {
+	if len(s.slots) == 0 {
+		return 0
+	}
+	mask := uint64(len(s.slots) - 1)
+	for _, h := range hs {
+		x ^= s.slots[h&mask]
+	}
+	return x
+}
+
 // has reports whether h is in the set.
 func (s *hashSet) has(h uint64) bool {
 	if h == 0 {
@@ -64,7 +78,10 @@ func (s *hashSet) reserve(n int) {
 		want *= 2
 	}
 	if want > len(s.slots) {
-		if s.n == 0 && len(s.spare) >= want {
+		// The spare only when it is about the size wanted: clearing a
+		// table of millions of slots for a small set cost more than
+		// filling it.
+		if s.n == 0 && len(s.spare) >= want && len(s.spare) <= 4*want {
 			s.slots, s.spare = s.spare, nil
 			clear(s.slots)
 			return
@@ -100,6 +117,10 @@ func (s *hashSet) reset() {
 		if len(s.slots) <= 1<<22 {
 			s.spare = s.slots
 		}
+		s.slots = nil
+	} else if s.n > 0 && s.n*64 < len(s.slots) {
+		// A few entries in a large table (a trial read of a bogus
+		// collection): a fresh small table is cheaper than clearing.
 		s.slots = nil
 	} else if s.n > 0 {
 		clear(s.slots)

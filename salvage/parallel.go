@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sort"
 
+	"github.com/rdbtool/rdbtool/internal/keydigest"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -18,8 +19,8 @@ type checkedRecord struct {
 	isKey, expires bool
 	db             int
 	size           int64
-	hash           uint64 // of db and key
-	resize         uint64 // a resize-db hint's key count
+	hash           uint64 // digest of db and key
+	offset         int64
 }
 
 // ScanParallel is Scan for a file that turns out intact, on every core:
@@ -52,14 +53,14 @@ func ScanParallel(ctx context.Context, ra io.ReaderAt, size int64, opts Options,
 	validators := make([]*validator, workers+1) // by Worker.ID: one goroutine each
 	res = &Result{Name: opts.Name, Size: size, HeaderOK: true, EOF: true}
 	dbs := map[int]*DBSummary{}
-	var keys hashSet
+	// Digest only reads the set's seed: the workers call it; Add is the
+	// sink's.
+	keys := keydigest.New(keydigest.Options{MemLimit: opts.MemLimit, TempDir: opts.TempDir})
+	defer keys.Close()
 	err = rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers}, rdb.ParallelHandler[checkedRecord]{
 		Work: func(w *rdb.Worker, rec *rdb.Record, out *checkedRecord) error {
 			out.db = rec.DB
 			if rec.Kind != rdb.KindKey {
-				if rec.Kind == rdb.KindResizeDB {
-					out.resize = rec.DBSize
-				}
 				return nil
 			}
 			v := validators[w.ID]
@@ -67,8 +68,8 @@ func ScanParallel(ctx context.Context, ra io.ReaderAt, size int64, opts Options,
 				v = &validator{name: opts.Name, quick: opts.Quick, seed: seed}
 				validators[w.ID] = v
 			}
-			if _, err := v.check(w.Reader, rec); err != nil {
-				return errNotClean
+			if _, err := v.check(w.Reader, rec); err != nil || v.note != 0 {
+				return errNotClean // notes too are Scan's to give
 			}
 			if err := w.Reader.Skip(); err != nil {
 				return errNotClean
@@ -77,19 +78,17 @@ func ScanParallel(ctx context.Context, ra io.ReaderAt, size int64, opts Options,
 				return errNotClean // zeroed bytes, as Scan reports them
 			}
 			out.isKey, out.size, out.expires = true, rec.Size, rec.ExpireAt != 0
-			out.hash = keyHashOf(seed, rec.DB, rec.Key)
+			out.hash = keys.Digest(rec.DB, rec.Key)
+			out.offset = rec.Offset
 			return nil
 		},
 		Sink: func(c *checkedRecord) error {
 			res.Records++
-			if c.resize > 0 {
-				keys.reserve(int(min(c.resize, uint64(size/minKeyRecord), 1<<27)))
-			}
 			if !c.isKey {
 				return nil
 			}
-			if !keys.add(c.hash) {
-				return errNotClean // a key read twice in one database
+			if _, dup, err := keys.Add(c.hash, c.offset); dup || err != nil {
+				return errNotClean // a key read twice in one database, or a spill failed
 			}
 			res.Keys++
 			res.KeyBytes += c.size
@@ -114,6 +113,9 @@ func ScanParallel(ctx context.Context, ra io.ReaderAt, size int64, opts Options,
 	}
 	if r.Offset() != size {
 		return nil, false, nil // bytes after the trailer
+	}
+	if keys.Finish(func(keydigest.Dup) error { return errNotClean }) != nil {
+		return nil, false, nil // a repeat found among the spilled digests
 	}
 	res.Dialect, res.Version = r.Dialect(), r.Version()
 	res.Checksum, _ = r.Checksum()

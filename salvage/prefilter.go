@@ -164,6 +164,11 @@ func (s *scanner) plausible(p []byte, off int64) bool {
 			return false
 		}
 		if b == 0 {
+			if !prefix && i == 2 && need(1) && p[1] == 0 && p[2] == 0 {
+				// An empty key with an empty string (zeroed bytes read
+				// so): what tryWindow rejects first.
+				return false
+			}
 			ok, short := str()
 			return ok || short
 		}

@@ -19,7 +19,10 @@ func (r *Result) WriteReport(w io.Writer) error {
 		ew.printf("no problems: %d records, %d keys\n", r.Records, r.Keys)
 	} else {
 		ew.printf("%d problems; %d intact keys recovered, %d keys known lost, %d damaged bytes in %d ranges\n",
-			r.ProblemCount, r.Keys, len(r.Lost), r.DamagedBytes, len(r.Damaged))
+			r.ProblemCount, r.Keys, r.LostCount, r.DamagedBytes, len(r.Damaged))
+		if r.DamagedBytes > 0 {
+			ew.printf("keys lost: %d known by name (listed below); besides them, %s\n", r.LostCount, r.Hidden)
+		}
 	}
 	if len(r.Damaged) > 0 {
 		ew.printf("\ndamaged byte ranges:\n")
@@ -34,6 +37,15 @@ func (r *Result) WriteReport(w io.Writer) error {
 		}
 		if r.ProblemCount > len(r.Problems) {
 			ew.printf("  ... and %d more\n", r.ProblemCount-len(r.Problems))
+		}
+	}
+	if len(r.Notes) > 0 {
+		ew.printf("\nnotes (Redis loads these as they are):\n")
+		for _, p := range r.Notes {
+			ew.printf("  %s\n", p)
+		}
+		if r.NoteCount > len(r.Notes) {
+			ew.printf("  ... and %d more\n", r.NoteCount-len(r.Notes))
 		}
 	}
 	if len(r.Lost) > 0 {

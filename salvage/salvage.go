@@ -40,7 +40,11 @@ func Salvage(r io.ReaderAt, size int64, w io.Writer, opts Options) (*Result, Wri
 			user(rec)
 		}
 	}
+	if opts.MemLimit == 0 {
+		opts.MemLimit = 1 << 62 // every digest in memory: see Options.MemLimit
+	}
 	s = newScanner(r, size, opts)
+	defer s.keys.Close()
 	ci, content, err := prepare(r, size, opts)
 	if err != nil {
 		return s.res, sw.n, err
@@ -61,6 +65,9 @@ func Salvage(r io.ReaderAt, size int64, w io.Writer, opts Options) (*Result, Wri
 		return sw.write(hdr)
 	}
 	err = s.run()
+	if err == nil {
+		err = s.lateDuplicates()
+	}
 	s.finish()
 	if err != nil {
 		return s.res, sw.n, err

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/rdbtool/rdbtool/internal/keydigest"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -35,6 +36,9 @@ type Options struct {
 	Record func(rec *Record)
 	// MaxProblems limits how many problems Result.Problems keeps (the
 	// callback still sees all): 0 means 1000, negative means no limit.
+	// When it is positive, Result.Lost keeps at most that many keys too
+	// (LostCount counts them all), so memory stays bounded however many
+	// keys are lost.
 	MaxProblems int
 	// KeepUnverified: when the checksum shows that bytes changed inside
 	// some value's content, where no check sees them, and it cannot prove
@@ -45,6 +49,17 @@ type Options struct {
 	// is unreadable (with Dialect, default Redis).
 	Version int
 	Dialect rdb.Dialect
+	// MemLimit bounds the memory that finding repeated keys takes; past
+	// it, key digests go to temporary files (TempDir). 0 means
+	// keydigest.DefaultMemLimit for Scan. Salvage keeps every digest in
+	// memory unless MemLimit is set: a repeat found only at the end could
+	// not be left out of what was already written, so there it is
+	// reported and the output holds both records.
+	MemLimit int64
+	TempDir  string
+	// Note, when set, is called for every note as it is found: things
+	// that are not damage (Redis loads the file) but worth knowing.
+	Note func(Problem)
 }
 
 // Record is an intact record: its exact bytes are [Offset, Offset+Size)
@@ -89,6 +104,22 @@ const (
 	// DBUncertain: keys follow a damaged range that could have held a
 	// database selection.
 	DBUncertain
+	// DuplicateKey: a key record repeats a key already read in the same
+	// database. Redis refuses to load such a file. Both records decode;
+	// the first is kept, the repeat (at Offset; What names the first's
+	// offset) is not written by Salvage.
+	DuplicateKey
+
+	// Notes: not damage, Redis loads the file. Reported to Options.Note
+	// and in Result.Notes, never counted as problems.
+
+	// EmptyCollection: a collection key with no elements; Redis skips it
+	// on load.
+	EmptyCollection
+	// StreamLength: a stream whose stored length differs from its live
+	// entries (some Redis 7.0 releases, and trims, write that); Redis
+	// loads it as it is.
+	StreamLength
 )
 
 func (k ProblemKind) String() string {
@@ -111,6 +142,12 @@ func (k ProblemKind) String() string {
 		return "changed-byte"
 	case DBUncertain:
 		return "db-uncertain"
+	case DuplicateKey:
+		return "duplicate-key"
+	case EmptyCollection:
+		return "empty-collection"
+	case StreamLength:
+		return "stream-length"
 	}
 	return "unknown"
 }
@@ -184,11 +221,43 @@ type Result struct {
 	Keys         int64 // intact keys
 	KeyBytes     int64
 	Lost         []LostKey
+	LostCount    int64 // keys known by name that were not recovered (Lost may keep fewer)
 	DBs          []DBSummary
 	Damaged      []Range
 	DamagedBytes int64
 	Problems     []Problem
 	ProblemCount int
+	// Duplicates counts key records that repeat a key (DuplicateKey).
+	Duplicates int64
+	// Hidden bounds the keys that lay wholly inside damaged bytes: nothing
+	// names them, so Lost does not list them.
+	Hidden LossBound
+	// Notes are things Redis accepts but a reader should know (at most
+	// MaxProblems of them are kept; NoteCount counts them all).
+	Notes     []Problem
+	NoteCount int
+}
+
+// LossBound is what is known of keys lost without a trace.
+type LossBound struct {
+	// Min and Max bound how many keys there were; Exact when they are
+	// equal because the databases' declared key counts (RESIZEDB) say so.
+	Min, Max int64
+	Exact    bool
+	// Estimate is Max's more likely neighbour: the damaged bytes divided
+	// by this file's average key record size (when not Exact).
+	Estimate int64
+}
+
+// String says what the bound is and where it comes from.
+func (b LossBound) String() string {
+	switch {
+	case b.Exact:
+		return fmt.Sprintf("%d keys were wholly inside the damaged bytes (exact: the databases' declared key counts less the keys read)", b.Min)
+	case b.Max == 0:
+		return "no key can have been wholly inside the damaged bytes"
+	}
+	return fmt.Sprintf("between %d and %d keys may have been wholly inside the damaged bytes (at most one per %d damaged bytes; about %d at this file's average key record size); nothing names them", b.Min, b.Max, minKeyRecord, b.Estimate)
 }
 
 // Clean reports whether nothing at all was wrong.
@@ -209,8 +278,8 @@ type scanner struct {
 	start   [256]bool // bytes that can start a record
 	types   [256]bool // type bytes this file plausibly holds
 
-	keys hashSet // (db, key) hashes seen
-	db   int     // the database the reader has selected
+	keys *keydigest.Set // (db, key) digests seen, with their record offsets
+	db   int            // the database the reader has selected
 	ev   evidence
 	dbs  map[int]*DBSummary
 	// fixOff: -1, or the byte the checksum proves changed when it is not
@@ -224,9 +293,21 @@ type scanner struct {
 	failPos     int64          // where the last failure was noticed
 	failTrunc   bool           // it was the input ending inside a record
 	maxProblems int
-	keyBuf      []byte
-	out         Record      // what emit hands on, reused
-	fv          failedValue // the key whose value failed in the last segment, if any
+	out         Record        // what emit hands on, reused
+	fv          failedValue   // the key whose value failed in the last segment, if any
+	ioErr       error         // a spill of the key digests failed
+	stopAfter   int           // stop reading at this many problems (0: never)
+	declaredDBs map[int]int64 // key counts the databases declare (RESIZEDB)
+	dbUncertain bool          // a damaged range may have held a database selection
+	stopped     bool
+	trialBudget int64     // bytes trials may still read in windows beyond the first (see try)
+	recDBs      []dbStart // where each database selection took effect, for late repeats
+}
+
+// dbStart: records from off on are in database db.
+type dbStart struct {
+	off int64
+	db  int
 }
 
 // Scan reads a whole RDB file from r (size bytes), checks every record and
@@ -241,6 +322,10 @@ func Scan(r io.ReaderAt, size int64, opts Options) (*Result, error) {
 	}
 	s.ci, s.content = ci, content
 	err = s.run()
+	if err == nil {
+		err = s.lateDuplicates()
+	}
+	s.keys.Close()
 	s.finish()
 	return s.res, err
 }
@@ -248,6 +333,7 @@ func Scan(r io.ReaderAt, size int64, opts Options) (*Result, error) {
 func newScanner(r io.ReaderAt, size int64, opts Options) *scanner {
 	s := &scanner{ra: r, size: size, opts: opts, res: &Result{Name: opts.Name, Size: size}, dbs: map[int]*DBSummary{}, fixOff: -1}
 	s.v = validator{name: opts.Name, quick: opts.Quick, seed: hashSeed()}
+	s.keys = keydigest.New(keydigest.Options{MemLimit: opts.MemLimit, TempDir: opts.TempDir})
 	s.maxProblems = opts.MaxProblems
 	if s.maxProblems == 0 {
 		s.maxProblems = 1000
@@ -262,6 +348,9 @@ func prepare(r io.ReaderAt, size int64, opts Options) (*checksumInfo, *contentCh
 	if opts.SkipChecksum {
 		return nil, nil, nil
 	}
+	if !mayHaveChecksum(r, opts) {
+		return &checksumInfo{}, nil, nil
+	}
 	ci, err := readChecksum(r, size)
 	if err != nil {
 		return nil, nil, err
@@ -271,7 +360,10 @@ func prepare(r io.ReaderAt, size int64, opts Options) (*checksumInfo, *contentCh
 	}
 	pre := newScanner(r, size, Options{Name: opts.Name, AllowNewer: opts.AllowNewer, Quick: opts.Quick, MaxProblems: 1, Version: opts.Version, Dialect: opts.Dialect})
 	pre.ci = &ci
-	if err := pre.run(); err != nil || pre.res.ProblemCount > 1 {
+	pre.stopAfter = 2 // a second problem is all this pass needs to know
+	err = pre.run()
+	pre.keys.Close()
+	if err != nil || pre.res.ProblemCount > 1 {
 		return &ci, nil, nil // the damage shows in the records
 	}
 	return &ci, locateContent(r, size, ci), nil
@@ -282,11 +374,28 @@ func (s *scanner) problem(p Problem) {
 		p.Key = append([]byte(nil), p.Key...)
 	}
 	s.res.ProblemCount++
+	if s.stopAfter > 0 && s.res.ProblemCount >= s.stopAfter {
+		s.stopped = true
+	}
 	if s.maxProblems < 0 || len(s.res.Problems) < s.maxProblems {
 		s.res.Problems = append(s.res.Problems, p)
 	}
 	if s.opts.Problem != nil {
 		s.opts.Problem(p)
+	}
+}
+
+// note records a note: not a problem, the file loads.
+func (s *scanner) note(p Problem) {
+	if p.Key != nil {
+		p.Key = append([]byte(nil), p.Key...)
+	}
+	s.res.NoteCount++
+	if s.maxProblems < 0 || len(s.res.Notes) < s.maxProblems {
+		s.res.Notes = append(s.res.Notes, p)
+	}
+	if s.opts.Note != nil {
+		s.opts.Note(p)
 	}
 }
 
@@ -307,6 +416,49 @@ func (s *scanner) finish() {
 	for _, r := range s.res.Damaged {
 		s.res.DamagedBytes += r.End - r.Start
 	}
+	s.boundHidden()
+}
+
+// boundHidden bounds the keys that lay wholly inside damaged ranges. The
+// key records read (intact, lost by name, or repeats) are subtracted from
+// the key counts the databases declare; that is exact when every database
+// read declared its count and no damaged range can have held another
+// database's selection. Otherwise a key record takes at least minKeyRecord
+// bytes.
+func (s *scanner) boundHidden() {
+	r := s.res
+	if r.DamagedBytes == 0 {
+		return
+	}
+	b := &r.Hidden
+	b.Max = r.DamagedBytes / minKeyRecord
+	if r.Keys > 0 {
+		b.Estimate = min(b.Max, r.DamagedBytes*r.Keys/max(r.KeyBytes, 1))
+	}
+	var declared, seen int64
+	all := len(s.declaredDBs) > 0
+	for _, d := range s.dbs {
+		n, ok := s.declaredDBs[d.DB]
+		if !ok {
+			all = false
+		}
+		declared += n
+		seen += d.Keys + d.Lost
+	}
+	seen += r.Duplicates
+	for db, n := range s.declaredDBs {
+		if s.dbs[db] == nil {
+			declared += n
+		}
+	}
+	if !all || declared < seen {
+		return
+	}
+	hidden := declared - seen
+	b.Min = min(hidden, b.Max)
+	if !s.dbUncertain && hidden <= b.Max {
+		b.Max, b.Exact, b.Estimate = hidden, true, hidden
+	}
 }
 
 func (s *scanner) run() error {
@@ -315,13 +467,14 @@ func (s *scanner) run() error {
 	var ci checksumInfo
 	if s.ci != nil {
 		ci = *s.ci
-	} else if !s.opts.SkipChecksum {
+	} else if !s.opts.SkipChecksum && mayHaveChecksum(s.ra, s.opts) {
 		var err error
 		if ci, err = readChecksum(s.ra, size); err != nil {
 			return err
 		}
 	}
 	s.trailer = ci.present
+	s.ra = newCachedReaderAt(s.ra, s.size)
 	if ci.fix != nil {
 		// Read the byte as written: every record keeps its exact extent,
 		// and only the one holding the byte is affected.
@@ -398,7 +551,7 @@ func (s *scanner) run() error {
 	afterDamage := !s.res.HeaderOK
 	for {
 		failAt, hint, from, done := s.segment(off, afterDamage)
-		if done {
+		if done || s.stopped {
 			return nil
 		}
 		next, what, viaHint := int64(-1), "unreadable bytes; records resume at the end of this range", false
@@ -542,6 +695,34 @@ func (s *scanner) header(hdr []byte) error {
 	return nil
 }
 
+// mayHaveChecksum reports whether the file can end with a CRC-64 trailer:
+// RDB 5 and later. Before, the last 9 bytes are records, and one of them
+// being 0xFF must not make the 8 after it a checksum.
+func mayHaveChecksum(r io.ReaderAt, opts Options) bool {
+	var hdr [9]byte
+	if n, _ := r.ReadAt(hdr[:], 0); n == 9 && string(hdr[:5]) == "REDIS" {
+		v := 0
+		for _, c := range hdr[5:] {
+			if c < '0' || c > '9' {
+				return true
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v >= 5
+	}
+	return opts.Version == 0 || opts.Version >= 5 || opts.Dialect == rdb.DialectValkey
+}
+
+// PlausibleHeader reports whether b, a file's first bytes, can be an RDB
+// header, damaged in at most one byte of its magic: what Scan reads on
+// from. Callers use it to refuse other data before reading all of it.
+func PlausibleHeader(b []byte) bool {
+	if len(b) < 9 {
+		return false
+	}
+	return countDiff(b[:5], "REDIS") <= 1 || countDiff(b[:6], "VALKEY") <= 1
+}
+
 func countDiff(a []byte, b string) int {
 	n := 0
 	for i := range a {
@@ -607,19 +788,56 @@ func (s *scanner) readerAt(off int64, window int64, db int) *rdb.Reader {
 	return rdb.NewReader(io.NewSectionReader(s.ra, off, n), opts...)
 }
 
-func (s *scanner) keyHash(db int, key []byte) uint64 { return keyHashOf(s.v.seed, db, key) }
+func (s *scanner) keyHash(db int, key []byte) uint64 { return s.keys.Digest(db, key) }
 
-// keyHashOf hashes a key with its database, for telling keys read twice.
-func keyHashOf(seed maphash.Seed, db int, key []byte) uint64 {
-	var h maphash.Hash
-	h.SetSeed(seed)
-	var b [8]byte
-	for i := range b {
-		b[i] = byte(uint64(db) >> (8 * i))
+// keyAt returns the key of the key record at off (a copy), nil when none
+// can be read there.
+func (s *scanner) keyAt(off int64, db int) []byte {
+	r := s.readerAt(off, 1<<20, db)
+	if off < 9 {
+		return nil
 	}
-	h.Write(b[:])
-	h.Write(key)
-	return h.Sum64()
+	rec, err := r.Next()
+	if err != nil && !errors.Is(err, rdb.ErrTruncated) || rec == nil || rec.Kind != rdb.KindKey {
+		return nil
+	}
+	return append([]byte{}, rec.Key...)
+}
+
+// duplicate reports the key record at off repeating the one at first.
+func (s *scanner) duplicate(off, first int64, db int, key []byte) {
+	s.res.Duplicates++
+	s.problem(Problem{Kind: DuplicateKey, Offset: off, DB: db, Key: key, What: fmt.Sprintf("this key was already read in this database, in the record at offset %d: Redis refuses to load a file with a repeated key (the first record is kept)", first)})
+}
+
+// lateDuplicates reports the repeats whose first record's digest had been
+// spilled to disk when the repeat was read.
+func (s *scanner) lateDuplicates() error {
+	if s.ioErr != nil {
+		return s.ioErr
+	}
+	return s.keys.Finish(func(d keydigest.Dup) error {
+		// The database is part of the digest; the reader needs one to
+		// resume, and a key record's key does not depend on it.
+		k2 := s.keyAt(d.Second, 0)
+		if k2 == nil || string(s.keyAt(d.First, 0)) != string(k2) {
+			return nil // two keys sharing a digest
+		}
+		db := -1
+		for i := len(s.recDBs) - 1; i >= 0; i-- {
+			if s.recDBs[i].off <= d.Second {
+				db = s.recDBs[i].db
+				break
+			}
+		}
+		s.duplicate(d.Second, d.First, db, k2)
+		// It was counted as an intact key when it was read.
+		s.res.Keys--
+		if db >= 0 {
+			s.dbSum(db).Keys--
+		}
+		return nil
+	})
 }
 
 // segment reads records from off (0: from the header) until the end or a
@@ -687,6 +905,9 @@ func (s *scanner) segment(off int64, afterDamage bool) (failAt, hint, from int64
 			s.fail(p.Offset, err)
 			return recStart, 0, recStart + 1, false
 		}
+		if s.stopped {
+			return 0, 0, 0, true
+		}
 		s.failPos, s.failTrunc = -1, false
 		ok, hint, from := s.record(r, rec, first)
 		if !ok {
@@ -712,8 +933,20 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 		switch rec.Kind {
 		case rdb.KindSelectDB:
 			s.selectDB(rec.DB)
+			if n := len(s.recDBs); n == 0 || s.recDBs[n-1].db != rec.DB {
+				s.recDBs = append(s.recDBs, dbStart{rec.Offset, rec.DB})
+			}
 		case rdb.KindResizeDB:
 			s.resizeDB(rec.DBSize)
+			if s.declaredDBs == nil {
+				s.declaredDBs = map[int]int64{}
+			}
+			if _, dup := s.declaredDBs[rec.DB]; dup || first || s.ev.confirming {
+				// A second hint for a database, or one read right after
+				// damage, may be damaged bytes: no exact count then.
+				s.dbUncertain = true
+			}
+			s.declaredDBs[rec.DB] = int64(min(rec.DBSize, 1<<40))
 		case rdb.KindAux:
 			s.aux(rec.AuxKey, rec.AuxValue)
 		}
@@ -779,10 +1012,31 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 		s.problem(Problem{Kind: Damaged, Offset: rec.Offset, DB: -1, What: "zero bytes where a record should be (they read as an empty key with an empty value)"})
 		return false, 0, 0
 	}
-	h := s.keyHash(rec.DB, rec.Key)
-	if !s.keys.add(h) {
-		s.problem(Problem{Kind: Damaged, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: "this key was already read in this database: bogus bytes that decode as a key"})
+	note, noteWhat := s.v.note, s.v.noteWhat
+	if note != 0 && (first || s.ev.confirming) {
+		// Right after damage this is more likely damaged bytes than what
+		// a server wrote.
+		s.problem(Problem{Kind: Damaged, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: noteWhat + ", right after damage: bogus bytes that decode as a key"})
 		return false, 0, 0
+	}
+	h := s.keyHash(rec.DB, rec.Key)
+	if first || s.ev.confirming {
+		// Right after damage a repeated key is evidence of bogus bytes
+		// (a damaged value's content can hold a copy of a record).
+		if prev, seen := s.keys.Lookup(h); seen && string(s.keyAt(prev, rec.DB)) == string(rec.Key) {
+			s.problem(Problem{Kind: Damaged, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: fmt.Sprintf("this key was already read in this database (offset %d), right after damage: bogus bytes that decode as a key", prev)})
+			return false, 0, 0
+		}
+	}
+	prev, dup, err := s.keys.Add(h, rec.Offset)
+	if err != nil {
+		s.ioErr = err
+	}
+	if dup && inc == nil && string(s.keyAt(prev, rec.DB)) == string(rec.Key) {
+		// An intact record repeating a key: the file is what its writer
+		// wrote, but Redis refuses it. Nothing is unreadable, nothing lost.
+		s.duplicate(rec.Offset, prev, rec.DB, rec.Key)
+		return true, 0, 0
 	}
 	if inc != nil {
 		// The value decodes but its content is wrong: damage that may
@@ -808,6 +1062,9 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 			return true, 0, 0
 		}
 	}
+	if note != 0 {
+		s.note(Problem{Kind: note, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: noteWhat})
+	}
 	// Intsets have no terminator: damage beginning in their last integers
 	// and running on is not noticed in them.
 	end := !weak && rec.RDBType != 11
@@ -817,7 +1074,10 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 }
 
 func (s *scanner) lost(db int, key []byte, off int64, why string) {
-	s.res.Lost = append(s.res.Lost, LostKey{DB: db, Key: append([]byte(nil), key...), Offset: off, Why: why})
+	s.res.LostCount++
+	if s.opts.MaxProblems <= 0 || len(s.res.Lost) < s.opts.MaxProblems {
+		s.res.Lost = append(s.res.Lost, LostKey{DB: db, Key: append([]byte(nil), key...), Offset: off, Why: why})
+	}
 	s.dbSum(db).Lost++
 }
 
@@ -862,6 +1122,9 @@ func (s *scanner) find(from, limit int64) (c int64, weak bool, end int64) {
 	const chunk = 1 << 20
 	buf := make([]byte, min(chunk, max(limit-from, 1)))
 	for base := from; base < limit; base += int64(len(buf)) {
+		// Trials may read 8 bytes beyond their window for each byte
+		// scanned (see try), and a first large window is always allowed.
+		s.trialBudget = min(s.trialBudget+8*int64(len(buf)), max(s.trialBudget, 64<<20))
 		n, err := s.ra.ReadAt(buf, base)
 		if n <= 0 && err != nil {
 			return -1, false, 0
@@ -870,6 +1133,19 @@ func (s *scanner) find(from, limit int64) (c int64, weak bool, end int64) {
 			n = int(limit - base)
 		}
 		for i := 0; i < n; i++ {
+			if buf[i] == 0 {
+				// A zero run: every start in it but its last two reads as
+				// an empty key with an empty string, never a record (as
+				// plausible says, but a byte at a time here).
+				j := i + 1
+				for j < n && buf[j] == 0 {
+					j++
+				}
+				if j-i > 3 {
+					i = j - 3
+					continue
+				}
+			}
 			if !s.start[buf[i]] || !s.plausible(buf[i:], base+int64(i)) {
 				continue
 			}
@@ -884,7 +1160,22 @@ func (s *scanner) find(from, limit int64) (c int64, weak bool, end int64) {
 // try reports whether records can be read from c, and whether the first
 // one is a key that does not confirm its own length, ending at end.
 func (s *scanner) try(c int64) (ok, weak bool, end int64) {
-	for _, window := range []int64{256 << 10, 16 << 20, 0} {
+	for i, window := range []int64{256 << 10, 16 << 20, 0} {
+		if i > 0 {
+			// A larger window reads up to its size. Bytes of a damaged range
+			// often claim lengths of megabytes; trials at every offset
+			// reading that much made scanning a range quadratic. Larger
+			// windows are paid from a budget that grows with the bytes
+			// scanned, so a scan stays linear in the range's size.
+			cost := min(window, s.size-c)
+			if window == 0 {
+				cost = s.size - c
+			}
+			if s.trialBudget < cost {
+				return false, false, 0
+			}
+			s.trialBudget -= cost
+		}
 		ok, more, weak, end := s.tryWindow(c, window)
 		if ok || !more {
 			return ok, weak, end
@@ -922,7 +1213,9 @@ func (s *scanner) tryWindow(c int64, window int64) (ok, more, firstWeak bool, fi
 			if rec.ExpireAt < 0 || rec.ExpireAt > 1e14 {
 				return false, false, false, 0
 			}
+			s.v.trial = true
 			weak, err := s.v.check(r, rec)
+			s.v.trial = false
 			if err != nil {
 				var inc *inconsistency
 				if errors.As(err, &inc) {
@@ -933,11 +1226,16 @@ func (s *scanner) tryWindow(c int64, window int64) (ok, more, firstWeak bool, fi
 			if err := r.Skip(); err != nil {
 				return false, windowErr(err, c+limit, s.size), false, 0
 			}
+			if s.v.note != 0 {
+				// Redis accepts these, but servers rarely write them: no
+				// evidence of a record boundary.
+				return false, false, false, 0
+			}
 			if rec.Type == rdb.TypeString && len(rec.Key) == 0 && rec.Size <= 3 {
 				return false, false, false, 0
 			}
 			h := s.keyHash(rec.DB, rec.Key)
-			if s.keys.has(h) || !local.add(h) {
+			if _, seen := s.keys.Lookup(h); seen || !local.add(h) {
 				return false, false, false, 0
 			}
 			if n == 0 {

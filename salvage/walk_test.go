@@ -42,7 +42,7 @@ func bigValueFile(t *testing.T, typ rdb.Type) (data []byte, bigStart, bigEnd int
 	must(w.SelectDB(0))
 	must(w.ResizeDB(before+after+1, (before+after)/10))
 	str := func(i int) {
-		h := rdb.KeyHeader{Key: fmt.Appendf(nil, "str:%d", i), Idle: -1, Freq: -1}
+		h := rdb.KeyHeader{Key: fmt.Appendf(nil, "str:%d", i)}
 		if i%10 == 0 {
 			h.ExpireAt = 1_900_000_000_123 + int64(i) // millisecond expiries prove record starts
 		}
@@ -52,7 +52,7 @@ func bigValueFile(t *testing.T, typ rdb.Type) (data []byte, bigStart, bigEnd int
 		str(i)
 	}
 	bigStart = w.Written()
-	cw, err := w.BeginCollection(rdb.KeyHeader{Key: []byte("big"), Idle: -1, Freq: -1}, typ, rdb.CollectionInfo{Count: 30000})
+	cw, err := w.BeginCollection(rdb.KeyHeader{Key: []byte("big")}, typ, rdb.CollectionInfo{Count: 30000})
 	must(err)
 	for i := range 30000 {
 		e := rdb.Element{Member: fmt.Appendf(nil, "field:%d", i)}

@@ -91,7 +91,7 @@ func mutate(src, dst string) (st mutateStats, err error) {
 			case n%100 == 50: // dropped: Next skips the value
 				st.Dropped++
 			case n%100 == 51:
-				h := rdb.HeaderOf(rec)
+				h := rec.KeyHeader()
 				if h.ExpireAt != 0 {
 					h.ExpireAt += time.Hour.Milliseconds()
 				} else {
@@ -104,7 +104,7 @@ func mutate(src, dst string) (st mutateStats, err error) {
 				if v, err = r.ReadString(); err == nil {
 					nv := append(append([]byte(nil), v...), "~mutated"...)
 					st.ChangedValues++
-					err = w.WriteString(rdb.HeaderOf(rec), nv)
+					err = w.WriteString(rec.KeyHeader(), nv)
 				}
 			default:
 				err = w.CopyKey(r, rec)

@@ -45,32 +45,37 @@ const (
 	toolCliRDB   = "redis-cli-rdb"
 	// Issue 18: per-key Parquet export, measured against analyze.
 	toolParquet = "rdbtool-parquet"
+	// Issue 21: check of a copy with 20 MiB zeroed in its middle, against
+	// rdbtool-check of the intact file.
+	toolCheckZeroed = "rdbtool-check-zeroed"
 )
 
 var allTools = []string{
 	toolHeaders, toolFull, toolFrameLZF, toolHDT, toolCheckRDB, toolServerLoad,
 	toolAnalyze, toolHDTMemory, toolConvert, toolAnalyzeMutated, toolDiff,
 	toolCheck, toolCheckS3, toolAnalyzeS3, toolRestore, toolPipe,
-	toolCliRDB, toolSnapshot, toolParquet,
+	toolCliRDB, toolSnapshot, toolParquet, toolCheckZeroed,
 }
 
 // needs lists the tools a tool's target is measured against; "run" adds
 // them when they were left out of --tools.
 var needs = map[string][]string{
-	toolDiff:      {toolAnalyze, toolAnalyzeMutated},
-	toolCheckS3:   {toolCheck},
-	toolAnalyzeS3: {toolAnalyze},
-	toolRestore:   {toolServerLoad, toolPipe},
-	toolSnapshot:  {toolCliRDB},
-	toolParquet:   {toolAnalyze},
+	toolDiff:        {toolAnalyze, toolAnalyzeMutated},
+	toolCheckS3:     {toolCheck},
+	toolAnalyzeS3:   {toolAnalyze},
+	toolRestore:     {toolServerLoad, toolPipe},
+	toolSnapshot:    {toolCliRDB},
+	toolParquet:     {toolAnalyze},
+	toolCheckZeroed: {toolCheck},
 }
 
 // cliTools run the rdbtool binary built for the run.
 var cliTools = map[string]bool{
 	toolAnalyze: true, toolConvert: true, toolAnalyzeMutated: true, toolDiff: true,
 	toolCheck: true, toolCheckS3: true, toolAnalyzeS3: true, toolRestore: true, toolPipe: true,
-	toolSnapshot: true,
-	toolParquet:  true,
+	toolSnapshot:    true,
+	toolParquet:     true,
+	toolCheckZeroed: true,
 }
 
 var toolLabel = map[string]string{
@@ -93,6 +98,7 @@ var toolLabel = map[string]string{
 	toolCliRDB:         "redis-cli --rdb from a live redis-server (diskless)",
 	toolSnapshot:       "rdbtool snapshot from a live redis-server (diskless, verified)",
 	toolParquet:        "rdbtool memory --format parquet -o FILE",
+	toolCheckZeroed:    "rdbtool check, copy with 20 MiB zeroed in the middle",
 }
 
 // Targets from the issues.
@@ -114,6 +120,8 @@ const (
 	targetRestoreVsPipe    = 2.0       // issue 7: restore ≥ 2× faster than the redis-cli --pipe route
 	targetParquetVsAnalyze = 0.5       // issue 18: Parquet export throughput ≥ 0.5× analyze's
 	targetParquetRSS       = 256 << 20 // issue 18: Parquet export peak RSS ≤ 256 MiB
+	targetCheckVsRDB       = 4.0       // issue 21: check ≥ 4× faster than redis-check-rdb
+	targetZeroedExtra      = 1.0       // issue 21: a 20 MiB zeroed range costs ≤ 1 s beyond a clean check
 )
 
 // measurement is one run of one tool.
@@ -309,6 +317,8 @@ func cmdRun(args []string) error {
 					m = env.runDiff(file)
 				case toolCheck:
 					m = env.runCheck(file)
+				case toolCheckZeroed:
+					m = env.runCheckZeroed(file)
 				case toolCheckS3:
 					m = env.runS3("check")
 				case toolAnalyzeS3:
@@ -561,6 +571,20 @@ func checkTargets(results []toolResult) []targetCheck {
 		x := s3r.MBps / disk.MBps
 		add("5", "analyze from S3 vs analyze from disk (throughput)", fmt.Sprintf("≥ %.0f%%", targetS3VsDisk*100),
 			fmt.Sprintf("%.0f%% (%.0f vs %.0f MB/s)", x*100, s3r.MBps, disk.MBps), x >= targetS3VsDisk)
+	}
+
+	// Issue 21: check against redis-check-rdb, and a zeroed range.
+	if c := get(toolCheck); c != nil {
+		if rc := get(toolCheckRDB); rc != nil {
+			x := rc.Seconds / c.Seconds
+			add("21", "check speed-up vs redis-check-rdb", fmt.Sprintf("≥ %.0f×", targetCheckVsRDB),
+				fmt.Sprintf("%.2f× (%.2f vs %.2f s)", x, c.Seconds, rc.Seconds), x >= targetCheckVsRDB)
+		}
+		if z := get(toolCheckZeroed); z != nil {
+			d := z.Seconds - c.Seconds
+			add("21", "check time added by a 20 MiB zeroed range", fmt.Sprintf("≤ %.0f s", targetZeroedExtra),
+				fmt.Sprintf("%.2f s (%.2f vs %.2f s; %.0f MB/s over the range)", d, z.Seconds, c.Seconds, 20*1.048576/max(d, 1e-3)), d <= targetZeroedExtra)
+		}
 	}
 
 	// Issue 6: diff.

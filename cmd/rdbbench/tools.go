@@ -28,7 +28,6 @@ type benchEnv struct {
 	tmp       string
 	rdbtool   string
 	serverBin string
-	cliBin    string
 	self      string // this program, for __setup
 	s3        *s3Server
 	hdtMemory string // the hdt3213 memory-report program
@@ -235,6 +234,43 @@ func (e *benchEnv) runDiff(file string) measurement {
 
 func (e *benchEnv) runCheck(file string) measurement {
 	return runCLI(e.rdbtool, []string{"check", file}, e.cliEnv(nil), nil)
+}
+
+// runCheckZeroed checks a copy of file with 20 MiB zeroed from its middle
+// (exit 1, damaged, expected). The copy is made once per file.
+func (e *benchEnv) runCheckZeroed(file string) measurement {
+	dst := filepath.Join(e.tmp, "zeroed-"+filepath.Base(file))
+	if _, err := os.Stat(dst); err != nil {
+		if err := zeroedCopy(file, dst, 20<<20); err != nil {
+			return measurement{Error: err.Error()}
+		}
+		warm(dst)
+	}
+	return runCLI(e.rdbtool, []string{"check", "--max-problems", "10", dst}, e.cliEnv(nil), nil, 1)
+}
+
+// zeroedCopy copies src to dst with n bytes zeroed from the middle (the
+// whole file but its header and trailer when it is smaller).
+func zeroedCopy(src, dst string, n int64) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	size, err := io.Copy(out, in)
+	if err == nil {
+		start := max(9, size/2-n/2)
+		end := min(size-9, start+n)
+		_, err = out.WriteAt(make([]byte, max(end-start, 0)), start)
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // runS3 runs `rdbtool CMD ARGS... s3://...` against the private versitygw.

@@ -2,13 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
-	"github.com/rdbtool/rdbtool/internal/keyglob"
-	"github.com/rdbtool/rdbtool/s3src"
-	"github.com/rdbtool/rdbtool/source"
-	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,9 +12,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rdbtool/rdbtool/internal/keyglob"
+	"github.com/rdbtool/rdbtool/s3src"
+	"github.com/rdbtool/rdbtool/source"
+
 	"github.com/spf13/cobra"
 
 	"github.com/rdbtool/rdbtool/rdb"
+	"github.com/rdbtool/rdbtool/rewrite"
 )
 
 func init() {
@@ -211,7 +211,7 @@ func (f *keyFilter) keep(rec *rdb.Record) bool {
 		return false
 	}
 	if f.hasSlots {
-		s := KeySlot(rec.Key)
+		s := rdb.KeySlot(rec.Key)
 		if s < f.slotLo || s > f.slotHi {
 			return false
 		}
@@ -233,13 +233,13 @@ type converter struct {
 	skipModules bool
 	curDB       int
 	pendingSize *rdb.Record
-	usedMem     []byte
 	keys        int64
 	skipped     int64
-	// Key hashes of the target dbs that --map-db merges, to refuse a key
-	// name twice in one db (the server would refuse the file).
-	dups map[int]*keyHashSet
-	seed maphash.Seed
+	// repeats are the key records --on-duplicate leaves out (nil: none;
+	// the writer then refuses a key written twice in one database).
+	repeats  *rewrite.Repeats
+	onDup    rewrite.OnDuplicate
+	repeated int64 // records left out by --on-duplicate
 }
 
 // auxCopied are aux fields passed through; the rest (redis-ver,
@@ -255,6 +255,49 @@ func (c *converter) start() error {
 	return c.w.WriteDefaultAux("", time.Now().Unix(), 0)
 }
 
+// keeps reports whether a key is converted. It only reads settings, so
+// convertParallel's workers call it too.
+func (c *converter) keeps(rec *rdb.Record) bool {
+	return c.f.keep(rec) && !(c.skipModules && rec.Type == rdb.TypeModule)
+}
+
+// beforeKey decides, in file order, whether a kept key is written (not a
+// repeat --on-duplicate leaves out) and writes what precedes it (a
+// database selection, the resize hint); only rec.DB and rec.Offset are
+// used.
+func (c *converter) beforeKey(rec *rdb.Record) (bool, error) {
+	w := c.w
+	if c.repeats.Skip(rec.Offset) {
+		c.repeated++
+		return false, nil
+	}
+	if db := c.f.db(rec.DB); db != c.curDB {
+		if err := w.SelectDB(db); err != nil {
+			return false, err
+		}
+		c.curDB = db
+		if c.pendingSize != nil && c.pendingSize.DB == rec.DB && !c.f.filtering() && len(c.f.dbMap) == 0 {
+			if err := w.ResizeDB(c.pendingSize.DBSize, c.pendingSize.ExpiresSize); err != nil {
+				return false, err
+			}
+		}
+	}
+	c.keys++
+	return true, nil
+}
+
+// keyError names the flag for a key the target file cannot hold twice.
+func (c *converter) keyError(rec *rdb.Record, err error) error {
+	if errors.Is(err, rdb.ErrDuplicateKey) {
+		db := c.f.db(rec.DB)
+		if c.f.merges[db] {
+			return fmt.Errorf("--map-db: a key named %q is already in target db %d (it comes again from db %d): a server refuses a file with a key twice in one database; --on-duplicate keep-first or keep-last keeps one", rec.Key, db, rec.DB)
+		}
+		return fmt.Errorf("the input holds key %q twice in database %d: a server refuses such a file; --on-duplicate keep-first or keep-last keeps one", rec.Key, rec.DB)
+	}
+	return err
+}
+
 func (c *converter) record(r *rdb.Reader, rec *rdb.Record) error {
 	w := c.w
 	switch rec.Kind {
@@ -263,10 +306,10 @@ func (c *converter) record(r *rdb.Reader, rec *rdb.Record) error {
 			c.skipped++
 			return nil
 		}
-		if err := c.beforeKey(rec); err != nil {
+		if ok, err := c.beforeKey(rec); !ok || err != nil {
 			return err
 		}
-		return w.CopyKey(r, rec)
+		return c.keyError(rec, w.CopyKey(r, rec))
 	case rdb.KindResizeDB:
 		cp := *rec
 		c.pendingSize = &cp
@@ -284,92 +327,6 @@ func (c *converter) record(r *rdb.Reader, rec *rdb.Record) error {
 	return nil
 }
 
-// keeps reports whether a key is converted. It only reads settings, so
-// convertParallel's workers call it too.
-func (c *converter) keeps(rec *rdb.Record) bool {
-	return c.f.keep(rec) && !(c.skipModules && rec.Type == rdb.TypeModule)
-}
-
-// beforeKey writes what precedes a key that is converted (a database
-// selection, the resize hint) and counts it; only rec.DB and rec.Key are
-// used.
-func (c *converter) beforeKey(rec *rdb.Record) error {
-	w := c.w
-	if c.f.merges[c.f.db(rec.DB)] {
-		if err := c.checkDup(rec); err != nil {
-			return err
-		}
-	}
-	if db := c.f.db(rec.DB); db != c.curDB {
-		if err := w.SelectDB(db); err != nil {
-			return err
-		}
-		c.curDB = db
-		if c.pendingSize != nil && c.pendingSize.DB == rec.DB && !c.f.filtering() && len(c.f.dbMap) == 0 {
-			if err := w.ResizeDB(c.pendingSize.DBSize, c.pendingSize.ExpiresSize); err != nil {
-				return err
-			}
-		}
-	}
-	c.keys++
-	return nil
-}
-
-// checkDup records the key's hash for its target db and fails if a key
-// of the same name was already written there.
-func (c *converter) checkDup(rec *rdb.Record) error {
-	db := c.f.db(rec.DB)
-	if c.dups == nil {
-		c.dups = map[int]*keyHashSet{}
-		c.seed = maphash.MakeSeed()
-	}
-	set := c.dups[db]
-	if set == nil {
-		set = &keyHashSet{}
-		c.dups[db] = set
-	}
-	if !set.add(maphash.Bytes(c.seed, rec.Key)) {
-		return fmt.Errorf("--map-db: a key named %q is already in target db %d (it comes again from db %d): a server refuses a file with a key twice in one database", rec.Key, db, rec.DB)
-	}
-	return nil
-}
-
-// keyHashSet is a set of 64-bit key hashes: 8 to 16 bytes a key, however
-// long the keys. Two different names sharing a hash is a chance of about
-// n²/2^65 for n keys (under 10^-6 for 5 million).
-type keyHashSet struct {
-	slots []uint64 // 0: empty
-	n     int
-}
-
-// add inserts h and reports whether it was new.
-func (s *keyHashSet) add(h uint64) bool {
-	if h == 0 {
-		h = 1
-	}
-	if (s.n+1)*4 > len(s.slots)*3 {
-		old := s.slots
-		s.slots = make([]uint64, max(1024, 2*len(old)))
-		s.n = 0
-		for _, x := range old {
-			if x != 0 {
-				s.add(x)
-			}
-		}
-	}
-	mask := uint64(len(s.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		switch s.slots[i] {
-		case 0:
-			s.slots[i] = h
-			s.n++
-			return true
-		case h:
-			return false
-		}
-	}
-}
-
 func (c *converter) report(out io.Writer, name string) {
 	st := c.w.Stats()
 	fmt.Fprintf(out, "%s: %d keys written (%v), %d left out by filters", name, st.Keys, c.w.Target(), c.skipped)
@@ -384,6 +341,8 @@ func (c *converter) report(out io.Writer, name string) {
 		{st.DroppedKeyMeta, "keys lost their module key metadata"},
 		{st.DroppedFunctions, "function libraries dropped"},
 		{st.DroppedLRU, "keys lost LRU/LFU data the target cannot store"},
+		{st.EmptyKeys, "empty collections left out (a server skips them)"},
+		{c.repeated, "repeated key records left out (--on-duplicate " + map[rewrite.OnDuplicate]string{rewrite.KeepFirst: "keep-first", rewrite.KeepLast: "keep-last"}[c.onDup] + ")"},
 	} {
 		if x.n > 0 {
 			fmt.Fprintf(out, ", %d %s", x.n, x.what)
@@ -466,7 +425,8 @@ func newConvertCommand() *cobra.Command {
 	var rf readerFlags
 	var wf writeFlags
 	var kf keyFilter
-	var quiet bool
+	var quiet, dryRun bool
+	var onDup string
 	var jobs int
 	cmd := &cobra.Command{
 		Use:   "convert IN OUT",
@@ -478,17 +438,31 @@ leaving it out; what was left out is reported on stderr.
 
 Aux fields are rewritten for the new file (redis-ver of the target, ctime now);
 replication ids/offsets, Lua script and slot-info aux fields of the source are
-not copied. Merging databases with --map-db must not bring two keys of the
-same name together: the server refuses such a file.`,
+not copied.
+
+A server refuses a file holding a key twice in one database, which some
+inputs do (tools that append records, damaged files, databases merged with
+--map-db): convert fails on one unless --on-duplicate keep-first or
+keep-last says which occurrence to keep (the input, then read twice, must
+be a file). Empty collections, which a server skips when loading, are left
+out and counted.
+
+Everything the target cannot hold is listed at once, with counts and the
+flag that leaves each out, and no output is left behind; --dry-run checks
+without writing.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := kf.compile(); err != nil {
 				return &exitError{2, err}
 			}
+			dup, err := rewrite.ParseOnDuplicate(onDup)
+			if err != nil {
+				return &exitError{2, err}
+			}
 			if jobs < 0 {
 				return &exitError{2, fmt.Errorf("--jobs must be 0 (number of CPUs) or more, not %d", jobs)}
 			}
-			if err := convertFile(cmd, &rf, &wf, &kf, args[0], args[1], quiet, jobs); err != nil {
+			if err := convertFile(cmd, &rf, &wf, &kf, args[0], args[1], quiet, convertMode{onDup: dup, dryRun: dryRun, jobs: jobs}); err != nil {
 				return &exitError{1, err}
 			}
 			return nil
@@ -498,6 +472,8 @@ same name together: the server refuses such a file.`,
 	wf.register(cmd)
 	kf.register(cmd)
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print the summary")
+	cmd.Flags().StringVar(&onDup, "on-duplicate", "fail", "a key the input holds twice in one database: fail, keep-first or keep-last")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what the target cannot hold and the repeated keys; write nothing")
 	cmd.Flags().IntVar(&jobs, "jobs", 0, "goroutines re-encoding keys beside the one reading IN (default: number of CPUs; 1 converts on one goroutine); OUT is the same")
 	return cmd
 }
@@ -524,12 +500,57 @@ func openForRewrite(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, in stri
 	return src, r, rec, opts, nil
 }
 
-func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilter, in, outName string, quiet bool, jobs int) error {
+// convertMode is what convert does besides converting.
+type convertMode struct {
+	onDup  rewrite.OnDuplicate
+	dryRun bool
+	jobs   int // --jobs
+}
+
+// findRepeats runs the pass of --on-duplicate keep-first/keep-last (and
+// of --dry-run) over a file input; nil when there is none to run.
+func findRepeats(cmd *cobra.Command, rf *readerFlags, in string, place rewrite.Placement, mode convertMode) (*rewrite.Repeats, error) {
+	keep := mode.onDup
+	if keep == rewrite.DuplicateFail {
+		if !mode.dryRun || in == "-" {
+			return nil, nil
+		}
+		keep = rewrite.KeepFirst // only counted
+	}
+	if in == "-" {
+		return nil, errors.New("--on-duplicate keep-first/keep-last reads the input twice: give a file, not stdin")
+	}
+	ctx := cmd.Context()
+	return rewrite.FindRepeats(ctx, func() (*rdb.Reader, io.Closer, error) {
+		src, r, err := rf.open(ctx, in)
+		return r, src, err
+	}, place, keep, 0, "")
+}
+
+// placement is where convert puts a key record: its mapped database,
+// when the filters keep it.
+func (f *keyFilter) placement(skipModules bool) rewrite.Placement {
+	return func(rec *rdb.Record) (int, bool) {
+		return f.db(rec.DB), f.keep(rec) && !(skipModules && rec.Type == rdb.TypeModule)
+	}
+}
+
+func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilter, in, outName string, quiet bool, mode convertMode) error {
+	repeats, err := findRepeats(cmd, rf, in, kf.placement(wf.skipModules), mode)
+	if err != nil {
+		return err
+	}
 	src, r, rec, opts, err := openForRewrite(cmd, rf, wf, in)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
+	if mode.dryRun {
+		return dryRunConvert(cmd, r, rec, opts, kf, wf.skipModules, repeats, mode.onDup, outName)
+	}
+	// --on-duplicate's pass found every repeat exactly: the writer need
+	// not look for them again.
+	opts.AllowDuplicateKeys = repeats != nil
 	out, err := createOutput(cmd, outName)
 	if err != nil {
 		return err
@@ -540,24 +561,42 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 		return err
 	}
 	c := newConverter(w, kf, wf.skipModules)
+	c.repeats, c.onDup = repeats, mode.onDup
 	if err := c.start(); err != nil {
 		out.abort()
 		return err
 	}
-	if jobs != 1 {
-		if err := convertParallel(cmd.Context(), c, r, rec, jobs); err != nil {
+	if mode.jobs != 1 {
+		err := convertParallel(cmd.Context(), c, r, rec, mode.jobs)
+		if errors.Is(err, rdb.ErrUnsupported) {
+			// The pass on one goroutine lists everything the target
+			// cannot hold, reading on from the first such key.
+			out.abort()
+			mode.jobs = 1
+			return convertFile(cmd, rf, wf, kf, in, outName, quiet, mode)
+		}
+		if err != nil {
 			out.abort()
 			return err
 		}
 	}
-	for jobs == 1 {
+	for mode.jobs == 1 {
 		if err := cmd.Context().Err(); err != nil {
 			out.abort()
 			return err
 		}
 		if err := c.record(r, rec); err != nil {
 			out.abort()
-			err = withPolicyHint(err)
+			if errors.Is(err, rdb.ErrUnsupported) {
+				// List everything else the target cannot hold too, so that
+				// one run tells every flag needed.
+				var found rewrite.Findings
+				found.Add(rewrite.Classify(rec, opts), rec.DB, keyOf(rec))
+				if err := checkRest(r, opts, kf, wf.skipModules, &found); err != nil {
+					return err
+				}
+				return found.Err()
+			}
 			if rec.Kind == rdb.KindKey {
 				return fmt.Errorf("key %q (db %d): %w", rec.Key, rec.DB, err)
 			}
@@ -574,6 +613,9 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 	}
 	if err := w.Close(); err != nil {
 		out.abort()
+		if errors.Is(err, rdb.ErrDuplicateKey) {
+			return fmt.Errorf("%w; --on-duplicate keep-first or keep-last keeps one", err)
+		}
 		return err
 	}
 	if err := out.commit(); err != nil {
@@ -585,46 +627,79 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 	return nil
 }
 
-// withPolicyHint names the command-line flags for content the target
-// cannot hold.
-func withPolicyHint(err error) error {
-	if !errors.Is(err, rdb.ErrUnsupported) {
+// keyOf is the key of a key record, nil for other records.
+func keyOf(rec *rdb.Record) []byte {
+	if rec.Kind == rdb.KindKey {
+		return rec.Key
+	}
+	return nil
+}
+
+// checkRest reads the rest of r, tallying what the target of opts cannot
+// hold, without writing.
+func checkRest(r *rdb.Reader, opts rdb.WriterOptions, kf *keyFilter, skipModules bool, found *rewrite.Findings) error {
+	chk := &rewrite.Checker{Opts: opts}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := checkRecord(chk, r, rec, kf, skipModules, found); err != nil {
+			return err
+		}
+	}
+}
+
+func checkRecord(chk *rewrite.Checker, r *rdb.Reader, rec *rdb.Record, kf *keyFilter, skipModules bool, found *rewrite.Findings) error {
+	var why rewrite.Reason
+	var bad bool
+	var err error
+	switch rec.Kind {
+	case rdb.KindKey:
+		if !kf.keep(rec) || skipModules && rec.Type == rdb.TypeModule {
+			return nil
+		}
+		why, bad, err = chk.Key(r, rec)
+	case rdb.KindModuleAux:
+		if skipModules {
+			return nil
+		}
+		why, bad, err = chk.Record(rec)
+	case rdb.KindFunction:
+		why, bad, err = chk.Record(rec)
+	}
+	if bad {
+		found.Add(why, rec.DB, keyOf(rec))
+	}
+	return err
+}
+
+// dryRunConvert reports what convert would refuse, writing nothing.
+func dryRunConvert(cmd *cobra.Command, r *rdb.Reader, rec *rdb.Record, opts rdb.WriterOptions, kf *keyFilter, skipModules bool, repeats *rewrite.Repeats, onDup rewrite.OnDuplicate, outName string) error {
+	var found rewrite.Findings
+	chk := &rewrite.Checker{Opts: opts}
+	if err := checkRecord(chk, r, rec, kf, skipModules, &found); err != nil {
 		return err
 	}
-	return fmt.Errorf("%w\n(--drop-field-ttls, --downgrade-streams, --drop-key-meta, --drop-functions and --skip-modules leave such content out; what was left out is reported)", err)
-}
-
-// KeySlot is the Redis Cluster hash slot of a key: CRC16 (XMODEM) of the
-// key, or of the part between the first '{' and the next '}' when that is
-// not empty, modulo 16384.
-func KeySlot(key []byte) int {
-	if i := bytes.IndexByte(key, '{'); i >= 0 {
-		if j := bytes.IndexByte(key[i+1:], '}'); j > 0 {
-			key = key[i+1 : i+1+j]
-		}
+	if err := checkRest(r, opts, kf, skipModules, &found); err != nil {
+		return err
 	}
-	return int(crc16(key) & 16383)
-}
-
-var crc16tab = func() (t [256]uint16) {
-	for i := range t {
-		c := uint16(i) << 8
-		for j := 0; j < 8; j++ {
-			if c&0x8000 != 0 {
-				c = c<<1 ^ 0x1021
-			} else {
-				c <<= 1
+	if repeats != nil && repeats.Keys > 0 {
+		why := rewrite.Reason{What: fmt.Sprintf("keys held more than once in one database (%d records beyond the first)", repeats.Left), Flag: "--on-duplicate", Hint: "--on-duplicate keep-first or keep-last keeps one"}
+		if onDup != rewrite.DuplicateFail {
+			fmt.Fprintf(cmd.ErrOrStderr(), "dry run: %d keys repeated, %d records would be left out by --on-duplicate\n", repeats.Keys, repeats.Left)
+		} else {
+			for i := int64(0); i < repeats.Keys; i++ {
+				found.Add(why, 0, nil)
 			}
 		}
-		t[i] = c
 	}
-	return t
-}()
-
-func crc16(b []byte) uint16 {
-	var c uint16
-	for _, x := range b {
-		c = c<<8 ^ crc16tab[byte(c>>8)^x]
+	if err := found.Err(); err != nil {
+		return fmt.Errorf("dry run: %w", err)
 	}
-	return c
+	fmt.Fprintf(cmd.ErrOrStderr(), "dry run: %s would be written for %v; nothing was written\n", outName, opts.Target)
+	return nil
 }

@@ -25,14 +25,18 @@ type convertedRecord struct {
 // CPU) and written in file order, so the output is byte for byte the one
 // the loop writes. rec is the record r returned last, not yet converted.
 func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.Record, jobs int) error {
+	// Errors read as convertFile's loop words them.
 	keyErr := func(rec *rdb.Record, err error) error {
-		return fmt.Errorf("key %q (db %d): %w", rec.Key, rec.DB, withPolicyHint(err))
+		return fmt.Errorf("key %q (db %d): %w", rec.Key, rec.DB, err)
 	}
-	if err := c.record(r, rec); err != nil {
-		if rec.Kind == rdb.KindKey {
+	recErr := func(rec *rdb.Record, err error) error {
+		if err != nil && rec.Kind == rdb.KindKey {
 			return keyErr(rec, err)
 		}
-		return withPolicyHint(err)
+		return err
+	}
+	if err := recErr(rec, c.record(r, rec)); err != nil {
+		return err
 	}
 	if jobs <= 0 {
 		jobs = runtime.GOMAXPROCS(0)
@@ -46,13 +50,7 @@ func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.
 			if w.Inline() {
 				// Every earlier record is written: stream this one.
 				out.done = true
-				if err := c.record(w.Reader, rec); err != nil {
-					if rec.Kind == rdb.KindKey {
-						return keyErr(rec, err)
-					}
-					return withPolicyHint(err)
-				}
-				return nil
+				return recErr(rec, c.record(w.Reader, rec))
 			}
 			if rec.Kind != rdb.KindKey {
 				out.rec = *rec
@@ -61,7 +59,7 @@ func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.
 				return nil
 			}
 			out.isKey = true
-			out.rec.Kind, out.rec.DB, out.rec.Key = rec.Kind, rec.DB, w.Keep(rec.Key)
+			out.rec.Kind, out.rec.DB, out.rec.Offset, out.rec.Key = rec.Kind, rec.DB, rec.Offset, w.Keep(rec.Key)
 			if !c.keeps(rec) {
 				out.skipped = true
 				return nil
@@ -69,7 +67,7 @@ func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.
 			// An error is the sink's to report, after beforeKey's, in the
 			// order the sequential loop meets them.
 			k, err := encs[w.ID].CopyKey(w.Reader, rec)
-			k.Bytes = w.Keep(k.Bytes)
+			k.Bytes, k.Key = w.Keep(k.Bytes), out.rec.Key
 			out.key, out.err = k, err
 			return nil
 		},
@@ -78,21 +76,18 @@ func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.
 			case o.done:
 				return nil
 			case !o.isKey:
-				return withPolicyHint(c.record(nil, &o.rec))
+				return c.record(nil, &o.rec)
 			case o.skipped:
 				c.skipped++
 				return nil
 			}
-			if err := c.beforeKey(&o.rec); err != nil {
-				return keyErr(&o.rec, err)
+			if ok, err := c.beforeKey(&o.rec); !ok || err != nil {
+				return recErr(&o.rec, err)
 			}
 			if o.err != nil {
-				return keyErr(&o.rec, o.err)
+				return keyErr(&o.rec, c.keyError(&o.rec, o.err))
 			}
-			if err := c.w.WriteEncoded(o.key); err != nil {
-				return keyErr(&o.rec, err)
-			}
-			return nil
+			return recErr(&o.rec, c.keyError(&o.rec, c.w.WriteEncoded(o.key)))
 		},
 	})
 }

@@ -21,10 +21,13 @@ type recordWriter interface {
 type jsonlOut struct{ *export.JSONWriter }
 
 func (j jsonlOut) write(r *rdb.Reader, rec *rdb.Record) error {
-	if rec.Kind != rdb.KindKey {
-		return nil
+	switch rec.Kind {
+	case rdb.KindKey:
+		return j.WriteKey(r, rec)
+	case rdb.KindSlotInfo:
+		return j.WriteSlotInfo(rec)
 	}
-	return j.WriteKey(r, rec)
+	return nil
 }
 
 type respOut struct{ *export.RESPWriter }

@@ -26,6 +26,15 @@ type fileInfo struct {
 	Modules   []string          `json:"module_types"`
 	Checksum  string            `json:"checksum"`
 	Bytes     int64             `json:"bytes"`
+	// Slots: the cluster slot statistics (opcode 244, Redis 7.4+ cluster
+	// nodes), in file order.
+	Slots []slotInfo `json:"slots"`
+}
+
+type slotInfo struct {
+	Slot    int    `json:"slot"`
+	Keys    uint64 `json:"keys"`
+	Expires uint64 `json:"expires"`
 }
 
 type dbInfo struct {
@@ -91,7 +100,7 @@ func collectInfo(cmd *cobra.Command, rf *readerFlags, name string) (fileInfo, er
 		return fileInfo{}, err
 	}
 	defer src.Close()
-	fi := fileInfo{File: name, Aux: map[string]string{}, Functions: []string{}, Modules: []string{}}
+	fi := fileInfo{File: name, Aux: map[string]string{}, Functions: []string{}, Modules: []string{}, Slots: []slotInfo{}}
 	dbs := map[int]*dbInfo{}
 	db := func(n int) *dbInfo {
 		if dbs[n] == nil {
@@ -115,6 +124,8 @@ func collectInfo(cmd *cobra.Command, rf *readerFlags, name string) (fileInfo, er
 		case rdb.KindResizeDB:
 			d := db(rec.DB)
 			d.ResizeHint, d.ExpiresHint = rec.DBSize, rec.ExpiresSize
+		case rdb.KindSlotInfo:
+			fi.Slots = append(fi.Slots, slotInfo{rec.Slot, rec.SlotKeys, rec.SlotExpires})
 		case rdb.KindFunction:
 			fi.Functions = append(fi.Functions, functionName(rec))
 		case rdb.KindModuleAux:
@@ -138,6 +149,9 @@ func collectInfo(cmd *cobra.Command, rf *readerFlags, name string) (fileInfo, er
 		}
 	}
 	fi.Dialect, fi.Version = r.Dialect().String(), r.Version()
+	if r.KeyDB() {
+		fi.Dialect = "keydb"
+	}
 	st, sum := r.Checksum()
 	fi.Checksum = st.String()
 	if st == rdb.ChecksumVerified {
@@ -186,8 +200,16 @@ func functionName(rec *rdb.Record) string {
 	return string(code)
 }
 
+func printableAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = printable(s)
+	}
+	return out
+}
+
 func printInfo(w io.Writer, fi fileInfo) {
-	fmt.Fprintf(w, "%s: %s RDB version %d, %d bytes, checksum %s\n", fi.File, fi.Dialect, fi.Version, fi.Bytes, fi.Checksum)
+	fmt.Fprintf(w, "%s: %s RDB version %d, %d bytes, checksum %s\n", printable(fi.File), fi.Dialect, fi.Version, fi.Bytes, fi.Checksum)
 	if len(fi.Aux) > 0 {
 		keys := make([]string, 0, len(fi.Aux))
 		for k := range fi.Aux {
@@ -197,7 +219,7 @@ func printInfo(w io.Writer, fi fileInfo) {
 		t := tablewriter.NewWriter(w)
 		t.Header("aux field", "value")
 		for _, k := range keys {
-			t.Append(k, fi.Aux[k])
+			t.Append(printable(k), printable(fi.Aux[k]))
 		}
 		t.Render()
 	}
@@ -210,14 +232,32 @@ func printInfo(w io.Writer, fi fileInfo) {
 	t = tablewriter.NewWriter(w)
 	t.Header("type", "encoding", "keys")
 	for _, c := range fi.Types {
-		t.Append(c.Type, c.Encoding, strconv.FormatUint(c.Keys, 10))
+		t.Append(printable(c.Type), c.Encoding, strconv.FormatUint(c.Keys, 10))
 	}
 	t.Render()
+	if len(fi.Slots) > 0 {
+		var keys, expires uint64
+		for _, sl := range fi.Slots {
+			keys += sl.Keys
+			expires += sl.Expires
+		}
+		fmt.Fprintf(w, "cluster slot info: %d slots, %d keys, %d with expiry", len(fi.Slots), keys, expires)
+		if len(fi.Slots) <= 16 {
+			for i, sl := range fi.Slots {
+				sep := "; "
+				if i == 0 {
+					sep = ": "
+				}
+				fmt.Fprintf(w, "%sslot %d %d/%d", sep, sl.Slot, sl.Keys, sl.Expires)
+			}
+		}
+		fmt.Fprintln(w)
+	}
 	if len(fi.Functions) > 0 {
-		fmt.Fprintf(w, "function libraries: %v\n", fi.Functions)
+		fmt.Fprintf(w, "function libraries: %v\n", printableAll(fi.Functions))
 	}
 	if len(fi.Modules) > 0 {
-		fmt.Fprintf(w, "module types: %v\n", fi.Modules)
+		fmt.Fprintf(w, "module types: %v\n", printableAll(fi.Modules))
 	}
 	fmt.Fprintln(w)
 }

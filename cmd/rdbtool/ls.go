@@ -13,7 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rdbtool/rdbtool/rdb"
 	"github.com/rdbtool/rdbtool/s3src"
+	"github.com/rdbtool/rdbtool/source"
 )
 
 func init() { extraCommands = append(extraCommands, newLsCommand) }
@@ -92,8 +94,8 @@ each object's first bytes, read with one ranged GET.`,
 						if h := headers[o.URL]; h.err != nil {
 							lo.Error = h.err.Error()
 						} else {
-							lo.Dialect, lo.Version = h.Dialect, h.Version
-							lo.Server, lo.ServerVersion, lo.Compression = h.ServerName(), h.ServerVersion(), h.Compression
+							lo.Dialect, lo.Version = h.Dialect.String(), h.Version
+							lo.Server, lo.ServerVersion, lo.Compression = h.ServerName(), h.ServerVersion(), h.compression
 						}
 						set.Size += o.Size
 						set.Objects = append(set.Objects, lo)
@@ -121,8 +123,26 @@ each object's first bytes, read with one ranged GET.`,
 }
 
 type lsHeader struct {
-	s3src.Header
-	err error
+	rdb.Header
+	compression string
+	err         error
+}
+
+// readHeader reads the header of one object from its first bytes,
+// decompressing them when they are compressed.
+func readHeader(ctx context.Context, st *s3src.Store, url string) (lsHeader, error) {
+	body, err := st.OpenPrefix(ctx, url, rdb.HeaderBytes)
+	if err != nil {
+		return lsHeader{}, err
+	}
+	defer body.Close()
+	dr, comp, closeFn, err := source.Decompress(body)
+	if err != nil {
+		return lsHeader{}, fmt.Errorf("%s: %w", url, err)
+	}
+	defer closeFn()
+	h, err := rdb.ReadHeader(dr, rdb.WithName(url))
+	return lsHeader{Header: h, compression: comp}, err
 }
 
 // readHeaders reads each object's header, parallel requests at a time.
@@ -143,13 +163,13 @@ func readHeaders(ctx context.Context, st *s3src.Store, objs []s3src.Object, para
 		sem <- struct{}{}
 		go func(url string) {
 			defer func() { <-sem; wg.Done() }()
-			h, err := st.ReadHeader(ctx, url)
+			h, err := readHeader(ctx, st, url)
 			if err != nil {
 				// The listing already names the object: keep the reason.
-				err = fmt.Errorf("%s", strings.TrimPrefix(err.Error(), url+": "))
+				h.err = fmt.Errorf("%s", strings.TrimPrefix(err.Error(), url+": "))
 			}
 			mu.Lock()
-			res[url] = lsHeader{h, err}
+			res[url] = h
 			mu.Unlock()
 		}(o.URL)
 	}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/rdbtool/rdbtool/s3src"
 	"github.com/rdbtool/rdbtool/s3src/s3test"
@@ -19,11 +22,18 @@ func TestLsS3(t *testing.T) {
 		{"daily/cache-0001.rdb", "../../testdata/corpus/redis-7.4.1/main.rdb"},
 		{"daily/cache-0002.rdb", "../../testdata/corpus/redis-7.4.1/lfu.rdb"},
 		{"daily/cache-0010.rdb", "../../testdata/corpus/redis-7.4.1/lru.rdb"},
-		{"daily/solo.rdb", "../../testdata/corpus/valkey-8.0.1/main.rdb"},
+		{"daily/solo.rdb.zst", "../../testdata/corpus/valkey-8.0.1/main.rdb"},
 	} {
 		b, err := os.ReadFile(f.file)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if strings.HasSuffix(f.key, ".zst") {
+			var zs bytes.Buffer
+			zw, _ := zstd.NewWriter(&zs)
+			zw.Write(b)
+			zw.Close()
+			b = zs.Bytes()
 		}
 		srv.Put(t, "backups", f.key, b)
 	}
@@ -43,7 +53,7 @@ func TestLsS3(t *testing.T) {
 	if o := sets[0].Objects[2]; !strings.HasSuffix(o.URL, "cache-0010.rdb") || o.Version != 12 || o.ServerVersion != "7.4.1" || o.Size == 0 || o.Modified.IsZero() {
 		t.Errorf("shard 10: %+v", o)
 	}
-	if o := sets[1].Objects[0]; o.Server != "valkey" || o.ServerVersion != "8.0.1" {
+	if o := sets[1].Objects[0]; o.Server != "valkey" || o.ServerVersion != "8.0.1" || o.Compression != "zstd" {
 		t.Errorf("solo: %+v", o)
 	}
 	out, code = run(t, "ls", "s3://backups/daily/")

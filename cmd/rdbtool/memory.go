@@ -73,7 +73,8 @@ func newMemoryCommand() *cobra.Command {
 			if pq.used(cmd) {
 				return &exitError{2, fmt.Errorf("-o, --overwrite, --separators, --depth, --now and --parallel are for --format parquet")}
 			}
-			bw := bufio.NewWriterSize(cmd.OutOrStdout(), 1<<16)
+			out := terminalSafe(cmd.OutOrStdout())
+			bw := bufio.NewWriterSize(out, 1<<16)
 			var rw *analyze.RowWriter
 			switch format {
 			case "csv":
@@ -104,7 +105,13 @@ func newMemoryCommand() *cobra.Command {
 			if err := rw.Flush(); err != nil {
 				return err
 			}
-			return bw.Flush()
+			if err := bw.Flush(); err != nil {
+				return err
+			}
+			if e, ok := out.(*controlEscaper); ok {
+				return e.flush()
+			}
+			return nil
 		},
 	}
 	rf.register(cmd)

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -87,7 +85,7 @@ what it would delete.`,
 					if e.Keep {
 						verdict = "keep  "
 					}
-					fmt.Fprintf(w, "%s  %s  %s  %d file(s), %d bytes", verdict, e.Time.Format(time.RFC3339), terminalSafe(e.Name), len(e.Files), e.Bytes)
+					fmt.Fprintf(w, "%s  %s  %s  %d file(s), %d bytes", verdict, e.Time.Format(time.RFC3339), printable(e.Name), len(e.Files), e.Bytes)
 					if len(e.Reasons) > 0 {
 						fmt.Fprintf(w, "  (%s)", strings.Join(e.Reasons, ", "))
 					}
@@ -103,7 +101,7 @@ what it would delete.`,
 						continue
 					}
 					if err := snapshot.DeleteUnit(ctx, args[0], d.Item); err != nil {
-						failed = fmt.Errorf("deleting %s: %w", terminalSafe(d.Item.Name), err)
+						failed = fmt.Errorf("deleting %s: %w", printable(d.Item.Name), err)
 						break
 					}
 				}
@@ -143,14 +141,4 @@ what it would delete.`,
 	fl.BoolVar(&apply, "apply", false, "delete; without it prune only prints what it would delete")
 	fl.StringVar(&format, "format", "text", "text or json")
 	return cmd
-}
-
-// terminalSafe quotes a name that holds control or non-UTF-8 bytes.
-func terminalSafe(s string) string {
-	for _, c := range s {
-		if !unicode.IsPrint(c) {
-			return strconv.Quote(s)
-		}
-	}
-	return s
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rdbtool/rdbtool/rdb"
 	"github.com/rdbtool/rdbtool/restore"
+	"github.com/rdbtool/rdbtool/rewrite"
 )
 
 func init() { extraCommands = append(extraCommands, newRestoreCommand) }
@@ -37,11 +38,23 @@ proto-max-bulk-len. An empty standalone target is instead, by default
 REPLICAOF this process, it connects back (to --sync-listen) and loads an
 RDB stream written for its version, as fast as it loads a file at startup;
 then REPLICAOF NO ONE. When that is not possible the keys go one by one.
-Keys already expired are skipped. Content the target
-cannot hold is refused per key unless a --drop-* option allows leaving it
-out. The exit status is 0 when every key was written or deliberately
-skipped, 1 when some key failed or was refused (or --verify found a
-difference), 2 on errors that stopped the restore.
+Keys already expired are skipped, and so are empty collections (as a
+server loading a file skips them).
+
+Before anything is written, the target is checked: a replica is refused
+(--detach-replica promotes it), so is a maxmemory that cannot hold the
+snapshot or an evicting maxmemory-policy (--allow-eviction accepts the
+risk), and one pass over the sources lists everything the target cannot
+hold, with counts and the flag (--drop-*, --downgrade-streams,
+--skip-modules, --map-db) that leaves each out: then nothing is written.
+--dry-run runs these checks alone. A resume (--checkpoint) into a target
+that restarted empty or lost keys is refused. After writing, the target's
+keys per database and evicted_keys must agree with what was written.
+
+The exit status is 0 when every key was written or deliberately skipped
+and the final check holds, 1 when some key failed or was refused, the
+target cannot hold part of the input (or --verify found a difference), 2
+on errors that stopped the restore.
 
 The target is redis://[user[:password]@]host[:port][/db] or rediss:// for
 TLS (--tls-* options or tls-ca=, tls-cert=, tls-key=, tls-insecure=1 in the
@@ -99,9 +112,8 @@ URL query). The password can also come from REDISCLI_AUTH.`,
 			if err := kf.compile(); err != nil {
 				return &exitError{2, err}
 			}
-			o.Filter = func(rec *rdb.Record) bool {
-				return kf.keep(rec) && !(skipModules && rec.Type == rdb.TypeModule)
-			}
+			o.Filter = kf.keep
+			o.SkipModules = skipModules
 			if len(kf.dbMap) > 0 {
 				o.MapDB = kf.db
 			}
@@ -120,6 +132,11 @@ URL query). The password can also come from REDISCLI_AUTH.`,
 			rep, err := restore.Restore(cmd.Context(), args, o)
 			if rep != nil {
 				rep.Print(cmd.OutOrStdout())
+			}
+			var incompatible *rewrite.Error
+			if errors.As(err, &incompatible) {
+				// Listed in the report, with the flags that leave each out.
+				return &exitError{1, errors.New("the target cannot hold part of the input (listed above): nothing was written")}
 			}
 			if err != nil {
 				if o.Checkpoint != "" {
@@ -163,6 +180,9 @@ URL query). The password can also come from REDISCLI_AUTH.`,
 	fl.BoolVar(&skipModules, "skip-modules", false, "leave out module keys")
 	fl.StringVar(&o.Checkpoint, "checkpoint", "", "record progress in FILE; an existing FILE is resumed")
 	fl.BoolVar(&o.Verify, "verify", false, "afterwards, compare every key of the target with the sources")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "run every check made before writing (target role, memory, what the target cannot hold) and report; write nothing")
+	fl.BoolVar(&o.DetachReplica, "detach-replica", false, "a target that is a replica is promoted (REPLICAOF NO ONE) instead of refused")
+	fl.BoolVar(&o.AllowEviction, "allow-eviction", false, "accept a target with an evicting maxmemory-policy, or too small a maxmemory: keys may be lost")
 	fl.BoolVar(&quiet, "quiet", false, "no progress lines")
 	return cmd
 }

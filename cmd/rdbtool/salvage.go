@@ -76,7 +76,10 @@ Exit status: 0 when OUT was written, 2 when nothing could be recovered.`,
 				return &exitError{code: 2, err: err}
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "%s: wrote %s: %d keys (%d bytes); %d keys lost, %d damaged bytes in %d ranges, %d problems\n",
-				in, outPath, wr.Keys, wr.Bytes, len(res.Lost), res.DamagedBytes, len(res.Damaged), res.ProblemCount)
+				in, outPath, wr.Keys, wr.Bytes, res.LostCount, res.DamagedBytes, len(res.Damaged), res.ProblemCount)
+			if res.DamagedBytes > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "%s: keys lost: %d known by name; besides them, %s\n", in, res.LostCount, res.Hidden)
+			}
 			return nil
 		},
 	}

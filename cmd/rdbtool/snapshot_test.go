@@ -15,7 +15,7 @@ import (
 	"github.com/rdbtool/rdbtool/analyze"
 	"github.com/rdbtool/rdbtool/internal/clustertest"
 	"github.com/rdbtool/rdbtool/internal/redistest"
-	"github.com/rdbtool/rdbtool/restore"
+	"github.com/rdbtool/rdbtool/rdb"
 	"github.com/rdbtool/rdbtool/s3src"
 	"github.com/rdbtool/rdbtool/s3src/s3test"
 	"github.com/rdbtool/rdbtool/snapshot"
@@ -148,7 +148,7 @@ func cutAfter(t *testing.T, addr string, limit int64) string {
 func fillCluster(t *testing.T, c *clustertest.Cluster, n int) {
 	for i := 0; i < n; i++ {
 		key := fmt.Sprintf("user:%d", i)
-		redistest.MustDo(t, c.NodeFor(restore.KeySlot([]byte(key))), "SET", key, strings.Repeat("v", i%50))
+		redistest.MustDo(t, c.NodeFor(rdb.KeySlot([]byte(key))), "SET", key, strings.Repeat("v", i%50))
 	}
 }
 

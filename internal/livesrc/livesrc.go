@@ -147,12 +147,10 @@ type Scanner struct {
 	ctx    context.Context
 	dbs    []int
 	match  string
-	db     int
 	cursor uint64
 	begun  bool
 	batch  []item
 	pos    int
-	r      *rdb.Reader
 }
 
 type item struct {

@@ -1,0 +1,239 @@
+// Package keydigest finds repeated keys in a stream of keys too large to
+// hold in memory. It keeps a 64-bit digest of each (database, key) with the
+// position where the key was seen, within a memory budget; past the budget
+// it writes the digests to a temporary directory as sorted runs and merges
+// them at the end.
+//
+// A caller learns of a repeat at once when the earlier occurrence is still
+// in memory (Add's answer), and of the rest from Finish: the two together
+// name every digest seen more than once, each repeat exactly once.
+//
+// Digests are 64-bit: two different keys share one with a probability of
+// about n²/2⁶⁵ for n keys (3·10⁻⁶ at 10 million). A caller that must not
+// report a false repeat compares the keys at the two positions.
+package keydigest
+
+import (
+	"encoding/binary"
+	"errors"
+	"hash/maphash"
+	"math/bits"
+	"os"
+)
+
+// DefaultMemLimit is the memory budget when Options.MemLimit is 0.
+const DefaultMemLimit = 32 << 20
+
+// minSlots is the smallest table; it also bounds the smallest budget.
+const minSlots = 1 << 10
+
+// Options configure a Set.
+type Options struct {
+	// MemLimit bounds the bytes the set holds in memory (default
+	// DefaultMemLimit). Each digest takes 16 bytes, in a table between
+	// three eighths and three quarters full; the table never exceeds two
+	// thirds of the limit, leaving room for the moment it doubles.
+	MemLimit int64
+	// TempDir holds the spilled runs (default os.TempDir()). The set makes
+	// its own directory inside it, on the first spill, and removes it in
+	// Finish or Close.
+	TempDir string
+}
+
+// Dup is a digest seen more than once: First is the position of an earlier
+// occurrence, Second the position of the later one.
+type Dup struct {
+	Digest        uint64
+	First, Second int64
+}
+
+// slot is a table entry; pos is the position plus one, 0 for an empty slot.
+type slot struct {
+	d   uint64
+	pos int64
+}
+
+// slotSize is the size of a slot in bytes.
+const slotSize = 16
+
+// Set is a set of digests with their positions. The zero value is not
+// usable: call New. A Set is not safe for concurrent use.
+type Set struct {
+	seed     maphash.Seed
+	opts     Options
+	slots    []slot
+	shift    uint // home slot of d: d >> shift (the high bits, so a table is nearly sorted)
+	n        int
+	maxSlots int
+	added    int64
+	dir      string
+	runs     []*os.File
+	spills   int
+	done     bool
+}
+
+// New returns an empty set.
+func New(opts Options) *Set {
+	if opts.MemLimit <= 0 {
+		opts.MemLimit = DefaultMemLimit
+	}
+	if opts.TempDir == "" {
+		opts.TempDir = os.TempDir()
+	}
+	s := &Set{seed: maphash.MakeSeed(), opts: opts}
+	s.maxSlots = minSlots
+	for s.maxSlots < 1<<40 && int64(s.maxSlots)*2*slotSize*3/2 <= opts.MemLimit {
+		s.maxSlots *= 2
+	}
+	return s
+}
+
+// Digest returns the digest of key in database db. It is the set's own
+// (seeded per set): digests of different sets do not compare.
+func (s *Set) Digest(db int, key []byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], uint64(db))
+	h.Write(b[:])
+	h.Write(key)
+	return h.Sum64()
+}
+
+// errDone is returned by Add after Finish or Close.
+var errDone = errors.New("keydigest: set already finished")
+
+// Add records digest d seen at position pos (pos ≥ 0; a record's offset,
+// say). When d is already in memory, Add does not store it again and
+// returns the earlier position with dup true: that repeat is not reported
+// again by Finish. A repeat of a digest already spilled to disk is stored
+// and reported by Finish. The error is an I/O error of a spill.
+func (s *Set) Add(d uint64, pos int64) (prev int64, dup bool, err error) {
+	if s.done {
+		return 0, false, errDone
+	}
+	if pos < 0 {
+		return 0, false, errors.New("keydigest: negative position")
+	}
+	if len(s.slots) == 0 {
+		s.resize(minSlots)
+	}
+	mask := len(s.slots) - 1
+	i := int(d >> s.shift)
+	for ; s.slots[i].pos != 0; i = (i + 1) & mask {
+		if s.slots[i].d == d {
+			return s.slots[i].pos - 1, true, nil
+		}
+	}
+	if (s.n+1)*4 > len(s.slots)*3 {
+		if len(s.slots) < s.maxSlots {
+			s.resize(len(s.slots) * 2)
+		} else if err := s.spill(); err != nil {
+			return 0, false, err
+		}
+		s.insert(d, pos+1)
+	} else {
+		s.slots[i] = slot{d, pos + 1}
+		s.n++
+	}
+	s.added++
+	return 0, false, nil
+}
+
+// Lookup returns the position of d when d is in memory. A digest already
+// spilled is not found: use it as a hint, not as proof of absence.
+func (s *Set) Lookup(d uint64) (pos int64, ok bool) {
+	if len(s.slots) == 0 {
+		return 0, false
+	}
+	mask := len(s.slots) - 1
+	for i := int(d >> s.shift); s.slots[i].pos != 0; i = (i + 1) & mask {
+		if s.slots[i].d == d {
+			return s.slots[i].pos - 1, true
+		}
+	}
+	return 0, false
+}
+
+// Len returns how many digests were stored (repeats Add reported are not).
+func (s *Set) Len() int64 { return s.added }
+
+// Spills returns how many sorted runs were written to disk.
+func (s *Set) Spills() int { return s.spills }
+
+// insert puts a digest known to be absent in the table.
+func (s *Set) insert(d uint64, pos int64) {
+	mask := len(s.slots) - 1
+	i := int(d >> s.shift)
+	for s.slots[i].pos != 0 {
+		i = (i + 1) & mask
+	}
+	s.slots[i] = slot{d, pos}
+	s.n++
+}
+
+func (s *Set) resize(n int) {
+	old := s.slots
+	s.slots = make([]slot, n)
+	s.shift = uint(64 - bits.TrailingZeros(uint(n)))
+	s.n = 0
+	for _, e := range old {
+		if e.pos != 0 {
+			s.insert(e.d, e.pos)
+		}
+	}
+}
+
+// sorted moves the table's entries to the front of its slots, sorted by
+// digest, and returns them. The table is unusable until cleared.
+func (s *Set) sorted() []slot {
+	// Entries sit at or just after their home slot (the digest's high
+	// bits), so in table order they are nearly sorted already, except for
+	// a cluster that wrapped from the end of the table to its start: its
+	// entries before the first empty slot whose home lies after them go
+	// last.
+	start := 0
+	for start < len(s.slots) && s.slots[start].pos != 0 {
+		start++
+	}
+	var wrapped []slot
+	k := 0
+	for i := 0; i < start; i++ {
+		if int(s.slots[i].d>>s.shift) > i {
+			wrapped = append(wrapped, s.slots[i])
+		} else {
+			s.slots[k] = s.slots[i]
+			k++
+		}
+	}
+	for i := start; i < len(s.slots); i++ {
+		if s.slots[i].pos != 0 {
+			s.slots[k] = s.slots[i]
+			k++
+		}
+	}
+	k += copy(s.slots[k:], wrapped)
+	out := s.slots[:k]
+	insertionSort(out)
+	return out
+}
+
+// insertionSort sorts nearly sorted entries by digest; entries far from
+// their place (not expected from a hash) fall back to a general sort.
+func insertionSort(a []slot) {
+	moves := 0
+	for i := 1; i < len(a); i++ {
+		e := a[i]
+		j := i
+		for j > 0 && a[j-1].d > e.d {
+			a[j] = a[j-1]
+			j--
+			moves++
+		}
+		a[j] = e
+		if moves > 16*len(a) {
+			sortSlots(a)
+			return
+		}
+	}
+}

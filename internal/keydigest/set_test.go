@@ -1,0 +1,223 @@
+package keydigest
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+// occurrence is where a digest was added, in order.
+type occurrence struct {
+	d   uint64
+	pos int64
+}
+
+// checkAll adds occs to a set with the given budget and compares every
+// repeat reported (by Add and by Finish) with a map's answer.
+func checkAll(t *testing.T, occs []occurrence, memLimit int64) *Set {
+	t.Helper()
+	dir := t.TempDir()
+	s := New(Options{MemLimit: memLimit, TempDir: dir})
+	want := map[int64]uint64{} // later occurrence's position -> digest
+	firstSeen := map[uint64]int64{}
+	order := map[int64]int{} // position -> index of its occurrence
+	for i, o := range occs {
+		order[o.pos] = i
+		if _, ok := firstSeen[o.d]; ok {
+			want[o.pos] = o.d
+		} else {
+			firstSeen[o.d] = o.pos
+		}
+	}
+	got := map[int64]Dup{}
+	record := func(d Dup) {
+		if _, ok := got[d.Second]; ok {
+			t.Fatalf("repeat at %d reported twice", d.Second)
+		}
+		got[d.Second] = d
+	}
+	for _, o := range occs {
+		prev, dup, err := s.Add(o.d, o.pos)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dup {
+			record(Dup{Digest: o.d, First: prev, Second: o.pos})
+		}
+		if max := int64(len(s.slots)) * slotSize; max > memLimit*2/3 && len(s.slots) > minSlots {
+			t.Fatalf("table of %d bytes over two thirds of the %d-byte budget", max, memLimit)
+		}
+	}
+	if err := s.Finish(func(d Dup) error { record(d); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d repeats reported, want %d", len(got), len(want))
+	}
+	for pos, d := range want {
+		g, ok := got[pos]
+		if !ok {
+			t.Fatalf("repeat of %#x at %d not reported", d, pos)
+		}
+		if g.Digest != d {
+			t.Fatalf("repeat at %d reported with digest %#x, want %#x", pos, g.Digest, d)
+		}
+		fi, ok := order[g.First]
+		if !ok || occs[fi].d != d || fi >= order[pos] {
+			t.Fatalf("repeat at %d names %d as the earlier occurrence, which is not one", pos, g.First)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("temporary files left after Finish: %v", ents)
+	}
+	return s
+}
+
+// randomOccurrences makes n occurrences at positions 0, 10, 20, ... of
+// random digests, with about one in repeatEvery a repeat of an earlier one.
+func randomOccurrences(rng *rand.Rand, n, repeatEvery int) []occurrence {
+	occs := make([]occurrence, 0, n)
+	for i := 0; i < n; i++ {
+		d := rng.Uint64()
+		if i > 0 && rng.IntN(repeatEvery) == 0 {
+			d = occs[rng.IntN(len(occs))].d
+		}
+		occs = append(occs, occurrence{d, int64(i) * 10})
+	}
+	return occs
+}
+
+func TestRepeatsInMemoryAreReportedAtOnce(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	// Digest 0 and position 0 are ordinary values.
+	for _, o := range []occurrence{{0, 0}, {7, 5}} {
+		if _, dup, err := s.Add(o.d, o.pos); err != nil || dup {
+			t.Fatalf("Add(%d, %d) = dup %v, %v on first sight", o.d, o.pos, dup, err)
+		}
+	}
+	prev, dup, err := s.Add(0, 42)
+	if err != nil || !dup || prev != 0 {
+		t.Fatalf("Add(0, 42) = %d, %v, %v; want the earlier position 0, true", prev, dup, err)
+	}
+	prev, dup, _ = s.Add(7, 43)
+	if !dup || prev != 5 {
+		t.Fatalf("Add(7, 43) = %d, %v; want 5, true", prev, dup)
+	}
+	if pos, ok := s.Lookup(7); !ok || pos != 5 {
+		t.Fatalf("Lookup(7) = %d, %v; want 5, true", pos, ok)
+	}
+	if _, ok := s.Lookup(8); ok {
+		t.Fatal("Lookup(8) found a digest never added")
+	}
+	if s.Len() != 2 {
+		t.Fatalf("Len = %d, want 2", s.Len())
+	}
+	n := 0
+	if err := s.Finish(func(Dup) error { n++; return nil }); err != nil || n != 0 {
+		t.Fatalf("Finish reported %d repeats (%v); Add had reported them all", n, err)
+	}
+	if _, _, err := s.Add(1, 1); err == nil {
+		t.Fatal("Add after Finish did not fail")
+	}
+}
+
+func TestRepeatsWithoutSpilling(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	s := checkAll(t, randomOccurrences(rng, 50_000, 20), DefaultMemLimit)
+	if s.Spills() != 0 {
+		t.Fatalf("%d spills for 50k digests in the default budget", s.Spills())
+	}
+}
+
+func TestRepeatsAcrossSpills(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	// 64 KiB: runs of about 1500 digests.
+	s := checkAll(t, randomOccurrences(rng, 60_000, 10), 64<<10)
+	if s.Spills() < 20 {
+		t.Fatalf("only %d spills: the test does not exercise the merge", s.Spills())
+	}
+}
+
+func TestRepeatsAcrossMoreRunsThanOneMerge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	// The smallest table (1024 slots, 768 digests a run): over 2·maxFanIn runs.
+	s := checkAll(t, randomOccurrences(rng, 768*(2*maxFanIn+5), 50), 1)
+	if s.Spills() <= 2*maxFanIn {
+		t.Fatalf("only %d spills", s.Spills())
+	}
+}
+
+func TestManyRepeatsOfOneDigest(t *testing.T) {
+	// One digest everywhere, between spills of others: each later
+	// occurrence is reported once.
+	rng := rand.New(rand.NewPCG(7, 8))
+	var occs []occurrence
+	for i := 0; i < 20_000; i++ {
+		d := rng.Uint64()
+		if i%997 == 0 {
+			d = 12345
+		}
+		occs = append(occs, occurrence{d, int64(i)})
+	}
+	checkAll(t, occs, 1)
+}
+
+func TestSortedHandlesWrappedClusters(t *testing.T) {
+	s := New(Options{})
+	s.resize(minSlots)
+	// Digests whose home is the last slot wrap to the start of the table.
+	top := ^uint64(0)
+	ds := []uint64{top, top - 1, top - 2, 1, 2, 1 << 63, 3}
+	for i, d := range ds {
+		s.insert(d, int64(i+1))
+	}
+	got := s.sorted()
+	var gd []uint64
+	for _, e := range got {
+		gd = append(gd, e.d)
+	}
+	want := slices.Clone(ds)
+	slices.Sort(want)
+	if !slices.Equal(gd, want) {
+		t.Fatalf("sorted = %x, want %x", gd, want)
+	}
+}
+
+func TestCloseRemovesSpills(t *testing.T) {
+	dir := t.TempDir()
+	s := New(Options{MemLimit: 1, TempDir: dir})
+	for i := 0; i < 5000; i++ {
+		if _, _, err := s.Add(uint64(i)*0x9E3779B97F4A7C15, int64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Spills() == 0 {
+		t.Fatal("no spill")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("left %v", filepath.Join(dir, ents[0].Name()))
+	}
+}
+
+// BenchmarkAdd adds distinct digests in the default budget: past about
+// 786k digests every table is spilled and merged in Finish.
+func BenchmarkAdd(b *testing.B) {
+	s := New(Options{TempDir: b.TempDir()})
+	defer s.Close()
+	x := uint64(1)
+	for i := 0; i < b.N; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+		if _, _, err := s.Add(x, int64(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := s.Finish(func(Dup) error { return nil }); err != nil {
+		b.Fatal(err)
+	}
+}
