@@ -15,14 +15,14 @@ type jsonLine struct {
 	err  error
 }
 
-// WriteKeys writes every remaining key of r as WriteKey does, in file
-// order, with values decoded and rendered on workers goroutines (0:
-// runtime.GOMAXPROCS) by rdb.ReadParallel. The output is byte for byte
-// that of calling WriteKey for each key, up to and including a partial
-// line before an error. Keys too large to batch are written by streaming
+// WriteRecords writes every remaining key of r as WriteKey does, and
+// every slot info record as WriteSlotInfo does, in file order, with values
+// decoded and rendered on workers goroutines (0: runtime.GOMAXPROCS) by
+// rdb.ReadParallel. The output is byte for byte that of calling those for
+// each record, up to and including a partial line before an error. Keys too large to batch are written by streaming
 // their values, as WriteKey does; other lines are held in memory until
 // their turn.
-func (j *JSONWriter) WriteKeys(ctx context.Context, r *rdb.Reader, workers int) error {
+func (j *JSONWriter) WriteRecords(ctx context.Context, r *rdb.Reader, workers int) error {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -32,11 +32,14 @@ func (j *JSONWriter) WriteKeys(ctx context.Context, r *rdb.Reader, workers int) 
 	}
 	// One per Worker.ID; each is used only by the goroutine of its ID.
 	rs := make([]*renderer, workers+1)
-	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers, KeysOnly: true}, rdb.ParallelHandler[jsonLine]{
+	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers}, rdb.ParallelHandler[jsonLine]{
 		Work: func(w *rdb.Worker, rec *rdb.Record, out *jsonLine) error {
+			if rec.Kind != rdb.KindKey && rec.Kind != rdb.KindSlotInfo {
+				return nil
+			}
 			if w.Inline() {
 				// Every earlier line is out: stream this one.
-				out.err = j.WriteKey(w.Reader, rec)
+				out.err = j.writeRecord(w.Reader, rec)
 				return nil
 			}
 			rd := rs[w.ID]
@@ -45,7 +48,7 @@ func (j *JSONWriter) WriteKeys(ctx context.Context, r *rdb.Reader, workers int) 
 				rd.jw = NewJSONWriter(&rd.buf)
 				rs[w.ID] = rd
 			}
-			err := rd.jw.WriteKey(w.Reader, rec)
+			err := rd.jw.writeRecord(w.Reader, rec)
 			rd.jw.Flush()
 			out.line, out.err = w.Keep(rd.buf.Bytes()), err
 			rd.buf.Reset()
@@ -56,4 +59,12 @@ func (j *JSONWriter) WriteKeys(ctx context.Context, r *rdb.Reader, workers int) 
 			return l.err
 		},
 	})
+}
+
+// writeRecord writes a key or a slot info record.
+func (j *JSONWriter) writeRecord(r *rdb.Reader, rec *rdb.Record) error {
+	if rec.Kind == rdb.KindSlotInfo {
+		return j.WriteSlotInfo(rec)
+	}
+	return j.WriteKey(r, rec)
 }

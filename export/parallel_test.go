@@ -24,10 +24,14 @@ func dumpSequential(data []byte) ([]byte, string) {
 		if rec, err = r.Next(); err != nil {
 			break
 		}
-		if rec.Kind == rdb.KindKey {
-			if err = j.WriteKey(r, rec); err != nil {
-				break
-			}
+		switch rec.Kind {
+		case rdb.KindKey:
+			err = j.WriteKey(r, rec)
+		case rdb.KindSlotInfo:
+			err = j.WriteSlotInfo(rec)
+		}
+		if err != nil {
+			break
 		}
 	}
 	j.Flush()
@@ -40,7 +44,7 @@ func dumpSequential(data []byte) ([]byte, string) {
 func dumpParallel(data []byte, workers int) ([]byte, string) {
 	var out bytes.Buffer
 	j := NewJSONWriter(&out)
-	err := j.WriteKeys(context.Background(), rdb.NewReader(bytes.NewReader(data)), workers)
+	err := j.WriteRecords(context.Background(), rdb.NewReader(bytes.NewReader(data)), workers)
 	j.Flush()
 	return out.Bytes(), fmt.Sprint(err)
 }
@@ -63,9 +67,9 @@ func compareDumps(t *testing.T, name string, data []byte) {
 	}
 }
 
-// WriteKeys prints exactly what WriteKey key by key prints, on every
+// WriteRecords prints exactly what WriteKey and WriteSlotInfo record by record print, on every
 // corpus file, at 1, 2 and 8 workers, and on truncated files.
-func TestWriteKeysIdenticalOnCorpus(t *testing.T) {
+func TestWriteRecordsIdenticalOnCorpus(t *testing.T) {
 	for _, f := range corpustest.Files(t) {
 		data, err := os.ReadFile(f.RDB)
 		if err != nil {
@@ -84,7 +88,7 @@ func TestWriteKeysIdenticalOnCorpus(t *testing.T) {
 }
 
 // A value too large to batch is streamed in its place.
-func TestWriteKeysLargeValue(t *testing.T) {
+func TestWriteRecordsLargeValue(t *testing.T) {
 	var buf bytes.Buffer
 	w, err := rdb.NewWriter(&buf, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 11}, NoCompression: true})
 	if err != nil {

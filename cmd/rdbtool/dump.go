@@ -93,7 +93,7 @@ func dumpFile(cmd *cobra.Command, rf *readerFlags, name string, w recordWriter, 
 	}
 	defer src.Close()
 	if j, ok := w.(jsonlOut); ok && jobs != 1 {
-		return j.WriteKeys(cmd.Context(), r, jobs)
+		return j.WriteRecords(cmd.Context(), r, jobs)
 	}
 	for {
 		rec, err := r.Next()
