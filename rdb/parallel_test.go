@@ -144,7 +144,7 @@ func TestParallelSameFirstError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	step := max(len(data)/40, 1)
+	step := max(len(data)/25, 1)
 	for n := 0; n < len(data); n += step {
 		compareReads(t, fmt.Sprintf("truncated at %d", n), data[:n], 2)
 	}
