@@ -254,7 +254,7 @@ func (c *comparer) readSide(ctx context.Context, s *side, st keyStream, label st
 	fs, _ := st.(*fileStream)
 	if fs != nil {
 		defer func() { s.dialect, s.version = fs.r.Dialect(), fs.r.Version() }()
-		if c.opts.Jobs != 1 {
+		if c.opts.Jobs > 1 || c.opts.Jobs <= 0 && runtime.GOMAXPROCS(0) > 1 {
 			return c.readFileParallel(ctx, s, fs, dg, label, emit)
 		}
 	}

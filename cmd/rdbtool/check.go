@@ -157,7 +157,7 @@ func checkOne(cmd *cobra.Command, out io.Writer, opts salvage.Options, maxProble
 	}
 	var res *salvage.Result
 	clean := false
-	if jobs != 1 {
+	if resolveJobs(jobs) > 1 {
 		// An intact file is checked on every core; anything else is
 		// reported by the full scan.
 		if res, clean, err = salvage.ScanParallel(cmd.Context(), ra, size, opts, jobs); err != nil {

@@ -566,7 +566,7 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 		out.abort()
 		return err
 	}
-	if mode.jobs != 1 {
+	if mode.jobs = resolveJobs(mode.jobs); mode.jobs > 1 {
 		err := convertParallel(cmd.Context(), c, r, rec, mode.jobs)
 		if errors.Is(err, rdb.ErrUnsupported) {
 			// The pass on one goroutine lists everything the target
@@ -580,7 +580,7 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 			return err
 		}
 	}
-	for mode.jobs == 1 {
+	for mode.jobs <= 1 {
 		if err := cmd.Context().Err(); err != nil {
 			out.abort()
 			return err

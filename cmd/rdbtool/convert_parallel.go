@@ -91,3 +91,13 @@ func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.
 		},
 	})
 }
+
+// resolveJobs is the number of goroutines --jobs asks for: the CPUs Go
+// uses for 0. One means the one-goroutine path, which a single CPU runs
+// fastest.
+func resolveJobs(jobs int) int {
+	if jobs <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return jobs
+}

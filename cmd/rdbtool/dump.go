@@ -92,7 +92,7 @@ func dumpFile(cmd *cobra.Command, rf *readerFlags, name string, w recordWriter, 
 		return err
 	}
 	defer src.Close()
-	if j, ok := w.(jsonlOut); ok && jobs != 1 {
+	if j, ok := w.(jsonlOut); ok && resolveJobs(jobs) > 1 {
 		return j.WriteRecords(cmd.Context(), r, jobs)
 	}
 	for {
