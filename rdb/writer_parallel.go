@@ -67,6 +67,7 @@ func (s WriterStats) since(before WriterStats) WriterStats {
 		DroppedKeyMeta:       s.DroppedKeyMeta - before.DroppedKeyMeta,
 		DroppedFunctions:     s.DroppedFunctions - before.DroppedFunctions,
 		DroppedLRU:           s.DroppedLRU - before.DroppedLRU,
+		EmptyKeys:            s.EmptyKeys - before.EmptyKeys,
 		StoredCopies:         s.StoredCopies - before.StoredCopies,
 	}
 }
@@ -80,5 +81,6 @@ func (s *WriterStats) add(d WriterStats) {
 	s.DroppedKeyMeta += d.DroppedKeyMeta
 	s.DroppedFunctions += d.DroppedFunctions
 	s.DroppedLRU += d.DroppedLRU
+	s.EmptyKeys += d.EmptyKeys
 	s.StoredCopies += d.StoredCopies
 }

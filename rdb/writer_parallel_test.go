@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"testing"
 	"time"
 
@@ -112,5 +113,20 @@ func TestKeyEncoderMatchesCopyKey(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// since and add carry every WriterStats field: a field added to the
+// struct fails this test until they carry it too.
+func TestWriterStatsSinceAddEveryField(t *testing.T) {
+	var s rdb.WriterStats
+	v := reflect.ValueOf(&s).Elem()
+	for i := range v.NumField() {
+		v.Field(i).SetInt(int64(i + 1))
+	}
+	var zero, got rdb.WriterStats
+	rdb.AddStatsForTest(&got, rdb.StatsSinceForTest(s, zero))
+	if got != s {
+		t.Fatalf("since/add lost fields: %+v, want %+v", got, s)
 	}
 }
