@@ -14,8 +14,6 @@ import (
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
-func init() { extraCommands = append(extraCommands, newDiffCommand) }
-
 // parseSize parses a byte count: 1048576, 512K, 256M, 2G, 1GiB, 300MB.
 func parseSize(s string) (int64, error) {
 	t := strings.ToUpper(strings.TrimSpace(s))
