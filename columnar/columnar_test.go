@@ -15,6 +15,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/rdbtool/rdbtool/analyze"
+	"github.com/rdbtool/rdbtool/diff"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -201,5 +202,69 @@ func TestPartitionPath(t *testing.T) {
 	}
 	if got := PartitionPath(at, "", 0); got != "snapshot_date=2026-12-06/shard=__HIVE_DEFAULT_PARTITION__/part-00000.parquet" {
 		t.Errorf("got %s", got)
+	}
+}
+
+// TestWriteDiffEstimatesWithinBudget: with a budget of one row per pass
+// over the snapshots, the estimates are those of one pass; a side with
+// no opener (a live server) leaves its column and the delta of the rows
+// holding the key there null.
+func TestWriteDiffEstimatesWithinBudget(t *testing.T) {
+	ctx := context.Background()
+	a, b := "../testdata/corpus/redis-7.4.1/nochecksum.rdb", "../testdata/corpus/redis-7.2.6/main.rdb"
+	res, err := diff.Compare(ctx, diff.FileInput(a), diff.FileInput(b), diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	write := func(o DiffOptions) []DiffRow {
+		t.Helper()
+		var out bytes.Buffer
+		if _, err := WriteDiff(ctx, &out, res, o); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := parquet.Read[DiffRow](bytes.NewReader(out.Bytes()), int64(out.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	open := func(name string) Opener {
+		return func(ctx context.Context) (*rdb.Reader, func() error, error) { return diff.FileInput(name).Open(ctx) }
+	}
+	whole := write(DiffOptions{OldSource: a, NewSource: b, Old: open(a), New: open(b)})
+	split := write(DiffOptions{OldSource: a, NewSource: b, Old: open(a), New: open(b), MemoryBudget: 1})
+	oldLive := write(DiffOptions{OldSource: a, NewSource: b, New: open(b)})
+	if len(whole) < 10 || len(split) != len(whole) || len(oldLive) != len(whole) {
+		t.Fatalf("%d, %d and %d rows", len(whole), len(split), len(oldLive))
+	}
+	kinds := map[string]int{}
+	for i, w := range whole {
+		kinds[w.Kind]++
+		p := func(v *int64) string {
+			if v == nil {
+				return "null"
+			}
+			return fmt.Sprint(*v)
+		}
+		got := [3]string{p(split[i].OldEstimatedBytes), p(split[i].NewEstimatedBytes), p(split[i].EstimatedBytesDelta)}
+		want := [3]string{p(w.OldEstimatedBytes), p(w.NewEstimatedBytes), p(w.EstimatedBytesDelta)}
+		if got != want {
+			t.Errorf("%s %q: one row per pass %v, one pass %v", w.Kind, w.Key, got, want)
+		}
+		if (w.OldType != nil) != (w.OldEstimatedBytes != nil) || (w.NewType != nil) != (w.NewEstimatedBytes != nil) || w.EstimatedBytesDelta == nil {
+			t.Errorf("%s %q: estimates %v for types %v, %v", w.Kind, w.Key, want, w.OldType != nil, w.NewType != nil)
+		}
+		live := [3]string{p(oldLive[i].OldEstimatedBytes), p(oldLive[i].NewEstimatedBytes), p(oldLive[i].EstimatedBytesDelta)}
+		wantLive := [3]string{"null", want[1], want[2]}
+		if w.OldType != nil {
+			wantLive[2] = "null"
+		}
+		if live != wantLive {
+			t.Errorf("%s %q: A live %v, want %v", w.Kind, w.Key, live, wantLive)
+		}
+	}
+	if kinds["added"] == 0 || kinds["removed"] == 0 || len(kinds) < 3 {
+		t.Errorf("kinds %v: want added, removed and a change", kinds)
 	}
 }
