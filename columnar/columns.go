@@ -2,6 +2,9 @@ package columnar
 
 import (
 	"fmt"
+	"reflect"
+	"slices"
+	"strings"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
@@ -25,203 +28,139 @@ type column[T Row] struct {
 
 // Values get their levels in place (SetDefinitionLevel, SetColumnIndex),
 // which the compiler inlines, unlike parquet.Value.Level: once per cell.
+// Fields are read at their offset in the row, found once by reflection
+// on the same struct tags that give parquet-go the schema, so that a
+// cell costs no call.
 
 func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-func reqBytes[T Row](name string, cost int, get func(*T) []byte) column[T] {
-	return column[T]{name, cost, func(rows []T, vals []parquet.Value, col int) {
-		for i := range rows {
-			v := parquet.ByteArrayValue(get(&rows[i]))
-			v.SetColumnIndex(col)
-			vals[i] = v
-		}
-	}}
-}
+// field returns a pointer to the field at off in row.
+func field[F any, T Row](row *T, off uintptr) *F { return (*F)(unsafe.Add(unsafe.Pointer(row), off)) }
 
-func reqString[T Row](name string, cost int, get func(*T) string) column[T] {
-	return column[T]{name, cost, func(rows []T, vals []parquet.Value, col int) {
-		for i := range rows {
-			v := parquet.ByteArrayValue(bytesOf(get(&rows[i])))
-			v.SetColumnIndex(col)
-			vals[i] = v
-		}
-	}}
-}
-
-// optBytes is an optional byte array column; a nil slice is null.
-func optBytes[T Row](name string, cost int, get func(*T) []byte) column[T] {
-	return column[T]{name, cost, func(rows []T, vals []parquet.Value, col int) {
-		for i := range rows {
-			if b := get(&rows[i]); b != nil {
-				v := parquet.ByteArrayValue(b)
-				v.SetDefinitionLevel(1)
-				v.SetColumnIndex(col)
-				vals[i] = v
-			} else {
-				v := parquet.NullValue()
+// columnOf returns the column of a field of T of type typ at offset off.
+func columnOf[T Row](typ reflect.Type, off uintptr, optional bool) (column[T], bool) {
+	switch typ {
+	case reflect.TypeFor[string]():
+		return column[T]{cost: 2, fill: func(rows []T, vals []parquet.Value, col int) {
+			for i := range rows {
+				v := parquet.ByteArrayValue(bytesOf(*field[string](&rows[i], off)))
 				v.SetColumnIndex(col)
 				vals[i] = v
 			}
-		}
-	}}
-}
-
-func optString[T Row](name string, cost int, get func(*T) *string) column[T] {
-	return column[T]{name, cost, func(rows []T, vals []parquet.Value, col int) {
-		for i := range rows {
-			if p := get(&rows[i]); p != nil {
-				v := parquet.ByteArrayValue(bytesOf(*p))
-				v.SetDefinitionLevel(1)
-				v.SetColumnIndex(col)
-				vals[i] = v
-			} else {
+		}}, true
+	case reflect.TypeFor[*string]():
+		return column[T]{cost: 2, fill: func(rows []T, vals []parquet.Value, col int) {
+			for i := range rows {
 				v := parquet.NullValue()
+				if p := *field[*string](&rows[i], off); p != nil {
+					v = parquet.ByteArrayValue(bytesOf(*p))
+					v.SetDefinitionLevel(1)
+				}
 				v.SetColumnIndex(col)
 				vals[i] = v
 			}
+		}}, true
+	case reflect.TypeFor[[]byte]():
+		if !optional {
+			return column[T]{cost: 24, fill: func(rows []T, vals []parquet.Value, col int) {
+				for i := range rows {
+					v := parquet.ByteArrayValue(*field[[]byte](&rows[i], off))
+					v.SetColumnIndex(col)
+					vals[i] = v
+				}
+			}}, true
 		}
-	}}
-}
-
-func reqInt32[T Row](name string, get func(*T) int32) column[T] {
-	return column[T]{name, 1, func(rows []T, vals []parquet.Value, col int) {
-		for i := range rows {
-			v := parquet.Int32Value(get(&rows[i]))
-			v.SetColumnIndex(col)
-			vals[i] = v
-		}
-	}}
-}
-
-func reqInt64[T Row](name string, get func(*T) int64) column[T] {
-	return column[T]{name, 8, func(rows []T, vals []parquet.Value, col int) {
-		for i := range rows {
-			v := parquet.Int64Value(get(&rows[i]))
-			v.SetColumnIndex(col)
-			vals[i] = v
-		}
-	}}
-}
-
-func reqBool[T Row](name string, get func(*T) bool) column[T] {
-	return column[T]{name, 1, func(rows []T, vals []parquet.Value, col int) {
-		for i := range rows {
-			v := parquet.BooleanValue(get(&rows[i]))
-			v.SetColumnIndex(col)
-			vals[i] = v
-		}
-	}}
-}
-
-func optInt64[T Row](name string, cost int, get func(*T) *int64) column[T] {
-	return column[T]{name, cost, func(rows []T, vals []parquet.Value, col int) {
-		for i := range rows {
-			if p := get(&rows[i]); p != nil {
-				v := parquet.Int64Value(*p)
-				v.SetDefinitionLevel(1)
-				v.SetColumnIndex(col)
-				vals[i] = v
-			} else {
+		// A nil slice is null.
+		return column[T]{cost: 24, fill: func(rows []T, vals []parquet.Value, col int) {
+			for i := range rows {
 				v := parquet.NullValue()
+				if b := *field[[]byte](&rows[i], off); b != nil {
+					v = parquet.ByteArrayValue(b)
+					v.SetDefinitionLevel(1)
+				}
 				v.SetColumnIndex(col)
 				vals[i] = v
 			}
-		}
-	}}
-}
-
-func optInt32[T Row](name string, get func(*T) *int32) column[T] {
-	return column[T]{name, 1, func(rows []T, vals []parquet.Value, col int) {
-		for i := range rows {
-			if p := get(&rows[i]); p != nil {
-				v := parquet.Int32Value(*p)
-				v.SetDefinitionLevel(1)
-				v.SetColumnIndex(col)
-				vals[i] = v
-			} else {
-				v := parquet.NullValue()
+		}}, true
+	case reflect.TypeFor[bool]():
+		return column[T]{cost: 1, fill: func(rows []T, vals []parquet.Value, col int) {
+			for i := range rows {
+				v := parquet.BooleanValue(*field[bool](&rows[i], off))
 				v.SetColumnIndex(col)
 				vals[i] = v
 			}
-		}
-	}}
-}
-
-func optDouble[T Row](name string, cost int, get func(*T) *float64) column[T] {
-	return column[T]{name, cost, func(rows []T, vals []parquet.Value, col int) {
-		for i := range rows {
-			if p := get(&rows[i]); p != nil {
-				v := parquet.DoubleValue(*p)
-				v.SetDefinitionLevel(1)
-				v.SetColumnIndex(col)
-				vals[i] = v
-			} else {
-				v := parquet.NullValue()
+		}}, true
+	case reflect.TypeFor[int32]():
+		return column[T]{cost: 1, fill: func(rows []T, vals []parquet.Value, col int) {
+			for i := range rows {
+				v := parquet.Int32Value(*field[int32](&rows[i], off))
 				v.SetColumnIndex(col)
 				vals[i] = v
 			}
-		}
-	}}
-}
-
-// keyColumns are KeyRow's columns; their names are those of its struct
-// tags, which give the schema.
-var keyColumns = []column[KeyRow]{
-	reqString("source", 1, func(r *KeyRow) string { return r.Source }),
-	optString("shard", 1, func(r *KeyRow) *string { return r.Shard }),
-	optInt64("snapshot_time", 1, func(r *KeyRow) *int64 { return r.SnapshotTime }),
-	optString("server_version", 1, func(r *KeyRow) *string { return r.ServerVersion }),
-	reqInt32("rdb_version", func(r *KeyRow) int32 { return r.RDBVersion }),
-	reqInt32("db", func(r *KeyRow) int32 { return r.DB }),
-	reqBytes("key", 24, func(r *KeyRow) []byte { return r.Key }),
-	optBytes("key_utf8", 24, func(r *KeyRow) []byte { return r.KeyUTF8 }),
-	reqString("type", 2, func(r *KeyRow) string { return r.Type }),
-	reqString("encoding", 2, func(r *KeyRow) string { return r.Encoding }),
-	reqInt64("estimated_bytes", func(r *KeyRow) int64 { return r.EstimatedBytes }),
-	reqInt64("elements", func(r *KeyRow) int64 { return r.Elements }),
-	optInt64("largest_element", 8, func(r *KeyRow) *int64 { return r.LargestElement }),
-	optInt64("expire_at", 4, func(r *KeyRow) *int64 { return r.ExpireAt }),
-	optDouble("ttl_seconds", 4, func(r *KeyRow) *float64 { return r.TTLSeconds }),
-	optInt64("idle_seconds", 2, func(r *KeyRow) *int64 { return r.IdleSeconds }),
-	optInt32("lfu_freq", func(r *KeyRow) *int32 { return r.LFUFreq }),
-	optBytes("prefix", 20, func(r *KeyRow) []byte { return r.Prefix }),
-}
-
-var diffColumns = []column[DiffRow]{
-	reqString("kind", 1, func(r *DiffRow) string { return r.Kind }),
-	reqInt32("db", func(r *DiffRow) int32 { return r.DB }),
-	reqBytes("key", 24, func(r *DiffRow) []byte { return r.Key }),
-	optBytes("key_utf8", 24, func(r *DiffRow) []byte { return r.KeyUTF8 }),
-	optString("old_type", 1, func(r *DiffRow) *string { return r.OldType }),
-	optString("new_type", 1, func(r *DiffRow) *string { return r.NewType }),
-	optInt64("old_expire_at", 4, func(r *DiffRow) *int64 { return r.OldExpireAt }),
-	optInt64("new_expire_at", 4, func(r *DiffRow) *int64 { return r.NewExpireAt }),
-	reqBool("ttl_changed", func(r *DiffRow) bool { return r.TTLChanged }),
-	optInt64("old_len", 4, func(r *DiffRow) *int64 { return r.OldLen }),
-	optInt64("new_len", 4, func(r *DiffRow) *int64 { return r.NewLen }),
-	optInt64("len_delta", 4, func(r *DiffRow) *int64 { return r.LenDelta }),
-	optBytes("prefix", 20, func(r *DiffRow) []byte { return r.Prefix }),
-	reqString("old_source", 1, func(r *DiffRow) string { return r.OldSource }),
-	reqString("new_source", 1, func(r *DiffRow) string { return r.NewSource }),
-	optInt64("old_estimated_bytes", 8, func(r *DiffRow) *int64 { return r.OldEstimatedBytes }),
-	optInt64("new_estimated_bytes", 8, func(r *DiffRow) *int64 { return r.NewEstimatedBytes }),
-	optInt64("estimated_bytes_delta", 8, func(r *DiffRow) *int64 { return r.EstimatedBytesDelta }),
-}
-
-// columnsOf returns the columns of T in the order of the schema's leaves,
-// which parquet-go derives from T's struct tags; a column missing from
-// the tables above is a programming error, caught by every test.
-func columnsOf[T Row](schema *parquet.Schema) []column[T] {
-	var table []column[T]
-	switch any(table).(type) {
-	case []column[KeyRow]:
-		table = any(keyColumns).([]column[T])
-	case []column[DiffRow]:
-		table = any(diffColumns).([]column[T])
+		}}, true
+	case reflect.TypeFor[*int32]():
+		return column[T]{cost: 1, fill: func(rows []T, vals []parquet.Value, col int) {
+			for i := range rows {
+				v := parquet.NullValue()
+				if p := *field[*int32](&rows[i], off); p != nil {
+					v = parquet.Int32Value(*p)
+					v.SetDefinitionLevel(1)
+				}
+				v.SetColumnIndex(col)
+				vals[i] = v
+			}
+		}}, true
+	case reflect.TypeFor[int64]():
+		return column[T]{cost: 8, fill: func(rows []T, vals []parquet.Value, col int) {
+			for i := range rows {
+				v := parquet.Int64Value(*field[int64](&rows[i], off))
+				v.SetColumnIndex(col)
+				vals[i] = v
+			}
+		}}, true
+	case reflect.TypeFor[*int64]():
+		return column[T]{cost: 6, fill: func(rows []T, vals []parquet.Value, col int) {
+			for i := range rows {
+				v := parquet.NullValue()
+				if p := *field[*int64](&rows[i], off); p != nil {
+					v = parquet.Int64Value(*p)
+					v.SetDefinitionLevel(1)
+				}
+				v.SetColumnIndex(col)
+				vals[i] = v
+			}
+		}}, true
+	case reflect.TypeFor[*float64]():
+		return column[T]{cost: 6, fill: func(rows []T, vals []parquet.Value, col int) {
+			for i := range rows {
+				v := parquet.NullValue()
+				if p := *field[*float64](&rows[i], off); p != nil {
+					v = parquet.DoubleValue(*p)
+					v.SetDefinitionLevel(1)
+				}
+				v.SetColumnIndex(col)
+				vals[i] = v
+			}
+		}}, true
 	}
+	return column[T]{}, false
+}
+
+// columnsOf returns the columns of T in the order of the schema's leaves.
+// A field of a type columnOf does not know is a programming error, which
+// every test catches.
+func columnsOf[T Row](schema *parquet.Schema) []column[T] {
+	t := reflect.TypeFor[T]()
 	byName := map[string]column[T]{}
-	for _, c := range table {
-		byName[c.name] = c
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("parquet"), ",")
+		c, ok := columnOf[T](f.Type, f.Offset, slices.Contains(strings.Split(opts, ","), "optional"))
+		if !ok {
+			panic(fmt.Sprintf("columnar: no values for field %s %s", f.Name, f.Type))
+		}
+		c.name = name
+		byName[name] = c
 	}
 	paths := schema.Columns()
 	cols := make([]column[T], len(paths))
@@ -232,8 +171,8 @@ func columnsOf[T Row](schema *parquet.Schema) []column[T] {
 		}
 		cols[i] = c
 	}
-	if len(cols) != len(table) {
-		panic(fmt.Sprintf("columnar: %d columns in the schema, %d filled", len(cols), len(table)))
+	if len(cols) != len(byName) {
+		panic(fmt.Sprintf("columnar: %d columns in the schema, %d fields", len(cols), len(byName)))
 	}
 	return cols
 }
