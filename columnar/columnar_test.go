@@ -273,9 +273,9 @@ func TestWriteDiffEstimatesWithinBudget(t *testing.T) {
 }
 
 // TestWriterEqualsParquetGoRowWriter writes rows with every column set,
-// null or empty, through the Writer (values by column) and through
-// parquet-go's own row writer (reflection): read back, the two files
-// hold the same rows.
+// null or empty, through the Writer (its batches, the copies it keeps,
+// its encoding goroutine) and straight through parquet-go's writer:
+// read back, the two files hold the same rows.
 func TestWriterEqualsParquetGoRowWriter(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	some := func() bool { return rng.IntN(3) > 0 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 
 	"github.com/parquet-go/parquet-go"
@@ -43,23 +42,19 @@ const (
 
 // Writer streams rows of one kind into a Parquet file. Write copies the
 // row, so the caller may reuse it and what it points to. Rows are
-// encoded and compressed on goroutines of the Writer's own, in batches,
-// while the caller produces the next ones: the columns are shared
-// between two encoders, which write one row group at a time. Close
-// completes the file (the footer) but does not close the underlying
-// io.Writer. Only the output is written to: it need not seek, so it may
-// be a pipe or an S3 upload. A Writer is not safe for concurrent use.
+// encoded and compressed on a goroutine of the Writer's own, in batches,
+// while the caller produces the next ones. Close completes the file (the
+// footer) but does not close the underlying io.Writer. Only the output
+// is written to: it need not seek, so it may be a pipe or an S3 upload.
+// A Writer is not safe for concurrent use.
 type Writer[T Row] struct {
 	pw   *parquet.GenericWriter[T]
-	rg   *parquet.ConcurrentRowGroupWriter
 	opts WriterOptions
 	cur  *batch[T]
-	// Batches circulate between Write, the dispatcher and the encoders.
+	// Batches circulate between Write and the encoding goroutine.
 	full, free chan *batch[T]
-	encoders   []*encoder[T]
-	cutDone    chan struct{} // an encoder has written a row group's last batch
 	done       chan struct{}
-	failed     atomic.Pointer[error] // the first encoding error
+	failed     atomic.Pointer[error] // the encoder's error
 
 	groupBytes int64
 	groupRows  int64
@@ -67,15 +62,7 @@ type Writer[T Row] struct {
 	closed     bool
 }
 
-// encoder writes some of the columns of every batch.
-type encoder[T Row] struct {
-	cols  []int
-	in    chan *batch[T]
-	vals  []parquet.Value
-	table []column[T]
-}
-
-// batch is rows on their way to the encoders. arena holds their byte
+// batch is rows on their way to the encoder. arena holds their byte
 // slices; ints, floats, int32s and strs the values of their pointer
 // fields (allocated with room for every row, so they never move).
 type batch[T Row] struct {
@@ -87,8 +74,6 @@ type batch[T Row] struct {
 	strs   []string
 	// cut ends the row group after these rows.
 	cut bool
-	// pending counts the encoders yet to write the batch.
-	pending atomic.Int32
 }
 
 func newBatch[T Row]() *batch[T] {
@@ -112,10 +97,7 @@ func (b *batch[T]) reset() {
 
 // batchesInFlight is how many batches circulate: one being filled, the
 // others queued or being encoded.
-const batchesInFlight = 4
-
-// encoders is how many goroutines encode a Writer's columns.
-const encoders = 2
+const batchesInFlight = 3
 
 // NewWriter returns a Writer of Parquet to w: zstd compression,
 // dictionary encoding for the columns with few distinct values,
@@ -142,98 +124,39 @@ func NewWriter[T Row](w io.Writer, opts WriterOptions) *Writer[T] {
 	for k, v := range opts.Metadata {
 		popts = append(popts, parquet.KeyValueMetadata(k, v))
 	}
-	pw := parquet.NewGenericWriter[T](w, popts...)
 	wr := &Writer[T]{
-		pw:      pw,
-		rg:      pw.BeginRowGroup(),
-		opts:    opts,
-		full:    make(chan *batch[T], batchesInFlight),
-		free:    make(chan *batch[T], batchesInFlight),
-		cutDone: make(chan struct{}, encoders),
-		done:    make(chan struct{}),
-	}
-	table := columnsOf[T](pw.Schema())
-	for _, cols := range shareColumns(table, encoders) {
-		wr.encoders = append(wr.encoders, &encoder[T]{cols: cols, in: make(chan *batch[T], batchesInFlight), vals: make([]parquet.Value, batchRows), table: table})
+		pw:   parquet.NewGenericWriter[T](w, popts...),
+		opts: opts,
+		full: make(chan *batch[T], batchesInFlight),
+		free: make(chan *batch[T], batchesInFlight),
+		done: make(chan struct{}),
 	}
 	for i := 0; i < batchesInFlight-1; i++ {
 		wr.free <- newBatch[T]()
 	}
 	wr.cur = newBatch[T]()
-	var encoding sync.WaitGroup
-	for _, e := range wr.encoders {
-		encoding.Add(1)
-		go func() {
-			defer encoding.Done()
-			wr.encode(e)
-		}()
-	}
-	go func() {
-		wr.dispatch()
-		for _, e := range wr.encoders {
-			close(e.in)
-		}
-		encoding.Wait()
-		close(wr.done)
-	}()
+	go wr.encode()
 	return wr
 }
 
-// dispatch hands every full batch to each encoder until full is closed,
-// and writes out the row group when the encoders have written a batch
-// that ends it. The encoders write the batches of one row group without
-// waiting for each other; only a row group's end waits for both.
-func (w *Writer[T]) dispatch() {
+// encode hands full batches to the Parquet encoder until full is closed.
+// After an error it only recycles batches.
+func (w *Writer[T]) encode() {
+	defer close(w.done)
 	for b := range w.full {
-		cut := b.cut
-		b.pending.Store(int32(len(w.encoders)))
-		for _, e := range w.encoders {
-			e.in <- b
-		}
-		if !cut {
-			continue
-		}
-		for range w.encoders {
-			<-w.cutDone
-		}
 		if w.failed.Load() == nil {
-			if _, err := w.rg.Commit(); err != nil {
-				w.fail(err)
+			var err error
+			if _, err = w.pw.Write(b.rows); err == nil && b.cut {
+				err = w.pw.Flush()
+			}
+			if err != nil {
+				err = fmt.Errorf("parquet: %w", err)
+				w.failed.Store(&err)
 			}
 		}
+		b.reset()
+		w.free <- b
 	}
-}
-
-// encode writes e's columns of each batch; the last encoder done with a
-// batch frees it. After an error it only passes batches on.
-func (w *Writer[T]) encode(e *encoder[T]) {
-	cols := w.rg.ColumnWriters()
-	for b := range e.in {
-		cut := b.cut
-		if w.failed.Load() == nil && len(b.rows) > 0 {
-			vals := e.vals[:len(b.rows)]
-			for _, c := range e.cols {
-				e.table[c].fill(b.rows, vals, c)
-				if _, err := cols[c].WriteRowValues(vals); err != nil {
-					w.fail(err)
-					break
-				}
-			}
-			clear(vals) // drop references to the batch's bytes
-		}
-		if b.pending.Add(-1) == 0 {
-			b.reset()
-			w.free <- b
-		}
-		if cut {
-			w.cutDone <- struct{}{}
-		}
-	}
-}
-
-func (w *Writer[T]) fail(err error) {
-	err = fmt.Errorf("parquet: %w", err)
-	w.failed.CompareAndSwap(nil, &err)
 }
 
 func (w *Writer[T]) err() error {
@@ -286,8 +209,10 @@ func (w *Writer[T]) Write(row *T) error {
 	}
 	w.groupBytes += int64(n)
 	w.rows++
-	w.groupRows++
-	if w.groupRows == w.opts.RowGroupRows || w.groupBytes >= w.opts.RowGroupBytes {
+	if w.groupRows++; w.groupRows == w.opts.RowGroupRows {
+		w.groupRows, w.groupBytes = 0, 0 // the encoder cuts the row group here
+	}
+	if w.groupBytes >= w.opts.RowGroupBytes {
 		w.groupRows, w.groupBytes = 0, 0
 		b.cut = true
 	}
@@ -340,14 +265,15 @@ func (b *batch[T]) keepString(p *string) *string {
 }
 
 // Close writes what is buffered and the file footer. The Writer's
-// goroutines have ended when it returns.
+// goroutine has ended when it returns.
 func (w *Writer[T]) Close() error {
 	if w.closed {
 		return errClosed
 	}
 	w.closed = true
-	w.cur.cut = true // the last row group, if it has rows
-	w.full <- w.cur
+	if len(w.cur.rows) > 0 {
+		w.full <- w.cur
+	}
 	close(w.full)
 	<-w.done
 	if p := w.failed.Load(); p != nil {
