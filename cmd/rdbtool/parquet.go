@@ -292,7 +292,9 @@ func (f *parquetFlags) run(cmd *cobra.Command, rf *readerFlags, names []string, 
 
 // writeDiffParquet is "diff --format parquet". The inputs are read once
 // more for the estimated memory of the keys reported (a live server's
-// column stays null), holding a quarter of --mem-limit of rows at a time.
+// column stays null), holding a quarter of --mem-limit of rows at a time,
+// and row groups are cut at another quarter: the comparison's tables are
+// gone by then.
 func writeDiffParquet(cmd *cobra.Command, res *diff.Result, inputs [2]diff.Input, out parquetOutput, seps string, depth int, memLimit int64) error {
 	if strings.HasSuffix(out.out, "/") {
 		return fmt.Errorf("diff writes one Parquet file: -o names a file, not the directory %s", out.out)
@@ -305,6 +307,7 @@ func writeDiffParquet(cmd *cobra.Command, res *diff.Result, inputs [2]diff.Input
 		OldSource: inputs[0].Name, NewSource: inputs[1].Name,
 		Prefixer:     analyze.NewPrefixer(analyze.Options{Separators: seps, Depth: depth, NoPrefixes: depth <= 0}),
 		MemoryBudget: memLimit / 4,
+		Writer:       columnar.WriterOptions{RowGroupBytes: max(memLimit/4, 4<<20)},
 	}
 	openers := [2]*columnar.Opener{&o.Old, &o.New}
 	for i, in := range inputs {
