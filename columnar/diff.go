@@ -45,7 +45,9 @@ type pendingDiff struct {
 }
 
 // pendingDiffCost is what a pending row is reckoned to take besides its
-// key: the row, the KeyDiff it shares strings with, its map entries.
+// key, which it holds twice (the row's, and the copy that is the key of
+// the lookup map): the row in a slice that grows by doubling, the small
+// values its pointers point to, its map entry.
 const pendingDiffCost = 400
 
 // WriteDiff writes every difference of res, one DiffRow each, as a
@@ -78,7 +80,7 @@ func WriteDiff(ctx context.Context, w io.Writer, res *diff.Result, o DiffOptions
 	}
 	err := res.Each(func(kd *diff.KeyDiff) error {
 		pend = append(pend, pendingDiff{row: DiffRowOf(kd, o.OldSource, o.NewSource, o.Prefixer)})
-		if mem += int64(len(kd.Key)) + pendingDiffCost; mem > budget {
+		if mem += 2*int64(len(kd.Key)) + pendingDiffCost; mem > budget {
 			return flush()
 		}
 		return nil
