@@ -79,7 +79,7 @@ type batch[T Row] struct {
 func newBatch[T Row]() *batch[T] {
 	return &batch[T]{
 		rows:   make([]T, 0, batchRows),
-		arena:  make([]byte, 0, 64<<10), // non-nil: an empty key is not null
+		arena:  make([]byte, 0, 64<<10),       // non-nil: an empty key is not null
 		ints:   make([]int64, 0, 8*batchRows), // a DiffRow has 8 *int64
 		floats: make([]float64, 0, batchRows),
 		int32s: make([]int32, 0, batchRows),
