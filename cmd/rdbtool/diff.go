@@ -161,7 +161,7 @@ trouble.`,
 			case "jsonl":
 				err = diff.WriteJSONL(out, res, summaryOnly)
 			case "parquet":
-				err = writeDiffParquet(cmd, res, args, parquetOutput{out: output, overwrite: overwrite}, seps, depth)
+				err = writeDiffParquet(cmd, res, inputs, parquetOutput{out: output, overwrite: overwrite}, seps, depth, opts.MemLimit)
 			default:
 				err = diff.WriteText(out, res, summaryOnly)
 			}
