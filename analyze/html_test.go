@@ -131,6 +131,10 @@ func TestHTMLStructure(t *testing.T) {
 	if svgs < 4 { // treemap, types, two TTL charts, files
 		t.Errorf("%d svg charts", svgs)
 	}
+	// Every treemap rectangle has its tooltip.
+	if len(titles) < tmRects {
+		t.Errorf("%d <title> tooltips for %d treemap rects", len(titles), tmRects)
+	}
 	// The biggest keys are listed.
 	for _, b := range rep.BigKeys {
 		for _, k := range b.ByMemory[:min(3, len(b.ByMemory))] {

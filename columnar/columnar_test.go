@@ -3,10 +3,13 @@ package columnar
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +18,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/rdbtool/rdbtool/analyze"
+	"github.com/rdbtool/rdbtool/diff"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -201,5 +205,166 @@ func TestPartitionPath(t *testing.T) {
 	}
 	if got := PartitionPath(at, "", 0); got != "snapshot_date=2026-12-06/shard=__HIVE_DEFAULT_PARTITION__/part-00000.parquet" {
 		t.Errorf("got %s", got)
+	}
+}
+
+// TestWriteDiffEstimatesWithinBudget: with a budget of one row per pass
+// over the snapshots, the estimates are those of one pass; a side with
+// no opener (a live server) leaves its column and the delta of the rows
+// holding the key there null.
+func TestWriteDiffEstimatesWithinBudget(t *testing.T) {
+	ctx := context.Background()
+	a, b := "../testdata/corpus/redis-7.4.1/nochecksum.rdb", "../testdata/corpus/redis-7.2.6/main.rdb"
+	res, err := diff.Compare(ctx, diff.FileInput(a), diff.FileInput(b), diff.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	write := func(o DiffOptions) []DiffRow {
+		t.Helper()
+		var out bytes.Buffer
+		if _, err := WriteDiff(ctx, &out, res, o); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := parquet.Read[DiffRow](bytes.NewReader(out.Bytes()), int64(out.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	open := func(name string) Opener {
+		return func(ctx context.Context) (*rdb.Reader, func() error, error) { return diff.FileInput(name).Open(ctx) }
+	}
+	whole := write(DiffOptions{OldSource: a, NewSource: b, Old: open(a), New: open(b)})
+	split := write(DiffOptions{OldSource: a, NewSource: b, Old: open(a), New: open(b), MemoryBudget: 1})
+	oldLive := write(DiffOptions{OldSource: a, NewSource: b, New: open(b)})
+	if len(whole) < 10 || len(split) != len(whole) || len(oldLive) != len(whole) {
+		t.Fatalf("%d, %d and %d rows", len(whole), len(split), len(oldLive))
+	}
+	kinds := map[string]int{}
+	for i, w := range whole {
+		kinds[w.Kind]++
+		p := func(v *int64) string {
+			if v == nil {
+				return "null"
+			}
+			return fmt.Sprint(*v)
+		}
+		got := [3]string{p(split[i].OldEstimatedBytes), p(split[i].NewEstimatedBytes), p(split[i].EstimatedBytesDelta)}
+		want := [3]string{p(w.OldEstimatedBytes), p(w.NewEstimatedBytes), p(w.EstimatedBytesDelta)}
+		if got != want {
+			t.Errorf("%s %q: one row per pass %v, one pass %v", w.Kind, w.Key, got, want)
+		}
+		if (w.OldType != nil) != (w.OldEstimatedBytes != nil) || (w.NewType != nil) != (w.NewEstimatedBytes != nil) || w.EstimatedBytesDelta == nil {
+			t.Errorf("%s %q: estimates %v for types %v, %v", w.Kind, w.Key, want, w.OldType != nil, w.NewType != nil)
+		}
+		live := [3]string{p(oldLive[i].OldEstimatedBytes), p(oldLive[i].NewEstimatedBytes), p(oldLive[i].EstimatedBytesDelta)}
+		wantLive := [3]string{"null", want[1], want[2]}
+		if w.OldType != nil {
+			wantLive[2] = "null"
+		}
+		if live != wantLive {
+			t.Errorf("%s %q: A live %v, want %v", w.Kind, w.Key, live, wantLive)
+		}
+	}
+	if kinds["added"] == 0 || kinds["removed"] == 0 || len(kinds) < 3 {
+		t.Errorf("kinds %v: want added, removed and a change", kinds)
+	}
+}
+
+// TestWriterEqualsParquetGoRowWriter writes rows with every column set,
+// null or empty, through the Writer (its batches, the copies it keeps,
+// its encoding goroutine) and straight through parquet-go's writer:
+// read back, the two files hold the same rows.
+func TestWriterEqualsParquetGoRowWriter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	some := func() bool { return rng.IntN(3) > 0 }
+	i64 := func() *int64 {
+		if !some() {
+			return nil
+		}
+		v := rng.Int64N(1<<40) - 1<<20
+		return &v
+	}
+	str := func(s string) *string {
+		if !some() {
+			return nil
+		}
+		return &s
+	}
+	bs := func() []byte {
+		switch rng.IntN(4) {
+		case 0:
+			return nil
+		case 1:
+			return []byte{}
+		}
+		return fmt.Appendf(nil, "k:%d\xff", rng.IntN(1000))
+	}
+	keys := make([]KeyRow, 3000)
+	for i := range keys {
+		f, i32 := rng.Float64()*1e6, rng.Int32N(255)
+		r := KeyRow{Source: "src", Shard: str("0001"), SnapshotTime: i64(), ServerVersion: str("redis-7.4.1"),
+			RDBVersion: 12, DB: rng.Int32N(16), Key: bs(), KeyUTF8: bs(), Type: "hash", Encoding: "listpack",
+			EstimatedBytes: rng.Int64(), Elements: rng.Int64N(1000), LargestElement: i64(), ExpireAt: i64(),
+			IdleSeconds: i64(), Prefix: bs()}
+		if some() {
+			r.TTLSeconds = &f
+		}
+		if some() {
+			r.LFUFreq = &i32
+		}
+		if r.Key == nil {
+			r.Key = []byte{}
+		}
+		keys[i] = r
+	}
+	diffs := make([]DiffRow, 3000)
+	for i := range diffs {
+		diffs[i] = DiffRow{Kind: "added", DB: rng.Int32N(16), Key: []byte{byte(i), byte(i >> 8)}, KeyUTF8: bs(),
+			OldType: str("hash"), NewType: str("zset"), OldExpireAt: i64(), NewExpireAt: i64(), TTLChanged: some(),
+			OldLen: i64(), NewLen: i64(), LenDelta: i64(), Prefix: bs(), OldSource: "a", NewSource: "b",
+			OldEstimatedBytes: i64(), NewEstimatedBytes: i64(), EstimatedBytesDelta: i64()}
+	}
+	sameRows(t, keys)
+	sameRows(t, diffs)
+}
+
+func sameRows[T Row](t *testing.T, rows []T) {
+	t.Helper()
+	var ours, theirs bytes.Buffer
+	w := NewWriter[T](&ours, WriterOptions{RowGroupRows: 700})
+	for i := range rows {
+		if err := w.Write(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pw := parquet.NewGenericWriter[T](&theirs)
+	if _, err := pw.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := pw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := parquet.Read[T](bytes.NewReader(ours.Bytes()), int64(ours.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := parquet.Read[T](bytes.NewReader(theirs.Bytes()), int64(theirs.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(rows) || len(want) != len(rows) {
+		t.Fatalf("%d rows and %d rows read, %d written", len(got), len(want), len(rows))
+	}
+	for i := range got {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			g, _ := json.Marshal(got[i]) // pointers shown as their values
+			w, _ := json.Marshal(want[i])
+			t.Fatalf("row %d:\nWriter:     %s\nparquet-go: %s", i, g, w)
+		}
 	}
 }

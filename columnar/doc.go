@@ -68,9 +68,17 @@
 //	prefix           STRING     as in the key schema
 //	old_source       STRING     A's name
 //	new_source       STRING     B's name
+//	old_estimated_bytes    INT64  estimated MEMORY USAGE in A (as the key
+//	                              schema's estimated_bytes); null when the key
+//	                              was added, or A is a live server
+//	new_estimated_bytes    INT64  the same in B; null when the key was removed,
+//	                              or B is a live server
+//	estimated_bytes_delta  INT64  new minus old, an absent side counting 0
+//	                              (added: +new; removed: -old); null when a
+//	                              side holding the key is a live server
 //
-// Memory deltas of added and removed keys come from joining the two
-// snapshots' key tables on db and key (see the README).
+// The estimates come from reading the snapshots once more after the
+// comparison, for the keys reported only (see WriteDiff).
 //
 // # File layout
 //

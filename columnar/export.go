@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rdbtool/rdbtool/analyze"
-	"github.com/rdbtool/rdbtool/diff"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -275,22 +274,4 @@ func scanInto(ctx context.Context, name, shard string, r *rdb.Reader, opts Expor
 		_, err = open(&meta) // an empty snapshot still gets its (empty) file
 	}
 	return err
-}
-
-// WriteDiff writes every difference of res, one DiffRow each, as a
-// Parquet file on w; oldSource and newSource name the compared sides,
-// and p cuts the prefix column (nil: none). It returns the rows written.
-func WriteDiff(w io.Writer, res *diff.Result, oldSource, newSource string, p *analyze.Prefixer, opts WriterOptions) (int64, error) {
-	pw := NewWriter[DiffRow](w, opts)
-	err := res.Each(func(kd *diff.KeyDiff) error {
-		row := DiffRowOf(kd, oldSource, newSource, p)
-		return pw.Write(&row)
-	})
-	if err != nil {
-		return 0, err
-	}
-	if err := pw.Close(); err != nil {
-		return 0, err
-	}
-	return pw.Rows(), nil
 }

@@ -55,6 +55,11 @@ type DiffRow struct {
 	Prefix      []byte  `parquet:"prefix,optional,dict,string"`
 	OldSource   string  `parquet:"old_source,dict"`
 	NewSource   string  `parquet:"new_source,dict"`
+	// Estimated memory: nil where the key is absent, or where the side
+	// is a live server; the delta counts an absent side as 0 bytes.
+	OldEstimatedBytes   *int64 `parquet:"old_estimated_bytes,optional"`
+	NewEstimatedBytes   *int64 `parquet:"new_estimated_bytes,optional"`
+	EstimatedBytesDelta *int64 `parquet:"estimated_bytes_delta,optional"`
 }
 
 // textOrNull returns b when it is valid UTF-8 (the key_utf8 column) and

@@ -79,8 +79,8 @@ type batch[T Row] struct {
 func newBatch[T Row]() *batch[T] {
 	return &batch[T]{
 		rows:   make([]T, 0, batchRows),
-		arena:  make([]byte, 0, 64<<10), // non-nil: an empty key is not null
-		ints:   make([]int64, 0, 5*batchRows),
+		arena:  make([]byte, 0, 64<<10),       // non-nil: an empty key is not null
+		ints:   make([]int64, 0, 8*batchRows), // a DiffRow has 8 *int64
 		floats: make([]float64, 0, batchRows),
 		int32s: make([]int32, 0, batchRows),
 		strs:   make([]string, 0, 2*batchRows),
@@ -204,6 +204,8 @@ func (w *Writer[T]) Write(row *T) error {
 		r.OldLen, r.NewLen, r.LenDelta = b.keepInt(r.OldLen), b.keepInt(r.NewLen), b.keepInt(r.LenDelta)
 		r.OldExpireAt, r.NewExpireAt = b.keepInt(r.OldExpireAt), b.keepInt(r.NewExpireAt)
 		r.OldType, r.NewType = b.keepString(r.OldType), b.keepString(r.NewType)
+		r.OldEstimatedBytes, r.NewEstimatedBytes = b.keepInt(r.OldEstimatedBytes), b.keepInt(r.NewEstimatedBytes)
+		r.EstimatedBytesDelta = b.keepInt(r.EstimatedBytesDelta)
 	}
 	w.groupBytes += int64(n)
 	w.rows++

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -95,14 +94,6 @@ type canonical struct {
 	exp int64
 	val string // canonical value text
 	ftl string // hash field TTLs
-}
-
-func b64(s string) []byte {
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 func canonOf(t *testing.T, r corpustest.Record, cutoff int64) (canonical, bool) {

@@ -69,7 +69,6 @@ type cmdBuilder struct {
 	arena []byte
 	ends  []int
 	args  [][]byte
-	fixed int // arguments that start every command of the batch (command name, key)
 	bytes int
 	elems int
 }

@@ -16,9 +16,7 @@ import (
 // TestRESPExportPipe: `rdbtool dump --format resp` output (export.RESPWriter)
 // fed to redis-cli --pipe recreates what the corpus says the server held.
 func TestRESPExportPipe(t *testing.T) {
-	if _, err := exec.LookPath("redis-cli"); err != nil {
-		t.Fatalf("redis-cli is not installed: run scripts/test.sh")
-	}
+	redistest.LookPath(t, "redis-cli")
 	s := redistest.Start(t, "")
 	host, port, _ := strings.Cut(s.Addr, ":")
 	for _, f := range corpustest.Files(t) {

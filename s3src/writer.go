@@ -24,6 +24,7 @@ import (
 // parts cap an object at about 156 GiB; raise PartSize for more.
 type Writer struct {
 	url  string
+	ctx  context.Context // cancelled: Close fails and nothing is created
 	pw   *io.PipeWriter
 	done chan struct{}
 	err  error // the upload's result, once done is closed
@@ -53,7 +54,7 @@ func (s *Store) Create(ctx context.Context, url string) (*Writer, error) {
 		return nil, fmt.Errorf("%s: an object name is needed, not a prefix", url)
 	}
 	pr, pw := io.Pipe()
-	w := &Writer{url: url, pw: pw, done: make(chan struct{})}
+	w := &Writer{url: url, ctx: ctx, pw: pw, done: make(chan struct{})}
 	up := manager.NewUploader(s.cli, func(m *manager.Uploader) {
 		m.PartSize = s.opts.PartSize
 		m.Concurrency = s.opts.UploadConcurrency
@@ -157,7 +158,13 @@ func (w *Writer) Write(p []byte) (int, error) {
 // Close completes the upload; the object exists once it returns nil.
 func (w *Writer) Close() error {
 	w.once.Do(func() {
-		w.pw.Close()
+		if err := w.ctx.Err(); err != nil {
+			// Cancelled before Close: never complete the upload, even if
+			// the watcher has not failed its body yet.
+			w.pw.CloseWithError(&abortError{err})
+		} else {
+			w.pw.Close()
+		}
 		<-w.done
 		w.res = w.err
 	})

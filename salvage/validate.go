@@ -231,7 +231,7 @@ func (v *validator) stream(r *rdb.Reader, rec *rdb.Record) error {
 		if err != nil {
 			return err
 		}
-		if n > 0 && cmpID(e.ID, last) <= 0 {
+		if n > 0 && e.ID.Compare(last) <= 0 {
 			return v.fail(r, rec, "stream entry %s does not follow %s: IDs must increase", e.ID, last)
 		}
 		if n == 0 {
@@ -249,7 +249,7 @@ func (v *validator) stream(r *rdb.Reader, rec *rdb.Record) error {
 		// redis-check-rdb load it as it is.
 		v.noted(StreamLength, "stream length is %d but it holds %d live entries (Redis loads it with length %d)", info.Length, n, info.Length)
 	}
-	if n > 0 && cmpID(last, info.LastID) > 0 {
+	if n > 0 && last.Compare(info.LastID) > 0 {
 		return v.fail(r, rec, "stream entry %s is after the stream's last ID %s", last, info.LastID)
 	}
 	_ = first
@@ -277,22 +277,6 @@ func idHash(id rdb.StreamID) uint64 {
 	h ^= h >> 29
 	h *= 0xBF58476D1CE4E5B9
 	return h ^ h>>32
-}
-
-func cmpID(a, b rdb.StreamID) int {
-	switch {
-	case a.Ms != b.Ms:
-		if a.Ms < b.Ms {
-			return -1
-		}
-		return 1
-	case a.Seq != b.Seq:
-		if a.Seq < b.Seq {
-			return -1
-		}
-		return 1
-	}
-	return 0
 }
 
 // trunc shortens long names in messages.

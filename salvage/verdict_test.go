@@ -53,10 +53,7 @@ func readTestdata(t *testing.T, name string) []byte {
 // to load it, with its log.
 func redisRefuses(t *testing.T, path string) (bool, string) {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not installed")
-	}
+	bin := redistest.LookPath(t, "redis-server")
 	dir := t.TempDir()
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -37,10 +37,25 @@ if [ -d ../shared/benchdata ]; then
   go run ./cmd/rdbbench make --scale small
 fi
 
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
 echo "== go vet"
 go vet ./...
+# staticcheck, pinned (go install, cached like versitygw).
+STATICCHECK_VERSION=v0.8.2
+staticcheck="$(go env GOPATH)/bin/staticcheck"
+if ! "$staticcheck" -version 2>/dev/null | grep -q "(${STATICCHECK_VERSION#v})"; then
+  (cd / && go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION")
+fi
+echo "== staticcheck"
+"$staticcheck" ./...
 echo "== go test"
 go test -count=1 ./...
+# The packages that run goroutines of their own, under the race detector
+# (sampled tests: -short).
+echo "== go test -race -short"
+go test -count=1 -race -short ./rdb ./analyze ./columnar ./diff ./internal/keydigest ./snapshot
 # The Parquet exports queried by DuckDB: a module of its own (cgo), so the
 # library does not need cgo. A DuckDB that does not build fails the run.
 echo "== go test internal/duckdbtest (DuckDB)"

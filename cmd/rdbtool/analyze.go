@@ -11,8 +11,6 @@ import (
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
-func init() { extraCommands = append(extraCommands, newAnalyzeCommand) }
-
 // modelFlags are the memory-model options shared by analyze and memory.
 type modelFlags struct {
 	allocator     string

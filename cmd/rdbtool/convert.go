@@ -22,10 +22,6 @@ import (
 	"github.com/rdbtool/rdbtool/rewrite"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newConvertCommand, newSplitCommand)
-}
-
 // writeFlags choose the output format and what may be left out.
 type writeFlags struct {
 	targetVersion    int

@@ -14,8 +14,6 @@ import (
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
-func init() { extraCommands = append(extraCommands, newDiffCommand) }
-
 // parseSize parses a byte count: 1048576, 512K, 256M, 2G, 1GiB, 300MB.
 func parseSize(s string) (int64, error) {
 	t := strings.ToUpper(strings.TrimSpace(s))
@@ -168,7 +166,7 @@ trouble.`,
 			case "jsonl":
 				err = diff.WriteJSONL(out, res, summaryOnly)
 			case "parquet":
-				err = writeDiffParquet(cmd, res, args, parquetOutput{out: output, overwrite: overwrite}, seps, depth)
+				err = writeDiffParquet(cmd, res, inputs, parquetOutput{out: output, overwrite: overwrite}, seps, depth, opts.MemLimit)
 			default:
 				err = diff.WriteText(out, res, summaryOnly)
 			}

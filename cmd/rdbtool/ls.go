@@ -18,8 +18,6 @@ import (
 	"github.com/rdbtool/rdbtool/source"
 )
 
-func init() { extraCommands = append(extraCommands, newLsCommand) }
-
 // lsObject is one snapshot in "rdbtool ls" output.
 type lsObject struct {
 	URL           string    `json:"url"`

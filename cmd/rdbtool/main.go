@@ -77,15 +77,16 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	s3src.RegisterFlags(root.PersistentFlags())
-	root.AddCommand(newInfoCommand(), newDumpCommand(), newCheckCommand())
-	for _, add := range extraCommands {
-		root.AddCommand(add())
-	}
+	// Every command is registered here, nowhere else ("rdbtool help" lists
+	// them alphabetically).
+	root.AddCommand(
+		newInfoCommand(), newAnalyzeCommand(), newMemoryCommand(), newDumpCommand(),
+		newDiffCommand(), newCheckCommand(), newSalvageCommand(),
+		newConvertCommand(), newSplitCommand(), newRestoreCommand(),
+		newSnapshotCommand(), newPruneCommand(), newLsCommand(),
+	)
 	return root
 }
-
-// extraCommands lets each command file register itself.
-var extraCommands []func() *cobra.Command
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

@@ -11,8 +11,6 @@ import (
 	"github.com/rdbtool/rdbtool/analyze"
 )
 
-func init() { extraCommands = append(extraCommands, newMemoryCommand) }
-
 func newMemoryCommand() *cobra.Command {
 	var (
 		rf       readerFlags

@@ -290,8 +290,12 @@ func (f *parquetFlags) run(cmd *cobra.Command, rf *readerFlags, names []string, 
 	return runParquetExport(cmd, rf, names, parquetOutput{out: f.out, overwrite: f.overwrite}, opts)
 }
 
-// writeDiffParquet is "diff --format parquet".
-func writeDiffParquet(cmd *cobra.Command, res *diff.Result, names []string, out parquetOutput, seps string, depth int) error {
+// writeDiffParquet is "diff --format parquet". The inputs are read once
+// more for the estimated memory of the keys reported (a live server's
+// column stays null), holding a quarter of --mem-limit of rows at a time,
+// and row groups are cut at another quarter: the comparison's tables are
+// gone by then.
+func writeDiffParquet(cmd *cobra.Command, res *diff.Result, inputs [2]diff.Input, out parquetOutput, seps string, depth int, memLimit int64) error {
 	if strings.HasSuffix(out.out, "/") {
 		return fmt.Errorf("diff writes one Parquet file: -o names a file, not the directory %s", out.out)
 	}
@@ -299,8 +303,26 @@ func writeDiffParquet(cmd *cobra.Command, res *diff.Result, names []string, out 
 	if err != nil {
 		return err
 	}
-	p := analyze.NewPrefixer(analyze.Options{Separators: seps, Depth: depth, NoPrefixes: depth <= 0})
-	if _, err := columnar.WriteDiff(f, res, names[0], names[1], p, columnar.WriterOptions{}); err != nil {
+	o := columnar.DiffOptions{
+		OldSource: inputs[0].Name, NewSource: inputs[1].Name,
+		Prefixer:     analyze.NewPrefixer(analyze.Options{Separators: seps, Depth: depth, NoPrefixes: depth <= 0}),
+		MemoryBudget: memLimit / 4,
+		Writer:       columnar.WriterOptions{RowGroupBytes: max(memLimit/4, 4<<20)},
+	}
+	openers := [2]*columnar.Opener{&o.Old, &o.New}
+	for i, in := range inputs {
+		switch {
+		case in.IsLive():
+		case in.OpenWith != nil:
+			// The comparison verified the checksum.
+			*openers[i] = func(ctx context.Context) (*rdb.Reader, func() error, error) {
+				return in.OpenWith(ctx, rdb.WithoutChecksum())
+			}
+		default:
+			*openers[i] = in.Open
+		}
+	}
+	if _, err := columnar.WriteDiff(cmd.Context(), f, res, o); err != nil {
 		f.Abort()
 		return err
 	}

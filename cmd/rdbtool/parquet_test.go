@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/rdbtool/rdbtool/columnar"
+	"github.com/rdbtool/rdbtool/internal/redistest"
 	"github.com/rdbtool/rdbtool/s3src"
 	"github.com/rdbtool/rdbtool/s3src/s3test"
 )
@@ -141,5 +143,65 @@ func TestMemoryParquetToS3(t *testing.T) {
 		if fi, err := os.Stat(filepath.Join(srv.Dir, "lake", name)); err != nil || fi.Size() < 100 {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// TestDiffParquetAgainstLiveServer: a live side's estimated bytes are
+// null (the server is not read again), a file side's are memory's, and
+// the delta is known only where the live side does not hold the key.
+func TestDiffParquetAgainstLiveServer(t *testing.T) {
+	file := "../../testdata/corpus/redis-7.0.15/main.rdb"
+	s := redistest.Start(t, file)
+	redistest.MustDo(t, s, "SET", "rdbtool:added", "v")
+	keys := redistest.AsList(redistest.MustDo(t, s, "KEYS", "*"))
+	var gone string
+	for _, k := range keys {
+		if string(k) != "rdbtool:added" {
+			gone = string(k)
+			break
+		}
+	}
+	redistest.MustDo(t, s, "DEL", gone)
+	out := filepath.Join(t.TempDir(), "d.parquet")
+	if o, code := run(t, "diff", file, "redis://"+s.Addr, "--format", "parquet", "-o", out); code != 1 {
+		t.Fatalf("exit %d (want 1): %s", code, o)
+	}
+	rows, err := parquet.ReadFile[columnar.DiffRow](out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jsonl, _ := run(t, "memory", file, "--format", "jsonl")
+	var size int64 = -1
+	for _, line := range strings.Split(jsonl, "\n") {
+		var k struct {
+			DB   int    `json:"database"`
+			Key  []byte `json:"key_b64"` // the key may not be UTF-8
+			Size int64  `json:"size_in_bytes"`
+		}
+		if json.Unmarshal([]byte(line), &k) == nil && string(k.Key) == gone && k.DB == 0 {
+			size = k.Size
+		}
+	}
+	found := 0
+	for _, r := range rows {
+		if r.NewEstimatedBytes != nil {
+			t.Errorf("%s %q: new_estimated_bytes %d from a live server", r.Kind, r.Key, *r.NewEstimatedBytes)
+		}
+		switch string(r.Key) {
+		case "rdbtool:added":
+			found++
+			if r.Kind != "added" || r.OldEstimatedBytes != nil || r.EstimatedBytesDelta != nil {
+				t.Errorf("added key: %s, old %v, delta %v; want no estimates", r.Kind, r.OldEstimatedBytes, r.EstimatedBytesDelta)
+			}
+		case gone:
+			found++
+			if r.Kind != "removed" || r.OldEstimatedBytes == nil || *r.OldEstimatedBytes != size || size <= 0 ||
+				r.EstimatedBytesDelta == nil || *r.EstimatedBytesDelta != -size {
+				t.Errorf("removed key %q: %s, old %v, delta %v; want %d and -%d", gone, r.Kind, r.OldEstimatedBytes, r.EstimatedBytesDelta, size, size)
+			}
+		}
+	}
+	if found != 2 {
+		t.Errorf("%d of the 2 changed keys among %d rows", found, len(rows))
 	}
 }

@@ -13,8 +13,6 @@ import (
 	"github.com/rdbtool/rdbtool/snapshot"
 )
 
-func init() { extraCommands = append(extraCommands, newPruneCommand) }
-
 // pruneEntry is one snapshot (or shard set) in prune's output.
 type pruneEntry struct {
 	Name    string    `json:"name"`

@@ -15,8 +15,6 @@ import (
 	"github.com/rdbtool/rdbtool/rewrite"
 )
 
-func init() { extraCommands = append(extraCommands, newRestoreCommand) }
-
 func newRestoreCommand() *cobra.Command {
 	var rf readerFlags
 	var kf keyFilter

@@ -11,8 +11,6 @@ import (
 	"github.com/rdbtool/rdbtool/salvage"
 )
 
-func init() { extraCommands = append(extraCommands, newSalvageCommand) }
-
 func newSalvageCommand() *cobra.Command {
 	var rf readerFlags
 	var report string

@@ -18,8 +18,6 @@ import (
 	"github.com/rdbtool/rdbtool/snapshot"
 )
 
-func init() { extraCommands = append(extraCommands, newSnapshotCommand) }
-
 func newSnapshotCommand() *cobra.Command {
 	var (
 		o         snapshot.ClusterOptions

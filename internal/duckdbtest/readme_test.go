@@ -108,6 +108,18 @@ func TestReadmeDuckDBQueries(t *testing.T) {
 				want = append(want, []string{ty, fmt.Sprint(mem[0]), fmt.Sprint(mem[1])})
 			}
 			same(t, "README memory by type", rs, want)
+		case strings.Contains(st, "diff_bytes"):
+			// The differences' deltas add up to the change of the total.
+			var sum int64
+			for _, r := range rs {
+				var n int64
+				fmt.Sscan(r[1], &n)
+				sum += n
+			}
+			a, b := memoryTotal(t, inputs[0]), memoryTotal(t, inputs[1])
+			if sum != b-a || sum == 0 {
+				t.Errorf("diff: deltas sum to %d; memory totals %d → %d (%+d)", sum, a, b, b-a)
+			}
 		case strings.Contains(st, "delta_bytes"):
 			for _, r := range rs {
 				if r[1] != "0" {
@@ -118,8 +130,8 @@ func TestReadmeDuckDBQueries(t *testing.T) {
 			checked-- // ran, answer not checked
 		}
 	}
-	if checked != 4 {
-		t.Errorf("checked the answers of %d README queries, want 4", checked)
+	if checked != 5 {
+		t.Errorf("checked the answers of %d README queries, want 5", checked)
 	}
 }
 
@@ -132,4 +144,14 @@ func typeTotals(rep *analyze.Report) map[string][2]uint64 {
 		out[ty.Type] = v
 	}
 	return out
+}
+
+// memoryTotal is the sum of size_in_bytes of "rdbtool memory --format
+// jsonl" on file.
+func memoryTotal(t *testing.T, file string) int64 {
+	var n int64
+	for _, size := range memorySizes(t, file) {
+		n += size
+	}
+	return n
 }

@@ -2,7 +2,6 @@ package diff
 
 import (
 	"bytes"
-	"sort"
 )
 
 // prefixCounter counts keys per prefix, up to a limit. While counting,
@@ -54,14 +53,6 @@ func prefixOf(key, seps []byte, depth int) []byte {
 
 const noPrefix = "(no prefix)"
 
-func (p *prefixCounter) name(key []byte) string {
-	pre := prefixOf(key, p.seps, p.depth)
-	if pre == nil {
-		return noPrefix
-	}
-	return string(pre)
-}
-
 func (p *prefixCounter) count(key []byte, n int64) {
 	pre := prefixOf(key, p.seps, p.depth)
 	if pre == nil {
@@ -99,13 +90,4 @@ func groupName(key []byte, seps []byte, depth int, known func(string) bool) stri
 		return string(pre)
 	}
 	return otherPrefix
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
