@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,11 +69,19 @@ func TestParallelScanIdenticalOnCorpus(t *testing.T) {
 	tp, _ := filepath.Glob(filepath.Join(corpustest.ThirdPartyDir(t), "*", "*.rdb"))
 	paths = append(paths, tp...)
 	defer func() { alwaysPipeline = false }()
+	jobs := []int{1, 2, 8}
+	local := filepath.Join(corpustest.Root(), "testdata")
+	if testing.Short() {
+		jobs = []int{2} // and the fixtures only: -short runs under -race
+	}
 	for _, p := range paths {
+		if testing.Short() && !strings.HasPrefix(p, local) {
+			continue
+		}
 		alwaysPipeline = false
 		want := scanOutputs(t, p, 1)
 		alwaysPipeline = true
-		for _, jobs := range []int{1, 2, 8} {
+		for _, jobs := range jobs {
 			got := scanOutputs(t, p, jobs)
 			if !bytes.Equal(got, want) {
 				i := 0

@@ -19,6 +19,9 @@ func TestParallelReadIdentical(t *testing.T) {
 		{"redis-7.4.1/main", "redis-8.6.3/main"},
 		{"redis-2.8.24/main", "redis-3.2.13/main"},
 	}
+	if testing.Short() {
+		pairs = pairs[:1] // -short runs under -race
+	}
 	asOf := time.UnixMilli(1700000000000)
 	for _, p := range pairs {
 		fa, fb := corpusFile(t, p[0]), corpusFile(t, p[1])

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rdbtool/rdbtool/internal/corpustest"
@@ -125,12 +126,20 @@ func TestParallelMatchesSequentialOnCorpus(t *testing.T) {
 		paths = append(paths, f.RDB)
 	}
 	paths = append(paths, tp...)
+	workers := []int{1, 2, 8}
+	local := filepath.Join(corpustest.Root(), "testdata")
+	if testing.Short() {
+		workers = []int{2} // and the fixtures only: -short runs under -race
+	}
 	for _, p := range paths {
+		if testing.Short() && !strings.HasPrefix(p, local) {
+			continue
+		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, w := range []int{1, 2, 8} {
+		for _, w := range workers {
 			compareReads(t, p, data, w, rdb.WithName(p), rdb.AllowNewerVersions())
 		}
 	}
@@ -145,6 +154,9 @@ func TestParallelSameFirstError(t *testing.T) {
 		t.Fatal(err)
 	}
 	step := max(len(data)/25, 1)
+	if testing.Short() {
+		step = len(data) / 6
+	}
 	for n := 0; n < len(data); n += step {
 		compareReads(t, fmt.Sprintf("truncated at %d", n), data[:n], 2)
 	}
@@ -200,10 +212,14 @@ func bigValues(t *testing.T) []byte {
 // place; results and errors stay those of the sequential path.
 func TestParallelLargeValuesInOrder(t *testing.T) {
 	data := bigValues(t)
-	for _, w := range []int{1, 2, 8} {
+	workers, cuts := []int{1, 2, 8}, []int{len(data) / 3, len(data) / 2, len(data) - 100}
+	if testing.Short() {
+		workers, cuts = []int{2}, cuts[:1] // -short runs under -race
+	}
+	for _, w := range workers {
 		compareReads(t, "big values", data, w)
 	}
-	for _, n := range []int{len(data) / 3, len(data) / 2, len(data) - 100} {
+	for _, n := range cuts {
 		compareReads(t, fmt.Sprintf("big values truncated at %d", n), data[:n], 2)
 	}
 }

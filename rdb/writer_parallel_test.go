@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,15 +92,22 @@ func rewrite(data []byte, target rdb.Target, workers int) ([]byte, rdb.WriterSta
 // byte for byte, with the same stats, as CopyKey key by key: every corpus
 // file, to its own version and to RDB 9 and 11.
 func TestKeyEncoderMatchesCopyKey(t *testing.T) {
+	versions, workerCounts := []int{9, 11}, []int{1, 2, 8}
+	if testing.Short() {
+		versions, workerCounts = []int{11}, []int{2} // -short runs under -race
+	}
 	for _, f := range corpustest.Files(t) {
+		if testing.Short() && !strings.HasPrefix(f.RDB, corpustest.Root()) {
+			continue
+		}
 		data, err := os.ReadFile(f.RDB)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range []int{9, 11} {
+		for _, v := range versions {
 			target := rdb.Target{Dialect: rdb.DialectRedis, Version: v}
 			want, wantStats, wantErr := rewrite(data, target, 0)
-			for _, workers := range []int{1, 2, 8} {
+			for _, workers := range workerCounts {
 				got, gotStats, gotErr := rewrite(data, target, workers)
 				if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
 					t.Fatalf("%s to %v, %d workers: error %v, CopyKey %v", f.Name, target, workers, gotErr, wantErr)
