@@ -55,7 +55,10 @@ go test -count=1 ./...
 # The packages that run goroutines of their own, under the race detector
 # (sampled tests: -short).
 echo "== go test -race -short"
-go test -count=1 -race -short ./rdb ./analyze ./columnar ./diff ./internal/keydigest ./snapshot
+go test -count=1 -race -short ./analyze ./columnar ./diff ./internal/keydigest ./snapshot
+# rdb: the parallel reader and the Writer's background output (the whole
+# package under -race takes over ten minutes here).
+go test -count=1 -race -short -run 'Parallel|KeyEncoder|TestWriterRoundTrip|Example' ./rdb
 # The Parquet exports queried by DuckDB: a module of its own (cgo), so the
 # library does not need cgo. A DuckDB that does not build fails the run.
 echo "== go test internal/duckdbtest (DuckDB)"
