@@ -74,6 +74,9 @@ func (c *CollectionWriter) checkMember(m []byte) error {
 	}
 	if c.members == nil {
 		c.members = keydigest.New(keydigest.Options{MemLimit: c.w.opt.KeyDigestMemory, TempDir: c.w.opt.SpoolDir})
+		if c.declared > 0 {
+			c.members.Reserve(int(min(c.declared, 1<<30)))
+		}
 	}
 	c.memberPos++
 	_, dup, err := c.members.Add(c.members.Digest(0, m), c.memberPos)

@@ -14,7 +14,6 @@
 package keydigest
 
 import (
-	"encoding/binary"
 	"errors"
 	"hash/maphash"
 	"math/bits"
@@ -91,13 +90,22 @@ func New(opts Options) *Set {
 // Digest returns the digest of key in database db. It is the set's own
 // (seeded per set): digests of different sets do not compare.
 func (s *Set) Digest(db int, key []byte) uint64 {
-	var h maphash.Hash
-	h.SetSeed(s.seed)
-	var b [8]byte
-	binary.LittleEndian.PutUint64(b[:], uint64(db))
-	h.Write(b[:])
-	h.Write(key)
-	return h.Sum64()
+	// One seeded hash of the key, with the database mixed in after it
+	// (an odd multiplier keeps distinct databases distinct).
+	return maphash.Bytes(s.seed, key) ^ (uint64(db)+1)*0x9E3779B97F4A7C15
+}
+
+// Reserve sizes the table for n more digests (within the memory limit),
+// so that a caller that knows how many are coming does not pay for the
+// table doubling again and again.
+func (s *Set) Reserve(n int) {
+	want := minSlots
+	for want < s.maxSlots && (s.n+n)*4 > want*3 {
+		want *= 2
+	}
+	if want > len(s.slots) {
+		s.resize(want)
+	}
 }
 
 // errDone is returned by Add after Finish or Close.

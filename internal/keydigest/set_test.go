@@ -221,3 +221,42 @@ func BenchmarkAdd(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// TestReserveKeepsAnswers: a table sized ahead (within the limit, and past
+// it) answers as one that grew by itself.
+func TestReserveKeepsAnswers(t *testing.T) {
+	for _, reserve := range []int{0, 5000, 1 << 30} {
+		s := New(Options{MemLimit: 256 << 10, TempDir: t.TempDir()})
+		s.Reserve(reserve)
+		if len(s.slots) > s.maxSlots {
+			t.Fatalf("Reserve(%d): %d slots, more than the limit's %d", reserve, len(s.slots), s.maxSlots)
+		}
+		seen := map[uint64]bool{}
+		dups := 0
+		for i := 0; i < 20000; i++ {
+			k := i % 7919 // 7,919 distinct keys, each added two or three times
+			d := s.Digest(k%3, []byte{byte(k), byte(k >> 8)})
+			_, dup, err := s.Add(d, int64(i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dup {
+				dups++
+			}
+			if dup && !seen[d] {
+				t.Fatalf("Reserve(%d): digest %d reported repeated at its first add", reserve, i)
+			}
+			seen[d] = true
+		}
+		late := 0
+		if err := s.Finish(func(Dup) error { late++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 7919 {
+			t.Fatalf("%d distinct digests, want 7919", len(seen))
+		}
+		if want := 20000 - len(seen); dups+late != want {
+			t.Errorf("Reserve(%d): %d repeats (%d at once, %d at Finish), want %d", reserve, dups+late, dups, late, want)
+		}
+	}
+}
