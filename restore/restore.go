@@ -64,6 +64,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdbtool/rdbtool/internal/periodic"
 	"github.com/rdbtool/rdbtool/rdb"
 	"github.com/rdbtool/rdbtool/rewrite"
 	"github.com/rdbtool/rdbtool/source"
@@ -890,25 +891,12 @@ func (e *engine) note(s string) {
 
 // progress prints a line every second.
 func (e *engine) progress(start time.Time) func() {
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				el := time.Since(start).Seconds()
-				w := e.written.Load()
-				fmt.Fprintf(e.o.Progress, "restore: %d keys written (%.0f/s), %d failed, %d refused, %d MB sent, %.0fs\n",
-					w, float64(w)/el, e.failed.Load(), e.refused.Load(), e.bytes.Load()>>20, el)
-			}
-		}
-	}()
-	return func() { close(stop); <-done }
+	return periodic.Every(time.Second, func() {
+		el := time.Since(start).Seconds()
+		w := e.written.Load()
+		fmt.Fprintf(e.o.Progress, "restore: %d keys written (%.0f/s), %d failed, %d refused, %d MB sent, %.0fs\n",
+			w, float64(w)/el, e.failed.Load(), e.refused.Load(), e.bytes.Load()>>20, el)
+	})
 }
 
 // checkpointLoop saves the checkpoint every second; the returned function
@@ -942,24 +930,9 @@ func (e *engine) checkpointLoop(sources []string) func(complete bool) {
 			e.note("checkpoint: " + err.Error())
 		}
 	}
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				save(false)
-			}
-		}
-	}()
+	stop := periodic.Every(time.Second, func() { save(false) })
 	return func(complete bool) {
-		close(stop)
-		<-done
+		stop()
 		save(complete)
 	}
 }

@@ -34,6 +34,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rdbtool/rdbtool/internal/periodic"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -267,23 +268,11 @@ func validHeader(h []byte) bool {
 // syncProgress prints a progress line every second until the returned
 // function is called.
 func (e *engine) syncProgress(st *syncStats) func() {
-	stop, done := make(chan struct{}), make(chan struct{})
 	start := time.Now()
-	go func() {
-		defer close(done)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				fmt.Fprintf(e.o.Progress, "restore: full sync: %d keys, %d MB streamed to the target, %.0fs\n",
-					e.keysRead.Load(), st.bytes.Load()>>20, time.Since(start).Seconds())
-			}
-		}
-	}()
-	return func() { close(stop); <-done }
+	return periodic.Every(time.Second, func() {
+		fmt.Fprintf(e.o.Progress, "restore: full sync: %d keys, %d MB streamed to the target, %.0fs\n",
+			e.keysRead.Load(), st.bytes.Load()>>20, time.Since(start).Seconds())
+	})
 }
 
 // syncConnectTimeout bounds the wait for the target to connect back.

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/rdbtool/rdbtool/internal/periodic"
 	"github.com/rdbtool/rdbtool/s3src"
 	"github.com/rdbtool/rdbtool/snapshot"
 )
@@ -186,24 +187,15 @@ func snapshotProgress(cmd *cobra.Command, quiet bool, received func() int64) fun
 		return func() {}
 	}
 	w := cmd.ErrOrStderr()
-	stop, done := make(chan struct{}), make(chan struct{})
 	start := time.Now()
-	go func() {
-		defer close(done)
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				fmt.Fprint(w, "\r\033[K")
-				return
-			case <-t.C:
-				n := received()
-				fmt.Fprintf(w, "\r\033[Kreceived %.1f MB (%.1f MB/s)", float64(n)/1e6, float64(n)/1e6/time.Since(start).Seconds())
-			}
-		}
-	}()
-	return func() { close(stop); <-done }
+	stop := periodic.Every(time.Second, func() {
+		n := received()
+		fmt.Fprintf(w, "\r\033[Kreceived %.1f MB (%.1f MB/s)", float64(n)/1e6, float64(n)/1e6/time.Since(start).Seconds())
+	})
+	return func() {
+		stop()
+		fmt.Fprint(w, "\r\033[K")
+	}
 }
 
 func isLocalDir(name string) bool {
