@@ -60,6 +60,15 @@ func (p *LoadPrediction) Added() uint64 {
 	return p.UsedMemory - p.Startup
 }
 
+// AddedUpper is Added raised by the known accuracy: what a capacity check
+// against a running server's free memory should count.
+func (p *LoadPrediction) AddedUpper() uint64 {
+	if up := p.Upper(); up > p.Startup {
+		return up - p.Startup
+	}
+	return 0
+}
+
 // CheckCapacity reports whether the snapshot fits under maxmemory on a
 // server that already uses inUse bytes (its INFO memory used_memory; 0
 // for a server about to start with the file). The prediction's upper
@@ -69,7 +78,7 @@ func (p *LoadPrediction) CheckCapacity(maxmemory, inUse uint64) error {
 	if maxmemory == 0 {
 		return nil
 	}
-	need := inUse + p.Upper() - p.Startup
+	need := inUse + p.AddedUpper()
 	if inUse == 0 {
 		need = p.Upper()
 	}

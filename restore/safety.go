@@ -245,10 +245,7 @@ func (e *engine) estimateLoadedBytes(sources []string, memAllocator string) (int
 		}
 	}
 	pred := p.Prediction()
-	if pred.Upper() < pred.Startup {
-		return 0, nil
-	}
-	return int64(pred.Upper() - pred.Startup), nil
+	return int64(pred.AddedUpper()), nil
 }
 
 // predictSource adds the keys of one source that the restore writes.
