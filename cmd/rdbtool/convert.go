@@ -7,12 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
-	"time"
+	"runtime"
 
-	"github.com/rdbtool/rdbtool/internal/keyglob"
 	"github.com/rdbtool/rdbtool/s3src"
 	"github.com/rdbtool/rdbtool/source"
 
@@ -78,254 +74,10 @@ func (f *writeFlags) options(in *rdb.Reader) (rdb.WriterOptions, error) {
 	return o, nil
 }
 
-// keyFilter selects keys.
-type keyFilter struct {
-	dbs         []int
-	match       string
-	regex       string
-	types       []string
-	mapDB       []string
-	dropExpired bool
-	slots       string
-
-	re       *regexp.Regexp
-	dbSet    map[int]bool
-	typeSet  map[rdb.Type]bool
-	dbMap    map[int]int
-	merges   map[int]bool // target dbs that --map-db fills from more than one source db
-	slotLo   int
-	slotHi   int
-	hasSlots bool
-	now      int64
-}
-
-func (f *keyFilter) register(cmd *cobra.Command) {
-	fl := cmd.Flags()
-	fl.IntSliceVar(&f.dbs, "db", nil, "keep only these databases (repeatable)")
-	fl.StringVar(&f.match, "match", "", "keep keys matching this glob (Redis KEYS syntax)")
-	fl.StringVar(&f.regex, "regex", "", "keep keys matching this regular expression")
-	fl.StringSliceVar(&f.types, "type", nil, "keep only these types: string, list, set, zset, hash, stream, module (repeatable)")
-	fl.StringSliceVar(&f.mapDB, "map-db", nil, "write database FROM as TO (FROM:TO, repeatable)")
-	fl.BoolVar(&f.dropExpired, "drop-expired", false, "leave out keys whose expiry has passed")
-	fl.StringVar(&f.slots, "slots", "", "keep keys whose cluster slot is in A-B (or a single slot)")
-}
-
-func (f *keyFilter) compile() error {
-	f.now = time.Now().UnixMilli()
-	if f.regex != "" {
-		re, err := regexp.Compile(f.regex)
-		if err != nil {
-			return fmt.Errorf("--regex: %v", err)
-		}
-		f.re = re
-	}
-	if len(f.dbs) > 0 {
-		f.dbSet = map[int]bool{}
-		for _, d := range f.dbs {
-			f.dbSet[d] = true
-		}
-	}
-	if len(f.types) > 0 {
-		f.typeSet = map[rdb.Type]bool{}
-		for _, name := range f.types {
-			t, ok := map[string]rdb.Type{"string": rdb.TypeString, "list": rdb.TypeList, "set": rdb.TypeSet, "zset": rdb.TypeZSet, "hash": rdb.TypeHash, "stream": rdb.TypeStream, "module": rdb.TypeModule}[strings.ToLower(name)]
-			if !ok {
-				return fmt.Errorf("--type %q: use string, list, set, zset, hash, stream or module", name)
-			}
-			f.typeSet[t] = true
-		}
-	}
-	f.dbMap = map[int]int{}
-	for _, m := range f.mapDB {
-		a, b, ok := strings.Cut(m, ":")
-		from, err1 := strconv.Atoi(a)
-		to, err2 := strconv.Atoi(b)
-		if !ok || err1 != nil || err2 != nil || from < 0 || to < 0 {
-			return fmt.Errorf("--map-db %q: expected FROM:TO", m)
-		}
-		f.dbMap[from] = to
-	}
-	// A target db receives its mapped sources and, unless it is itself
-	// mapped away, its own keys.
-	feeds := map[int]int{}
-	for _, to := range f.dbMap {
-		feeds[to]++
-	}
-	for to, n := range feeds {
-		if _, moved := f.dbMap[to]; !moved {
-			n++
-		}
-		if n > 1 {
-			if f.merges == nil {
-				f.merges = map[int]bool{}
-			}
-			f.merges[to] = true
-		}
-	}
-	if f.slots != "" {
-		lo, hi, err := parseSlotRange(f.slots)
-		if err != nil {
-			return err
-		}
-		f.slotLo, f.slotHi, f.hasSlots = lo, hi, true
-	}
-	return nil
-}
-
-func parseSlotRange(s string) (int, int, error) {
-	a, b, ok := strings.Cut(s, "-")
-	if !ok {
-		b = a
-	}
-	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
-	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
-	if err1 != nil || err2 != nil || lo < 0 || hi > 16383 || lo > hi {
-		return 0, 0, fmt.Errorf("--slots %q: expected A-B within 0-16383", s)
-	}
-	return lo, hi, nil
-}
-
-// filtering reports whether any key may be left out.
-func (f *keyFilter) filtering() bool {
-	return f.dbSet != nil || f.match != "" || f.re != nil || f.typeSet != nil || f.dropExpired || f.hasSlots
-}
-
-func (f *keyFilter) keep(rec *rdb.Record) bool {
-	if f.dbSet != nil && !f.dbSet[rec.DB] {
-		return false
-	}
-	if f.typeSet != nil && !f.typeSet[rec.Type] {
-		return false
-	}
-	if f.dropExpired && rec.ExpireAt != 0 && rec.ExpireAt <= f.now {
-		return false
-	}
-	if f.match != "" && !keyglob.Match([]byte(f.match), rec.Key) {
-		return false
-	}
-	if f.re != nil && !f.re.Match(rec.Key) {
-		return false
-	}
-	if f.hasSlots {
-		s := rdb.KeySlot(rec.Key)
-		if s < f.slotLo || s > f.slotHi {
-			return false
-		}
-	}
-	return true
-}
-
-func (f *keyFilter) db(src int) int {
-	if d, ok := f.dbMap[src]; ok {
-		return d
-	}
-	return src
-}
-
-// converter copies records from a reader to a writer.
-type converter struct {
-	w           *rdb.Writer
-	f           *keyFilter
-	skipModules bool
-	curDB       int
-	pendingSize *rdb.Record
-	keys        int64
-	skipped     int64
-	// repeats are the key records --on-duplicate leaves out (nil: none;
-	// the writer then refuses a key written twice in one database).
-	repeats  *rewrite.Repeats
-	onDup    rewrite.OnDuplicate
-	repeated int64 // records left out by --on-duplicate
-}
-
-// auxCopied are aux fields passed through; the rest (redis-ver,
-// redis-bits, ctime, aof-base: rewritten for the new file; repl-*,
-// lua scripts, slot-info: about the source server's state) are not.
-var auxCopied = map[string]bool{}
-
-func newConverter(w *rdb.Writer, f *keyFilter, skipModules bool) *converter {
-	return &converter{w: w, f: f, skipModules: skipModules, curDB: -1}
-}
-
-func (c *converter) start() error {
-	return c.w.WriteDefaultAux("", time.Now().Unix(), 0)
-}
-
-// keeps reports whether a key is converted. It only reads settings, so
-// convertParallel's workers call it too.
-func (c *converter) keeps(rec *rdb.Record) bool {
-	return c.f.keep(rec) && !(c.skipModules && rec.Type == rdb.TypeModule)
-}
-
-// beforeKey decides, in file order, whether a kept key is written (not a
-// repeat --on-duplicate leaves out) and writes what precedes it (a
-// database selection, the resize hint); only rec.DB and rec.Offset are
-// used.
-func (c *converter) beforeKey(rec *rdb.Record) (bool, error) {
-	w := c.w
-	if c.repeats.Skip(rec.Offset) {
-		c.repeated++
-		return false, nil
-	}
-	if db := c.f.db(rec.DB); db != c.curDB {
-		if err := w.SelectDB(db); err != nil {
-			return false, err
-		}
-		c.curDB = db
-		if c.pendingSize != nil && c.pendingSize.DB == rec.DB && !c.f.filtering() && len(c.f.dbMap) == 0 {
-			if err := w.ResizeDB(c.pendingSize.DBSize, c.pendingSize.ExpiresSize); err != nil {
-				return false, err
-			}
-		}
-	}
-	c.keys++
-	return true, nil
-}
-
-// keyError names the flag for a key the target file cannot hold twice.
-func (c *converter) keyError(rec *rdb.Record, err error) error {
-	if errors.Is(err, rdb.ErrDuplicateKey) {
-		db := c.f.db(rec.DB)
-		if c.f.merges[db] {
-			return fmt.Errorf("--map-db: a key named %q is already in target db %d (it comes again from db %d): a server refuses a file with a key twice in one database; --on-duplicate keep-first or keep-last keeps one", rec.Key, db, rec.DB)
-		}
-		return fmt.Errorf("the input holds key %q twice in database %d: a server refuses such a file; --on-duplicate keep-first or keep-last keeps one", rec.Key, rec.DB)
-	}
-	return err
-}
-
-func (c *converter) record(r *rdb.Reader, rec *rdb.Record) error {
-	w := c.w
-	switch rec.Kind {
-	case rdb.KindKey:
-		if !c.keeps(rec) {
-			c.skipped++
-			return nil
-		}
-		if ok, err := c.beforeKey(rec); !ok || err != nil {
-			return err
-		}
-		return c.keyError(rec, w.CopyKey(r, rec))
-	case rdb.KindResizeDB:
-		cp := *rec
-		c.pendingSize = &cp
-	case rdb.KindAux:
-		if auxCopied[string(rec.AuxKey)] {
-			return w.WriteAux(rec.AuxKey, rec.AuxValue)
-		}
-	case rdb.KindFunction:
-		return w.WriteFunction(rec.Function)
-	case rdb.KindModuleAux:
-		if !c.skipModules {
-			return w.WriteModuleAux(rec.Raw)
-		}
-	}
-	return nil
-}
-
-func (c *converter) report(out io.Writer, name string) {
-	st := c.w.Stats()
-	fmt.Fprintf(out, "%s: %d keys written (%v), %d left out by filters", name, st.Keys, c.w.Target(), c.skipped)
+// printReport prints what a conversion wrote and left out.
+func printReport(out io.Writer, name string, c *rewrite.Converter, onDup rewrite.OnDuplicate) {
+	st, cs := c.Writer().Stats(), c.Stats()
+	fmt.Fprintf(out, "%s: %d keys written (%v), %d left out by filters", name, st.Keys, c.Writer().Target(), cs.Filtered)
 	for _, x := range []struct {
 		n    int64
 		what string
@@ -338,7 +90,7 @@ func (c *converter) report(out io.Writer, name string) {
 		{st.DroppedFunctions, "function libraries dropped"},
 		{st.DroppedLRU, "keys lost LRU/LFU data the target cannot store"},
 		{st.EmptyKeys, "empty collections left out (a server skips them)"},
-		{c.repeated, "repeated key records left out (--on-duplicate " + map[rewrite.OnDuplicate]string{rewrite.KeepFirst: "keep-first", rewrite.KeepLast: "keep-last"}[c.onDup] + ")"},
+		{cs.Repeated, "repeated key records left out (--on-duplicate " + map[rewrite.OnDuplicate]string{rewrite.KeepFirst: "keep-first", rewrite.KeepLast: "keep-last"}[onDup] + ")"},
 	} {
 		if x.n > 0 {
 			fmt.Fprintf(out, ", %d %s", x.n, x.what)
@@ -420,7 +172,7 @@ func (o *outputFile) abort() {
 func newConvertCommand() *cobra.Command {
 	var rf readerFlags
 	var wf writeFlags
-	var kf keyFilter
+	var kf rewriteFlags
 	var quiet, dryRun bool
 	var onDup string
 	var jobs int
@@ -448,8 +200,9 @@ flag that leaves each out, and no output is left behind; --dry-run checks
 without writing.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := kf.compile(); err != nil {
-				return &exitError{2, err}
+			filter, dbMap, err := kf.compile()
+			if err != nil {
+				return err
 			}
 			dup, err := rewrite.ParseOnDuplicate(onDup)
 			if err != nil {
@@ -458,7 +211,11 @@ without writing.`,
 			if jobs < 0 {
 				return &exitError{2, fmt.Errorf("--jobs must be 0 (number of CPUs) or more, not %d", jobs)}
 			}
-			if err := convertFile(cmd, &rf, &wf, &kf, args[0], args[1], quiet, convertMode{onDup: dup, dryRun: dryRun, jobs: jobs}); err != nil {
+			if err := findBigKeys(cmd.Context(), &rf, filter, args[:1]); err != nil {
+				return err
+			}
+			co := rewrite.ConvertOptions{Filter: filter, MapDB: dbMap, SkipModules: wf.skipModules, OnDuplicate: dup, Jobs: jobs}
+			if err := convertFile(cmd, &rf, &wf, co, args[0], args[1], quiet, dryRun); err != nil {
 				return &exitError{1, err}
 			}
 			return nil
@@ -466,7 +223,7 @@ without writing.`,
 	}
 	rf.register(cmd)
 	wf.register(cmd)
-	kf.register(cmd)
+	kf.register(cmd, true)
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print the summary")
 	cmd.Flags().StringVar(&onDup, "on-duplicate", "fail", "a key the input holds twice in one database: fail, keep-first or keep-last")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "list what the target cannot hold and the repeated keys; write nothing")
@@ -496,19 +253,11 @@ func openForRewrite(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, in stri
 	return src, r, rec, opts, nil
 }
 
-// convertMode is what convert does besides converting.
-type convertMode struct {
-	onDup  rewrite.OnDuplicate
-	dryRun bool
-	jobs   int // --jobs
-}
-
 // findRepeats runs the pass of --on-duplicate keep-first/keep-last (and
 // of --dry-run) over a file input; nil when there is none to run.
-func findRepeats(cmd *cobra.Command, rf *readerFlags, in string, place rewrite.Placement, mode convertMode) (*rewrite.Repeats, error) {
-	keep := mode.onDup
+func findRepeats(cmd *cobra.Command, rf *readerFlags, in string, place rewrite.Placement, keep rewrite.OnDuplicate, dryRun bool) (*rewrite.Repeats, error) {
 	if keep == rewrite.DuplicateFail {
-		if !mode.dryRun || in == "-" {
+		if !dryRun || in == "-" {
 			return nil, nil
 		}
 		keep = rewrite.KeepFirst // only counted
@@ -523,16 +272,8 @@ func findRepeats(cmd *cobra.Command, rf *readerFlags, in string, place rewrite.P
 	}, place, keep, 0, "")
 }
 
-// placement is where convert puts a key record: its mapped database,
-// when the filters keep it.
-func (f *keyFilter) placement(skipModules bool) rewrite.Placement {
-	return func(rec *rdb.Record) (int, bool) {
-		return f.db(rec.DB), f.keep(rec) && !(skipModules && rec.Type == rdb.TypeModule)
-	}
-}
-
-func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilter, in, outName string, quiet bool, mode convertMode) error {
-	repeats, err := findRepeats(cmd, rf, in, kf.placement(wf.skipModules), mode)
+func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, co rewrite.ConvertOptions, in, outName string, quiet, dryRun bool) error {
+	repeats, err := findRepeats(cmd, rf, in, rewrite.ConvertPlacement(co), co.OnDuplicate, dryRun)
 	if err != nil {
 		return err
 	}
@@ -541,151 +282,61 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 		return err
 	}
 	defer src.Close()
-	if mode.dryRun {
-		return dryRunConvert(cmd, r, rec, opts, kf, wf.skipModules, repeats, mode.onDup, outName)
+	if dryRun {
+		return dryRunConvert(cmd, r, rec, opts, co, repeats, outName)
 	}
-	// --on-duplicate's pass found every repeat exactly: the writer need
-	// not look for them again.
-	opts.AllowDuplicateKeys = repeats != nil
+	co.Repeats = repeats
 	out, err := createOutput(cmd, outName)
 	if err != nil {
 		return err
 	}
-	w, err := rdb.NewWriter(out, opts)
+	c, err := rewrite.NewConverter(out, opts, co)
 	if err != nil {
 		out.abort()
 		return err
 	}
-	c := newConverter(w, kf, wf.skipModules)
-	c.repeats, c.onDup = repeats, mode.onDup
-	if err := c.start(); err != nil {
+	if err := c.Start(); err != nil {
 		out.abort()
 		return err
 	}
-	if mode.jobs = resolveJobs(mode.jobs); mode.jobs > 1 {
-		err := convertParallel(cmd.Context(), c, r, rec, mode.jobs)
-		if errors.Is(err, rdb.ErrUnsupported) {
-			// The pass on one goroutine lists everything the target
-			// cannot hold, reading on from the first such key.
-			out.abort()
-			mode.jobs = 1
-			return convertFile(cmd, rf, wf, kf, in, outName, quiet, mode)
-		}
-		if err != nil {
-			out.abort()
-			return err
-		}
-	}
-	for mode.jobs <= 1 {
-		if err := cmd.Context().Err(); err != nil {
-			out.abort()
-			return err
-		}
-		if err := c.record(r, rec); err != nil {
-			out.abort()
-			if errors.Is(err, rdb.ErrUnsupported) {
-				// List everything else the target cannot hold too, so that
-				// one run tells every flag needed.
-				var found rewrite.Findings
-				found.Add(rewrite.Classify(rec, opts), rec.DB, keyOf(rec))
-				if err := checkRest(r, opts, kf, wf.skipModules, &found); err != nil {
-					return err
-				}
-				return found.Err()
-			}
-			if rec.Kind == rdb.KindKey {
-				return fmt.Errorf("key %q (db %d): %w", rec.Key, rec.DB, err)
-			}
-			return err
-		}
-		rec, err = r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			out.abort()
-			return err
-		}
-	}
-	if err := w.Close(); err != nil {
+	err = c.Convert(cmd.Context(), r, rec)
+	if err != nil && resolveJobs(co.Jobs) > 1 && errors.Is(err, rdb.ErrUnsupported) {
+		// The pass on one goroutine lists everything the target cannot
+		// hold, reading on from the first such key.
 		out.abort()
-		if errors.Is(err, rdb.ErrDuplicateKey) {
-			return fmt.Errorf("%w; --on-duplicate keep-first or keep-last keeps one", err)
-		}
+		co.Jobs = 1
+		return convertFile(cmd, rf, wf, co, in, outName, quiet, dryRun)
+	}
+	if err == nil {
+		err = c.Close()
+	}
+	if err != nil {
+		out.abort()
 		return err
 	}
 	if err := out.commit(); err != nil {
 		return err
 	}
 	if !quiet {
-		c.report(cmd.ErrOrStderr(), outName)
+		printReport(cmd.ErrOrStderr(), outName, c, co.OnDuplicate)
 	}
 	return nil
-}
-
-// keyOf is the key of a key record, nil for other records.
-func keyOf(rec *rdb.Record) []byte {
-	if rec.Kind == rdb.KindKey {
-		return rec.Key
-	}
-	return nil
-}
-
-// checkRest reads the rest of r, tallying what the target of opts cannot
-// hold, without writing.
-func checkRest(r *rdb.Reader, opts rdb.WriterOptions, kf *keyFilter, skipModules bool, found *rewrite.Findings) error {
-	chk := &rewrite.Checker{Opts: opts}
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := checkRecord(chk, r, rec, kf, skipModules, found); err != nil {
-			return err
-		}
-	}
-}
-
-func checkRecord(chk *rewrite.Checker, r *rdb.Reader, rec *rdb.Record, kf *keyFilter, skipModules bool, found *rewrite.Findings) error {
-	var why rewrite.Reason
-	var bad bool
-	var err error
-	switch rec.Kind {
-	case rdb.KindKey:
-		if !kf.keep(rec) || skipModules && rec.Type == rdb.TypeModule {
-			return nil
-		}
-		why, bad, err = chk.Key(r, rec)
-	case rdb.KindModuleAux:
-		if skipModules {
-			return nil
-		}
-		why, bad, err = chk.Record(rec)
-	case rdb.KindFunction:
-		why, bad, err = chk.Record(rec)
-	}
-	if bad {
-		found.Add(why, rec.DB, keyOf(rec))
-	}
-	return err
 }
 
 // dryRunConvert reports what convert would refuse, writing nothing.
-func dryRunConvert(cmd *cobra.Command, r *rdb.Reader, rec *rdb.Record, opts rdb.WriterOptions, kf *keyFilter, skipModules bool, repeats *rewrite.Repeats, onDup rewrite.OnDuplicate, outName string) error {
+func dryRunConvert(cmd *cobra.Command, r *rdb.Reader, rec *rdb.Record, opts rdb.WriterOptions, co rewrite.ConvertOptions, repeats *rewrite.Repeats, outName string) error {
 	var found rewrite.Findings
-	chk := &rewrite.Checker{Opts: opts}
-	if err := checkRecord(chk, r, rec, kf, skipModules, &found); err != nil {
+	c, err := rewrite.NewConverter(io.Discard, opts, co)
+	if err != nil {
 		return err
 	}
-	if err := checkRest(r, opts, kf, skipModules, &found); err != nil {
+	defer c.Close()
+	if err := c.CheckAll(r, rec, &found); err != nil {
 		return err
 	}
 	if repeats != nil && repeats.Keys > 0 {
 		why := rewrite.Reason{What: fmt.Sprintf("keys held more than once in one database (%d records beyond the first)", repeats.Left), Flag: "--on-duplicate", Hint: "--on-duplicate keep-first or keep-last keeps one"}
-		if onDup != rewrite.DuplicateFail {
+		if co.OnDuplicate != rewrite.DuplicateFail {
 			fmt.Fprintf(cmd.ErrOrStderr(), "dry run: %d keys repeated, %d records would be left out by --on-duplicate\n", repeats.Keys, repeats.Left)
 		} else {
 			for i := int64(0); i < repeats.Keys; i++ {
@@ -698,4 +349,13 @@ func dryRunConvert(cmd *cobra.Command, r *rdb.Reader, rec *rdb.Record, opts rdb.
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "dry run: %s would be written for %v; nothing was written\n", outName, opts.Target)
 	return nil
+}
+
+// resolveJobs is the number of goroutines --jobs asks for: the CPUs Go
+// uses for 0.
+func resolveJobs(jobs int) int {
+	if jobs <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return jobs
 }

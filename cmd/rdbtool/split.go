@@ -1,13 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/rdbtool/rdbtool/rdb"
 	"github.com/rdbtool/rdbtool/rewrite"
 )
 
@@ -18,7 +16,7 @@ const splitMaxOpen = 64
 func newSplitCommand() *cobra.Command {
 	var rf readerFlags
 	var wf writeFlags
-	var kf keyFilter
+	var kf rewriteFlags
 	var perFile int
 	var prefix, onDup string
 	var quiet bool
@@ -38,28 +36,30 @@ input) fails, as a server would refuse the file, unless --on-duplicate
 keep-first or keep-last says which to keep.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if perFile < 1 || perFile > 16384 {
-				return &exitError{2, fmt.Errorf("--slots-per-file must be 1 to 16384")}
+			ranges, err := rewrite.SlotRanges(perFile)
+			if err != nil {
+				return &exitError{2, err}
 			}
 			if prefix == "" {
 				return &exitError{2, fmt.Errorf("--out-prefix is required")}
 			}
-			if err := kf.compile(); err != nil {
-				return &exitError{2, err}
+			filter, dbMap, err := kf.compile()
+			if err != nil {
+				return err
 			}
 			dup, err := rewrite.ParseOnDuplicate(onDup)
 			if err != nil {
 				return &exitError{2, err}
 			}
-			var ranges [][2]int
-			for lo := 0; lo < 16384; lo += perFile {
-				ranges = append(ranges, [2]int{lo, min(lo+perFile-1, 16383)})
+			if err := findBigKeys(cmd.Context(), &rf, filter, args[:1]); err != nil {
+				return err
 			}
+			co := rewrite.ConvertOptions{Filter: filter, MapDB: dbMap, SkipModules: wf.skipModules, OnDuplicate: dup}
 			for i := 0; i < len(ranges); i += splitMaxOpen {
 				if i > 0 && args[0] == "-" {
 					return &exitError{2, fmt.Errorf("%d ranges need several passes over the input: give a file, not stdin", len(ranges))}
 				}
-				if err := splitPass(cmd, &rf, &wf, &kf, dup, args[0], prefix, ranges[i:min(i+splitMaxOpen, len(ranges))], quiet); err != nil {
+				if err := splitPass(cmd, &rf, &wf, co, args[0], prefix, ranges[i:min(i+splitMaxOpen, len(ranges))], quiet); err != nil {
 					return &exitError{1, err}
 				}
 			}
@@ -71,42 +71,20 @@ keep-first or keep-last says which to keep.`,
 	cmd.Flags().IntVar(&perFile, "slots-per-file", 0, "slots per output file")
 	cmd.Flags().StringVar(&prefix, "out-prefix", "", "output path prefix")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "do not print the summaries")
-	cmd.Flags().IntSliceVar(&kf.dbs, "db", nil, "keep only these databases (repeatable); their keys go to database 0")
-	cmd.Flags().StringSliceVar(&kf.mapDB, "map-db", nil, "write database FROM as TO (FROM:TO, repeatable; TO must be 0)")
+	kf.register(cmd, false)
+	cmd.Flags().Lookup("db").Usage = "only these databases (--db 0,3 or repeated); their keys go to database 0"
+	cmd.Flags().Lookup("map-db").Usage = "write database FROM as TO (FROM:TO, repeatable; TO must be 0)"
 	cmd.Flags().StringVar(&onDup, "on-duplicate", "fail", "a key name met twice in database 0: fail, keep-first or keep-last")
 	return cmd
 }
 
-type splitOut struct {
-	lo, hi int
-	out    *outputFile
-	w      *rdb.Writer
-	c      *converter
-	name   string
-}
-
-// splitDB is the database of the output a key record goes to: 0, or an
-// error when the record's database is neither chosen (--db) nor mapped
-// to 0 (--map-db).
-func splitDB(kf *keyFilter, rec *rdb.Record) error {
-	db := kf.db(rec.DB)
-	if db == 0 {
-		return nil
-	}
-	if len(kf.dbMap) == 0 && kf.dbSet == nil {
-		return fmt.Errorf("the input has keys in database %d (e.g. %q): a cluster node has only database 0; choose with --db N (keep one database) or --map-db %d:0 (merge it into database 0)", rec.DB, rec.Key, rec.DB)
-	}
-	return fmt.Errorf("key %q of database %d: a cluster node has only database 0 and --db/--map-db do not send database %d there (add --map-db %d:0, or leave it out with --db)", rec.Key, rec.DB, rec.DB, rec.DB)
-}
-
-func splitPass(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilter, onDup rewrite.OnDuplicate, in, prefix string, ranges [][2]int, quiet bool) error {
-	place := func(rec *rdb.Record) (int, bool) {
-		return 0, kf.keep(rec) && kf.db(rec.DB) == 0 && !(wf.skipModules && rec.Type == rdb.TypeModule)
-	}
-	repeats, err := findRepeats(cmd, rf, in, place, convertMode{onDup: onDup})
+// splitPass writes the files of ranges in one pass over in.
+func splitPass(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, co rewrite.ConvertOptions, in, prefix string, ranges []rewrite.SlotRange, quiet bool) error {
+	repeats, err := findRepeats(cmd, rf, in, rewrite.SplitPlacement(co), co.OnDuplicate, false)
 	if err != nil {
 		return err
 	}
+	co.Repeats = repeats
 	src, r, rec, opts, err := openForRewrite(cmd, rf, wf, in)
 	if err != nil {
 		return err
@@ -114,109 +92,39 @@ func splitPass(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFilte
 	defer src.Close()
 	// Small per-collection spools: many writers are open at once.
 	opts.SpoolMemory = 4 << 20
-	// --on-duplicate's pass found every repeat exactly; otherwise each
-	// file's writer looks for them, in 1 MiB of memory each (up to 64 are
-	// open; past it the digests go to disk).
-	opts.AllowDuplicateKeys = repeats != nil
+	// Without --on-duplicate's pass each file's writer looks for repeats,
+	// in 1 MiB of memory each (up to 64 are open; past it the digests go
+	// to disk).
 	opts.KeyDigestMemory = 1 << 20
-	outs := make([]*splitOut, len(ranges))
+	files := make([]*outputFile, 0, len(ranges))
+	outs := make([]io.Writer, 0, len(ranges))
+	names := make([]string, len(ranges))
 	abort := func() {
-		for _, o := range outs {
-			if o != nil {
-				o.out.abort()
-			}
+		for _, f := range files {
+			f.abort()
 		}
 	}
 	for i, rg := range ranges {
-		so := &splitOut{lo: rg[0], hi: rg[1], name: fmt.Sprintf("%s-%05d-%05d.rdb", prefix, rg[0], rg[1])}
-		if so.out, err = createOutput(cmd, so.name); err != nil {
-			abort()
-			return err
-		}
-		outs[i] = so
-		if so.w, err = rdb.NewWriter(so.out, opts); err != nil {
-			abort()
-			return err
-		}
-		// The command's --db and --map-db, and this file's slots.
-		okf := &keyFilter{slotLo: rg[0], slotHi: rg[1], hasSlots: true, dbSet: kf.dbSet, dbMap: kf.dbMap, merges: kf.merges}
-		so.c = newConverter(so.w, okf, wf.skipModules)
-		so.c.repeats, so.c.onDup = repeats, onDup
-		if err := so.c.start(); err != nil {
-			abort()
-			return err
-		}
-	}
-	lo := ranges[0][0]
-	for {
-		if err := cmd.Context().Err(); err != nil {
-			abort()
-			return err
-		}
-		var err error
-		switch rec.Kind {
-		case rdb.KindKey:
-			if !kf.keep(rec) {
-				break
-			}
-			if err = splitDB(kf, rec); err != nil {
-				abort()
-				return err
-			}
-			slot := rdb.KeySlot(rec.Key)
-			i := 0
-			if perRange := ranges[0][1] - ranges[0][0] + 1; perRange > 0 {
-				i = (slot - lo) / perRange
-			}
-			if slot >= lo && i < len(outs) && slot <= outs[i].hi {
-				err = outs[i].c.record(r, rec)
-			}
-		case rdb.KindFunction, rdb.KindModuleAux:
-			for _, so := range outs {
-				if err = so.c.record(r, rec); err != nil {
-					break
-				}
-			}
-		}
-		if err != nil {
-			abort()
-			if errors.Is(err, rdb.ErrUnsupported) {
-				// List everything else the target cannot hold too.
-				var found rewrite.Findings
-				found.Add(rewrite.Classify(rec, opts), rec.DB, keyOf(rec))
-				if err := checkRest(r, opts, kf, wf.skipModules, &found); err != nil {
-					return err
-				}
-				return found.Err()
-			}
-			if rec.Kind == rdb.KindKey {
-				return fmt.Errorf("key %q: %w", rec.Key, err)
-			}
-			return err
-		}
-		rec, err = r.Next()
-		if err == io.EOF {
-			break
-		}
+		names[i] = fmt.Sprintf("%s-%05d-%05d.rdb", prefix, rg.First, rg.Last)
+		f, err := createOutput(cmd, names[i])
 		if err != nil {
 			abort()
 			return err
 		}
+		files, outs = append(files, f), append(outs, f)
 	}
-	for _, so := range outs {
-		if err := so.w.Close(); err != nil {
-			abort()
-			if errors.Is(err, rdb.ErrDuplicateKey) {
-				return fmt.Errorf("%s: %w; --on-duplicate keep-first or keep-last keeps one", so.name, err)
-			}
-			return err
-		}
-		if err := so.out.commit(); err != nil {
+	convs, err := rewrite.Split(cmd.Context(), r, rec, opts, co, ranges, outs)
+	if err != nil {
+		abort()
+		return err
+	}
+	for i, f := range files {
+		if err := f.commit(); err != nil {
 			abort()
 			return err
 		}
 		if !quiet {
-			so.c.report(cmd.ErrOrStderr(), so.name)
+			printReport(cmd.ErrOrStderr(), names[i], convs[i], co.OnDuplicate)
 		}
 	}
 	return nil

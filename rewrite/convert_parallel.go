@@ -1,4 +1,4 @@
-package main
+package rewrite
 
 import (
 	"context"
@@ -20,12 +20,12 @@ type convertedRecord struct {
 	err     error
 }
 
-// convertParallel is the loop of convertFile on rdb.ReadParallel: keys
+// convertParallel is the loop of Convert on rdb.ReadParallel: keys
 // are decoded and re-encoded for the target on jobs workers (0: one per
 // CPU) and written in file order, so the output is byte for byte the one
 // the loop writes. rec is the record r returned last, not yet converted.
-func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.Record, jobs int) error {
-	// Errors read as convertFile's loop words them.
+func (c *Converter) convertParallel(ctx context.Context, r *rdb.Reader, rec *rdb.Record, jobs int) error {
+	// Errors read as Convert's loop words them.
 	keyErr := func(rec *rdb.Record, err error) error {
 		return fmt.Errorf("key %q (db %d): %w", rec.Key, rec.DB, err)
 	}
@@ -35,7 +35,7 @@ func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.
 		}
 		return err
 	}
-	if err := recErr(rec, c.record(r, rec)); err != nil {
+	if err := recErr(rec, c.Record(r, rec)); err != nil {
 		return err
 	}
 	if jobs <= 0 {
@@ -50,7 +50,7 @@ func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.
 			if w.Inline() {
 				// Every earlier record is written: stream this one.
 				out.done = true
-				return recErr(rec, c.record(w.Reader, rec))
+				return recErr(rec, c.Record(w.Reader, rec))
 			}
 			if rec.Kind != rdb.KindKey {
 				out.rec = *rec
@@ -60,7 +60,7 @@ func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.
 			}
 			out.isKey = true
 			out.rec.Kind, out.rec.DB, out.rec.Offset, out.rec.Key = rec.Kind, rec.DB, rec.Offset, w.Keep(rec.Key)
-			if !c.keeps(rec) {
+			if !c.Keeps(rec) {
 				out.skipped = true
 				return nil
 			}
@@ -76,9 +76,9 @@ func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.
 			case o.done:
 				return nil
 			case !o.isKey:
-				return c.record(nil, &o.rec)
+				return c.Record(nil, &o.rec)
 			case o.skipped:
-				c.skipped++
+				c.stats.Filtered++
 				return nil
 			}
 			if ok, err := c.beforeKey(&o.rec); !ok || err != nil {
