@@ -42,6 +42,13 @@ type Options struct {
 	ListCompressDepth int
 	Maxmemory         uint64
 	MaxmemoryPolicy   string
+
+	// Filter, when set, keeps only the key records it returns true for
+	// (rewrite.KeyFilter.Keep is one); the rest are not measured and are
+	// in no total, list or prediction.
+	Filter func(*rdb.Record) bool
+	// MinBytes leaves out keys estimated at fewer bytes.
+	MinBytes uint64
 }
 
 func (o Options) withDefaults() Options {
@@ -280,8 +287,9 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 		cur.keys = cur.keys[:len(cur.keys)+1]
 		return &cur.keys[len(cur.keys)-1]
 	}
+	unslot := func() { cur.keys = cur.keys[:len(cur.keys)-1] }
 	lp := newLoadPredictor(o)
-	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, slot: slot,
+	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, slot: slot, unslot: unslot, filter: o.Filter, minBytes: o.MinBytes,
 		listCompressDepth: o.ListCompressDepth, load: lp, jobs: o.Jobs}, &meta, func(k *Key) error {
 		if !started {
 			started = true
@@ -320,7 +328,7 @@ func (a *Analyzer) runParallel(ctx context.Context, name string, r *rdb.Reader) 
 	var nowMs int64
 	started := false
 	lp := newLoadPredictor(o)
-	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep,
+	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, filter: o.Filter, minBytes: o.MinBytes,
 		listCompressDepth: o.ListCompressDepth, load: lp, jobs: o.Jobs}, &meta, func(k *Key) error {
 		if !started {
 			started = true

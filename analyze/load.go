@@ -121,7 +121,7 @@ func (p *LoadPrediction) add(o *LoadPrediction) {
 func PredictLoad(ctx context.Context, r *rdb.Reader, opts Options) (*LoadPrediction, error) {
 	var meta FileMeta
 	lp := newLoadPredictor(opts)
-	err := scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, listCompressDepth: opts.ListCompressDepth, load: lp, jobs: opts.Jobs}, &meta, func(*Key) error { return nil })
+	err := scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, listCompressDepth: opts.ListCompressDepth, load: lp, jobs: opts.Jobs, filter: opts.Filter, minBytes: opts.MinBytes}, &meta, func(*Key) error { return nil })
 	if err != nil {
 		return nil, err
 	}

@@ -76,6 +76,9 @@ func scanFileParallel(ctx context.Context, r *rdb.Reader, o scanOptions, workers
 			case rdb.KindResizeDB:
 				res.resize, res.k.DB, res.dbSize, res.expSize = true, rec.DB, rec.DBSize, rec.ExpiresSize
 			case rdb.KindKey:
+				if o.filter != nil && !o.filter(rec) {
+					return nil
+				}
 				sw := perWork[w.ID]
 				if sw == nil {
 					// The model is read-only; each worker has its own
@@ -92,6 +95,9 @@ func scanFileParallel(ctx context.Context, r *rdb.Reader, o scanOptions, workers
 				res.k.Key = w.Keep(res.k.Key)
 				if o.loaded {
 					res.k.Bytes = uint64(int64(mu) + sw.est.loadDelta)
+				}
+				if res.k.Bytes < o.minBytes {
+					return nil
 				}
 				res.isKey, res.alloc, res.sharedInt = true, sw.est.allocated(mu), sharedInt
 			}

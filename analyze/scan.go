@@ -63,8 +63,13 @@ type scanOptions struct {
 	// caller batching keys gets them without a copy; fn is then called
 	// with that pointer. The parallel scan does not use it.
 	slot func() *Key
+	// unslot gives back the last slot, for a key left out by minBytes.
+	unslot func()
 	// jobs is Options.Jobs.
 	jobs int
+	// filter and minBytes are Options.Filter and Options.MinBytes.
+	filter   func(*rdb.Record) bool
+	minBytes uint64
 }
 
 // sharedIntegers is OBJ_SHARED_INTEGERS: string values 0..9999 point to
@@ -112,6 +117,9 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 				o.load.resize(rec.DB, rec.DBSize, rec.ExpiresSize)
 			}
 		case rdb.KindKey:
+			if o.filter != nil && !o.filter(rec) {
+				continue
+			}
 			ensure()
 			kp := &k
 			if o.slot != nil {
@@ -123,6 +131,12 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 			}
 			if o.loaded {
 				kp.Bytes = uint64(int64(mu) + est.loadDelta)
+			}
+			if kp.Bytes < o.minBytes {
+				if o.unslot != nil {
+					o.unslot()
+				}
+				continue
 			}
 			if o.load != nil {
 				o.load.key(meta, kp, est.allocated(mu), sharedInt)
@@ -274,7 +288,7 @@ func (m *FileMeta) SnapshotTime(override time.Time) time.Time { return snapshotT
 // keys, so by the first call meta holds the dialect, the versions, the
 // ctime and the aux fields.
 func ScanFile(ctx context.Context, r *rdb.Reader, opts Options, meta *FileMeta, fn func(*Key) error) error {
-	return scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep, jobs: opts.Jobs}, meta, fn)
+	return scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep, jobs: opts.Jobs, filter: opts.Filter, minBytes: opts.MinBytes}, meta, fn)
 }
 
 // snapshotTime returns the reference time for TTLs: the override, the

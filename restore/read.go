@@ -157,12 +157,7 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	}
 	j := &job{srcName: name, srcIdx: idx, off: rec.Offset, key: append([]byte(nil), rec.Key...), typ: rec.Type,
 		expireAt: rec.ExpireAt, idle: rec.Idle, freq: rec.Freq}
-	j.db, j.srcDB = rec.DB, rec.DB
-	if e.o.MapDB != nil {
-		j.db = e.o.MapDB(rec.DB)
-	} else if rec.DB == 0 {
-		j.db = e.ep.db
-	}
+	j.db, j.srcDB = e.targetDB(rec.DB), rec.DB
 	j.replace = e.o.Conflict == Replace || rec.Offset < hw
 	refuse := func(reason string) error {
 		if err := r.Skip(); err != nil {

@@ -118,9 +118,12 @@ type Options struct {
 	// ChunkElements / ChunkBytes bound each command of the command path.
 	ChunkElements, ChunkBytes int
 
-	// Filter keeps a key when it returns true (nil keeps all).
+	// Filter keeps a key when it returns true (nil keeps all): the
+	// command's is rewrite.KeyFilter.Keep.
 	Filter func(rec *rdb.Record) bool
-	// MapDB maps a snapshot database to a target database (nil: identity).
+	// MapDB maps a snapshot database to a target database (nil: identity,
+	// with database 0 going to the URL's database): the command's is
+	// rewrite.DBMap.DB.
 	MapDB func(db int) int
 
 	// Method: key by key (the zero value), or by a replication full sync

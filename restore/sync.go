@@ -461,7 +461,7 @@ func (e *engine) syncSource(w *rdb.Writer, name string, curDB *int, st *syncStat
 		case rdb.KindResizeDB:
 			// The size hint lets the target size its tables once instead of
 			// growing them key by key (filters only make it an overestimate).
-			db := e.syncDB(rec.DB)
+			db := e.targetDB(rec.DB)
 			if db >= e.ndb {
 				continue
 			}
@@ -483,7 +483,7 @@ func (e *engine) syncSource(w *rdb.Writer, name string, curDB *int, st *syncStat
 				e.skip("expired before the restore")
 				continue
 			}
-			db := e.syncDB(rec.DB)
+			db := e.targetDB(rec.DB)
 			if db >= e.ndb {
 				return fmt.Errorf("%s: key %q: database %d: the target has %d databases", name, rec.Key, db, e.ndb)
 			}
@@ -518,17 +518,6 @@ func (e *engine) syncSource(w *rdb.Writer, name string, curDB *int, st *syncStat
 			}
 		}
 	}
-}
-
-// syncDB is the target database of a source database.
-func (e *engine) syncDB(db int) int {
-	if e.o.MapDB != nil {
-		return e.o.MapDB(db)
-	}
-	if db == 0 {
-		return e.ep.db
-	}
-	return db
 }
 
 // readCommand reads one command of the replica: a RESP array of bulk

@@ -164,12 +164,7 @@ func (e *engine) verify(sources []string) (*VerifyReport, error) {
 			if rec.ExpireAt != 0 && rec.ExpireAt <= time.Now().UnixMilli() {
 				continue
 			}
-			db := rec.DB
-			if e.o.MapDB != nil {
-				db = e.o.MapDB(rec.DB)
-			} else if rec.DB == 0 {
-				db = e.ep.db
-			}
+			db := e.targetDB(rec.DB)
 			if (e.cluster && db != 0) || db >= e.ndb {
 				continue
 			}
