@@ -281,6 +281,9 @@ func (c *comparer) readSide(ctx context.Context, s *side, st keyStream, label st
 		if c.opts.Match != "" && !keyglob.Match(match, rec.Key) {
 			continue
 		}
+		if c.opts.Filter != nil && !c.opts.Filter(rec) {
+			continue
+		}
 		if c.cutoff != 0 && rec.ExpireAt != 0 && rec.ExpireAt <= c.cutoff {
 			s.expired++
 			continue

@@ -84,6 +84,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/rdbtool/rdbtool/rdb"
 )
 
 // Kind is the kind of a key's difference.
@@ -113,6 +115,12 @@ type Options struct {
 	// Match restricts the comparison to keys matching a Redis glob pattern
 	// (as KEYS and SCAN MATCH: *, ?, [a-z], [^a], \x).
 	Match string
+	// Filter, when set, restricts the comparison further to the key
+	// records it returns true for, on each side (rewrite.KeyFilter.Keep
+	// is the commands'). It is called from several goroutines at once.
+	// A key a Filter on its type keeps on one side only reads as removed
+	// or added.
+	Filter func(*rdb.Record) bool
 	// SummaryOnly skips the element-level detail pass.
 	SummaryOnly bool
 	// MaxDetails is how many items each detail list shows (default 10); the

@@ -34,7 +34,7 @@ func (c *comparer) readFileParallel(ctx context.Context, s *side, fs *fileStream
 	// and the stream's first key's.
 	take := func(rec *rdb.Record, r *rdb.Reader, d *digester, keep func([]byte) []byte, out *readKey) error {
 		out.db, out.typ = rec.DB, rec.Type
-		if c.opts.FilterDB && rec.DB != c.opts.DB || c.opts.Match != "" && !keyglob.Match(match, rec.Key) {
+		if c.opts.FilterDB && rec.DB != c.opts.DB || c.opts.Match != "" && !keyglob.Match(match, rec.Key) || c.opts.Filter != nil && !c.opts.Filter(rec) {
 			out.skipped = true
 			return nil
 		}

@@ -23,6 +23,13 @@ type jsonLine struct {
 // their values, as WriteKey does; other lines are held in memory until
 // their turn.
 func (j *JSONWriter) WriteRecords(ctx context.Context, r *rdb.Reader, workers int) error {
+	return j.WriteRecordsFiltered(ctx, r, workers, nil)
+}
+
+// WriteRecordsFiltered is WriteRecords writing only the keys keep
+// returns true for (nil: all); keep is called on the workers, several at
+// once (rewrite.KeyFilter.Keep may be).
+func (j *JSONWriter) WriteRecordsFiltered(ctx context.Context, r *rdb.Reader, workers int, keep func(*rdb.Record) bool) error {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -34,7 +41,7 @@ func (j *JSONWriter) WriteRecords(ctx context.Context, r *rdb.Reader, workers in
 	rs := make([]*renderer, workers+1)
 	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers}, rdb.ParallelHandler[jsonLine]{
 		Work: func(w *rdb.Worker, rec *rdb.Record, out *jsonLine) error {
-			if rec.Kind != rdb.KindKey && rec.Kind != rdb.KindSlotInfo {
+			if rec.Kind != rdb.KindKey && rec.Kind != rdb.KindSlotInfo || keep != nil && rec.Kind == rdb.KindKey && !keep(rec) {
 				return nil
 			}
 			if w.Inline() {

@@ -58,6 +58,7 @@ func newAnalyzeCommand() *cobra.Command {
 	var (
 		rf       readerFlags
 		mf       modelFlags
+		ff       filterFlags
 		format   string
 		top      int
 		seps     string
@@ -101,6 +102,11 @@ that needs no network access to view.`,
 				opts.Now = time.Unix(now, 0)
 			}
 			opts.Maxmemory, opts.MaxmemoryPolicy = maxmem, policy
+			filter, err := ff.filter()
+			if err != nil {
+				return err
+			}
+			estimateWith(&opts, filter)
 			inputs := make([]analyze.Input, len(args))
 			for i, name := range args {
 				name := name
@@ -127,6 +133,7 @@ that needs no network access to view.`,
 	}
 	rf.register(cmd)
 	mf.register(cmd)
+	ff.register(cmd, minBytesByEstimate)
 	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json, or html (one self-contained page with charts)")
 	cmd.Flags().IntVar(&top, "top", 10, "keys in each big-key and hot-key list")
 	cmd.Flags().StringVar(&seps, "separators", ":", "characters that separate key prefix segments")

@@ -58,8 +58,7 @@ func newDiffCommand() *cobra.Command {
 		format      string
 		tol         time.Duration
 		ignoreTTL   bool
-		db          int
-		match       string
+		ff          filterFlags
 		summaryOnly bool
 		maxDetails  int
 		memLimit    string
@@ -95,15 +94,25 @@ trouble.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			opts := diff.Options{
-				TTLTolerance: tol, IgnoreTTL: ignoreTTL, Match: match, SummaryOnly: summaryOnly,
+				TTLTolerance: tol, IgnoreTTL: ignoreTTL, SummaryOnly: summaryOnly,
 				MaxDetails: maxDetails, KeepExpired: keepExpired, Separators: seps, PrefixDepth: depth, TempDir: tempDir,
 				Jobs: jobs,
 			}
 			if jobs < 0 {
 				return &exitError{2, fmt.Errorf("--jobs must be 0 (number of CPUs) or more, not %d", jobs)}
 			}
-			if cmd.Flags().Changed("db") {
-				opts.FilterDB, opts.DB = true, db
+			filter, err := ff.filter()
+			if err != nil {
+				return err
+			}
+			// One database and the glob also go to a live server (SELECT,
+			// SCAN MATCH); the filter applies the rest.
+			if len(filter.DBs) == 1 {
+				opts.FilterDB, opts.DB = true, filter.DBs[0]
+			}
+			opts.Match = filter.Match
+			if filter.Filtering() {
+				opts.Filter = filter.Keep
 			}
 			if memLimit != "" {
 				n, err := parseSize(memLimit)
@@ -186,8 +195,10 @@ trouble.`,
 	f.BoolVar(&overwrite, "overwrite", false, "parquet: replace the file if it exists")
 	f.DurationVar(&tol, "ttl-tolerance", 0, "expiries that differ by no more than this are equal (e.g. 2s)")
 	f.BoolVar(&ignoreTTL, "ignore-ttl", false, "ignore key and hash-field expiries")
-	f.IntVar(&db, "db", 0, "compare only this database (default: all)")
-	f.StringVar(&match, "match", "", "compare only keys matching this glob (as SCAN MATCH)")
+	// No --min-bytes: a size is the value's, which differs between the
+	// sides; a key that grew past it would read as added.
+	ff.register(cmd, "")
+	f.Lookup("type").Usage += "; a key whose type changed to or from them reads as added or removed"
 	f.BoolVar(&summaryOnly, "summary-only", false, "print only the summary (skips the detail pass)")
 	f.IntVar(&maxDetails, "max-details", 10, "items listed per detail list (counts are always complete)")
 	f.StringVar(&memLimit, "mem-limit", "256M", "memory budget; past it keys are partitioned to temporary files")

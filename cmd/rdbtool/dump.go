@@ -9,6 +9,7 @@ import (
 
 	"github.com/rdbtool/rdbtool/export"
 	"github.com/rdbtool/rdbtool/rdb"
+	"github.com/rdbtool/rdbtool/rewrite"
 )
 
 // recordWriter is what dump needs from an output format.
@@ -36,6 +37,7 @@ func (w respOut) write(r *rdb.Reader, rec *rdb.Record) error { return w.WriteRec
 
 func newDumpCommand() *cobra.Command {
 	var rf readerFlags
+	var ff filterFlags
 	var format string
 	var replace, includeExpired, noFieldTTLs bool
 	var jobs int
@@ -64,8 +66,15 @@ func newDumpCommand() *cobra.Command {
 			if jobs < 0 {
 				return &exitError{2, fmt.Errorf("--jobs must be 0 (number of CPUs) or more, not %d", jobs)}
 			}
+			filter, err := ff.filter()
+			if err != nil {
+				return err
+			}
+			if err := findBigKeys(cmd.Context(), &rf, filter, args); err != nil {
+				return err
+			}
 			for _, name := range args {
-				if err := dumpFile(cmd, &rf, name, w, jobs); err != nil {
+				if err := dumpFile(cmd, &rf, name, w, jobs, filter); err != nil {
 					w.Flush()
 					out.Flush()
 					return &exitError{2, err}
@@ -78,6 +87,7 @@ func newDumpCommand() *cobra.Command {
 		},
 	}
 	rf.register(cmd)
+	ff.register(cmd, minBytesByPrepass)
 	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl, or resp (commands for redis-cli --pipe)")
 	cmd.Flags().BoolVar(&replace, "resp-replace", false, "resp: DEL each key before writing it, so replaying twice does not append")
 	cmd.Flags().BoolVar(&includeExpired, "include-expired", false, "resp: also write keys already expired (they are deleted on arrival)")
@@ -86,14 +96,18 @@ func newDumpCommand() *cobra.Command {
 	return cmd
 }
 
-func dumpFile(cmd *cobra.Command, rf *readerFlags, name string, w recordWriter, jobs int) error {
+func dumpFile(cmd *cobra.Command, rf *readerFlags, name string, w recordWriter, jobs int, kf *rewrite.KeyFilter) error {
 	src, r, err := rf.open(cmd.Context(), name)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
 	if j, ok := w.(jsonlOut); ok && resolveJobs(jobs) > 1 {
-		return j.WriteRecords(cmd.Context(), r, jobs)
+		var keep func(*rdb.Record) bool
+		if kf.Filtering() {
+			keep = kf.Keep
+		}
+		return j.WriteRecordsFiltered(cmd.Context(), r, jobs, keep)
 	}
 	for {
 		rec, err := r.Next()
@@ -102,6 +116,9 @@ func dumpFile(cmd *cobra.Command, rf *readerFlags, name string, w recordWriter, 
 		}
 		if err != nil {
 			return err
+		}
+		if rec.Kind == rdb.KindKey && !kf.Keep(rec) {
+			continue
 		}
 		if err := w.write(r, rec); err != nil {
 			return err

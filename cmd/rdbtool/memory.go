@@ -3,8 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"github.com/rdbtool/rdbtool/internal/keyglob"
-	"regexp"
 
 	"github.com/spf13/cobra"
 
@@ -13,15 +11,11 @@ import (
 
 func newMemoryCommand() *cobra.Command {
 	var (
-		rf       readerFlags
-		mf       modelFlags
-		format   string
-		dbs      []int
-		types    []string
-		match    string
-		regex    string
-		minBytes uint64
-		pq       parquetFlags
+		rf     readerFlags
+		mf     modelFlags
+		format string
+		ff     filterFlags
+		pq     parquetFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "memory FILE...",
@@ -39,34 +33,13 @@ func newMemoryCommand() *cobra.Command {
 			if !cmd.Flags().Changed("deep") {
 				opts.Deep = true // len_largest_element for every key
 			}
-			var re *regexp.Regexp
-			if regex != "" {
-				if re, err = regexp.Compile(regex); err != nil {
-					return &exitError{2, fmt.Errorf("--regex: %w", err)}
-				}
+			filter, err := ff.filter()
+			if err != nil {
+				return err
 			}
-			matchBytes := []byte(match)
-			dbSet := map[int]bool{}
-			for _, d := range dbs {
-				dbSet[d] = true
-			}
-			typeSet := map[string]bool{}
-			for _, t := range types {
-				typeSet[t] = true
-			}
-			keep := func(k *analyze.Key) bool {
-				if len(dbSet) > 0 && !dbSet[k.DB] || len(typeSet) > 0 && !typeSet[k.Type] || k.Bytes < minBytes {
-					return false
-				}
-				if match != "" {
-					if !keyglob.Match(matchBytes, k.Key) {
-						return false
-					}
-				}
-				return re == nil || re.Match(k.Key)
-			}
+			estimateWith(&opts, filter)
 			if format == "parquet" {
-				return pq.run(cmd, &rf, args, opts, keep)
+				return pq.run(cmd, &rf, args, opts, nil)
 			}
 			if pq.used(cmd) {
 				return &exitError{2, fmt.Errorf("-o, --overwrite, --separators, --depth, --now and --parallel are for --format parquet")}
@@ -89,12 +62,7 @@ func newMemoryCommand() *cobra.Command {
 				if err != nil {
 					return &exitError{2, err}
 				}
-				_, err = analyze.ScanKeys(cmd.Context(), r, opts, func(k *analyze.Key) error {
-					if !keep(k) {
-						return nil
-					}
-					return rw.Write(k)
-				})
+				_, err = analyze.ScanKeys(cmd.Context(), r, opts, rw.Write)
 				src.Close()
 				if err != nil {
 					return &exitError{2, err}
@@ -116,10 +84,6 @@ func newMemoryCommand() *cobra.Command {
 	mf.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "csv", "output format: csv, jsonl, or parquet (with -o)")
 	pq.register(cmd)
-	cmd.Flags().IntSliceVar(&dbs, "db", nil, "only these databases")
-	cmd.Flags().StringSliceVar(&types, "type", nil, "only these types (string, list, set, zset, hash, stream, or a module type)")
-	cmd.Flags().StringVar(&match, "match", "", "only keys matching this glob (Redis KEYS syntax)")
-	cmd.Flags().StringVar(&regex, "regex", "", "only keys matching this regular expression")
-	cmd.Flags().Uint64Var(&minBytes, "min-bytes", 0, "only keys estimated at this many bytes or more")
+	ff.register(cmd, minBytesByEstimate)
 	return cmd
 }

@@ -17,7 +17,7 @@ import (
 
 func newRestoreCommand() *cobra.Command {
 	var rf readerFlags
-	var kf keyFilter
+	var kf rewriteFlags
 	var o restore.Options
 	var replace, skipExisting, dropFieldTTLs, downgradeStreams, dropKeyMeta, dropFunctions, skipModules, quiet bool
 	var mode, method string
@@ -107,13 +107,19 @@ URL query). The password can also come from REDISCLI_AUTH.`,
 			if o.Password == "" {
 				o.Password = os.Getenv("REDISCLI_AUTH")
 			}
-			if err := kf.compile(); err != nil {
-				return &exitError{2, err}
+			filter, dbMap, err := kf.compile()
+			if err != nil {
+				return err
 			}
-			o.Filter = kf.keep
+			if err := findBigKeys(cmd.Context(), &rf, filter, args); err != nil {
+				return err
+			}
+			if filter.Filtering() {
+				o.Filter = filter.Keep
+			}
 			o.SkipModules = skipModules
-			if len(kf.dbMap) > 0 {
-				o.MapDB = kf.db
+			if len(dbMap) > 0 {
+				o.MapDB = dbMap.DB
 			}
 			if rf.skipChecksum {
 				o.ReaderOptions = append(o.ReaderOptions, rdb.WithoutChecksum())
@@ -149,7 +155,7 @@ URL query). The password can also come from REDISCLI_AUTH.`,
 		},
 	}
 	rf.register(cmd)
-	kf.register(cmd)
+	kf.register(cmd, true)
 	fl := cmd.Flags()
 	fl.StringVar(&o.Target, "target", "", "redis://[user[:password]@]host[:port][/db] or rediss://...")
 	fl.BoolVar(&o.Cluster, "cluster", false, "the target is a Redis Cluster: route keys by slot (MOVED/ASK followed)")
