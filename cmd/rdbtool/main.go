@@ -84,6 +84,7 @@ func newRootCommand() *cobra.Command {
 		newDiffCommand(), newCheckCommand(), newSalvageCommand(),
 		newConvertCommand(), newSplitCommand(), newRestoreCommand(),
 		newSnapshotCommand(), newPruneCommand(), newLsCommand(),
+		newKeysCommand(),
 	)
 	return root
 }
