@@ -1,7 +1,15 @@
-// Package rewrite holds what the commands that write keys for another
-// server share (convert, split, restore): what the target cannot hold and
-// the command-line flag that leaves it out, tallied with counts and a few
-// example keys; keys written twice in one database; empty collections.
+// Package rewrite holds what the commands that read keys and write them
+// elsewhere share, as a library:
+//
+//   - KeyFilter, the key selection of every command (--db, --match,
+//     --regex, --type, --min-bytes, and --slots, --drop-expired), with the
+//     parsers of those flags' values, and DBMap (--map-db);
+//   - Converter, which copies an RDB stream for another server version
+//     through an rdb.Writer (convert), and Split, which writes one file
+//     per cluster slot range (split);
+//   - what a target cannot hold and the command-line flag that leaves it
+//     out (Checker, Findings), tallied with counts and a few example keys;
+//     keys written twice in one database (FindRepeats); empty collections.
 //
 // Messages name the command-line flags (--downgrade-streams), not the Go
 // options behind them: they are read by people running the commands.
