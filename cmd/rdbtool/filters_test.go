@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -490,5 +491,31 @@ func TestKeysGolden(t *testing.T) {
 	}
 	if !strings.HasPrefix(out, "0\ts1:hfe:small\n") {
 		t.Errorf("first line: %q", out[:min(len(out), 40)])
+	}
+}
+
+// TestKeysQuotesOnATerminal: on a terminal a key that is not plain text
+// is shown Go-quoted (no control byte reaches it); elsewhere the bytes
+// go out as they are.
+func TestKeysQuotesOnATerminal(t *testing.T) {
+	for _, c := range []struct {
+		quote, showDB bool
+		want          string
+	}{
+		{true, false, "plain\n\"a\\x1b[31mb\\r\\n\"\n\"\\xff\\x00\"\n"},
+		{false, false, "plain\na\x1b[31mb\r\n\n\xff\x00\n"},
+		{true, true, "3\tplain\n3\t\"a\\x1b[31mb\\r\\n\"\n3\t\"\\xff\\x00\"\n"},
+	} {
+		var buf bytes.Buffer
+		kw := &keyWriter{w: bufio.NewWriter(&buf), quote: c.quote, showDB: c.showDB}
+		for _, k := range []string{"plain", "a\x1b[31mb\r\n", "\xff\x00"} {
+			if err := kw.key(3, []byte(k)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		kw.w.Flush()
+		if buf.String() != c.want {
+			t.Errorf("quote %v: %q, want %q", c.quote, buf.String(), c.want)
+		}
 	}
 }
