@@ -67,6 +67,7 @@ func newAnalyzeCommand() *cobra.Command {
 		parallel int
 		maxmem   uint64
 		policy   string
+		out      outputFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "analyze FILE...",
@@ -116,6 +117,7 @@ that needs no network access to view.`,
 			if err != nil {
 				return &exitError{2, err}
 			}
+			endProgress()
 			switch format {
 			case "json":
 				return analyze.WriteJSON(cmd.OutOrStdout(), rep)
@@ -127,8 +129,9 @@ that needs no network access to view.`,
 	}
 	rf.register(cmd)
 	mf.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json, or html (one self-contained page with charts)")
-	cmd.Flags().IntVar(&top, "top", 10, "keys in each big-key and hot-key list")
+	formatFlag(cmd, &format, "output format: table, json, or html (one self-contained page with charts)", "table", "json", "html")
+	out.register(cmd, false)
+	cmd.Flags().IntVarP(&top, "top", "n", 10, "keys in each big-key and hot-key list")
 	cmd.Flags().StringVar(&seps, "separators", ":", "characters that separate key prefix segments")
 	cmd.Flags().IntVar(&depth, "depth", 2, "prefix levels to aggregate (0: none)")
 	cmd.Flags().IntVar(&limit, "prefix-limit", 10000, "prefixes kept; the long tail beyond is collapsed")
