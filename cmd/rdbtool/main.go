@@ -111,6 +111,9 @@ func newRootCommand() *cobra.Command {
 		if c.Flags().Lookup("skip-checksum") != nil && c.Flags().Lookup("quiet") == nil {
 			c.Flags().BoolP("quiet", "q", false, "no progress line on stderr")
 		}
+		if c.Example == "" {
+			c.Example = exampleText(c.Name())
+		}
 	}
 	checkFlags(root)
 	return root
