@@ -190,7 +190,7 @@ func snapshotProgress(cmd *cobra.Command, quiet bool, received func() int64) fun
 	start := time.Now()
 	stop := periodic.Every(time.Second, func() {
 		n := received()
-		fmt.Fprintf(w, "\r\033[Kreceived %.1f MB (%.1f MB/s)", float64(n)/1e6, float64(n)/1e6/time.Since(start).Seconds())
+		fmt.Fprintf(w, "\r\033[Kreceived %s (%s/s)", binarySize(float64(n)), binarySize(float64(n)/time.Since(start).Seconds()))
 	})
 	return func() {
 		stop()
