@@ -105,10 +105,12 @@ func newRootCommand() *cobra.Command {
 		newSnapshotCommand(), newPruneCommand(), newLsCommand(),
 	)
 	for _, c := range root.Commands() {
-		// -q on every command that reads RDB, for its progress line; a
-		// command with a --quiet of its own (convert, split) gives it
-		// that meaning as well.
-		if c.Flags().Lookup("skip-checksum") != nil && c.Flags().Lookup("quiet") == nil {
+		// -q on every command that reads RDB as a stream, for its
+		// progress line; a command with a --quiet of its own (convert,
+		// split) gives it that meaning as well. check and salvage read
+		// with random access and show no progress line.
+		streamed := c.Name() != "check" && c.Name() != "salvage"
+		if streamed && c.Flags().Lookup("skip-checksum") != nil && c.Flags().Lookup("quiet") == nil {
 			c.Flags().BoolP("quiet", "q", false, "no progress line on stderr")
 		}
 		if c.Example == "" {

@@ -256,6 +256,27 @@ func TestProgressPercentETAAndOneLine(t *testing.T) {
 	}
 }
 
+// TestProgressText: the line for one input of known size, with a
+// command's own status after it (restore's keys written), and a name with
+// control bytes shown quoted.
+func TestProgressText(t *testing.T) {
+	now := time.Now()
+	l := &progressLine{}
+	p := &progressInput{name: "dump.rdb", size: 100 << 20, start: now.Add(-10 * time.Second), line: l}
+	p.n.Store(50 << 20)
+	l.inputs = []*progressInput{p}
+	l.status = "restore: 5 keys written"
+	want := "dump.rdb: 50.0% of 100.0 MiB, 5.0 MiB/s, ETA 10s | restore: 5 keys written"
+	if got := l.text(now); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	p.name, p.size = "a\x1b[2Jb", -1
+	want = `"a\x1b[2Jb": 50.0 MiB read, 5.0 MiB/s | restore: 5 keys written`
+	if got := l.text(now); got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
 func TestBinarySize(t *testing.T) {
 	for n, want := range map[float64]string{
 		0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 5 << 20: "5.0 MiB",
