@@ -137,7 +137,7 @@ that needs no network access to view.`,
 	cmd.Flags().IntVar(&limit, "prefix-limit", 10000, "prefixes kept; the long tail beyond is collapsed")
 	cmd.Flags().Int64Var(&now, "now", 0, "snapshot time for TTLs, Unix seconds (default: the file's ctime)")
 	cmd.Flags().IntVar(&parallel, "parallel", 0, "files read at once (default: number of CPUs)")
-	cmd.Flags().Uint64Var(&maxmem, "maxmemory", 0, "the target server's maxmemory in bytes: the report says whether each file fits (0: no limit)")
+	cmd.Flags().Uint64Var(&maxmem, "maxmemory", 0, "the target server's maxmemory, in bytes or with a unit (4G): the report says whether each file fits (0: no limit)")
 	cmd.Flags().StringVar(&policy, "maxmemory-policy", "noeviction", "the target server's maxmemory-policy (LRU and LFU policies with a limit turn off shared integers)")
 	return cmd
 }

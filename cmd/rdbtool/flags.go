@@ -64,19 +64,28 @@ func (v nonNegative) Set(s string) error {
 	return v.Value.Set(s)
 }
 
-// sizeValue is a string flag holding a byte size (256M, 2G): one that
-// does not parse is refused while the flags are parsed.
+// sizeValue is a flag holding a byte size, given as a number of bytes or
+// with a unit (512K, 256M, 2G, 1GiB): one that does not parse is refused
+// while the flags are parsed. An integer flag gets the number of bytes; a
+// string flag keeps the text for its command to parse.
 type sizeValue struct{ pflag.Value }
 
 func (v sizeValue) Set(s string) error {
-	if _, err := parseSize(s); err != nil {
+	if strings.TrimSpace(s) == "0" {
+		return v.Value.Set("0")
+	}
+	n, err := parseSize(s)
+	if err != nil {
 		return err
 	}
-	return v.Value.Set(s)
+	if v.Value.Type() == "string" {
+		return v.Value.Set(s)
+	}
+	return v.Value.Set(strconv.FormatInt(n, 10))
 }
 
-// sizeFlags are the string flags that hold sizes.
-var sizeFlags = map[string]bool{"mem-limit": true}
+// sizeFlags are the flags that hold sizes, on every command that has them.
+var sizeFlags = map[string]bool{"mem-limit": true, "maxmemory": true, "min-bytes": true}
 
 // checkFlags applies the rules above to every command under root, and
 // makes a wrong command line (an unknown flag, a bad value, a missing or
@@ -88,10 +97,10 @@ func checkFlags(root *cobra.Command) {
 	for _, c := range root.Commands() {
 		c.Flags().VisitAll(func(f *pflag.Flag) {
 			switch t := f.Value.Type(); {
+			case sizeFlags[f.Name]:
+				f.Value = sizeValue{f.Value}
 			case t == "int" || t == "int64":
 				f.Value = nonNegative{f.Value}
-			case t == "string" && sizeFlags[f.Name]:
-				f.Value = sizeValue{f.Value}
 			}
 		})
 		if c.Args != nil {

@@ -82,10 +82,10 @@ func TestCommandLineErrorsExit2(t *testing.T) {
 				}
 				cases = append(cases, tc{append(append([]string{}, args...), "--format", "xyz"),
 					[]string{`invalid argument "xyz" for "-f, --format"`, "want " + orList(cv.choices), help}})
-			case t == "int" || t == "int64" || t == "uint" || t == "uint64":
-				cases = append(cases, tc{append(append([]string{}, args...), "--"+f.Name, "-1"), []string{`"-1" for`, f.Name, help}})
 			case sizeFlags[f.Name]:
 				cases = append(cases, tc{append(append([]string{}, args...), "--"+f.Name, "lots"), []string{`cannot parse size "lots"`, help}})
+			case t == "int" || t == "int64" || t == "uint" || t == "uint64":
+				cases = append(cases, tc{append(append([]string{}, args...), "--"+f.Name, "-1"), []string{`"-1" for`, f.Name, help}})
 			}
 		})
 	}
@@ -118,6 +118,21 @@ func TestCommandLineErrorsExit2(t *testing.T) {
 		}
 	}
 	t.Logf("%d command lines refused", len(cases))
+}
+
+// TestSizeFlagsTakeUnits: a size flag given with a unit means the same
+// as the number of bytes.
+func TestSizeFlagsTakeUnits(t *testing.T) {
+	for _, pair := range [][2][]string{
+		{{"analyze", "-f", "json", "--maxmemory", "1M", sample}, {"analyze", "-f", "json", "--maxmemory", "1048576", sample}},
+		{{"memory", "--min-bytes", "2K", sample}, {"memory", "--min-bytes", "2048", sample}},
+	} {
+		a, codeA, msgA := runCLI(t, pair[0]...)
+		b, codeB, msgB := runCLI(t, pair[1]...)
+		if codeA != 0 || codeB != 0 || a != b || a == "" {
+			t.Errorf("%q (exit %d, %d bytes) and %q (exit %d, %d bytes) differ: %s %s", pair[0], codeA, len(a), pair[1], codeB, len(b), msgA, msgB)
+		}
+	}
 }
 
 func TestVersion(t *testing.T) {

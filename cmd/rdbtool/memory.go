@@ -121,6 +121,6 @@ func newMemoryCommand() *cobra.Command {
 	cmd.Flags().StringSliceVar(&types, "type", nil, "only these types (string, list, set, zset, hash, stream, or a module type)")
 	cmd.Flags().StringVar(&match, "match", "", "only keys matching this glob (Redis KEYS syntax)")
 	cmd.Flags().StringVar(&regex, "regex", "", "only keys matching this regular expression")
-	cmd.Flags().Uint64Var(&minBytes, "min-bytes", 0, "only keys estimated at this many bytes or more")
+	cmd.Flags().Uint64Var(&minBytes, "min-bytes", 0, "only keys estimated at this many bytes or more (or with a unit: 1M)")
 	return cmd
 }
