@@ -176,6 +176,9 @@ func main() {
 		}
 		os.Exit(ee.code)
 	}
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		err = fmt.Errorf("%w\nsee 'rdbtool --help'", err)
+	}
 	fmt.Fprintln(os.Stderr, "rdbtool:", err)
 	os.Exit(2)
 }
