@@ -897,7 +897,7 @@ func (e *engine) progress(start time.Time) func() {
 	return periodic.Every(time.Second, func() {
 		el := time.Since(start).Seconds()
 		w := e.written.Load()
-		fmt.Fprintf(e.o.Progress, "restore: %d keys written (%.0f/s), %d failed, %d refused, %d MB sent, %.0fs\n",
+		fmt.Fprintf(e.o.Progress, "restore: %d keys written (%.0f/s), %d failed, %d refused, %d MiB sent, %.0fs\n",
 			w, float64(w)/el, e.failed.Load(), e.refused.Load(), e.bytes.Load()>>20, el)
 	})
 }

@@ -270,7 +270,7 @@ func validHeader(h []byte) bool {
 func (e *engine) syncProgress(st *syncStats) func() {
 	start := time.Now()
 	return periodic.Every(time.Second, func() {
-		fmt.Fprintf(e.o.Progress, "restore: full sync: %d keys, %d MB streamed to the target, %.0fs\n",
+		fmt.Fprintf(e.o.Progress, "restore: full sync: %d keys, %d MiB streamed to the target, %.0fs\n",
 			e.keysRead.Load(), st.bytes.Load()>>20, time.Since(start).Seconds())
 	})
 }

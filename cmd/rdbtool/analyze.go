@@ -68,6 +68,7 @@ func newAnalyzeCommand() *cobra.Command {
 		parallel int
 		maxmem   uint64
 		policy   string
+		out      outputFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "analyze FILE...",
@@ -122,6 +123,7 @@ that needs no network access to view.`,
 			if err != nil {
 				return &exitError{2, err}
 			}
+			endProgress()
 			switch format {
 			case "json":
 				return analyze.WriteJSON(cmd.OutOrStdout(), rep)
@@ -134,14 +136,15 @@ that needs no network access to view.`,
 	rf.register(cmd)
 	mf.register(cmd)
 	ff.register(cmd, minBytesByEstimate)
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table, json, or html (one self-contained page with charts)")
-	cmd.Flags().IntVar(&top, "top", 10, "keys in each big-key and hot-key list")
+	formatFlag(cmd, &format, "output format: table, json, or html (one self-contained page with charts)", "table", "json", "html")
+	out.register(cmd, false)
+	cmd.Flags().IntVarP(&top, "top", "n", 10, "keys in each big-key and hot-key list")
 	cmd.Flags().StringVar(&seps, "separators", ":", "characters that separate key prefix segments")
 	cmd.Flags().IntVar(&depth, "depth", 2, "prefix levels to aggregate (0: none)")
 	cmd.Flags().IntVar(&limit, "prefix-limit", 10000, "prefixes kept; the long tail beyond is collapsed")
 	cmd.Flags().Int64Var(&now, "now", 0, "snapshot time for TTLs, Unix seconds (default: the file's ctime)")
 	cmd.Flags().IntVar(&parallel, "parallel", 0, "files read at once (default: number of CPUs)")
-	cmd.Flags().Uint64Var(&maxmem, "maxmemory", 0, "the target server's maxmemory in bytes: the report says whether each file fits (0: no limit)")
+	cmd.Flags().Uint64Var(&maxmem, "maxmemory", 0, "the target server's maxmemory, in bytes or with a unit (4G): the report says whether each file fits (0: no limit)")
 	cmd.Flags().StringVar(&policy, "maxmemory-policy", "noeviction", "the target server's maxmemory-policy (LRU and LFU policies with a limit turn off shared integers)")
 	return cmd
 }

@@ -77,6 +77,7 @@ func newCheckCommand() *cobra.Command {
 	var quick bool
 	var maxProblems, jobs int
 	var memLimit, tempDir string
+	var output outputFlags
 	cmd := &cobra.Command{
 		Use:   "check FILE...",
 		Short: "Check every record, value and encoding and the checksum; report every problem (exit 0 clean, 1 damaged, 2 unreadable)",
@@ -122,6 +123,7 @@ Exit status: 0 clean, 1 damaged, 2 could not read.`,
 		},
 	}
 	rf.register(cmd)
+	output.register(cmd, true)
 	cmd.Flags().BoolVar(&quick, "quick", false, "check structure only: skip duplicate-member, ordering and stream consistency checks")
 	cmd.Flags().IntVar(&maxProblems, "max-problems", 1000, "print at most this many problems per file (0: no limit)")
 	cmd.Flags().StringVar(&memLimit, "mem-limit", "8M", "memory for finding repeated keys; past it key digests go to temporary files")

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 
 	"github.com/rdbtool/rdbtool/s3src"
@@ -106,7 +104,7 @@ func printReport(out io.Writer, name string, c *rewrite.Converter, onDup rewrite
 // without a copy.
 type outputFile struct {
 	name string
-	f    *os.File
+	f    *atomicFile
 	s3   *s3src.Writer
 	bw   *bufio.Writer
 }
@@ -126,7 +124,7 @@ func createOutput(cmd *cobra.Command, name string) (*outputFile, error) {
 		o.bw = bufio.NewWriterSize(w, 64<<10)
 		return o, nil
 	}
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
+	f, err := createAtomic(name, true)
 	if err != nil {
 		return nil, err
 	}
@@ -148,15 +146,7 @@ func (o *outputFile) commit() error {
 	if o.f == nil {
 		return nil
 	}
-	if err := o.f.Chmod(0o644); err != nil {
-		o.abort()
-		return err
-	}
-	if err := o.f.Close(); err != nil {
-		os.Remove(o.f.Name())
-		return err
-	}
-	return os.Rename(o.f.Name(), o.name)
+	return o.f.commit()
 }
 
 func (o *outputFile) abort() {
@@ -164,8 +154,7 @@ func (o *outputFile) abort() {
 		o.s3.CloseWithError(errors.New("convert failed"))
 	}
 	if o.f != nil {
-		o.f.Close()
-		os.Remove(o.f.Name())
+		o.f.abort()
 	}
 }
 

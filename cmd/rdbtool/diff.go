@@ -138,9 +138,6 @@ trouble.`,
 			}
 			switch format {
 			case "text", "json", "jsonl":
-				if output != "" || overwrite {
-					return &exitError{2, fmt.Errorf("-o and --overwrite are for --format parquet")}
-				}
 			case "parquet":
 				if output == "" {
 					return &exitError{2, fmt.Errorf("--format parquet needs -o FILE (a local file, s3://bucket/key or -)")}
@@ -168,6 +165,7 @@ trouble.`,
 				return &exitError{2, err}
 			}
 			defer res.Close()
+			endProgress()
 			out := cmd.OutOrStdout()
 			switch format {
 			case "json":
@@ -190,9 +188,10 @@ trouble.`,
 	}
 	rf.register(cmd)
 	f := cmd.Flags()
-	f.StringVar(&format, "format", "text", "output format: text, json (one document), jsonl (one object per differing key) or parquet (one row per differing key, with -o)")
-	f.StringVarP(&output, "output", "o", "", "parquet: the file to write (a local file, s3://bucket/key, or - for standard output)")
-	f.BoolVar(&overwrite, "overwrite", false, "parquet: replace the file if it exists")
+	formatFlag(cmd, &format, "output format: text, json (one document), jsonl (one object per differing key) or parquet (one row per differing key, with -o)", "text", "json", "jsonl", "parquet")
+	f.StringVarP(&output, "output", "o", "", "write the result to FILE instead of standard output, complete or not at all (parquet: a local file, s3://bucket/key, or - for standard output)")
+	f.BoolVar(&overwrite, "overwrite", false, "replace the -o FILE if it exists")
+	redirectOutput(cmd, false, func() (outputFlags, bool) { return outputFlags{output, overwrite}, format != "parquet" })
 	f.DurationVar(&tol, "ttl-tolerance", 0, "expiries that differ by no more than this are equal (e.g. 2s)")
 	f.BoolVar(&ignoreTTL, "ignore-ttl", false, "ignore key and hash-field expiries")
 	// No --min-bytes: a size is the value's, which differs between the

@@ -41,6 +41,7 @@ func newDumpCommand() *cobra.Command {
 	var format string
 	var replace, includeExpired, noFieldTTLs bool
 	var jobs int
+	var output outputFlags
 	cmd := &cobra.Command{
 		Use:   "dump FILE...",
 		Short: "Print every key in file order: JSON Lines (the corpus schema) or RESP commands for redis-cli --pipe",
@@ -88,7 +89,8 @@ func newDumpCommand() *cobra.Command {
 	}
 	rf.register(cmd)
 	ff.register(cmd, minBytesByPrepass)
-	cmd.Flags().StringVar(&format, "format", "jsonl", "output format: jsonl, or resp (commands for redis-cli --pipe)")
+	formatFlag(cmd, &format, "output format: jsonl, or resp (commands for redis-cli --pipe)", "jsonl", "resp")
+	output.register(cmd, true)
 	cmd.Flags().BoolVar(&replace, "resp-replace", false, "resp: DEL each key before writing it, so replaying twice does not append")
 	cmd.Flags().BoolVar(&includeExpired, "include-expired", false, "resp: also write keys already expired (they are deleted on arrival)")
 	cmd.Flags().BoolVar(&noFieldTTLs, "no-field-ttls", false, "resp: leave out hash field TTLs (for servers before 7.4)")

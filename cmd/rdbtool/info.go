@@ -54,6 +54,7 @@ type countRow struct {
 func newInfoCommand() *cobra.Command {
 	var rf readerFlags
 	var format string
+	var output outputFlags
 	cmd := &cobra.Command{
 		Use:   "info FILE...",
 		Short: "Show a snapshot's version, aux fields, databases, types and checksum",
@@ -71,6 +72,7 @@ func newInfoCommand() *cobra.Command {
 				}
 				all = append(all, fi)
 			}
+			endProgress()
 			out := cmd.OutOrStdout()
 			switch format {
 			case "json":
@@ -90,7 +92,8 @@ func newInfoCommand() *cobra.Command {
 		},
 	}
 	rf.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	formatFlag(cmd, &format, "output format: table or json", "table", "json")
+	output.register(cmd, false)
 	return cmd
 }
 

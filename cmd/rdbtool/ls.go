@@ -42,6 +42,7 @@ type lsSet struct {
 func newLsCommand() *cobra.Command {
 	var (
 		format   string
+		output   outputFlags
 		all      bool
 		parallel int
 	)
@@ -114,7 +115,8 @@ each object's first bytes, read with one ranged GET.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "table", "output format: table or json")
+	formatFlag(cmd, &format, "output format: table or json", "table", "json")
+	output.register(cmd, false)
 	cmd.Flags().BoolVar(&all, "all", false, "list every object, not only *.rdb names (headers of non-RDB objects show as errors)")
 	cmd.Flags().IntVar(&parallel, "parallel", 8, "headers read at once")
 	return cmd

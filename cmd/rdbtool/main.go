@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -35,9 +38,11 @@ func (e *exitError) Unwrap() error { return e.err }
 type readerFlags struct {
 	skipChecksum bool
 	allowNewer   bool
+	cmd          *cobra.Command // for -q/--quiet
 }
 
 func (f *readerFlags) register(cmd *cobra.Command) {
+	f.cmd = cmd
 	cmd.Flags().BoolVar(&f.skipChecksum, "skip-checksum", false, "do not verify the CRC-64 trailer")
 	cmd.Flags().BoolVar(&f.allowNewer, "allow-newer", false, "try files whose RDB version is newer than this tool knows")
 }
@@ -56,7 +61,19 @@ func (f *readerFlags) open(ctx context.Context, name string, extra ...rdb.Option
 	if f.allowNewer {
 		opts = append(opts, rdb.AllowNewerVersions())
 	}
-	return src, rdb.NewReader(withProgress(src, name), append(opts, extra...)...), nil
+	if !f.quiet() {
+		trackProgress(src, name)
+	}
+	return src, rdb.NewReader(src, append(opts, extra...)...), nil
+}
+
+// quiet tells whether -q/--quiet was given: no progress line.
+func (f *readerFlags) quiet() bool {
+	if f.cmd == nil {
+		return false
+	}
+	q := f.cmd.Flags().Lookup("quiet")
+	return q != nil && q.Value.String() == "true"
 }
 
 // expandInputs turns S3 shard-set patterns and prefixes among the
@@ -75,7 +92,9 @@ func newRootCommand() *cobra.Command {
 		Short:         "Inspect, compare, convert and restore Redis and Valkey RDB snapshots",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionText(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	s3src.RegisterFlags(root.PersistentFlags())
 	// Every command is registered here, nowhere else ("rdbtool help" lists
 	// them alphabetically).
@@ -86,14 +105,67 @@ func newRootCommand() *cobra.Command {
 		newSnapshotCommand(), newPruneCommand(), newLsCommand(),
 		newKeysCommand(),
 	)
+	for _, c := range root.Commands() {
+		// -q on every command that reads RDB as a stream, for its
+		// progress line; a command with a --quiet of its own (convert,
+		// split) gives it that meaning as well. check and salvage read
+		// with random access and show no progress line.
+		streamed := c.Name() != "check" && c.Name() != "salvage"
+		if streamed && c.Flags().Lookup("skip-checksum") != nil && c.Flags().Lookup("quiet") == nil {
+			c.Flags().BoolP("quiet", "q", false, "no progress line on stderr")
+		}
+		if c.Example == "" {
+			c.Example = exampleText(c.Name())
+		}
+	}
+	checkFlags(root)
 	return root
+}
+
+// versionText is what --version prints: the module version this binary
+// was built from, the Go release, and the RDB versions it reads (from
+// the rdb package's table of releases).
+func versionText() string {
+	version := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		version = bi.Main.Version
+		if version == "(devel)" {
+			for _, s := range bi.Settings {
+				if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+					version += " " + s.Value[:12]
+				}
+			}
+		}
+	}
+	// The release lines that write the formats this reader knows, by
+	// server, oldest and newest.
+	var span [2][2]rdb.Release
+	for _, r := range rdb.Releases() {
+		i := 0
+		if r.Valkey {
+			i = 1
+		}
+		if span[i][0].Major == 0 {
+			span[i][0] = r
+		}
+		span[i][1] = r // oldest first within each server
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "rdbtool %s\n", version)
+	fmt.Fprintf(&b, "built with %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Fprintf(&b, "reads RDB versions 1-%d and Valkey's %d: files of %s ... %s and %s ... %s (--allow-newer tries newer versions)",
+		rdb.MaxRedisVersion, rdb.MaxValkeyVersion, span[0][0].Name(), span[0][1].Name(), span[1][0].Name(), span[1][1].Name())
+	return b.String()
 }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	stopProfile := startProfile()
-	err := newRootCommand().ExecuteContext(ctx)
+	root := newRootCommand()
+	root.SetErr(progressStderr{progress})
+	err := root.ExecuteContext(ctx)
+	endProgress()
 	stopProfile()
 	if err == nil {
 		return
@@ -104,6 +176,9 @@ func main() {
 			fmt.Fprintln(os.Stderr, "rdbtool:", ee.err)
 		}
 		os.Exit(ee.code)
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		err = fmt.Errorf("%w\nsee 'rdbtool --help'", err)
 	}
 	fmt.Fprintln(os.Stderr, "rdbtool:", err)
 	os.Exit(2)

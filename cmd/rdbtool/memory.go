@@ -42,7 +42,7 @@ func newMemoryCommand() *cobra.Command {
 				return pq.run(cmd, &rf, args, opts, nil)
 			}
 			if pq.used(cmd) {
-				return &exitError{2, fmt.Errorf("-o, --overwrite, --separators, --depth, --now and --parallel are for --format parquet")}
+				return &exitError{2, fmt.Errorf("--separators, --depth, --now and --parallel are for --format parquet")}
 			}
 			out := terminalSafe(cmd.OutOrStdout())
 			bw := bufio.NewWriterSize(out, 1<<16)
@@ -82,8 +82,9 @@ func newMemoryCommand() *cobra.Command {
 	}
 	rf.register(cmd)
 	mf.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "csv", "output format: csv, jsonl, or parquet (with -o)")
+	formatFlag(cmd, &format, "output format: csv, jsonl, or parquet (with -o)", "csv", "jsonl", "parquet")
 	pq.register(cmd)
 	ff.register(cmd, minBytesByEstimate)
+	redirectOutput(cmd, true, func() (outputFlags, bool) { return outputFlags{pq.out, pq.overwrite}, format != "parquet" })
 	return cmd
 }

@@ -257,8 +257,8 @@ type parquetFlags struct {
 
 func (f *parquetFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVarP(&f.out, "output", "o", "", "parquet: a file, a directory or s3://bucket/prefix/ (ending in /: Hive-partitioned by snapshot_date and shard), or - for standard output")
-	fl.BoolVar(&f.overwrite, "overwrite", false, "parquet: replace files that exist")
+	fl.StringVarP(&f.out, "output", "o", "", "write the result to FILE instead of standard output, complete or not at all; parquet: a file, a directory or s3://bucket/prefix/ (ending in /: Hive-partitioned by snapshot_date and shard), or - for standard output")
+	fl.BoolVar(&f.overwrite, "overwrite", false, "replace the -o FILE (parquet: files) if it exists")
 	fl.StringVar(&f.seps, "separators", ":", "parquet: characters that separate key prefix segments (as analyze)")
 	fl.IntVar(&f.depth, "depth", 2, "parquet: prefix levels of the prefix column (as analyze; 0: none)")
 	fl.Int64Var(&f.now, "now", 0, "parquet: snapshot time for TTLs and partitions, Unix seconds (default: each file's ctime)")
@@ -267,7 +267,7 @@ func (f *parquetFlags) register(cmd *cobra.Command) {
 
 // used tells whether a Parquet-only flag was given.
 func (f *parquetFlags) used(cmd *cobra.Command) bool {
-	for _, name := range []string{"output", "overwrite", "separators", "depth", "now", "parallel"} {
+	for _, name := range []string{"separators", "depth", "now", "parallel"} {
 		if cmd.Flags().Changed(name) {
 			return true
 		}

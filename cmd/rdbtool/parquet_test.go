@@ -62,13 +62,11 @@ func TestMemoryParquetRefusals(t *testing.T) {
 	dir := t.TempDir()
 	for _, args := range [][]string{
 		{"memory", sample, "--format", "parquet"},                          // no -o
-		{"memory", sample, "--format", "csv", "-o", dir + "/x.parquet"},    // -o without parquet
 		{"memory", sample, "--format", "parquet", "-o", "x", "--depth=-1"}, // bad depth
 		// A partition needs a date: Redis 2.8 files have no ctime.
 		{"memory", "../../testdata/corpus/redis-2.8.24/main.rdb", "--format", "parquet", "-o", dir + "/tree/"},
 		{"diff", sample, sample, "--format", "parquet"},
 		{"diff", sample, sample, "--format", "parquet", "-o", dir + "/d.parquet", "--summary-only"},
-		{"diff", sample, sample, "--format", "jsonl", "-o", dir + "/d.parquet"},
 	} {
 		if o, code := run(t, args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2: %s", args, code, o)

@@ -137,6 +137,6 @@ what it would delete.`,
 	fl.IntVar(&p.Weekly, "keep-weekly", 0, "keep the most recent snapshot of each of the last W ISO weeks that have one")
 	fl.IntVar(&p.Monthly, "keep-monthly", 0, "keep the most recent snapshot of each of the last M months that have one")
 	fl.BoolVar(&apply, "apply", false, "delete; without it prune only prints what it would delete")
-	fl.StringVar(&format, "format", "text", "text or json")
+	formatFlag(cmd, &format, "text or json", "text", "json")
 	return cmd
 }

@@ -128,12 +128,16 @@ URL query). The password can also come from REDISCLI_AUTH.`,
 				o.ReaderOptions = append(o.ReaderOptions, rdb.AllowNewerVersions())
 			}
 			if !quiet && term.IsTerminal(int(os.Stderr.Fd())) {
-				o.Progress = cmd.ErrOrStderr()
+				// Restore's own line (keys written) after the sources'
+				// bytes read, percentage and time left.
+				o.Progress = progress.statusWriter()
+				o.Open = openTracked
 			}
 			// go-redis logs dial and pool failures itself; each is also in
 			// the error Restore returns.
 			logging.Disable()
 			rep, err := restore.Restore(cmd.Context(), args, o)
+			endProgress()
 			if rep != nil {
 				rep.Print(cmd.OutOrStdout())
 			}
@@ -187,7 +191,7 @@ URL query). The password can also come from REDISCLI_AUTH.`,
 	fl.BoolVar(&o.DryRun, "dry-run", false, "run every check made before writing (target role, memory, what the target cannot hold) and report; write nothing")
 	fl.BoolVar(&o.DetachReplica, "detach-replica", false, "a target that is a replica is promoted (REPLICAOF NO ONE) instead of refused")
 	fl.BoolVar(&o.AllowEviction, "allow-eviction", false, "accept a target with an evicting maxmemory-policy, or too small a maxmemory: keys may be lost")
-	fl.BoolVar(&quiet, "quiet", false, "no progress lines")
+	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress line")
 	return cmd
 }
 

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -48,18 +46,15 @@ Exit status: 0 when OUT was written, 2 when nothing could be recovered.`,
 				return &exitError{code: 2, err: err}
 			}
 			defer cleanup()
-			tmp, err := os.CreateTemp(filepath.Dir(outPath), ".salvage-*.rdb")
+			tmp, err := createAtomic(outPath, true)
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
-			defer os.Remove(tmp.Name())
+			defer tmp.abort()
 			opts := scanOptions(&rf, in)
 			opts.Repair, opts.Quick, opts.KeepUnverified = repair, quick, keepUnverified
 			opts.MaxProblems = -1
 			res, wr, err := salvage.Salvage(ra, size, tmp, opts)
-			if cerr := tmp.Close(); err == nil {
-				err = cerr
-			}
 			if err != nil {
 				return &exitError{code: 2, err: fmt.Errorf("%s: %w", in, err)}
 			}
@@ -67,7 +62,7 @@ Exit status: 0 when OUT was written, 2 when nothing could be recovered.`,
 				writeReport(cmd, report, res)
 				return &exitError{code: 2, err: fmt.Errorf("%s: no key could be recovered; %s not written", in, outPath)}
 			}
-			if err := os.Rename(tmp.Name(), outPath); err != nil {
+			if err := tmp.commit(); err != nil {
 				return &exitError{code: 2, err: err}
 			}
 			if err := writeReport(cmd, report, res); err != nil {
@@ -97,12 +92,15 @@ func writeReport(cmd *cobra.Command, path string, res *salvage.Result) error {
 	case "-":
 		w = cmd.OutOrStdout()
 	default:
-		f, err := os.Create(path)
+		f, err := createAtomic(path, true)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		w = f
+		if err := res.WriteReport(f); err != nil {
+			f.abort()
+			return err
+		}
+		return f.commit()
 	}
 	return res.WriteReport(w)
 }

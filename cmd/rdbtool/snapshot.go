@@ -154,8 +154,8 @@ when every snapshot was received, verified and stored.`,
 	fl.BoolVar(&o.Sync, "sync", false, "ask with SYNC instead of PSYNC (servers before 2.8; otherwise used only when PSYNC is unknown)")
 	fl.DurationVar(&o.Timeout, "timeout", 60*time.Second, "how long the server may stay silent (it sends a newline every second while it prepares the RDB)")
 	fl.BoolVar(&overwrite, "overwrite", false, "replace an existing snapshot of the same name")
-	fl.StringVar(&format, "format", "text", "text or json (the snapshot's facts, or the cluster manifest)")
-	fl.BoolVar(&quiet, "quiet", false, "no progress line on a terminal")
+	formatFlag(cmd, &format, "text or json (the snapshot's facts, or the cluster manifest)", "text", "json")
+	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress line on a terminal")
 	fl.StringVar(&o.Username, "user", "", "ACL user (overrides the URL)")
 	fl.StringVar(&o.Password, "password", "", "password (overrides the URL; default $REDISCLI_AUTH)")
 	fl.StringVar(&o.TLS.CAFile, "tls-ca", "", "CA bundle (PEM) to verify the server")
@@ -190,7 +190,7 @@ func snapshotProgress(cmd *cobra.Command, quiet bool, received func() int64) fun
 	start := time.Now()
 	stop := periodic.Every(time.Second, func() {
 		n := received()
-		fmt.Fprintf(w, "\r\033[Kreceived %.1f MB (%.1f MB/s)", float64(n)/1e6, float64(n)/1e6/time.Since(start).Seconds())
+		fmt.Fprintf(w, "\r\033[Kreceived %s (%s/s)", binarySize(float64(n)), binarySize(float64(n)/time.Since(start).Seconds()))
 	})
 	return func() {
 		stop()
