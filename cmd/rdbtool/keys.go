@@ -21,6 +21,7 @@ func newKeysCommand() *cobra.Command {
 		ff     filterFlags
 		showDB bool
 		jobs   int
+		output outputFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "keys FILE...",
@@ -66,6 +67,7 @@ as memory does (--jobs goroutines beside the reader).`,
 	}
 	rf.register(cmd)
 	ff.register(cmd, minBytesByEstimate)
+	output.register(cmd, true)
 	cmd.Flags().BoolVar(&showDB, "show-db", false, "print each key's database number and a tab before it")
 	cmd.Flags().IntVar(&jobs, "jobs", 0, "with --min-bytes: goroutines estimating keys beside the one reading (default: number of CPUs); the output is the same")
 	return cmd
