@@ -146,7 +146,7 @@ func (e *engine) targetDB(db int) int {
 		return e.o.MapDB(db)
 	}
 	if db == 0 {
-		return e.ep.db
+		return e.ep.DB
 	}
 	return db
 }

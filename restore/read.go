@@ -46,7 +46,7 @@ func (e *engine) databases() {
 		return
 	}
 	e.ndb = 16
-	if v, ok := configGet(e, e.client(e.ep.db), "databases"); ok {
+	if v, ok := configGet(e, e.client(e.ep.DB), "databases"); ok {
 		e.ndb = int(v)
 	}
 }
@@ -161,7 +161,7 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	if e.o.MapDB != nil {
 		j.db = e.o.MapDB(rec.DB)
 	} else if rec.DB == 0 {
-		j.db = e.ep.db
+		j.db = e.ep.DB
 	}
 	j.replace = e.o.Conflict == Replace || rec.Offset < hw
 	refuse := func(reason string) error {

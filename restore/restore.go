@@ -65,6 +65,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rdbtool/rdbtool/internal/periodic"
+	"github.com/rdbtool/rdbtool/internal/redisurl"
 	"github.com/rdbtool/rdbtool/rdb"
 	"github.com/rdbtool/rdbtool/rewrite"
 	"github.com/rdbtool/rdbtool/source"
@@ -327,7 +328,7 @@ type job struct {
 
 type engine struct {
 	o        Options
-	ep       *endpoint
+	ep       *redisurl.Endpoint
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
 	cluster  bool
@@ -560,17 +561,17 @@ func (e *engine) finishReport(start time.Time) {
 // connect discovers the masters and probes the target.
 func (e *engine) connect() error {
 	if e.cluster {
-		if e.ep.db != 0 {
-			return fmt.Errorf("a Redis Cluster has only database 0; drop /%d from the URL", e.ep.db)
+		if e.ep.DB != 0 {
+			return fmt.Errorf("a Redis Cluster has only database 0; drop /%d from the URL", e.ep.DB)
 		}
 		e.cc = redis.NewClusterClient(e.clusterOptions())
 		e.cc.OnNewNode(func(c *redis.Client) { c.AddHook(abortHook{e: e, addr: c.Options().Addr}) })
 		slots, err := e.cc.ClusterSlots(e.ctx).Result()
 		if err != nil {
 			if _, isReply := redisErr(err); !isReply || authErr(err) {
-				return e.connErr(e.ep.addr, err)
+				return e.connErr(e.ep.Addr, err)
 			}
-			return fmt.Errorf("CLUSTER SLOTS on %s: %v (is it a cluster node? leave out --cluster for a standalone server)", e.ep.addr, err)
+			return fmt.Errorf("CLUSTER SLOTS on %s: %v (is it a cluster node? leave out --cluster for a standalone server)", e.ep.Addr, err)
 		}
 		var served [16384]bool
 		for _, r := range slots {
@@ -580,7 +581,7 @@ func (e *engine) connect() error {
 		}
 		for s, ok := range served {
 			if !ok {
-				return fmt.Errorf("cluster at %s: slot %d is not served by any node", e.ep.addr, s)
+				return fmt.Errorf("cluster at %s: slot %d is not served by any node", e.ep.Addr, s)
 			}
 		}
 	}

@@ -57,8 +57,10 @@ func (e *engine) syncEligible() (bool, string) {
 	switch {
 	case e.cluster:
 		return false, "a cluster's nodes cannot be made replicas of this process"
-	case e.ep.tls != nil:
+	case e.ep.TLS != nil:
 		return false, "the target is reached over TLS"
+	case e.ep.Network != "tcp":
+		return false, "the target is reached over a unix socket (it connects back to this process over TCP)"
 	case e.o.Checkpoint != "":
 		return false, "a checkpoint was asked for"
 	case e.o.Conflict != Refuse || !e.emptyAtRun:
@@ -79,12 +81,12 @@ var errSyncNotTaken = errors.New("full sync not possible")
 // errSyncNotTaken means the target was left as it was.
 func (e *engine) syncRestore(sources []string) error {
 	ctx := e.ctx
-	c := e.client(e.ep.db)
+	c := e.client(e.ep.DB)
 	listen := e.o.SyncListen
 	if listen == "" {
 		// The address this host has on the way to the target, which the
 		// target can therefore reach.
-		conn, err := net.DialTimeout("tcp", e.ep.addr, 5*time.Second)
+		conn, err := net.DialTimeout("tcp", e.ep.Addr, 5*time.Second)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errSyncNotTaken, err)
 		}
@@ -98,7 +100,7 @@ func (e *engine) syncRestore(sources []string) error {
 	}
 	defer ln.Close()
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	targetHost, _, _ := net.SplitHostPort(e.ep.addr)
+	targetHost, _, _ := net.SplitHostPort(e.ep.Addr)
 
 	// A server that fails to load a replication stream exits, while an
 	// incomplete transfer is merely retried. So a stream is only ever
@@ -526,7 +528,7 @@ func (e *engine) syncDB(db int) int {
 		return e.o.MapDB(db)
 	}
 	if db == 0 {
-		return e.ep.db
+		return e.ep.DB
 	}
 	return db
 }

@@ -168,7 +168,7 @@ func (e *engine) verify(sources []string) (*VerifyReport, error) {
 			if e.o.MapDB != nil {
 				db = e.o.MapDB(rec.DB)
 			} else if rec.DB == 0 {
-				db = e.ep.db
+				db = e.ep.DB
 			}
 			if (e.cluster && db != 0) || db >= e.ndb {
 				continue

@@ -308,7 +308,7 @@ func msetRefused(err error) (refused, always bool) {
 // fail stops the run on a connection error; unacknowledged jobs stay
 // for a resume.
 func (w *worker) fail(err error) {
-	w.e.abort(fmt.Errorf("%s: %w", w.e.ep.addr, err))
+	w.e.abort(fmt.Errorf("%s: %w", w.e.ep.Addr, err))
 }
 
 // reply records the outcome of a RESTORE or SET.
