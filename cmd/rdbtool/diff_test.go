@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -38,5 +43,41 @@ func TestDiffExitCodes(t *testing.T) {
 	}
 	if out, code := run(t, "diff", a, "../../testdata/corpus/missing.rdb"); code != 2 {
 		t.Errorf("missing input: exit %d: %s", code, out)
+	}
+}
+
+// TestDiffDownServerOneErrorLine runs rdbtool as a process (go-redis logs
+// to the process's stderr, not the command's): a diff against a server that
+// is not there prints our one error line, and nothing from go-redis.
+func TestDiffDownServerOneErrorLine(t *testing.T) {
+	if os.Getenv("RDBTOOL_RUN_MAIN") == "1" {
+		os.Args = append([]string{"rdbtool"}, strings.Split(os.Getenv("RDBTOOL_ARGS"), "\n")...)
+		main()
+		os.Exit(0)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "redis://" + ln.Addr().String()
+	ln.Close() // nothing listens there now
+	cmd := exec.Command(os.Args[0], "-test.run=^TestDiffDownServerOneErrorLine$")
+	cmd.Env = append(os.Environ(), "RDBTOOL_RUN_MAIN=1", "RDBTOOL_ARGS="+strings.Join([]string{"diff", sample, down}, "\n"))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
+		t.Fatalf("exit: %v, want status 2; stderr: %s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "rdbtool: ") || !strings.Contains(lines[0], ln.Addr().String()) {
+		t.Errorf("stderr is not our one error line naming the server:\n%s", stderr.String())
+	}
+	if strings.Contains(stderr.String(), "redis: ") {
+		t.Errorf("go-redis printed its own log lines:\n%s", stderr.String())
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("stdout: %q", stdout.String())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 
+	"github.com/redis/go-redis/v9/logging"
 	"github.com/spf13/cobra"
 
 	"github.com/rdbtool/rdbtool/rdb"
@@ -77,6 +78,9 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	s3src.RegisterFlags(root.PersistentFlags())
+	// go-redis would print dial and pool failures itself (to stderr, more
+	// than once); each is also in the error our command reports.
+	logging.Disable()
 	// Every command is registered here, nowhere else ("rdbtool help" lists
 	// them alphabetically).
 	root.AddCommand(

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/redis/go-redis/v9/logging"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -124,9 +123,6 @@ URL query). The password can also come from REDISCLI_AUTH.`,
 			if !quiet && term.IsTerminal(int(os.Stderr.Fd())) {
 				o.Progress = cmd.ErrOrStderr()
 			}
-			// go-redis logs dial and pool failures itself; each is also in
-			// the error Restore returns.
-			logging.Disable()
 			rep, err := restore.Restore(cmd.Context(), args, o)
 			if rep != nil {
 				rep.Print(cmd.OutOrStdout())
