@@ -209,7 +209,7 @@ func (c *comparer) eachCandidate(ctx context.Context, in Input, i int, chunk map
 	if c.opts.FilterDB {
 		db = c.opts.DB
 	}
-	st, err := in.stream(ctx, db, c.opts.Match, true)
+	st, err := in.stream(ctx, db, c.opts.Match)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -79,5 +80,55 @@ func TestDiffDownServerOneErrorLine(t *testing.T) {
 	}
 	if stdout.Len() != 0 {
 		t.Errorf("stdout: %q", stdout.String())
+	}
+}
+
+// TestDiffShardSets: a side may be a set of files (a directory, a quoted
+// glob) read as one snapshot. A file split into two slot ranges equals
+// the same keys in one file, and differs from a file without some of them.
+func TestDiffShardSets(t *testing.T) {
+	dir := t.TempDir()
+	two, one := filepath.Join(dir, "two"), filepath.Join(dir, "one")
+	for _, d := range []string{two, one} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out, code := run(t, "split", sample, "--db", "0", "--slots-per-file", "8192", "--out-prefix", filepath.Join(two, "s"), "-q"); code != 0 {
+		t.Fatalf("split: exit %d: %s", code, out)
+	}
+	if out, code := run(t, "split", sample, "--db", "0", "--slots-per-file", "16384", "--out-prefix", filepath.Join(one, "s"), "-q"); code != 0 {
+		t.Fatalf("split: exit %d: %s", code, out)
+	}
+	whole, _ := filepath.Glob(filepath.Join(one, "*.rdb"))
+	halves, _ := filepath.Glob(filepath.Join(two, "*.rdb"))
+	if len(whole) != 1 || len(halves) != 2 {
+		t.Fatalf("split wrote %v and %v", whole, halves)
+	}
+	for _, set := range []string{two, filepath.Join(two, "s-*.rdb")} {
+		if out, code := run(t, "diff", set, whole[0]); code != 0 {
+			t.Errorf("diff %s %s: exit %d, want 0 (same keys): %s", set, whole[0], code, out)
+		}
+	}
+	// One half alone lacks the other half's keys.
+	out, code := run(t, "diff", "--format", "json", "--summary-only", halves[0], two)
+	if code != 1 {
+		t.Fatalf("one shard against the set: exit %d, want 1: %s", code, out)
+	}
+	var doc struct {
+		Summary struct {
+			Counts struct {
+				Added int64 `json:"added"`
+			} `json:"counts"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if doc.Summary.Counts.Added == 0 {
+		t.Errorf("the other shard's keys are not reported as added: %s", out)
+	}
+	if out, code := run(t, "diff", filepath.Join(two, "nomatch-*.rdb"), whole[0]); code != 2 {
+		t.Errorf("a pattern that matches nothing: exit %d: %s", code, out)
 	}
 }
