@@ -107,7 +107,7 @@ func TestRestoredServerIsSame(t *testing.T) {
 		if _, err := s.Do("FUNCTION", "FLUSH"); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := restore.Restore(context.Background(), []string{f.RDB}, restore.Options{
+		rep, err := restore.Restore(context.Background(), restore.FileInputs(nil, f.RDB), restore.Options{
 			Target: "redis://" + s.Addr, Method: method,
 		})
 		if err != nil {

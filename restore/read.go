@@ -21,7 +21,7 @@ const (
 	skipEmpty  = "empty collection (a server skips it when loading)"
 )
 
-func (e *engine) readAll(sources []string) error {
+func (e *engine) readAll(sources []Input) error {
 	go e.wakeOnCancel()
 	first := 0
 	if e.cp != nil {
@@ -60,15 +60,15 @@ func (e *engine) rawCompatible(d rdb.Dialect, v int) bool {
 	return d == rdb.DialectRedis && v <= e.tgtVer
 }
 
-func (e *engine) readSource(idx int, name string) error {
-	src, err := e.o.Open(e.ctx, name)
+func (e *engine) readSource(idx int, in Input) error {
+	name := in.Name
+	src, size, err := in.Open(e.ctx)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
 	opts := append([]rdb.Option{rdb.WithName(name)}, e.o.ReaderOptions...)
 	var off, hw int64
-	size := src.RawSize()
 	if e.cp != nil && idx == e.cp.Source && e.cp.Offset > 0 {
 		off, hw = e.cp.Offset, e.cp.HighWater
 		if _, err := io.CopyN(io.Discard, src, off); err != nil {

@@ -55,6 +55,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -68,7 +69,6 @@ import (
 	"github.com/rdbtool/rdbtool/internal/redisurl"
 	"github.com/rdbtool/rdbtool/rdb"
 	"github.com/rdbtool/rdbtool/rewrite"
-	"github.com/rdbtool/rdbtool/source"
 )
 
 // Conflict says what to do about keys that already exist in the target.
@@ -155,8 +155,6 @@ type Options struct {
 
 	Progress      io.Writer // progress lines (nil: none)
 	ReaderOptions []rdb.Option
-	// Open opens a source name (default source.Open).
-	Open func(ctx context.Context, name string) (*source.Source, error)
 }
 
 // KeyIssue is a key that was not written, with the reason.
@@ -372,17 +370,15 @@ type engine struct {
 	cpState     map[string]NodeState // the target's state last saved in the checkpoint
 }
 
-// Restore writes the keys of the sources into the target.
-func Restore(ctx context.Context, sources []string, o Options) (*Report, error) {
+// Restore writes the keys of the inputs into the target, in order (see
+// FileInputs for files).
+func Restore(ctx context.Context, sources []Input, o Options) (*Report, error) {
 	start := time.Now()
 	if o.Workers <= 0 {
 		o.Workers = 4
 	}
 	if o.Pipeline <= 0 {
 		o.Pipeline = 256
-	}
-	if o.Open == nil {
-		o.Open = source.Open
 	}
 	ep, err := parseTarget(o.Target, &o)
 	if err != nil {
@@ -402,8 +398,8 @@ func Restore(ctx context.Context, sources []string, o Options) (*Report, error) 
 			return nil, err
 		}
 		if cp != nil {
-			if strings.Join(cp.Sources, "\x00") != strings.Join(sources, "\x00") {
-				return nil, fmt.Errorf("checkpoint %s is for sources %q, not %q: remove it to start over", o.Checkpoint, cp.Sources, sources)
+			if !slices.Equal(cp.Sources, names(sources)) {
+				return nil, fmt.Errorf("checkpoint %s is for sources %q, not %q: remove it to start over", o.Checkpoint, cp.Sources, names(sources))
 			}
 			if err := e.checkResume(cp); err != nil {
 				return nil, err
@@ -507,7 +503,7 @@ func (e *engine) writtenByDB() map[int][2]int64 {
 // trySync restores by a full sync when the run allows it. done: the
 // restore is over (err says how it went); otherwise the key-by-key path is
 // to run on the target, which was left as it was.
-func (e *engine) trySync(sources []string, start time.Time) (done bool, err error) {
+func (e *engine) trySync(sources []Input, start time.Time) (done bool, err error) {
 	ok, why := e.syncEligible()
 	if !ok {
 		if e.o.Method == MethodSync {
@@ -902,13 +898,13 @@ func (e *engine) progress(start time.Time) func() {
 
 // checkpointLoop saves the checkpoint every second; the returned function
 // saves it a last time.
-func (e *engine) checkpointLoop(sources []string) func(complete bool) {
+func (e *engine) checkpointLoop(sources []Input) func(complete bool) {
 	if e.o.Checkpoint == "" {
 		return func(bool) {}
 	}
 	save := func(complete bool) {
 		off, db, hw, src := e.trk.resume()
-		cp := &Checkpoint{FormatVersion: 1, Sources: sources, Target: redactURL(e.o.Target), Source: src, Offset: off, DB: db,
+		cp := &Checkpoint{FormatVersion: 1, Sources: names(sources), Target: redactURL(e.o.Target), Source: src, Offset: off, DB: db,
 			Dialect: int(e.srcDialect), RDBVersion: e.srcVer, HighWater: hw, Complete: complete}
 		cp.Counts = e.trk.commitState()
 		cp.Counts.WrittenByDB = e.writtenByDB()

@@ -63,7 +63,7 @@ func TestRestoreRefusesReplica(t *testing.T) {
 	}
 	file := makeRDB(t, 200, 0, 0)
 	for _, method := range []Method{MethodAuto, MethodKeys} {
-		_, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + replica.Addr, Method: method, Conflict: Replace})
+		_, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + replica.Addr, Method: method, Conflict: Replace})
 		if !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "--detach-replica") || !strings.Contains(err.Error(), master.Addr) {
 			t.Fatalf("method %d: err %v, want a refusal naming the master and --detach-replica", method, err)
 		}
@@ -82,7 +82,7 @@ func TestRestoreRefusesReplica(t *testing.T) {
 			t.Fatalf("replica holds %d keys, want its master's 1", n)
 		}
 	}
-	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + replica.Addr, Conflict: Replace, DetachReplica: true})
+	rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + replica.Addr, Conflict: Replace, DetachReplica: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestRestoreRefusesReplica(t *testing.T) {
 // (min-replicas-to-write without replicas) is refused before writing.
 func TestRestoreRefusesReadOnlyTarget(t *testing.T) {
 	s := redistest.Start(t, "", "--min-replicas-to-write", "1")
-	_, err := Restore(context.Background(), []string{makeRDB(t, 10, 0, 0)}, Options{Target: "redis://" + s.Addr})
+	_, err := Restore(context.Background(), FileInputs(nil, makeRDB(t, 10, 0, 0)), Options{Target: "redis://" + s.Addr})
 	if !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "refuses writes") {
 		t.Fatalf("err %v, want a refusal", err)
 	}
@@ -121,7 +121,7 @@ func TestRestoreResumeAfterTargetRestartedEmpty(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, err1 = Restore(context.Background(), []string{file}, opts)
+		_, err1 = Restore(context.Background(), FileInputs(nil, file), opts)
 	}()
 	time.Sleep(2500 * time.Millisecond)
 	pid, _ := strconv.Atoi(infoField(t, s, "server", "process_id"))
@@ -140,7 +140,7 @@ func TestRestoreResumeAfterTargetRestartedEmpty(t *testing.T) {
 	t.Logf("killed after about %d keys; checkpoint: offset %d, written %d", written, c.Offset, c.Counts.Written)
 
 	s2 := startAt(t, port)
-	rep, err := Restore(context.Background(), []string{file}, opts)
+	rep, err := Restore(context.Background(), FileInputs(nil, file), opts)
 	if !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "restarted") || !strings.Contains(err.Error(), "remove "+cp) {
 		t.Fatalf("resume into the emptied target: err %v, report %+v; want a refusal explaining the restart", err, rep)
 	}
@@ -151,7 +151,7 @@ func TestRestoreResumeAfterTargetRestartedEmpty(t *testing.T) {
 	// An emptied target with the same run_id (FLUSHALL) is refused too.
 	opts.Rate = 0
 	opts.Checkpoint = filepath.Join(t.TempDir(), "second.checkpoint")
-	rep, err = Restore(context.Background(), []string{file}, opts)
+	rep, err = Restore(context.Background(), FileInputs(nil, file), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestRestoreResumeAfterTargetRestartedEmpty(t *testing.T) {
 		t.Fatalf("fresh run: target holds %d, report says %d written, want %d", n, rep.Written, want)
 	}
 	s2.FlushAll(context.Background())
-	if _, err := Restore(context.Background(), []string{file}, opts); !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "FLUSHALL") {
+	if _, err := Restore(context.Background(), FileInputs(nil, file), opts); !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "FLUSHALL") {
 		t.Fatalf("completed checkpoint, flushed target: err %v, want a refusal", err)
 	}
 }
@@ -176,7 +176,7 @@ func TestRestoreMaxmemory(t *testing.T) {
 		t.Run(policy, func(t *testing.T) {
 			s := redistest.Start(t, "", "--maxmemory", "2mb", "--maxmemory-policy", policy)
 			for _, method := range []Method{MethodAuto, MethodKeys} {
-				_, err := Restore(context.Background(), []string{big}, Options{Target: "redis://" + s.Addr, Method: method})
+				_, err := Restore(context.Background(), FileInputs(nil, big), Options{Target: "redis://" + s.Addr, Method: method})
 				if !errors.Is(err, ErrUnsafeTarget) {
 					t.Fatalf("err %v, want a refusal", err)
 				}
@@ -186,7 +186,7 @@ func TestRestoreMaxmemory(t *testing.T) {
 				}
 			}
 			usedBefore, _ := strconv.ParseInt(infoField(t, s, "memory", "used_memory"), 10, 64)
-			rep, err := Restore(context.Background(), []string{small}, Options{Target: "redis://" + s.Addr})
+			rep, err := Restore(context.Background(), FileInputs(nil, small), Options{Target: "redis://" + s.Addr})
 			if policy == "noeviction" && err == nil {
 				// The estimate the check relied on is the load prediction's
 				// upper bound: not below what the keys took, and not far above.
@@ -201,7 +201,7 @@ func TestRestoreMaxmemory(t *testing.T) {
 				if !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "--allow-eviction") {
 					t.Fatalf("evicting policy: err %v, want a refusal naming --allow-eviction", err)
 				}
-				rep, err = Restore(context.Background(), []string{small}, Options{Target: "redis://" + s.Addr, AllowEviction: true})
+				rep, err = Restore(context.Background(), FileInputs(nil, small), Options{Target: "redis://" + s.Addr, AllowEviction: true})
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -222,7 +222,7 @@ func TestRestoreMaxmemory(t *testing.T) {
 func TestRestoreFinalCheck(t *testing.T) {
 	s := redistest.Start(t, "")
 	file := makeRDB(t, 5000, 0, 0)
-	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Method: MethodKeys})
+	rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + s.Addr, Method: MethodKeys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestRestoreDryRunCorpus(t *testing.T) {
 			s.Do("FLUSHALL")
 			s.Do("FUNCTION", "FLUSH")
 			o := Options{Target: "redis://" + s.Addr, DryRun: true}
-			dry, err := Restore(context.Background(), []string{f.RDB}, o)
+			dry, err := Restore(context.Background(), FileInputs(nil, f.RDB), o)
 			var rerr *rewrite.Error
 			if err != nil && !errors.As(err, &rerr) {
 				t.Fatal(err)
@@ -311,7 +311,7 @@ func TestRestoreDryRunCorpus(t *testing.T) {
 			dry.Print(&b)
 			t.Logf("%s", b.String())
 			o.DryRun = false
-			real, err := Restore(context.Background(), []string{f.RDB}, o)
+			real, err := Restore(context.Background(), FileInputs(nil, f.RDB), o)
 			if len(dry.Incompatible) == 0 {
 				if err != nil {
 					t.Fatalf("dry run found nothing, the restore failed: %v", err)
@@ -337,7 +337,7 @@ func TestRestoreDryRunCorpus(t *testing.T) {
 				t.Fatalf("some finding has no flag: %v", dry.Incompatible)
 			}
 			flagOptions(t, &o, flags)
-			rep, err := Restore(context.Background(), []string{f.RDB}, o)
+			rep, err := Restore(context.Background(), FileInputs(nil, f.RDB), o)
 			if err != nil {
 				t.Fatalf("with %v: %v", flags, err)
 			}
@@ -388,7 +388,7 @@ func TestRestoreEmptyCollections(t *testing.T) {
 	in := emptyCollectionsFile(t)
 	for _, m := range []Method{MethodKeys, MethodSync} {
 		s.Do("FLUSHALL")
-		rep, err := Restore(context.Background(), []string{in}, Options{Target: "redis://" + s.Addr, Method: m})
+		rep, err := Restore(context.Background(), FileInputs(nil, in), Options{Target: "redis://" + s.Addr, Method: m})
 		if err != nil {
 			t.Fatalf("method %d: %v", m, err)
 		}
@@ -449,7 +449,7 @@ func TestRestoreRepeatedKeys(t *testing.T) {
 	}
 	s := redistest.Start(t, "")
 	for _, m := range []Method{MethodAuto, MethodKeys} {
-		rep, err := Restore(context.Background(), []string{in}, Options{Target: "redis://" + s.Addr, Method: m, Conflict: Replace})
+		rep, err := Restore(context.Background(), FileInputs(nil, in), Options{Target: "redis://" + s.Addr, Method: m, Conflict: Replace})
 		var rerr *rewrite.Error
 		if !errors.As(err, &rerr) || len(rep.Incompatible) != 1 || rep.Incompatible[0].Count != 1 ||
 			!strings.Contains(err.Error(), `db 0 "a"`) || !strings.Contains(err.Error(), "--on-duplicate") {

@@ -32,14 +32,14 @@ func corpusFile(t *testing.T, name string) corpustest.File {
 func TestRestoreSyncRefused(t *testing.T) {
 	s := redistest.Start(t, "", "--rename-command", "REPLICAOF", "")
 	f := corpusFile(t, "redis-7.0.15/main")
-	_, err := Restore(context.Background(), []string{f.RDB}, Options{Target: "redis://" + s.Addr, Method: MethodSync, Filter: nonModule})
+	_, err := Restore(context.Background(), FileInputs(nil, f.RDB), Options{Target: "redis://" + s.Addr, Method: MethodSync, Filter: nonModule})
 	if err == nil || !strings.Contains(err.Error(), "REPLICAOF") {
 		t.Fatalf("MethodSync against a server without REPLICAOF: %v, want an error naming REPLICAOF", err)
 	}
 	if n, _ := s.Do("DBSIZE"); n != int64(0) {
 		t.Errorf("DBSIZE %v after a refused sync", n)
 	}
-	rep, err := Restore(context.Background(), []string{f.RDB}, Options{Target: "redis://" + s.Addr, Method: MethodAuto, Filter: nonModule, Verify: true})
+	rep, err := Restore(context.Background(), FileInputs(nil, f.RDB), Options{Target: "redis://" + s.Addr, Method: MethodAuto, Filter: nonModule, Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestRestoreSyncRefused(t *testing.T) {
 func TestRestoreSyncModuleKeys(t *testing.T) {
 	s := redistest.Start(t, "")
 	f := corpusFile(t, "redis-7.4.1/module")
-	rep, err := Restore(context.Background(), []string{f.RDB}, Options{Target: "redis://" + s.Addr, Method: MethodAuto, Policy: testPolicy})
+	rep, err := Restore(context.Background(), FileInputs(nil, f.RDB), Options{Target: "redis://" + s.Addr, Method: MethodAuto, Policy: testPolicy})
 	var rerr *rewrite.Error
 	if !errors.As(err, &rerr) || !strings.Contains(err.Error(), "--skip-modules") || len(rep.Incompatible) == 0 {
 		t.Fatalf("err %v, want the module values refused before writing", err)
@@ -72,7 +72,7 @@ func TestRestoreSyncModuleKeys(t *testing.T) {
 	if role, _ := s.Do("ROLE"); role == nil || string(redistest.AsBytes(role.([]any)[0])) != "master" {
 		t.Errorf("ROLE %v, want master", role)
 	}
-	rep, err = Restore(context.Background(), []string{f.RDB}, Options{Target: "redis://" + s.Addr, Method: MethodAuto, Policy: testPolicy, SkipModules: true})
+	rep, err = Restore(context.Background(), FileInputs(nil, f.RDB), Options{Target: "redis://" + s.Addr, Method: MethodAuto, Policy: testPolicy, SkipModules: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,13 +35,13 @@ func TestRestoreTLS(t *testing.T) {
 	target := "rediss://127.0.0.1:" + strconv.Itoa(port)
 
 	// No client certificate: the server refuses the handshake.
-	_, err = Restore(context.Background(), []string{file}, Options{Target: target, TLS: TLSOptions{CAFile: ca}})
+	_, err = Restore(context.Background(), FileInputs(nil, file), Options{Target: target, TLS: TLSOptions{CAFile: ca}})
 	if err == nil {
 		t.Fatal("restore without a client certificate succeeded")
 	}
 	t.Logf("without a client certificate: %v", err)
 
-	rep, err := Restore(context.Background(), []string{file}, Options{Target: target, Verify: true,
+	rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: target, Verify: true,
 		TLS: TLSOptions{CAFile: ca, CertFile: cc, KeyFile: ck}})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +50,7 @@ func TestRestoreTLS(t *testing.T) {
 
 	s.Do("FLUSHALL")
 	q := url.Values{"tls-ca": {ca}, "tls-cert": {cc}, "tls-key": {ck}, "tls-server-name": {"localhost"}}
-	rep, err = Restore(context.Background(), []string{file}, Options{Target: target + "/0?" + q.Encode(), Verify: true})
+	rep, err = Restore(context.Background(), FileInputs(nil, file), Options{Target: target + "/0?" + q.Encode(), Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestRestoreTLS(t *testing.T) {
 	}
 
 	// A wrong server name fails verification.
-	_, err = Restore(context.Background(), []string{file}, Options{Target: target, Conflict: Replace,
+	_, err = Restore(context.Background(), FileInputs(nil, file), Options{Target: target, Conflict: Replace,
 		TLS: TLSOptions{CAFile: ca, CertFile: cc, KeyFile: ck, ServerName: "elsewhere.example"}})
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("wrong server name: %v, want a certificate error", err)

@@ -55,7 +55,7 @@ type vitem struct {
 	expire int64
 }
 
-func (e *engine) verify(sources []string) (*VerifyReport, error) {
+func (e *engine) verify(sources []Input) (*VerifyReport, error) {
 	v := &VerifyReport{}
 	var batch []vitem
 	check := func(it *vitem, dump *redis.StringCmd, pttl *redis.IntCmd, now int64) {
@@ -141,13 +141,12 @@ func (e *engine) verify(sources []string) (*VerifyReport, error) {
 		}
 		return nil
 	}
-	for idx, name := range sources {
-		src, err := e.o.Open(e.ctx, name)
+	for idx, in := range sources {
+		name := in.Name
+		r, src, err := e.openReader(in)
 		if err != nil {
 			return v, err
 		}
-		opts := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, e.o.ReaderOptions...)
-		r := rdb.NewReader(src, opts...)
 		_ = idx
 		for {
 			rec, err := r.Next()

@@ -123,7 +123,7 @@ URL query). The password can also come from REDISCLI_AUTH.`,
 			if !quiet && term.IsTerminal(int(os.Stderr.Fd())) {
 				o.Progress = cmd.ErrOrStderr()
 			}
-			rep, err := restore.Restore(cmd.Context(), args, o)
+			rep, err := restore.Restore(cmd.Context(), restore.FileInputs(openSource, args...), o)
 			if rep != nil {
 				rep.Print(cmd.OutOrStdout())
 			}
