@@ -129,8 +129,10 @@ type Options struct {
 	// other.
 	KeepExpired bool
 	// Separators split keys into prefix segments (default ":"); PrefixDepth
-	// segments make a prefix (default 1); at most PrefixLimit prefixes are
-	// tracked (default 10000), the rest are counted under "(other)".
+	// segments make a prefix (default 1; a key with fewer separators counts
+	// under its last one, as in analyze's prefix table); at most
+	// PrefixLimit prefixes are tracked (default 10000), the rest are
+	// counted under "(other)".
 	Separators  string
 	PrefixDepth int
 	PrefixLimit int
