@@ -11,6 +11,9 @@ import (
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
+// Reading a side's candidates where the first pass saw them: positioned
+// reads of a plain file instead of a pass over all of it.
+
 // inPlaceCost is what reading one record in place is reckoned to cost, in
 // bytes of file read through: a small reader (inPlaceBuf) and a few
 // positioned reads, against parsing every record of the file.

@@ -5,6 +5,9 @@ import (
 	"errors"
 )
 
+// List details: the common head and tail of two lists, and what lies
+// between them.
+
 // overlap returns the smallest shift h for which x[h:] and y start alike
 // over m = min(len(x)-h, len(y)) > 0 elements, or -1. It reads both in
 // order (x once, and from each candidate h on), so lists in files need

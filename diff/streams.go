@@ -10,6 +10,9 @@ import (
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
+// Stream details: entries added and removed, consumer groups and their
+// pending entries and consumers.
+
 func idLess(a, b rdb.StreamID) bool { return a.Ms < b.Ms || (a.Ms == b.Ms && a.Seq < b.Seq) }
 
 func (c *comparer) streamDetails(d *Details, a, b *rdb.StreamValue) {

@@ -10,6 +10,8 @@ import (
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
+// The element-level details of two values compared in memory.
+
 func (c *comparer) items(count int64, list []Item) *Items {
 	if count == 0 {
 		return nil
