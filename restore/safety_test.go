@@ -3,11 +3,9 @@ package restore
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -139,13 +137,14 @@ func TestRestoreResumeAfterTargetRestartedEmpty(t *testing.T) {
 	}
 	t.Logf("killed after about %d keys; checkpoint: offset %d, written %d", written, c.Offset, c.Counts.Written)
 
-	s2 := startAt(t, port)
+	p, _ := strconv.Atoi(port)
+	s2 := redistest.StartAt(t, p, "")
 	rep, err := Restore(context.Background(), FileInputs(nil, file), opts)
 	if !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "restarted") || !strings.Contains(err.Error(), "remove "+cp) {
 		t.Fatalf("resume into the emptied target: err %v, report %+v; want a refusal explaining the restart", err, rep)
 	}
 	t.Logf("resume refused: %v", err)
-	if n := s2.DBSize(context.Background()).Val(); n != 0 {
+	if n := dbsize(t, s2); n != 0 {
 		t.Fatalf("the refused resume wrote %d keys", n)
 	}
 	// An emptied target with the same run_id (FLUSHALL) is refused too.
@@ -157,10 +156,10 @@ func TestRestoreResumeAfterTargetRestartedEmpty(t *testing.T) {
 	}
 	checkReport(t, rep, true)
 	want := int64(30000 + 3000*2)
-	if n := s2.DBSize(context.Background()).Val(); n != want || rep.Written != want {
+	if n := dbsize(t, s2); n != want || rep.Written != want {
 		t.Fatalf("fresh run: target holds %d, report says %d written, want %d", n, rep.Written, want)
 	}
-	s2.FlushAll(context.Background())
+	redistest.MustDo(t, s2, "FLUSHALL")
 	if _, err := Restore(context.Background(), FileInputs(nil, file), opts); !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "FLUSHALL") {
 		t.Fatalf("completed checkpoint, flushed target: err %v, want a refusal", err)
 	}
@@ -241,26 +240,6 @@ func TestRestoreFinalCheck(t *testing.T) {
 		t.Fatalf("err %v, want ErrLost", err)
 	}
 	t.Log(err)
-}
-
-// startAt starts an empty redis-server without persistence on a given
-// port (redistest picks its own), for a target restarted at its address.
-func startAt(t *testing.T, port string) *redis.Client {
-	t.Helper()
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port})
-	t.Cleanup(func() { c.Close() })
-	for i := 0; c.Ping(context.Background()).Err() != nil; i++ {
-		if i > 500 {
-			t.Fatal("the restarted server does not answer")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return c
 }
 
 // flagOptions turns the flags a refusal names into Options.
@@ -349,43 +328,12 @@ func TestRestoreDryRunCorpus(t *testing.T) {
 	}
 }
 
-// emptyCollectionsFile is an RDB 10 file (written byte by byte: the
-// library's writer leaves empty collections out) holding an empty set,
-// hash, sorted set and listpack hash, and the string k = v.
-func emptyCollectionsFile(t *testing.T) string {
-	t.Helper()
-	b := []byte("REDIS0010")
-	b = append(b, 0xFE, 0) // SELECTDB 0
-	str := func(s string) { b = append(b, byte(len(s))); b = append(b, s...) }
-	for _, k := range []struct {
-		typ  byte
-		name string
-	}{{2, "es"}, {4, "eh"}, {5, "ez"}} { // plain set, hash, zset2 of length 0
-		b = append(b, k.typ)
-		str(k.name)
-		b = append(b, 0)
-	}
-	b = append(b, 16) // hash listpack
-	str("elp")
-	str(string([]byte{7, 0, 0, 0, 0, 0, 0xFF}))
-	b = append(b, 0) // string
-	str("k")
-	str("v")
-	b = append(b, 0xFF)
-	b = binary.LittleEndian.AppendUint64(b, rdb.CRC64(0, b))
-	p := filepath.Join(t.TempDir(), "empty.rdb")
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestRestoreEmptyCollections: empty collections, which a server skips
 // when loading a file, are skipped and counted, key by key and by a full
 // sync, and the rest restored (into a 7.0.15 server).
 func TestRestoreEmptyCollections(t *testing.T) {
 	s := redistest.Start(t, "")
-	in := emptyCollectionsFile(t)
+	in := corpustest.EmptyCollectionsFile(t)
 	for _, m := range []Method{MethodKeys, MethodSync} {
 		s.Do("FLUSHALL")
 		rep, err := Restore(context.Background(), FileInputs(nil, in), Options{Target: "redis://" + s.Addr, Method: m})

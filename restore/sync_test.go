@@ -15,23 +15,12 @@ import (
 	"github.com/rdbtool/rdbtool/rewrite"
 )
 
-func corpusFile(t *testing.T, name string) corpustest.File {
-	t.Helper()
-	for _, f := range corpustest.Files(t) {
-		if f.Name == name {
-			return f
-		}
-	}
-	t.Fatalf("corpus file %s missing", name)
-	return corpustest.File{}
-}
-
 // TestRestoreSyncRefused: a target that refuses REPLICAOF is restored key
 // by key with MethodAuto, saying why, and MethodSync fails; neither
 // leaves the target a replica.
 func TestRestoreSyncRefused(t *testing.T) {
 	s := redistest.Start(t, "", "--rename-command", "REPLICAOF", "")
-	f := corpusFile(t, "redis-7.0.15/main")
+	f := corpustest.Find(t, "redis-7.0.15/main")
 	_, err := Restore(context.Background(), FileInputs(nil, f.RDB), Options{Target: "redis://" + s.Addr, Method: MethodSync, Filter: nonModule})
 	if err == nil || !strings.Contains(err.Error(), "REPLICAOF") {
 		t.Fatalf("MethodSync against a server without REPLICAOF: %v, want an error naming REPLICAOF", err)
@@ -60,7 +49,7 @@ func TestRestoreSyncRefused(t *testing.T) {
 // is restored by a full sync.
 func TestRestoreSyncModuleKeys(t *testing.T) {
 	s := redistest.Start(t, "")
-	f := corpusFile(t, "redis-7.4.1/module")
+	f := corpustest.Find(t, "redis-7.4.1/module")
 	rep, err := Restore(context.Background(), FileInputs(nil, f.RDB), Options{Target: "redis://" + s.Addr, Method: MethodAuto, Policy: testPolicy})
 	var rerr *rewrite.Error
 	if !errors.As(err, &rerr) || !strings.Contains(err.Error(), "--skip-modules") || len(rep.Incompatible) == 0 {
@@ -88,11 +77,11 @@ func TestRestoreSyncModuleKeys(t *testing.T) {
 // TestChecksumOK: the pass that decides whether a target may load a sync
 // stream as it arrives accepts only files whose CRC-64 trailer matches.
 func TestChecksumOK(t *testing.T) {
-	good, err := os.ReadFile(corpusFile(t, "redis-7.0.15/main").RDB)
+	good, err := os.ReadFile(corpustest.Find(t, "redis-7.0.15/main").RDB)
 	if err != nil {
 		t.Fatal(err)
 	}
-	noSum, err := os.ReadFile(corpusFile(t, "redis-7.0.15/nochecksum").RDB)
+	noSum, err := os.ReadFile(corpustest.Find(t, "redis-7.0.15/nochecksum").RDB)
 	if err != nil {
 		t.Fatal(err)
 	}
