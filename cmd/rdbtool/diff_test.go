@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rdbtool/rdbtool/s3src"
+	"github.com/rdbtool/rdbtool/s3src/s3test"
 )
 
 func TestDiffExitCodes(t *testing.T) {
@@ -130,5 +134,41 @@ func TestDiffShardSets(t *testing.T) {
 	}
 	if out, code := run(t, "diff", filepath.Join(two, "nomatch-*.rdb"), whole[0]); code != 2 {
 		t.Errorf("a pattern that matches nothing: exit %d: %s", code, out)
+	}
+}
+
+// TestDiffS3ShardSet: a side given as an S3 prefix or shard-set pattern is
+// the set's objects read as one snapshot, like a local directory.
+func TestDiffS3ShardSet(t *testing.T) {
+	dir := t.TempDir()
+	if out, code := run(t, "split", sample, "--db", "0", "--slots-per-file", "8192", "--out-prefix", filepath.Join(dir, "s"), "-q"); code != 0 {
+		t.Fatalf("split: exit %d: %s", code, out)
+	}
+	if out, code := run(t, "split", sample, "--db", "0", "--slots-per-file", "16384", "--out-prefix", filepath.Join(dir, "whole"), "-q"); code != 0 {
+		t.Fatalf("split: exit %d: %s", code, out)
+	}
+	halves, _ := filepath.Glob(filepath.Join(dir, "s-*.rdb"))
+	if len(halves) != 2 {
+		t.Fatalf("split wrote %v", halves)
+	}
+	srv := s3test.Start(t)
+	srv.CreateBucket(t, "backups")
+	s3src.SetDefaultOptions(srv.Options())
+	t.Cleanup(func() { s3src.SetDefaultOptions(s3src.Options{}) })
+	for i, h := range halves {
+		b, err := os.ReadFile(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Put(t, "backups", fmt.Sprintf("daily/cache-%04d.rdb", i+1), b)
+	}
+	whole := filepath.Join(dir, "whole-00000-16383.rdb")
+	for _, set := range []string{"s3://backups/daily/", "s3://backups/daily/cache-*.rdb"} {
+		if out, code := run(t, "diff", set, whole); code != 0 {
+			t.Errorf("diff %s %s: exit %d, want 0: %s", set, whole, code, out)
+		}
+	}
+	if out, code := run(t, "diff", "s3://backups/daily/cache-0001.rdb", "s3://backups/daily/"); code != 1 {
+		t.Errorf("one shard against the set: exit %d, want 1: %s", code, out)
 	}
 }
