@@ -195,23 +195,7 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	// server (RESTORE costs it a payload check and decode per key).
 	// Before 6.2 (no PXAT) only strings without TTL, which may go in MSETs.
 	if rec.Type == rdb.TypeString && e.o.Mode == Auto && rec.Idle < 0 && rec.Freq < 0 && len(rec.KeyMeta) == 0 && (e.setPXAT() || (e.mset && rec.ExpireAt == 0)) {
-		v, err := r.ReadString()
-		if err != nil {
-			return err
-		}
-		if int64(len(v)) <= e.maxPay/2 {
-			j.kind, j.payload = jobSet, append([]byte(nil), v...)
-			r.Skip()
-			return e.send(j, rec.Offset, rec.DB, rec.Offset+rec.Size)
-		}
-		// too big for one command: re-encode, then the command path
-		p, err := rdb.EncodeDump(&rdb.Value{Type: rdb.TypeString, String: v}, rdb.WriterOptions{Target: e.target, NoCompression: true})
-		if err != nil {
-			return err
-		}
-		j.kind, j.payload, j.reenc = jobCommands, p, true
-		r.Skip()
-		return e.send(j, rec.Offset, rec.DB, rec.Offset+rec.Size)
+		return e.stringJob(j, r, rec)
 	}
 	// The payload: as stored when the target loads this RDB version.
 	var payload []byte
@@ -285,6 +269,28 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	}
 	j.payload = payload
 	return e.send(j, rec.Offset, rec.DB, end)
+}
+
+// stringJob sends a plain string with SET (or in an MSET), or by commands
+// from a re-encoded payload when it is too big for one command.
+func (e *engine) stringJob(j *job, r *rdb.Reader, rec *rdb.Record) error {
+	v, err := r.ReadString()
+	if err != nil {
+		return err
+	}
+	if int64(len(v)) <= e.maxPay/2 {
+		j.kind, j.payload = jobSet, append([]byte(nil), v...)
+		r.Skip()
+		return e.send(j, rec.Offset, rec.DB, rec.Offset+rec.Size)
+	}
+	// too big for one command: re-encode, then the command path
+	p, err := rdb.EncodeDump(&rdb.Value{Type: rdb.TypeString, String: v}, rdb.WriterOptions{Target: e.target, NoCompression: true})
+	if err != nil {
+		return err
+	}
+	j.kind, j.payload, j.reenc = jobCommands, p, true
+	r.Skip()
+	return e.send(j, rec.Offset, rec.DB, rec.Offset+rec.Size)
 }
 
 // emptyPayload reports whether a stored collection holds no element
