@@ -346,21 +346,14 @@ func TestSnapshotACL(t *testing.T) {
 func TestSnapshotTLS(t *testing.T) {
 	f := corpustest.Find(t, "redis-7.0.15/main")
 	c := redistest.WriteCerts(t, t.TempDir())
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	redistest.Start(t, f.RDB, append(diskArgs(true), "--tls-port", port, "--tls-cert-file", c.ServerCert, "--tls-key-file", c.ServerKey,
-		"--tls-ca-cert-file", c.CA, "--tls-auth-clients", "yes", "--tls-replication", "yes")...)
+	_, addr := redistest.StartTLS(t, f.RDB, c, append(diskArgs(true), "--tls-replication", "yes")...)
 	dir := t.TempDir()
-	_, err = snapshot.Take(context.Background(), "rediss://127.0.0.1:"+port, filepath.Join(dir, "a.rdb"), snapshot.Options{TLS: snapshot.TLSOptions{CAFile: c.CA}})
+	_, err := snapshot.Take(context.Background(), "rediss://"+addr, filepath.Join(dir, "a.rdb"), snapshot.Options{TLS: snapshot.TLSOptions{CAFile: c.CA}})
 	if err == nil {
 		t.Fatal("no client certificate: no error")
 	}
 	out := filepath.Join(dir, "b.rdb")
-	info, err := snapshot.Take(context.Background(), "rediss://127.0.0.1:"+port+"?tls-cert="+c.ClientCert+"&tls-key="+c.ClientKey, out,
+	info, err := snapshot.Take(context.Background(), "rediss://"+addr+"?tls-cert="+c.ClientCert+"&tls-key="+c.ClientKey, out,
 		snapshot.Options{TLS: snapshot.TLSOptions{CAFile: c.CA}})
 	if err != nil {
 		t.Fatal(err)
