@@ -522,3 +522,23 @@ func TestLiveVsSnapshot(t *testing.T) {
 		t.Errorf("db 1: %v", keys)
 	}
 }
+
+// TestLiveOverTLS: a server read over rediss:// with the tls-* query
+// options every command takes (a private CA, a client certificate).
+func TestLiveOverTLS(t *testing.T) {
+	f := corpustest.Find(t, "redis-7.0.15/main")
+	c := redistest.WriteCerts(t, t.TempDir())
+	_, addr := redistest.StartTLS(t, f.RDB, c)
+	if _, err := diff.LiveInput(context.Background(), "rediss://"+addr+"?tls-ca="+c.CA); err == nil {
+		t.Fatal("no client certificate: connected")
+	}
+	live, err := diff.LiveInput(context.Background(), "rediss://"+addr+"?tls-ca="+c.CA+"&tls-cert="+c.ClientCert+"&tls-key="+c.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	res, keys := run(t, diff.FileInput(f.RDB), live, diff.Options{})
+	if len(keys) != 0 || res.Summary.B.Keys == 0 || res.Summary.A.Keys != res.Summary.B.Keys {
+		t.Errorf("file vs server over TLS: %d differences, keys %d vs %d", len(keys), res.Summary.A.Keys, res.Summary.B.Keys)
+	}
+}
