@@ -1,8 +1,13 @@
 // Package restore writes the keys of RDB snapshots into a running Redis or
 // Valkey server or Redis Cluster, faithfully and fast.
 //
+// Restore takes the snapshots as Inputs, in order (FileInputs for files,
+// or any stream that can be opened again from its start), and the target
+// and choices as Options; it returns a Report of what was written,
+// skipped, refused or failed, key by key.
+//
 // An empty standalone target can instead receive everything at once, the
-// way a replica receives its master's data (Options.Method, sync.go): told
+// way a replica receives its master's data (Options.Method): told
 // REPLICAOF this process, it loads an RDB stream written for its version
 // with its own loader, as fast as it loads a file at startup. Otherwise,
 // or when that is not possible, each key takes the fastest path the target
@@ -29,7 +34,7 @@
 // loads a file).
 //
 // Nothing is written before the checks that keep a restore from losing
-// data (safety.go, precheck.go): a replica target is refused unless
+// data: a replica target is refused unless
 // DetachReplica; a maxmemory that cannot hold the snapshot, or an
 // evicting policy, unless AllowEviction; and one pass over the sources
 // lists all the target cannot hold (hash field TTLs before 7.4, newer
@@ -46,7 +51,9 @@
 // Options.Workers writers sends its keys in pipelines of up to
 // Options.Pipeline commands (per master in a cluster), and every reply is
 // mapped back to its key. In a cluster, go-redis's cluster client routes
-// each command by slot and follows MOVED and ASK.
+// each command by slot and follows MOVED and ASK. Every failure is in the
+// error or the Report; go-redis's own logger, which is process-wide, may
+// print them too unless the program turns it off (rdbtool does).
 package restore
 
 import (
