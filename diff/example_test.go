@@ -1,11 +1,14 @@
 package diff_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log"
+	"os"
 
 	"github.com/rdbtool/rdbtool/diff"
+	"github.com/rdbtool/rdbtool/rdb"
 )
 
 // Compare two snapshots of the corpus, written by Redis 7.0 and by Redis
@@ -42,4 +45,43 @@ func Example() {
 	// db 0 "s1:hfe:keyttl": added ( -> hash)
 	// db 0 "s1:hfe:large": added ( -> hash)
 	// db 0 "s1:hfe:largeexp": added ( -> hash)
+}
+
+// An Input is a name and a function that opens the snapshot from its
+// start, once per pass: here a snapshot held in memory, compared with the
+// file it was read from.
+func ExampleInput() {
+	data, err := os.ReadFile("../testdata/corpus/redis-7.4.1/main.rdb")
+	if err != nil {
+		log.Fatal(err)
+	}
+	mem := diff.Input{Name: "in memory", Open: func(context.Context) (*rdb.Reader, func() error, error) {
+		return rdb.NewReader(bytes.NewReader(data), rdb.WithName("in memory")), func() error { return nil }, nil
+	}}
+	res, err := diff.Compare(context.Background(), diff.FileInput("../testdata/corpus/redis-7.4.1/main.rdb"), mem, diff.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer res.Close()
+	fmt.Println("same:", res.Summary.Same, "keys:", res.Summary.B.Keys)
+	// Output:
+	// same: true keys: 93
+}
+
+// A cluster's shard set is one snapshot: SetInput reads its parts one
+// after the other. Here two files with no key in common stand for two
+// shards; the set holds the keys of both.
+func ExampleSetInput() {
+	a := diff.FileInput("../testdata/corpus/redis-7.0.15/main.rdb")
+	b := diff.FileInput("../testdata/corpus/redis-7.0.15/lfu.rdb")
+	set := diff.SetInput("main+lfu", a, b)
+	res, err := diff.Compare(context.Background(), a, set, diff.Options{SummaryOnly: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer res.Close()
+	s := res.Summary
+	fmt.Printf("%s: %d keys; %s: %d keys; added %d\n", s.A.Name, s.A.Keys, s.B.Name, s.B.Keys, s.Counts.Added)
+	// Output:
+	// ../testdata/corpus/redis-7.0.15/main.rdb: 88 keys; main+lfu: 102 keys; added 14
 }
