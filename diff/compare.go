@@ -153,12 +153,12 @@ func Compare(ctx context.Context, a, b Input, opts Options) (*Result, error) {
 	if opts.FilterDB {
 		db = opts.DB
 	}
-	sa, err := a.stream(ctx, db, match, false)
+	sa, err := a.stream(ctx, db, match)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.Name, err)
 	}
 	defer sa.close()
-	sb, err := b.stream(ctx, db, match, false)
+	sb, err := b.stream(ctx, db, match)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name, err)
 	}

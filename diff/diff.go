@@ -33,7 +33,7 @@
 // # Digests
 //
 // The first pass keeps, per key, a 128-bit digest of the canonical value
-// (see digest.go): two 64-bit hash/maphash values under independent seeds
+// two 64-bit hash/maphash values under independent seeds
 // drawn at random when the process starts, and for sets, hashes and sorted
 // sets a sum of per-element 128-bit hashes, so that element order does not
 // matter. A digest mismatch sends the key to the detail pass, which compares
@@ -49,7 +49,7 @@
 // # Memory
 //
 // The first pass reads both inputs at once. Two files are merged as they
-// are read (see merge.go): a key that comes next on both sides is
+// are read: a key that comes next on both sides is
 // compared at once and not kept, so files whose keys come in about the
 // same order take almost no memory. Keys that do not pair at once wait,
 // with their digest, type, expiry and record offset, in a map per side,
@@ -62,8 +62,8 @@
 // and past it to the partitions. Partitions are compared one at a time
 // (split again when one is still too large), so inputs larger than
 // memory can be compared. Differences are kept in a temporary file. A
-// second pass re-reads both inputs at once (without verifying their
-// checksums again) for only the keys whose values differ, to produce
+// second pass re-reads both inputs at once (through Input.Open, so their
+// checksums are verified again) for only the keys whose values differ, to produce
 // element-level detail, reading a plain file's records where the first
 // pass saw them. Collections go to temporary files element by element as
 // they are read; a pair whose elements would take more than an eighth of
@@ -137,8 +137,10 @@ type Options struct {
 	// other.
 	KeepExpired bool
 	// Separators split keys into prefix segments (default ":"); PrefixDepth
-	// segments make a prefix (default 1); at most PrefixLimit prefixes are
-	// tracked (default 10000), the rest are counted under "(other)".
+	// segments make a prefix (default 1; a key with fewer separators counts
+	// under its last one, as in analyze's prefix table); at most
+	// PrefixLimit prefixes are tracked (default 10000), the rest are
+	// counted under "(other)".
 	Separators  string
 	PrefixDepth int
 	PrefixLimit int

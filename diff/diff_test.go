@@ -21,17 +21,6 @@ import (
 	"github.com/rdbtool/rdbtool/internal/redistest"
 )
 
-func corpusFile(t *testing.T, name string) corpustest.File {
-	t.Helper()
-	for _, f := range corpustest.Files(t) {
-		if f.Name == name {
-			return f
-		}
-	}
-	t.Fatalf("corpus file %s not found", name)
-	return corpustest.File{}
-}
-
 type got struct {
 	kind diff.Kind
 	ttl  bool
@@ -69,7 +58,7 @@ func run(t *testing.T, a, b diff.Input, opts diff.Options) (*diff.Result, map[st
 func TestSelfIsSame(t *testing.T) {
 	for _, name := range []string{"redis-2.8.24/main", "redis-6.2.16/main", "redis-7.4.1/main", "redis-8.6.3/main", "valkey-8.0.1/main", "redis-6.2.16/module"} {
 		t.Run(name, func(t *testing.T) {
-			f := corpusFile(t, name)
+			f := corpustest.Find(t, name)
 			for _, lim := range []int64{0, 2 << 10} {
 				res, keys := run(t, diff.FileInput(f.RDB), diff.FileInput(f.RDB), diff.Options{MemLimit: lim})
 				if !res.Summary.Same || len(keys) != 0 {
@@ -248,7 +237,7 @@ func TestCorpusVersions(t *testing.T) {
 	}
 	for _, p := range pairs {
 		t.Run(p[0]+"_vs_"+p[1], func(t *testing.T) {
-			fa, fb := corpusFile(t, p[0]), corpusFile(t, p[1])
+			fa, fb := corpustest.Find(t, p[0]), corpustest.Find(t, p[1])
 			for _, lim := range []int64{0, 4 << 10} {
 				res, gotKeys := run(t, diff.FileInput(fa.RDB), diff.FileInput(fb.RDB), diff.Options{MemLimit: lim})
 				want := expectedDiff(t, fa, fb, res.Summary.AsOf)
@@ -506,7 +495,7 @@ func checkDetails(t *testing.T, keys map[string]got) {
 // TestLiveVsSnapshot loads a corpus file into a fresh server and compares
 // the file with the server: no differences.
 func TestLiveVsSnapshot(t *testing.T) {
-	f := corpusFile(t, "redis-7.0.15/main")
+	f := corpustest.Find(t, "redis-7.0.15/main")
 	s := redistest.Start(t, f.RDB)
 	live, err := diff.LiveInput(context.Background(), "redis://"+s.Addr)
 	if err != nil {
@@ -531,5 +520,25 @@ func TestLiveVsSnapshot(t *testing.T) {
 	_, keys = run(t, live1, diff.FileInput(f.RDB), diff.Options{FilterDB: true, DB: 1})
 	if len(keys) != 0 {
 		t.Errorf("db 1: %v", keys)
+	}
+}
+
+// TestLiveOverTLS: a server read over rediss:// with the tls-* query
+// options every command takes (a private CA, a client certificate).
+func TestLiveOverTLS(t *testing.T) {
+	f := corpustest.Find(t, "redis-7.0.15/main")
+	c := redistest.WriteCerts(t, t.TempDir())
+	_, addr := redistest.StartTLS(t, f.RDB, c)
+	if _, err := diff.LiveInput(context.Background(), "rediss://"+addr+"?tls-ca="+c.CA); err == nil {
+		t.Fatal("no client certificate: connected")
+	}
+	live, err := diff.LiveInput(context.Background(), "rediss://"+addr+"?tls-ca="+c.CA+"&tls-cert="+c.ClientCert+"&tls-key="+c.ClientKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	res, keys := run(t, diff.FileInput(f.RDB), live, diff.Options{})
+	if len(keys) != 0 || res.Summary.B.Keys == 0 || res.Summary.A.Keys != res.Summary.B.Keys {
+		t.Errorf("file vs server over TLS: %d differences, keys %d vs %d", len(keys), res.Summary.A.Keys, res.Summary.B.Keys)
 	}
 }

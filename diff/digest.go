@@ -173,109 +173,12 @@ func (d *digester) value(rec *rdb.Record, r *rdb.Reader) (digest, error) {
 		}
 		dg.sum = st.sum()
 	case rdb.TypeSet, rdb.TypeZSet, rdb.TypeHash:
-		var acc, auxAcc sum128
-		var n, nAux uint64
-		for {
-			e, err := r.NextElement()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return dg, err
-			}
-			switch rec.Type {
-			case rdb.TypeSet:
-				acc.add(hash128(e.Member))
-			case rdb.TypeZSet:
-				d.buf = binary.AppendUvarint(d.buf[:0], uint64(len(e.Member)))
-				d.buf = append(d.buf, e.Member...)
-				d.buf = binary.LittleEndian.AppendUint64(d.buf, scoreBits(e.Score))
-				acc.add(hash128(d.buf))
-			case rdb.TypeHash:
-				if d.fieldExpired(e.ExpireAt) {
-					continue
-				}
-				d.buf = binary.AppendUvarint(d.buf[:0], uint64(len(e.Member)))
-				d.buf = append(d.buf, e.Member...)
-				d.buf = append(d.buf, e.Value...)
-				acc.add(hash128(d.buf))
-				if e.ExpireAt != 0 {
-					d.buf = binary.AppendUvarint(d.buf[:0], uint64(len(e.Member)))
-					d.buf = append(d.buf, e.Member...)
-					d.buf = binary.LittleEndian.AppendUint64(d.buf, uint64(e.ExpireAt))
-					auxAcc.add(hash128(d.buf))
-					nAux++
-				}
-			}
-			n++
-		}
-		if cap(d.buf) > 1<<20 {
-			d.buf = nil // do not keep one huge element's buffer
-		}
-		dg.sum = finishSet(byte(rec.Type), n, acc)
-		if rec.Type == rdb.TypeHash {
-			dg.hasAux = true
-			if nAux > 0 {
-				dg.aux = finishSet('T', nAux, auxAcc)
-			}
-		}
-	case rdb.TypeStream:
-		st := &d.st
-		st.reset('x')
-		for {
-			e, err := r.NextStreamEntry()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return dg, err
-			}
-			st.writeID(e.ID)
-			st.writeU64(uint64(len(e.Fields)))
-			for _, f := range e.Fields {
-				st.writeLen(f)
-			}
-		}
-		info, err := r.Stream()
-		if err != nil {
+		if err := d.collectionDigest(rec, r, &dg); err != nil {
 			return dg, err
 		}
-		st.writeU64(0xffffffffffffffff) // end of entries
-		st.writeU64(info.Length)
-		st.writeID(info.LastID)
-		st.writeU64(uint64(len(info.Groups)))
-		for _, g := range info.Groups {
-			st.writeLen(g.Name)
-			st.writeID(g.LastID)
-			st.writeU64(uint64(len(g.Pending)))
-			for _, p := range g.Pending {
-				st.writeID(p.ID)
-				st.writeLen(p.Consumer)
-				st.writeU64(uint64(p.DeliveryTime))
-				st.writeU64(p.DeliveryCount)
-			}
-			st.writeU64(uint64(len(g.Consumers)))
-			for _, c := range g.Consumers {
-				st.writeLen(c.Name)
-				st.writeU64(uint64(c.SeenTime))
-				st.writeU64(uint64(len(c.Pending)))
-				for _, id := range c.Pending {
-					st.writeID(id)
-				}
-			}
-		}
-		dg.sum = st.sum()
-		if info.Version >= 2 {
-			dg.hasAux = true
-			st.reset('X')
-			st.writeID(info.FirstID)
-			st.writeID(info.MaxDeletedID)
-			st.writeU64(info.EntriesAdded)
-			for _, g := range info.Groups {
-				st.writeLen(g.Name)
-				st.writeU64(uint64(g.EntriesRead))
-			}
-			dg.aux = st.sum()
+	case rdb.TypeStream:
+		if err := d.streamDigest(r, &dg); err != nil {
+			return dg, err
 		}
 	case rdb.TypeModule:
 		m, err := r.Module()
@@ -293,4 +196,120 @@ func (d *digester) value(rec *rdb.Record, r *rdb.Reader) (digest, error) {
 		}
 	}
 	return dg, nil
+}
+
+// collectionDigest digests a set, sorted set or hash: each element is
+// hashed alone and the hashes are summed, so that the order the encoding
+// holds them in does not count. A hash's field TTLs go to the aux digest.
+func (d *digester) collectionDigest(rec *rdb.Record, r *rdb.Reader, dg *digest) error {
+	var acc, auxAcc sum128
+	var n, nAux uint64
+	for {
+		e, err := r.NextElement()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		switch rec.Type {
+		case rdb.TypeSet:
+			acc.add(hash128(e.Member))
+		case rdb.TypeZSet:
+			d.buf = binary.AppendUvarint(d.buf[:0], uint64(len(e.Member)))
+			d.buf = append(d.buf, e.Member...)
+			d.buf = binary.LittleEndian.AppendUint64(d.buf, scoreBits(e.Score))
+			acc.add(hash128(d.buf))
+		case rdb.TypeHash:
+			if d.fieldExpired(e.ExpireAt) {
+				continue
+			}
+			d.buf = binary.AppendUvarint(d.buf[:0], uint64(len(e.Member)))
+			d.buf = append(d.buf, e.Member...)
+			d.buf = append(d.buf, e.Value...)
+			acc.add(hash128(d.buf))
+			if e.ExpireAt != 0 {
+				d.buf = binary.AppendUvarint(d.buf[:0], uint64(len(e.Member)))
+				d.buf = append(d.buf, e.Member...)
+				d.buf = binary.LittleEndian.AppendUint64(d.buf, uint64(e.ExpireAt))
+				auxAcc.add(hash128(d.buf))
+				nAux++
+			}
+		}
+		n++
+	}
+	if cap(d.buf) > 1<<20 {
+		d.buf = nil // do not keep one huge element's buffer
+	}
+	dg.sum = finishSet(byte(rec.Type), n, acc)
+	if rec.Type == rdb.TypeHash {
+		dg.hasAux = true
+		if nAux > 0 {
+			dg.aux = finishSet('T', nAux, auxAcc)
+		}
+	}
+	return nil
+}
+
+// streamDigest digests a stream's entries, then its metadata and groups;
+// what only stream layout 2 and later hold goes to the aux digest.
+func (d *digester) streamDigest(r *rdb.Reader, dg *digest) error {
+	st := &d.st
+	st.reset('x')
+	for {
+		e, err := r.NextStreamEntry()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		st.writeID(e.ID)
+		st.writeU64(uint64(len(e.Fields)))
+		for _, f := range e.Fields {
+			st.writeLen(f)
+		}
+	}
+	info, err := r.Stream()
+	if err != nil {
+		return err
+	}
+	st.writeU64(0xffffffffffffffff) // end of entries
+	st.writeU64(info.Length)
+	st.writeID(info.LastID)
+	st.writeU64(uint64(len(info.Groups)))
+	for _, g := range info.Groups {
+		st.writeLen(g.Name)
+		st.writeID(g.LastID)
+		st.writeU64(uint64(len(g.Pending)))
+		for _, p := range g.Pending {
+			st.writeID(p.ID)
+			st.writeLen(p.Consumer)
+			st.writeU64(uint64(p.DeliveryTime))
+			st.writeU64(p.DeliveryCount)
+		}
+		st.writeU64(uint64(len(g.Consumers)))
+		for _, c := range g.Consumers {
+			st.writeLen(c.Name)
+			st.writeU64(uint64(c.SeenTime))
+			st.writeU64(uint64(len(c.Pending)))
+			for _, id := range c.Pending {
+				st.writeID(id)
+			}
+		}
+	}
+	dg.sum = st.sum()
+	if info.Version >= 2 {
+		dg.hasAux = true
+		st.reset('X')
+		st.writeID(info.FirstID)
+		st.writeID(info.MaxDeletedID)
+		st.writeU64(info.EntriesAdded)
+		for _, g := range info.Groups {
+			st.writeLen(g.Name)
+			st.writeU64(uint64(g.EntriesRead))
+		}
+		dg.aux = st.sum()
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strconv"
 
@@ -10,40 +11,49 @@ import (
 	"github.com/rdbtool/rdbtool/source"
 )
 
-// Input is one side of a comparison. It is opened once per pass (the
-// comparison reads each side twice when element detail is wanted), so
-// Open must start from the beginning every time.
+// Input is one side of a comparison: an RDB stream, a set of them read
+// as one snapshot (a cluster's shard set, see SetInput), or a live server
+// (LiveInput). It has the shape of analyze.Input and restore.Input: a name
+// and a function that opens the stream.
 type Input struct {
+	// Name names the side in reports and errors.
 	Name string
-	// Open opens an RDB stream for one pass, returning the reader and a
-	// function that releases it.
+	// Open opens the stream for one pass, returning the reader and a
+	// function that releases it. It is called once per pass (twice when
+	// element detail is wanted), each time from the beginning; nil for a
+	// live server and a set.
 	Open func(ctx context.Context) (*rdb.Reader, func() error, error)
-	// OpenWith, when set, is Open with extra reader options. The detail
-	// pass uses it to re-read the file without verifying its checksum
-	// again (the first pass verified it).
-	OpenWith func(ctx context.Context, extra ...rdb.Option) (*rdb.Reader, func() error, error)
-	live     *livesrc.Server
+
+	live  *livesrc.Server
+	parts []Input
 	// path and ropts: a FileInput's name and reader options, for the
 	// detail pass to read records in place when name is a plain RDB file.
 	path  string
 	ropts []rdb.Option
 }
 
-// FileInput returns an Input for anything source.Open accepts (a path, "-"
-// is not accepted since the input is read twice, s3:// URLs when
-// registered, gzip-compressed files).
+// FileInput returns an Input for a local file, plain or compressed (what
+// source.Open opens; "-" is not accepted since the input is read twice).
+// For other locations (s3:// with a source.Openers that knows it) set
+// Open to open them: the in-place reads of the detail pass still use the
+// local file when name is one.
 func FileInput(name string, opts ...rdb.Option) Input {
-	openWith := func(ctx context.Context, extra ...rdb.Option) (*rdb.Reader, func() error, error) {
+	return Input{Name: name, path: name, ropts: opts, Open: func(ctx context.Context) (*rdb.Reader, func() error, error) {
 		src, err := source.Open(ctx, name)
 		if err != nil {
 			return nil, nil, err
 		}
 		o := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, opts...)
-		return rdb.NewReader(src, append(o, extra...)...), src.Close, nil
-	}
-	return Input{Name: name, path: name, ropts: opts, OpenWith: openWith, Open: func(ctx context.Context) (*rdb.Reader, func() error, error) {
-		return openWith(ctx)
+		return rdb.NewReader(src, o...), src.Close, nil
 	}}
+}
+
+// SetInput returns an Input whose keys are those of parts read one after
+// the other, as one snapshot: the files of a cluster's shard set (each
+// key is in one shard). Its time is the latest of the parts'. A part is a
+// FileInput or any Input with Open, not a server or another set.
+func SetInput(name string, parts ...Input) Input {
+	return Input{Name: name, parts: parts}
 }
 
 // LiveInput connects to a server (redis://, rediss:// or unix:// URL) whose
@@ -86,10 +96,10 @@ type keyStream interface {
 	close() error
 }
 
-// stream opens a pass; again: the input was read whole once already, so
-// its checksum need not be verified again.
-func (in Input) stream(ctx context.Context, db int, match string, again bool) (keyStream, error) {
-	if in.live != nil {
+// stream opens a pass.
+func (in Input) stream(ctx context.Context, db int, match string) (keyStream, error) {
+	switch {
+	case in.live != nil:
 		t, err := in.live.Time(ctx)
 		if err != nil {
 			return nil, err
@@ -99,15 +109,12 @@ func (in Input) stream(ctx context.Context, db int, match string, again bool) (k
 			return nil, err
 		}
 		return &liveStream{sc: in.live.Scan(ctx, dbs, match), t: t}, nil
+	case in.parts != nil:
+		return in.setStream(ctx)
+	case in.Open == nil:
+		return nil, fmt.Errorf("%s: diff.Input has no Open", in.Name)
 	}
-	var r *rdb.Reader
-	var closer func() error
-	var err error
-	if again && in.OpenWith != nil {
-		r, closer, err = in.OpenWith(ctx, rdb.WithoutChecksum())
-	} else {
-		r, closer, err = in.Open(ctx)
-	}
+	r, closer, err := in.Open(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +141,26 @@ func (in Input) stream(ctx context.Context, db int, match string, again bool) (k
 		}
 	}
 	return fs, nil
+}
+
+// setStream opens every part of a set up to its first key (for its
+// time), then reads them one after the other.
+func (in Input) setStream(ctx context.Context) (keyStream, error) {
+	ss := &setStream{}
+	for _, p := range in.parts {
+		if p.live != nil || p.parts != nil {
+			ss.close()
+			return nil, fmt.Errorf("%s: a set's parts are files, not %s", in.Name, p.Name)
+		}
+		st, err := p.stream(ctx, -1, "")
+		if err != nil {
+			ss.close()
+			return nil, err
+		}
+		ss.parts = append(ss.parts, st)
+		ss.t = max(ss.t, st.time())
+	}
+	return ss, nil
 }
 
 type fileStream struct {
@@ -176,6 +203,38 @@ func (f *fileStream) close() error {
 		return c()
 	}
 	return nil
+}
+
+// setStream reads its parts' keys one part after the other.
+type setStream struct {
+	parts []keyStream
+	t     int64
+}
+
+func (s *setStream) next() (*rdb.Record, *rdb.Reader, error) {
+	for len(s.parts) > 0 {
+		rec, r, err := s.parts[0].next()
+		if err != io.EOF {
+			return rec, r, err
+		}
+		if err := s.parts[0].close(); err != nil {
+			return nil, nil, err
+		}
+		s.parts = s.parts[1:]
+	}
+	return nil, nil, io.EOF
+}
+
+func (s *setStream) time() int64 { return s.t }
+func (s *setStream) close() error {
+	var first error
+	for _, p := range s.parts {
+		if err := p.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.parts = nil
+	return first
 }
 
 type liveStream struct {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rdbtool/rdbtool/diff"
+	"github.com/rdbtool/rdbtool/internal/corpustest"
 )
 
 // The per-file passes on ReadParallel's workers give the same result,
@@ -24,7 +25,7 @@ func TestParallelReadIdentical(t *testing.T) {
 	}
 	asOf := time.UnixMilli(1700000000000)
 	for _, p := range pairs {
-		fa, fb := corpusFile(t, p[0]), corpusFile(t, p[1])
+		fa, fb := corpustest.Find(t, p[0]), corpustest.Find(t, p[1])
 		for _, o := range []diff.Options{{AsOf: asOf}, {AsOf: asOf, MemLimit: 4 << 10}, {AsOf: asOf, Match: "*a*", FilterDB: true}} {
 			var want []byte
 			for _, jobs := range []int{1, 2, 8} {

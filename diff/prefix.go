@@ -1,15 +1,14 @@
 package diff
 
 import (
-	"bytes"
+	"github.com/rdbtool/rdbtool/analyze"
 )
 
 // prefixCounter counts keys per prefix, up to a limit. While counting,
 // prefixes map to indexes into counts (one map lookup per key); finish
 // fills m.
 type prefixCounter struct {
-	seps   []byte
-	depth  int
+	pf     *analyze.Prefixer
 	limit  int
 	idx    map[string]int32
 	counts []int64
@@ -21,32 +20,22 @@ type prefixCounter struct {
 const otherPrefix = "(other)"
 
 func newPrefixCounter(o *Options) *prefixCounter {
-	return &prefixCounter{seps: []byte(o.Separators), depth: o.PrefixDepth, limit: o.PrefixLimit, idx: map[string]int32{}, m: map[string]int64{}}
+	return &prefixCounter{pf: newPrefixer(o), limit: o.PrefixLimit, idx: map[string]int32{}, m: map[string]int64{}}
 }
 
-// prefixOf returns the key's first depth segments, separator included,
-// or nil when the key has fewer separators (such keys are grouped under
-// "(no prefix)" so that unique keys do not each make a group).
-func prefixOf(key, seps []byte, depth int) []byte {
-	if len(seps) == 1 {
-		end := 0
-		for n := 0; n < depth; n++ {
-			i := bytes.IndexByte(key[end:], seps[0])
-			if i < 0 {
-				return nil
-			}
-			end += i + 1
-		}
-		return key[:end]
-	}
-	n := 0
-	for i, c := range key {
-		if bytes.IndexByte(seps, c) >= 0 {
-			n++
-			if n == depth {
-				return key[:i+1]
-			}
-		}
+// newPrefixer cuts keys as analyze's prefix table does (and the prefix
+// column of a diff's Parquet file): up to the PrefixDepth-th separator, or
+// the last one when a key has fewer.
+func newPrefixer(o *Options) *analyze.Prefixer {
+	return analyze.NewPrefixer(analyze.Options{Separators: o.Separators, Depth: o.PrefixDepth})
+}
+
+// prefixOf returns the key's prefix, or nil for a key without a separator
+// (such keys are grouped under "(no prefix)" so that unique keys do not
+// each make a group).
+func prefixOf(pf *analyze.Prefixer, key []byte) []byte {
+	if pre := pf.Prefix(key); len(pre) > 0 {
+		return pre
 	}
 	return nil
 }
@@ -54,7 +43,7 @@ func prefixOf(key, seps []byte, depth int) []byte {
 const noPrefix = "(no prefix)"
 
 func (p *prefixCounter) count(key []byte, n int64) {
-	pre := prefixOf(key, p.seps, p.depth)
+	pre := prefixOf(p.pf, key)
 	if pre == nil {
 		pre = []byte(noPrefix)
 	}
@@ -81,8 +70,8 @@ func (p *prefixCounter) finish() {
 
 // groupName returns the prefix group a key belongs to, given the prefixes
 // tracked by both sides.
-func groupName(key []byte, seps []byte, depth int, known func(string) bool) string {
-	pre := prefixOf(key, seps, depth)
+func groupName(pf *analyze.Prefixer, key []byte, known func(string) bool) string {
+	pre := prefixOf(pf, key)
 	if pre == nil {
 		return noPrefix
 	}

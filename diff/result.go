@@ -127,7 +127,7 @@ func (c *comparer) summarize(res *Result, spilled bool) error {
 		}
 		return ok
 	}
-	seps := []byte(c.opts.Separators)
+	pf := newPrefixer(&c.opts)
 	err := readDiffs(res.diffs, func(r *diffRec) error {
 		s.Counts.add(r.kind)
 		dbGroup(r.db).add(r.kind)
@@ -136,7 +136,7 @@ func (c *comparer) summarize(res *Result, spilled bool) error {
 			t = r.typB
 		}
 		typeGroup(t).add(r.kind)
-		prefixGroup(groupName(r.key, seps, c.opts.PrefixDepth, known)).add(r.kind)
+		prefixGroup(groupName(pf, r.key, known)).add(r.kind)
 		return nil
 	})
 	if err != nil {

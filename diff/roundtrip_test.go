@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/rdbtool/rdbtool/diff"
+	"github.com/rdbtool/rdbtool/internal/corpustest"
 	"github.com/rdbtool/rdbtool/internal/redistest"
 	"github.com/rdbtool/rdbtool/rdb"
 	"github.com/rdbtool/rdbtool/restore"
@@ -82,7 +83,7 @@ func TestConvertedCopyIsSame(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.file, func(t *testing.T) {
-			f := corpusFile(t, c.file)
+			f := corpustest.Find(t, c.file)
 			conv := convertFile(t, f.RDB, c.version)
 			res, keys := run(t, diff.FileInput(f.RDB), diff.FileInput(conv), diff.Options{})
 			for k, g := range keys {
@@ -98,7 +99,7 @@ func TestConvertedCopyIsSame(t *testing.T) {
 // TestRestoredServerIsSame restores a corpus file into an empty server with
 // the restore package, then compares the file with the server.
 func TestRestoredServerIsSame(t *testing.T) {
-	f := corpusFile(t, "redis-7.0.15/main") // everything in it fits the 7.0 server
+	f := corpustest.Find(t, "redis-7.0.15/main") // everything in it fits the 7.0 server
 	s := redistest.Start(t, "")
 	for _, method := range []restore.Method{restore.MethodKeys, restore.MethodSync} {
 		if _, err := s.Do("FLUSHALL"); err != nil {
@@ -107,7 +108,7 @@ func TestRestoredServerIsSame(t *testing.T) {
 		if _, err := s.Do("FUNCTION", "FLUSH"); err != nil {
 			t.Fatal(err)
 		}
-		rep, err := restore.Restore(context.Background(), []string{f.RDB}, restore.Options{
+		rep, err := restore.Restore(context.Background(), restore.FileInputs(nil, f.RDB), restore.Options{
 			Target: "redis://" + s.Addr, Method: method,
 		})
 		if err != nil {

@@ -50,7 +50,7 @@ func TestRestoreBenchmark(t *testing.T) {
 		s = redistest.Start(t, "")
 		cpu0, self0 := serverCPU(t, s), selfCPU()
 		t0 = time.Now()
-		rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Workers: workers, Pipeline: pipeline, Method: m})
+		rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + s.Addr, Workers: workers, Pipeline: pipeline, Method: m})
 		d := time.Since(t0)
 		if err != nil {
 			t.Fatal(err)

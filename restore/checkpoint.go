@@ -6,6 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
+
+	"github.com/rdbtool/rdbtool/internal/periodic"
 )
 
 // Checkpoint is what --checkpoint FILE holds: where to pick up again.
@@ -197,4 +200,42 @@ func (t *tracker) newSource(i int, start int64) {
 	t.mu.Lock()
 	t.srcIdx, t.readPos, t.hiWater = i, start, start
 	t.mu.Unlock()
+}
+
+// checkpointLoop saves the checkpoint every second; the returned function
+// saves it a last time.
+func (e *engine) checkpointLoop(sources []Input) func(complete bool) {
+	if e.o.Checkpoint == "" {
+		return func(bool) {}
+	}
+	save := func(complete bool) {
+		off, db, hw, src := e.trk.resume()
+		cp := &Checkpoint{FormatVersion: 1, Sources: names(sources), Target: redactURL(e.o.Target), Source: src, Offset: off, DB: db,
+			Dialect: int(e.srcDialect), RDBVersion: e.srcVer, HighWater: hw, Complete: complete}
+		cp.Counts = e.trk.commitState()
+		cp.Counts.WrittenByDB = e.writtenByDB()
+		cp.StartedEmpty = e.startedEmpty()
+		// Read after the resume point: the keys acknowledged before it
+		// are in these counts.
+		if st, err := e.targetState(); err == nil {
+			e.cpState = st
+		} else if e.cpState == nil && e.cp != nil {
+			e.cpState = e.cp.TargetState
+		}
+		cp.TargetState = e.cpState
+		cp.Counts.Written += e.cpBase.Written
+		cp.Counts.Failed += e.cpBase.Failed
+		cp.Counts.Refused += e.cpBase.Refused
+		for k, v := range e.cpBase.Skipped {
+			cp.Counts.Skipped[k] += v
+		}
+		if err := saveCheckpoint(e.o.Checkpoint, cp); err != nil {
+			e.note("checkpoint: " + err.Error())
+		}
+	}
+	stop := periodic.Every(time.Second, func() { save(false) })
+	return func(complete bool) {
+		stop()
+		save(complete)
+	}
 }

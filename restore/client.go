@@ -2,18 +2,13 @@ package restore
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
-	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/rdbtool/rdbtool/internal/redisurl"
 	"github.com/redis/go-redis/v9"
 	"github.com/redis/go-redis/v9/maintnotifications"
 )
@@ -29,125 +24,18 @@ type TLSOptions struct {
 	ServerName string // name to verify instead of the URL's host
 }
 
-// endpoint is a parsed target URL.
-type endpoint struct {
-	addr     string
-	user     string
-	password string
-	db       int
-	tls      *tls.Config
-}
-
-// tlsQuery are this package's URL query options; any other query option
-// goes to redis.ParseURL (dial_timeout=, ...).
-var tlsQuery = []string{"tls-ca", "tls-cert", "tls-key", "tls-insecure", "tls-server-name"}
-
-func parseTarget(raw string, o *Options) (*endpoint, error) {
-	if !strings.Contains(raw, "://") {
-		raw = "redis://" + raw
-	}
-	u, err := url.Parse(raw)
+// parseTarget reads the target URL with the Options' credentials and TLS
+// settings (internal/redisurl: the same URLs every command takes).
+func parseTarget(raw string, o *Options) (*redisurl.Endpoint, error) {
+	ep, err := redisurl.Parse(raw, redisurl.Options{Username: o.Username, Password: o.Password, TLS: redisurl.TLS(o.TLS)})
 	if err != nil {
-		return nil, fmt.Errorf("target %q: %v", redactURL(raw), err)
-	}
-	secure := false
-	switch u.Scheme {
-	case "redis", "valkey":
-		u.Scheme = "redis"
-	case "rediss", "valkeys":
-		u.Scheme, secure = "rediss", true
-	default:
-		return nil, fmt.Errorf("target: unsupported scheme %q (use redis:// or rediss://)", u.Scheme)
-	}
-	host := u.Hostname()
-	if host == "" {
-		host = "127.0.0.1"
-		u.Host = net.JoinHostPort(host, cmpOr(u.Port(), "6379"))
-	}
-	if p := strings.Trim(u.Path, "/"); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 0 {
-			return nil, fmt.Errorf("target: database %q in the URL path is not a number", p)
-		}
-	}
-	q := u.Query()
-	tlsOpt := o.TLS
-	if v := q.Get("tls-ca"); v != "" {
-		tlsOpt.CAFile = v
-	}
-	if v := q.Get("tls-cert"); v != "" {
-		tlsOpt.CertFile = v
-	}
-	if v := q.Get("tls-key"); v != "" {
-		tlsOpt.KeyFile = v
-	}
-	if v := q.Get("tls-server-name"); v != "" {
-		tlsOpt.ServerName = v
-	}
-	if v := q.Get("tls-insecure"); v == "1" || v == "true" {
-		tlsOpt.Insecure = true
-	}
-	for _, k := range tlsQuery {
-		q.Del(k)
-	}
-	u.RawQuery = q.Encode()
-	ro, err := redis.ParseURL(u.String())
-	if err != nil {
-		return nil, fmt.Errorf("target %q: %v", redactURL(raw), err)
-	}
-	ep := &endpoint{addr: ro.Addr, db: ro.DB, user: ro.Username, password: ro.Password}
-	if u.User != nil {
-		if _, hasPass := u.User.Password(); !hasPass {
-			ep.user, ep.password = "", u.User.Username() // redis://secret@host: a password alone
-		}
-	}
-	if o.Username != "" {
-		ep.user = o.Username
-	}
-	if o.Password != "" {
-		ep.password = o.Password
-	}
-	if secure || tlsOpt.CAFile != "" || tlsOpt.CertFile != "" { // TLS options imply TLS
-		ep.tls = &tls.Config{ServerName: host, InsecureSkipVerify: tlsOpt.Insecure}
-		if tlsOpt.ServerName != "" {
-			ep.tls.ServerName = tlsOpt.ServerName
-		}
-		if tlsOpt.CAFile != "" {
-			pem, err := os.ReadFile(tlsOpt.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("TLS CA: %v", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("TLS CA %s: no PEM certificate found", tlsOpt.CAFile)
-			}
-			ep.tls.RootCAs = pool
-		}
-		if tlsOpt.CertFile != "" || tlsOpt.KeyFile != "" {
-			cert, err := tls.LoadX509KeyPair(tlsOpt.CertFile, tlsOpt.KeyFile)
-			if err != nil {
-				return nil, fmt.Errorf("TLS client certificate: %v", err)
-			}
-			ep.tls.Certificates = []tls.Certificate{cert}
-		}
+		return nil, fmt.Errorf("target %w", err)
 	}
 	return ep, nil
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // redactURL hides a password in a URL for messages.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	return u.Redacted()
-}
+func redactURL(s string) string { return redisurl.Redact(s) }
 
 // Connection settings shared by the standalone and the cluster clients.
 // Writes are never retried by go-redis (MaxRetries -1): a pipeline sent
@@ -171,7 +59,7 @@ func noMaint() *maintnotifications.Config {
 // standalone target.
 func (e *engine) clientOptions(db int) *redis.Options {
 	return &redis.Options{
-		Addr: e.ep.addr, Username: e.ep.user, Password: e.ep.password, DB: db, TLSConfig: e.ep.tls,
+		Network: e.ep.Network, Addr: e.ep.Addr, Username: e.ep.Username, Password: e.ep.Password, DB: db, TLSConfig: e.ep.TLS,
 		Protocol: 2, DisableIdentity: true, MaintNotificationsConfig: noMaint(),
 		MaxRetries: -1, DialerRetries: 1, DialTimeout: dialTimeout, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout,
 		PoolSize: e.o.Workers + 2, ReadBufferSize: readBuffer, WriteBufferSize: writeBuffer,
@@ -180,7 +68,7 @@ func (e *engine) clientOptions(db int) *redis.Options {
 
 func (e *engine) clusterOptions() *redis.ClusterOptions {
 	return &redis.ClusterOptions{
-		Addrs: []string{e.ep.addr}, Username: e.ep.user, Password: e.ep.password, TLSConfig: e.ep.tls,
+		Addrs: []string{e.ep.Addr}, Username: e.ep.Username, Password: e.ep.Password, TLSConfig: e.ep.TLS,
 		Protocol: 2, DisableIdentity: true, MaintNotificationsConfig: noMaint(),
 		MaxRetries: -1, MaxRedirects: 16, DialerRetries: 1, DialTimeout: dialTimeout, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout,
 		PoolSize: e.o.Workers + 2, ReadBufferSize: readBuffer, WriteBufferSize: writeBuffer,
@@ -224,7 +112,7 @@ func (e *engine) closeClients() {
 // standalone), one after the other in address order.
 func (e *engine) eachMaster(fn func(addr string, c *redis.Client) error) error {
 	if !e.cluster {
-		return fn(e.ep.addr, e.client(e.ep.db))
+		return fn(e.ep.Addr, e.client(e.ep.DB))
 	}
 	var masters []*redis.Client
 	ch := make(chan *redis.Client, 64)
@@ -242,7 +130,7 @@ func (e *engine) eachMaster(fn func(addr string, c *redis.Client) error) error {
 	close(ch)
 	<-done
 	if err != nil {
-		return e.connErr(e.ep.addr, err)
+		return e.connErr(e.ep.Addr, err)
 	}
 	sort.Slice(masters, func(i, j int) bool { return masters[i].Options().Addr < masters[j].Options().Addr })
 	for _, c := range masters {

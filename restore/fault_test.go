@@ -89,7 +89,7 @@ func TestRestoreKillAndResume(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		rep1, err1 = Restore(context.Background(), []string{file}, opts)
+		rep1, err1 = Restore(context.Background(), FileInputs(nil, file), opts)
 	}()
 	time.Sleep(1500 * time.Millisecond)
 	s.Do("SHUTDOWN", "NOSAVE")
@@ -111,7 +111,7 @@ func TestRestoreKillAndResume(t *testing.T) {
 	n, _ := s2.Do("DBSIZE")
 	t.Logf("restarted target holds %v keys", n)
 	opts.Target, opts.Rate, opts.Verify = "redis://"+s2.Addr, 0, true
-	rep2, err := Restore(context.Background(), []string{file}, opts)
+	rep2, err := Restore(context.Background(), FileInputs(nil, file), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestRestoreKillAndResume(t *testing.T) {
 		t.Errorf("report says %d written over both runs, want %d", rep2.Written, want)
 	}
 	// A third run finds the checkpoint complete.
-	rep3, err := Restore(context.Background(), []string{file}, opts)
+	rep3, err := Restore(context.Background(), FileInputs(nil, file), opts)
 	if err != nil || !rep3.OK() {
 		t.Fatalf("third run: %v", err)
 	}
@@ -154,14 +154,14 @@ func TestRestoreWrongPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	file := makeRDB(t, 10, 0, 0)
-	_, err := Restore(context.Background(), []string{file}, Options{Target: "redis://:wrong@" + s.Addr})
+	_, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://:wrong@" + s.Addr})
 	if err == nil || !strings.Contains(err.Error(), "authentication failed") {
 		t.Fatalf("error %v, want an authentication failure", err)
 	}
 	if strings.Contains(err.Error(), "wrong@") {
 		t.Errorf("error shows the password: %v", err)
 	}
-	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://:secret@" + s.Addr})
+	rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://:secret@" + s.Addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestRestoreWrongPassword(t *testing.T) {
 	// ACL user
 	s.Do("ACL", "SETUSER", "loader", "on", ">pw", "~*", "+@all")
 	s.Do("FLUSHALL")
-	rep, err = Restore(context.Background(), []string{file}, Options{Target: "redis://loader:pw@" + s.Addr, Verify: true})
+	rep, err = Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://loader:pw@" + s.Addr, Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestRestoreWrongPassword(t *testing.T) {
 func TestRestoreOutOfMemory(t *testing.T) {
 	s := redistest.Start(t, "", "--maxmemory", "3mb", "--maxmemory-policy", "noeviction")
 	file := makeRDB(t, 20000, 0, 0)
-	_, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr})
+	_, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + s.Addr})
 	if !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "maxmemory") {
 		t.Fatalf("err %v, want a refusal before writing", err)
 	}
@@ -196,7 +196,7 @@ func TestRestoreOutOfMemory(t *testing.T) {
 func TestRestoreSmallProtoMaxBulkLen(t *testing.T) {
 	s := redistest.Start(t, "", "--proto-max-bulk-len", "1mb")
 	file := makeRDB(t, 100, 2, 2000)
-	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Verify: true})
+	rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + s.Addr, Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,11 +212,11 @@ func TestRestoreConflicts(t *testing.T) {
 	s := redistest.Start(t, "")
 	file := makeRDB(t, 100, 1, 2000)
 	s.Do("SET", "str:000001", "mine")
-	_, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr})
+	_, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + s.Addr})
 	if err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Fatalf("err %v, want a refusal", err)
 	}
-	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Conflict: SkipExisting, MaxPayload: 1 << 20})
+	rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + s.Addr, Conflict: SkipExisting, MaxPayload: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestRestoreConflicts(t *testing.T) {
 	if rep.Skipped["exists in the target (--skip-existing)"] != 1 {
 		t.Errorf("skipped: %v", rep.Skipped)
 	}
-	rep, err = Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Conflict: Replace, Verify: true, MaxPayload: 1 << 20})
+	rep, err = Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + s.Addr, Conflict: Replace, Verify: true, MaxPayload: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func TestRestoreMSetSameContent(t *testing.T) {
 			msetKeys = keys
 			s := redistest.Start(t, "")
 			redistest.MustDo(t, s, "CONFIG", "RESETSTAT")
-			rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Verify: true})
+			rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + s.Addr, Verify: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,7 +109,7 @@ func TestRestoreMSetConflicts(t *testing.T) {
 	redistest.MustDo(t, s, "SET", "str:000001", "mine")
 	redistest.MustDo(t, s, "SET", "str:000002", "mine")
 	redistest.MustDo(t, s, "CONFIG", "RESETSTAT")
-	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Conflict: SkipExisting})
+	rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + s.Addr, Conflict: SkipExisting})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func TestRestoreMSetConflicts(t *testing.T) {
 	// --replace
 	redistest.MustDo(t, s, "SET", "str:000001", "mine")
 	redistest.MustDo(t, s, "CONFIG", "RESETSTAT")
-	rep, err = Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Conflict: Replace, Verify: true})
+	rep, err = Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + s.Addr, Conflict: Replace, Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestRestoreMSetConflicts(t *testing.T) {
 	// the same file twice into an empty target: the second copy's keys
 	// exist (they are not written again silently)
 	redistest.MustDo(t, s, "FLUSHALL")
-	rep, err = Restore(context.Background(), []string{file, file}, Options{Target: "redis://" + s.Addr})
+	rep, err = Restore(context.Background(), FileInputs(nil, file, file), Options{Target: "redis://" + s.Addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestRestoreMSetConflicts(t *testing.T) {
 	// refused before anything is written.
 	redistest.MustDo(t, s, "FLUSHALL")
 	two := makeRDBDBs(t, 300)
-	rep, err = Restore(context.Background(), []string{two}, Options{Target: "redis://" + s.Addr, MapDB: func(int) int { return 0 }})
+	rep, err = Restore(context.Background(), FileInputs(nil, two), Options{Target: "redis://" + s.Addr, MapDB: func(int) int { return 0 }})
 	var rerr *rewrite.Error
 	if !errors.As(err, &rerr) || len(rep.Incompatible) != 1 || rep.Incompatible[0].Count != 300 || !strings.Contains(err.Error(), "--map-db") {
 		t.Fatalf("two databases into one: err %v, want 300 keys refused", err)
@@ -201,7 +201,7 @@ func TestRestoreMSetACL(t *testing.T) {
 	file := makeRDB(t, 2000, 0, 0)
 	s := redistest.Start(t, "")
 	redistest.MustDo(t, s, "ACL", "SETUSER", "nomset", "on", ">pw", "~*", "+@all", "-mset")
-	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://nomset:pw@" + s.Addr, Verify: true})
+	rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://nomset:pw@" + s.Addr, Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestRestoreMSetACL(t *testing.T) {
 
 	redistest.MustDo(t, s, "FLUSHALL")
 	redistest.MustDo(t, s, "ACL", "SETUSER", "some", "on", ">pw", "~str:0001*", "~list:*", "~hash:*", "~{*", "+@all")
-	rep, err = Restore(context.Background(), []string{file}, Options{Target: "redis://some:pw@" + s.Addr})
+	rep, err = Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://some:pw@" + s.Addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +241,7 @@ func TestRestoreMSetACL(t *testing.T) {
 func TestRestoreMSetOutOfMemory(t *testing.T) {
 	s := redistest.Start(t, "", "--maxmemory", "3mb", "--maxmemory-policy", "noeviction")
 	file := makeRDB(t, 20000, 0, 0)
-	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, AllowEviction: true})
+	rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + s.Addr, AllowEviction: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 // loads as stored are not decoded; others are re-encoded for the target
 // only when their type could hold something it lacks (hashes, streams,
 // module values and metadata).
-func (e *engine) precheck(sources []string) error {
+func (e *engine) precheck(sources []Input) error {
 	e.databases()
 	modules, err := e.targetModules()
 	if err != nil {
@@ -28,8 +28,8 @@ func (e *engine) precheck(sources []string) error {
 	}
 	var found rewrite.Findings
 	chk := &rewrite.Checker{Opts: rdb.WriterOptions{Target: e.target, Policy: e.o.Policy}}
-	for _, name := range sources {
-		if err := e.precheckSource(name, chk, modules, &found); err != nil {
+	for _, in := range sources {
+		if err := e.precheckSource(in, chk, modules, &found); err != nil {
 			return err
 		}
 	}
@@ -37,14 +37,12 @@ func (e *engine) precheck(sources []string) error {
 	return nil
 }
 
-func (e *engine) precheckSource(name string, chk *rewrite.Checker, modules map[string]bool, found *rewrite.Findings) error {
-	src, err := e.o.Open(e.ctx, name)
+func (e *engine) precheckSource(in Input, chk *rewrite.Checker, modules map[string]bool, found *rewrite.Findings) error {
+	r, src, err := e.openReader(in)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	opts := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, e.o.ReaderOptions...)
-	r := rdb.NewReader(src, opts...)
 	raw, started := false, false
 	// A key held twice in one database: a server refuses such a file, and
 	// restoring it would keep one occurrence or the other by chance.
@@ -53,7 +51,7 @@ func (e *engine) precheckSource(name string, chk *rewrite.Checker, modules map[s
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
-			return e.precheckRepeats(name, repeats, found)
+			return e.precheckRepeats(in, repeats, found)
 		}
 		if err != nil {
 			return err
@@ -121,21 +119,16 @@ func (e *engine) precheckSource(name string, chk *rewrite.Checker, modules map[s
 
 // precheckRepeats finishes the search for keys a source holds twice in
 // one database.
-func (e *engine) precheckRepeats(name string, f *rewrite.RepeatFinder, found *rewrite.Findings) error {
+func (e *engine) precheckRepeats(in Input, f *rewrite.RepeatFinder, found *rewrite.Findings) error {
 	open := func() (*rdb.Reader, io.Closer, error) {
-		src, err := e.o.Open(e.ctx, name)
-		if err != nil {
-			return nil, nil, err
-		}
-		opts := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, e.o.ReaderOptions...)
-		return rdb.NewReader(src, opts...), src, nil
+		return e.openReader(in)
 	}
 	place := func(rec *rdb.Record) (int, bool) { return e.targetDB(rec.DB), true }
 	rep, err := f.Finish(e.ctx, open, place, rewrite.KeepFirst)
 	if err != nil {
 		return err
 	}
-	found.AddN(rewrite.Reason{What: fmt.Sprintf("keys met more than once in one target database in %q (repeated in the file, or brought together by --map-db): which one the target keeps would be chance", name),
+	found.AddN(rewrite.Reason{What: fmt.Sprintf("keys met more than once in one target database in %q (repeated in the file, or brought together by --map-db): which one the target keeps would be chance", in.Name),
 		Hint: "leave some out (--db, --match), or have rdbtool convert --on-duplicate keep-first or keep-last write a file that keeps one"}, rep.Keys, rep.Examples)
 	return nil
 }
@@ -146,7 +139,7 @@ func (e *engine) targetDB(db int) int {
 		return e.o.MapDB(db)
 	}
 	if db == 0 {
-		return e.ep.db
+		return e.ep.DB
 	}
 	return db
 }

@@ -21,7 +21,7 @@ const (
 	skipEmpty  = "empty collection (a server skips it when loading)"
 )
 
-func (e *engine) readAll(sources []string) error {
+func (e *engine) readAll(sources []Input) error {
 	go e.wakeOnCancel()
 	first := 0
 	if e.cp != nil {
@@ -46,7 +46,7 @@ func (e *engine) databases() {
 		return
 	}
 	e.ndb = 16
-	if v, ok := configGet(e, e.client(e.ep.db), "databases"); ok {
+	if v, ok := configGet(e, e.client(e.ep.DB), "databases"); ok {
 		e.ndb = int(v)
 	}
 }
@@ -60,15 +60,15 @@ func (e *engine) rawCompatible(d rdb.Dialect, v int) bool {
 	return d == rdb.DialectRedis && v <= e.tgtVer
 }
 
-func (e *engine) readSource(idx int, name string) error {
-	src, err := e.o.Open(e.ctx, name)
+func (e *engine) readSource(idx int, in Input) error {
+	name := in.Name
+	src, size, err := in.Open(e.ctx)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
 	opts := append([]rdb.Option{rdb.WithName(name)}, e.o.ReaderOptions...)
 	var off, hw int64
-	size := src.RawSize()
 	if e.cp != nil && idx == e.cp.Source && e.cp.Offset > 0 {
 		off, hw = e.cp.Offset, e.cp.HighWater
 		if _, err := io.CopyN(io.Discard, src, off); err != nil {
@@ -190,23 +190,7 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	// server (RESTORE costs it a payload check and decode per key).
 	// Before 6.2 (no PXAT) only strings without TTL, which may go in MSETs.
 	if rec.Type == rdb.TypeString && e.o.Mode == Auto && rec.Idle < 0 && rec.Freq < 0 && len(rec.KeyMeta) == 0 && (e.setPXAT() || (e.mset && rec.ExpireAt == 0)) {
-		v, err := r.ReadString()
-		if err != nil {
-			return err
-		}
-		if int64(len(v)) <= e.maxPay/2 {
-			j.kind, j.payload = jobSet, append([]byte(nil), v...)
-			r.Skip()
-			return e.send(j, rec.Offset, rec.DB, rec.Offset+rec.Size)
-		}
-		// too big for one command: re-encode, then the command path
-		p, err := rdb.EncodeDump(&rdb.Value{Type: rdb.TypeString, String: v}, rdb.WriterOptions{Target: e.target, NoCompression: true})
-		if err != nil {
-			return err
-		}
-		j.kind, j.payload, j.reenc = jobCommands, p, true
-		r.Skip()
-		return e.send(j, rec.Offset, rec.DB, rec.Offset+rec.Size)
+		return e.stringJob(j, r, rec)
 	}
 	// The payload: as stored when the target loads this RDB version.
 	var payload []byte
@@ -280,6 +264,28 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 	}
 	j.payload = payload
 	return e.send(j, rec.Offset, rec.DB, end)
+}
+
+// stringJob sends a plain string with SET (or in an MSET), or by commands
+// from a re-encoded payload when it is too big for one command.
+func (e *engine) stringJob(j *job, r *rdb.Reader, rec *rdb.Record) error {
+	v, err := r.ReadString()
+	if err != nil {
+		return err
+	}
+	if int64(len(v)) <= e.maxPay/2 {
+		j.kind, j.payload = jobSet, append([]byte(nil), v...)
+		r.Skip()
+		return e.send(j, rec.Offset, rec.DB, rec.Offset+rec.Size)
+	}
+	// too big for one command: re-encode, then the command path
+	p, err := rdb.EncodeDump(&rdb.Value{Type: rdb.TypeString, String: v}, rdb.WriterOptions{Target: e.target, NoCompression: true})
+	if err != nil {
+		return err
+	}
+	j.kind, j.payload, j.reenc = jobCommands, p, true
+	r.Skip()
+	return e.send(j, rec.Offset, rec.DB, rec.Offset+rec.Size)
 }
 
 // emptyPayload reports whether a stored collection holds no element

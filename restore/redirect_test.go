@@ -73,7 +73,7 @@ func TestRestoreClusterRedirects(t *testing.T) {
 	var err error
 	go func() {
 		defer close(done)
-		rep, err = Restore(context.Background(), []string{file}, Options{Target: "redis://" + c.Addrs()[0], Cluster: true,
+		rep, err = Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + c.Addrs()[0], Cluster: true,
 			Rate: 2500, Workers: 2, Pipeline: 32, Verify: true})
 	}()
 	time.Sleep(400 * time.Millisecond)

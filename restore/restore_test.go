@@ -68,7 +68,7 @@ func TestRestoreCorpusStandalone(t *testing.T) {
 					t.Fatal(err)
 				}
 				s.Do("FUNCTION", "FLUSH")
-				rep, err := Restore(context.Background(), []string{f.RDB}, Options{
+				rep, err := Restore(context.Background(), FileInputs(nil, f.RDB), Options{
 					Target: "redis://" + s.Addr, Policy: testPolicy, Mode: mode, Method: method, Filter: nonModule, Verify: true,
 					ChunkElements: 50,
 				})
@@ -142,7 +142,7 @@ func TestRestoreCorpusCluster(t *testing.T) {
 					n.Do("FLUSHALL")
 					n.Do("FUNCTION", "FLUSH")
 				}
-				rep, err := Restore(context.Background(), []string{f.RDB}, Options{
+				rep, err := Restore(context.Background(), FileInputs(nil, f.RDB), Options{
 					Target: "redis://" + seed, Cluster: true, Policy: testPolicy, Mode: mode, ChunkElements: 50, Verify: true,
 					Filter: func(rec *rdb.Record) bool { return rec.DB == 0 && rec.Type != rdb.TypeModule },
 				})

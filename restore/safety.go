@@ -145,7 +145,7 @@ func readOnly(addr string, err error) error {
 // checkMemory refuses, before anything is written, a target whose
 // maxmemory cannot hold the snapshot or whose eviction policy could
 // delete keys the restore wrote (unless AllowEviction).
-func (e *engine) checkMemory(sources []string) error {
+func (e *engine) checkMemory(sources []Input) error {
 	type mem struct {
 		addr      string
 		max, used int64
@@ -229,7 +229,7 @@ func describeNodes[T any](nodes []T, f func(T) string) string {
 // expired keys left out), raised by the prediction's known accuracy so a
 // snapshot near the limit is refused rather than evicted. The one place
 // the restore asks for a memory prediction.
-func (e *engine) estimateLoadedBytes(sources []string, memAllocator string) (int64, error) {
+func (e *engine) estimateLoadedBytes(sources []Input, memAllocator string) (int64, error) {
 	ver, _ := analyze.ParseServerVersion(e.rep.TargetVersion)
 	// INFO's mem_allocator does not tell Redis's own jemalloc from a
 	// distribution's system jemalloc, whose coarser size classes need
@@ -239,8 +239,8 @@ func (e *engine) estimateLoadedBytes(sources []string, memAllocator string) (int
 		alloc = analyze.Libc
 	}
 	p := analyze.NewLoadPredictor(analyze.Options{ServerVersion: &ver, Allocator: alloc, Now: time.UnixMilli(e.now)})
-	for _, name := range sources {
-		if err := e.predictSource(p, name); err != nil {
+	for _, in := range sources {
+		if err := e.predictSource(p, in); err != nil {
 			return 0, err
 		}
 	}
@@ -249,14 +249,12 @@ func (e *engine) estimateLoadedBytes(sources []string, memAllocator string) (int
 }
 
 // predictSource adds the keys of one source that the restore writes.
-func (e *engine) predictSource(p *analyze.LoadPredictor, name string) error {
-	src, err := e.o.Open(e.ctx, name)
+func (e *engine) predictSource(p *analyze.LoadPredictor, in Input) error {
+	r, src, err := e.openReader(in)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	opts := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, e.o.ReaderOptions...)
-	r := rdb.NewReader(src, opts...)
 	for {
 		if err := e.ctx.Err(); err != nil {
 			return err

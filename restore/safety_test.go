@@ -3,11 +3,9 @@ package restore
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -63,7 +61,7 @@ func TestRestoreRefusesReplica(t *testing.T) {
 	}
 	file := makeRDB(t, 200, 0, 0)
 	for _, method := range []Method{MethodAuto, MethodKeys} {
-		_, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + replica.Addr, Method: method, Conflict: Replace})
+		_, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + replica.Addr, Method: method, Conflict: Replace})
 		if !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "--detach-replica") || !strings.Contains(err.Error(), master.Addr) {
 			t.Fatalf("method %d: err %v, want a refusal naming the master and --detach-replica", method, err)
 		}
@@ -82,7 +80,7 @@ func TestRestoreRefusesReplica(t *testing.T) {
 			t.Fatalf("replica holds %d keys, want its master's 1", n)
 		}
 	}
-	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + replica.Addr, Conflict: Replace, DetachReplica: true})
+	rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + replica.Addr, Conflict: Replace, DetachReplica: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +97,7 @@ func TestRestoreRefusesReplica(t *testing.T) {
 // (min-replicas-to-write without replicas) is refused before writing.
 func TestRestoreRefusesReadOnlyTarget(t *testing.T) {
 	s := redistest.Start(t, "", "--min-replicas-to-write", "1")
-	_, err := Restore(context.Background(), []string{makeRDB(t, 10, 0, 0)}, Options{Target: "redis://" + s.Addr})
+	_, err := Restore(context.Background(), FileInputs(nil, makeRDB(t, 10, 0, 0)), Options{Target: "redis://" + s.Addr})
 	if !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "refuses writes") {
 		t.Fatalf("err %v, want a refusal", err)
 	}
@@ -121,7 +119,7 @@ func TestRestoreResumeAfterTargetRestartedEmpty(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, err1 = Restore(context.Background(), []string{file}, opts)
+		_, err1 = Restore(context.Background(), FileInputs(nil, file), opts)
 	}()
 	time.Sleep(2500 * time.Millisecond)
 	pid, _ := strconv.Atoi(infoField(t, s, "server", "process_id"))
@@ -139,29 +137,30 @@ func TestRestoreResumeAfterTargetRestartedEmpty(t *testing.T) {
 	}
 	t.Logf("killed after about %d keys; checkpoint: offset %d, written %d", written, c.Offset, c.Counts.Written)
 
-	s2 := startAt(t, port)
-	rep, err := Restore(context.Background(), []string{file}, opts)
+	p, _ := strconv.Atoi(port)
+	s2 := redistest.StartAt(t, p, "")
+	rep, err := Restore(context.Background(), FileInputs(nil, file), opts)
 	if !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "restarted") || !strings.Contains(err.Error(), "remove "+cp) {
 		t.Fatalf("resume into the emptied target: err %v, report %+v; want a refusal explaining the restart", err, rep)
 	}
 	t.Logf("resume refused: %v", err)
-	if n := s2.DBSize(context.Background()).Val(); n != 0 {
+	if n := dbsize(t, s2); n != 0 {
 		t.Fatalf("the refused resume wrote %d keys", n)
 	}
 	// An emptied target with the same run_id (FLUSHALL) is refused too.
 	opts.Rate = 0
 	opts.Checkpoint = filepath.Join(t.TempDir(), "second.checkpoint")
-	rep, err = Restore(context.Background(), []string{file}, opts)
+	rep, err = Restore(context.Background(), FileInputs(nil, file), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkReport(t, rep, true)
 	want := int64(30000 + 3000*2)
-	if n := s2.DBSize(context.Background()).Val(); n != want || rep.Written != want {
+	if n := dbsize(t, s2); n != want || rep.Written != want {
 		t.Fatalf("fresh run: target holds %d, report says %d written, want %d", n, rep.Written, want)
 	}
-	s2.FlushAll(context.Background())
-	if _, err := Restore(context.Background(), []string{file}, opts); !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "FLUSHALL") {
+	redistest.MustDo(t, s2, "FLUSHALL")
+	if _, err := Restore(context.Background(), FileInputs(nil, file), opts); !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "FLUSHALL") {
 		t.Fatalf("completed checkpoint, flushed target: err %v, want a refusal", err)
 	}
 }
@@ -176,7 +175,7 @@ func TestRestoreMaxmemory(t *testing.T) {
 		t.Run(policy, func(t *testing.T) {
 			s := redistest.Start(t, "", "--maxmemory", "2mb", "--maxmemory-policy", policy)
 			for _, method := range []Method{MethodAuto, MethodKeys} {
-				_, err := Restore(context.Background(), []string{big}, Options{Target: "redis://" + s.Addr, Method: method})
+				_, err := Restore(context.Background(), FileInputs(nil, big), Options{Target: "redis://" + s.Addr, Method: method})
 				if !errors.Is(err, ErrUnsafeTarget) {
 					t.Fatalf("err %v, want a refusal", err)
 				}
@@ -186,7 +185,7 @@ func TestRestoreMaxmemory(t *testing.T) {
 				}
 			}
 			usedBefore, _ := strconv.ParseInt(infoField(t, s, "memory", "used_memory"), 10, 64)
-			rep, err := Restore(context.Background(), []string{small}, Options{Target: "redis://" + s.Addr})
+			rep, err := Restore(context.Background(), FileInputs(nil, small), Options{Target: "redis://" + s.Addr})
 			if policy == "noeviction" && err == nil {
 				// The estimate the check relied on is the load prediction's
 				// upper bound: not below what the keys took, and not far above.
@@ -201,7 +200,7 @@ func TestRestoreMaxmemory(t *testing.T) {
 				if !errors.Is(err, ErrUnsafeTarget) || !strings.Contains(err.Error(), "--allow-eviction") {
 					t.Fatalf("evicting policy: err %v, want a refusal naming --allow-eviction", err)
 				}
-				rep, err = Restore(context.Background(), []string{small}, Options{Target: "redis://" + s.Addr, AllowEviction: true})
+				rep, err = Restore(context.Background(), FileInputs(nil, small), Options{Target: "redis://" + s.Addr, AllowEviction: true})
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -222,7 +221,7 @@ func TestRestoreMaxmemory(t *testing.T) {
 func TestRestoreFinalCheck(t *testing.T) {
 	s := redistest.Start(t, "")
 	file := makeRDB(t, 5000, 0, 0)
-	rep, err := Restore(context.Background(), []string{file}, Options{Target: "redis://" + s.Addr, Method: MethodKeys})
+	rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + s.Addr, Method: MethodKeys})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,26 +240,6 @@ func TestRestoreFinalCheck(t *testing.T) {
 		t.Fatalf("err %v, want ErrLost", err)
 	}
 	t.Log(err)
-}
-
-// startAt starts an empty redis-server without persistence on a given
-// port (redistest picks its own), for a target restarted at its address.
-func startAt(t *testing.T, port string) *redis.Client {
-	t.Helper()
-	cmd := exec.Command("redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + port})
-	t.Cleanup(func() { c.Close() })
-	for i := 0; c.Ping(context.Background()).Err() != nil; i++ {
-		if i > 500 {
-			t.Fatal("the restarted server does not answer")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return c
 }
 
 // flagOptions turns the flags a refusal names into Options.
@@ -299,7 +278,7 @@ func TestRestoreDryRunCorpus(t *testing.T) {
 			s.Do("FLUSHALL")
 			s.Do("FUNCTION", "FLUSH")
 			o := Options{Target: "redis://" + s.Addr, DryRun: true}
-			dry, err := Restore(context.Background(), []string{f.RDB}, o)
+			dry, err := Restore(context.Background(), FileInputs(nil, f.RDB), o)
 			var rerr *rewrite.Error
 			if err != nil && !errors.As(err, &rerr) {
 				t.Fatal(err)
@@ -311,7 +290,7 @@ func TestRestoreDryRunCorpus(t *testing.T) {
 			dry.Print(&b)
 			t.Logf("%s", b.String())
 			o.DryRun = false
-			real, err := Restore(context.Background(), []string{f.RDB}, o)
+			real, err := Restore(context.Background(), FileInputs(nil, f.RDB), o)
 			if len(dry.Incompatible) == 0 {
 				if err != nil {
 					t.Fatalf("dry run found nothing, the restore failed: %v", err)
@@ -337,7 +316,7 @@ func TestRestoreDryRunCorpus(t *testing.T) {
 				t.Fatalf("some finding has no flag: %v", dry.Incompatible)
 			}
 			flagOptions(t, &o, flags)
-			rep, err := Restore(context.Background(), []string{f.RDB}, o)
+			rep, err := Restore(context.Background(), FileInputs(nil, f.RDB), o)
 			if err != nil {
 				t.Fatalf("with %v: %v", flags, err)
 			}
@@ -349,46 +328,15 @@ func TestRestoreDryRunCorpus(t *testing.T) {
 	}
 }
 
-// emptyCollectionsFile is an RDB 10 file (written byte by byte: the
-// library's writer leaves empty collections out) holding an empty set,
-// hash, sorted set and listpack hash, and the string k = v.
-func emptyCollectionsFile(t *testing.T) string {
-	t.Helper()
-	b := []byte("REDIS0010")
-	b = append(b, 0xFE, 0) // SELECTDB 0
-	str := func(s string) { b = append(b, byte(len(s))); b = append(b, s...) }
-	for _, k := range []struct {
-		typ  byte
-		name string
-	}{{2, "es"}, {4, "eh"}, {5, "ez"}} { // plain set, hash, zset2 of length 0
-		b = append(b, k.typ)
-		str(k.name)
-		b = append(b, 0)
-	}
-	b = append(b, 16) // hash listpack
-	str("elp")
-	str(string([]byte{7, 0, 0, 0, 0, 0, 0xFF}))
-	b = append(b, 0) // string
-	str("k")
-	str("v")
-	b = append(b, 0xFF)
-	b = binary.LittleEndian.AppendUint64(b, rdb.CRC64(0, b))
-	p := filepath.Join(t.TempDir(), "empty.rdb")
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestRestoreEmptyCollections: empty collections, which a server skips
 // when loading a file, are skipped and counted, key by key and by a full
 // sync, and the rest restored (into a 7.0.15 server).
 func TestRestoreEmptyCollections(t *testing.T) {
 	s := redistest.Start(t, "")
-	in := emptyCollectionsFile(t)
+	in := corpustest.EmptyCollectionsFile(t)
 	for _, m := range []Method{MethodKeys, MethodSync} {
 		s.Do("FLUSHALL")
-		rep, err := Restore(context.Background(), []string{in}, Options{Target: "redis://" + s.Addr, Method: m})
+		rep, err := Restore(context.Background(), FileInputs(nil, in), Options{Target: "redis://" + s.Addr, Method: m})
 		if err != nil {
 			t.Fatalf("method %d: %v", m, err)
 		}
@@ -449,7 +397,7 @@ func TestRestoreRepeatedKeys(t *testing.T) {
 	}
 	s := redistest.Start(t, "")
 	for _, m := range []Method{MethodAuto, MethodKeys} {
-		rep, err := Restore(context.Background(), []string{in}, Options{Target: "redis://" + s.Addr, Method: m, Conflict: Replace})
+		rep, err := Restore(context.Background(), FileInputs(nil, in), Options{Target: "redis://" + s.Addr, Method: m, Conflict: Replace})
 		var rerr *rewrite.Error
 		if !errors.As(err, &rerr) || len(rep.Incompatible) != 1 || rep.Incompatible[0].Count != 1 ||
 			!strings.Contains(err.Error(), `db 0 "a"`) || !strings.Contains(err.Error(), "--on-duplicate") {

@@ -57,8 +57,10 @@ func (e *engine) syncEligible() (bool, string) {
 	switch {
 	case e.cluster:
 		return false, "a cluster's nodes cannot be made replicas of this process"
-	case e.ep.tls != nil:
+	case e.ep.TLS != nil:
 		return false, "the target is reached over TLS"
+	case e.ep.Network != "tcp":
+		return false, "the target is reached over a unix socket (it connects back to this process over TCP)"
 	case e.o.Checkpoint != "":
 		return false, "a checkpoint was asked for"
 	case e.o.Conflict != Refuse || !e.emptyAtRun:
@@ -77,14 +79,14 @@ var errSyncNotTaken = errors.New("full sync not possible")
 
 // syncRestore restores the sources by a full sync. An error wrapping
 // errSyncNotTaken means the target was left as it was.
-func (e *engine) syncRestore(sources []string) error {
+func (e *engine) syncRestore(sources []Input) error {
 	ctx := e.ctx
-	c := e.client(e.ep.db)
+	c := e.client(e.ep.DB)
 	listen := e.o.SyncListen
 	if listen == "" {
 		// The address this host has on the way to the target, which the
 		// target can therefore reach.
-		conn, err := net.DialTimeout("tcp", e.ep.addr, 5*time.Second)
+		conn, err := net.DialTimeout("tcp", e.ep.Addr, 5*time.Second)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errSyncNotTaken, err)
 		}
@@ -98,7 +100,7 @@ func (e *engine) syncRestore(sources []string) error {
 	}
 	defer ln.Close()
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	targetHost, _, _ := net.SplitHostPort(e.ep.addr)
+	targetHost, _, _ := net.SplitHostPort(e.ep.Addr)
 
 	// A server that fails to load a replication stream exits, while an
 	// incomplete transfer is merely retried. So a stream is only ever
@@ -202,14 +204,14 @@ func (e *engine) syncRestore(sources []string) error {
 // sourcesVerified checks the CRC-64 trailer of every source against its
 // bytes (a checksum pass, without parsing) when all are local files, read
 // twice at little cost; false otherwise or when one has no checksum.
-func (e *engine) sourcesVerified(sources []string) bool {
-	for _, name := range sources {
-		if fi, err := os.Stat(name); err != nil || !fi.Mode().IsRegular() {
+func (e *engine) sourcesVerified(sources []Input) bool {
+	for _, in := range sources {
+		if fi, err := os.Stat(in.Name); err != nil || !fi.Mode().IsRegular() {
 			return false
 		}
 	}
-	for _, name := range sources {
-		src, err := e.o.Open(e.ctx, name)
+	for _, in := range sources {
+		src, _, err := in.Open(e.ctx)
 		if err != nil {
 			return false
 		}
@@ -297,7 +299,7 @@ var errModuleKey = errors.New("module values are restored key by key (by RESTORE
 // serveReplica answers the target's replication handshake on ln and sends
 // the stream, reporting on served once the stream is sent or has failed,
 // and on again if the target then asks for a second sync.
-func (e *engine) serveReplica(ln net.Listener, targetHost string, sources []string, st *syncStats, served chan<- error, again chan<- struct{}) {
+func (e *engine) serveReplica(ln net.Listener, targetHost string, sources []Input, st *syncStats, served chan<- error, again chan<- struct{}) {
 	sent := false
 	for {
 		conn, err := ln.Accept()
@@ -353,7 +355,7 @@ func isLoopback(h string) bool {
 // connection, then sends the RDB stream with an EOF mark. The connection
 // stays open (acknowledgements are read and dropped) until the target lets
 // go of it.
-func (e *engine) replicaConn(conn net.Conn, sources []string, st *syncStats) error {
+func (e *engine) replicaConn(conn net.Conn, sources []Input, st *syncStats) error {
 	br := bufio.NewReader(conn)
 	bw := bufio.NewWriterSize(conn, 1<<20)
 	for {
@@ -398,7 +400,7 @@ func (e *engine) replicaConn(conn net.Conn, sources []string, st *syncStats) err
 // writeSyncStream writes the sources as one RDB stream for the target:
 // keys kept by the filter, not expired, in their mapped databases, with
 // their function libraries.
-func (e *engine) writeSyncStream(out io.Writer, sources []string, st *syncStats) error {
+func (e *engine) writeSyncStream(out io.Writer, sources []Input, st *syncStats) error {
 	// Uncompressed: the target would only spend time decompressing. The
 	// pre-check proved the keys of each source unique per database, so
 	// with one source the writer need not check again.
@@ -410,8 +412,8 @@ func (e *engine) writeSyncStream(out io.Writer, sources []string, st *syncStats)
 		return err
 	}
 	curDB := -1
-	for _, name := range sources {
-		if err := e.syncSource(w, name, &curDB, st); err != nil {
+	for _, in := range sources {
+		if err := e.syncSource(w, in, &curDB, st); err != nil {
 			return err
 		}
 	}
@@ -432,14 +434,13 @@ func (e *engine) writeSyncStream(out io.Writer, sources []string, st *syncStats)
 	return nil
 }
 
-func (e *engine) syncSource(w *rdb.Writer, name string, curDB *int, st *syncStats) error {
-	src, err := e.o.Open(e.ctx, name)
+func (e *engine) syncSource(w *rdb.Writer, in Input, curDB *int, st *syncStats) error {
+	name := in.Name
+	r, src, err := e.openReader(in)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	opts := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, e.o.ReaderOptions...)
-	r := rdb.NewReader(src, opts...)
 	now := time.Now().UnixMilli()
 	for {
 		rec, err := r.Next()

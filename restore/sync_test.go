@@ -15,31 +15,20 @@ import (
 	"github.com/rdbtool/rdbtool/rewrite"
 )
 
-func corpusFile(t *testing.T, name string) corpustest.File {
-	t.Helper()
-	for _, f := range corpustest.Files(t) {
-		if f.Name == name {
-			return f
-		}
-	}
-	t.Fatalf("corpus file %s missing", name)
-	return corpustest.File{}
-}
-
 // TestRestoreSyncRefused: a target that refuses REPLICAOF is restored key
 // by key with MethodAuto, saying why, and MethodSync fails; neither
 // leaves the target a replica.
 func TestRestoreSyncRefused(t *testing.T) {
 	s := redistest.Start(t, "", "--rename-command", "REPLICAOF", "")
-	f := corpusFile(t, "redis-7.0.15/main")
-	_, err := Restore(context.Background(), []string{f.RDB}, Options{Target: "redis://" + s.Addr, Method: MethodSync, Filter: nonModule})
+	f := corpustest.Find(t, "redis-7.0.15/main")
+	_, err := Restore(context.Background(), FileInputs(nil, f.RDB), Options{Target: "redis://" + s.Addr, Method: MethodSync, Filter: nonModule})
 	if err == nil || !strings.Contains(err.Error(), "REPLICAOF") {
 		t.Fatalf("MethodSync against a server without REPLICAOF: %v, want an error naming REPLICAOF", err)
 	}
 	if n, _ := s.Do("DBSIZE"); n != int64(0) {
 		t.Errorf("DBSIZE %v after a refused sync", n)
 	}
-	rep, err := Restore(context.Background(), []string{f.RDB}, Options{Target: "redis://" + s.Addr, Method: MethodAuto, Filter: nonModule, Verify: true})
+	rep, err := Restore(context.Background(), FileInputs(nil, f.RDB), Options{Target: "redis://" + s.Addr, Method: MethodAuto, Filter: nonModule, Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,8 +49,8 @@ func TestRestoreSyncRefused(t *testing.T) {
 // is restored by a full sync.
 func TestRestoreSyncModuleKeys(t *testing.T) {
 	s := redistest.Start(t, "")
-	f := corpusFile(t, "redis-7.4.1/module")
-	rep, err := Restore(context.Background(), []string{f.RDB}, Options{Target: "redis://" + s.Addr, Method: MethodAuto, Policy: testPolicy})
+	f := corpustest.Find(t, "redis-7.4.1/module")
+	rep, err := Restore(context.Background(), FileInputs(nil, f.RDB), Options{Target: "redis://" + s.Addr, Method: MethodAuto, Policy: testPolicy})
 	var rerr *rewrite.Error
 	if !errors.As(err, &rerr) || !strings.Contains(err.Error(), "--skip-modules") || len(rep.Incompatible) == 0 {
 		t.Fatalf("err %v, want the module values refused before writing", err)
@@ -72,7 +61,7 @@ func TestRestoreSyncModuleKeys(t *testing.T) {
 	if role, _ := s.Do("ROLE"); role == nil || string(redistest.AsBytes(role.([]any)[0])) != "master" {
 		t.Errorf("ROLE %v, want master", role)
 	}
-	rep, err = Restore(context.Background(), []string{f.RDB}, Options{Target: "redis://" + s.Addr, Method: MethodAuto, Policy: testPolicy, SkipModules: true})
+	rep, err = Restore(context.Background(), FileInputs(nil, f.RDB), Options{Target: "redis://" + s.Addr, Method: MethodAuto, Policy: testPolicy, SkipModules: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,11 +77,11 @@ func TestRestoreSyncModuleKeys(t *testing.T) {
 // TestChecksumOK: the pass that decides whether a target may load a sync
 // stream as it arrives accepts only files whose CRC-64 trailer matches.
 func TestChecksumOK(t *testing.T) {
-	good, err := os.ReadFile(corpusFile(t, "redis-7.0.15/main").RDB)
+	good, err := os.ReadFile(corpustest.Find(t, "redis-7.0.15/main").RDB)
 	if err != nil {
 		t.Fatal(err)
 	}
-	noSum, err := os.ReadFile(corpusFile(t, "redis-7.0.15/nochecksum").RDB)
+	noSum, err := os.ReadFile(corpustest.Find(t, "redis-7.0.15/nochecksum").RDB)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,46 +2,30 @@ package restore
 
 import (
 	"context"
-	"net"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/rdbtool/rdbtool/internal/redistest"
 )
 
-// writeCerts makes a CA, a server certificate for 127.0.0.1 and a client
-// certificate, as PEM files in dir.
-func writeCerts(t *testing.T, dir string) (ca, srvCert, srvKey, cliCert, cliKey string) {
-	c := redistest.WriteCerts(t, dir)
-	return c.CA, c.ServerCert, c.ServerKey, c.ClientCert, c.ClientKey
-}
-
 // TestRestoreTLS: rediss:// with a private CA and a client certificate
 // (the server requires one), given as options and in the URL's query.
 func TestRestoreTLS(t *testing.T) {
-	dir := t.TempDir()
-	ca, sc, sk, cc, ck := writeCerts(t, dir)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	s := redistest.Start(t, "", "--tls-port", strconv.Itoa(port), "--tls-cert-file", sc, "--tls-key-file", sk,
-		"--tls-ca-cert-file", ca, "--tls-auth-clients", "yes")
+	c := redistest.WriteCerts(t, t.TempDir())
+	ca, cc, ck := c.CA, c.ClientCert, c.ClientKey
+	s, addr := redistest.StartTLS(t, "", c)
 	file := makeRDB(t, 200, 0, 0)
-	target := "rediss://127.0.0.1:" + strconv.Itoa(port)
+	target := "rediss://" + addr
 
 	// No client certificate: the server refuses the handshake.
-	_, err = Restore(context.Background(), []string{file}, Options{Target: target, TLS: TLSOptions{CAFile: ca}})
+	_, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: target, TLS: TLSOptions{CAFile: ca}})
 	if err == nil {
 		t.Fatal("restore without a client certificate succeeded")
 	}
 	t.Logf("without a client certificate: %v", err)
 
-	rep, err := Restore(context.Background(), []string{file}, Options{Target: target, Verify: true,
+	rep, err := Restore(context.Background(), FileInputs(nil, file), Options{Target: target, Verify: true,
 		TLS: TLSOptions{CAFile: ca, CertFile: cc, KeyFile: ck}})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +34,7 @@ func TestRestoreTLS(t *testing.T) {
 
 	s.Do("FLUSHALL")
 	q := url.Values{"tls-ca": {ca}, "tls-cert": {cc}, "tls-key": {ck}, "tls-server-name": {"localhost"}}
-	rep, err = Restore(context.Background(), []string{file}, Options{Target: target + "/0?" + q.Encode(), Verify: true})
+	rep, err = Restore(context.Background(), FileInputs(nil, file), Options{Target: target + "/0?" + q.Encode(), Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +44,7 @@ func TestRestoreTLS(t *testing.T) {
 	}
 
 	// A wrong server name fails verification.
-	_, err = Restore(context.Background(), []string{file}, Options{Target: target, Conflict: Replace,
+	_, err = Restore(context.Background(), FileInputs(nil, file), Options{Target: target, Conflict: Replace,
 		TLS: TLSOptions{CAFile: ca, CertFile: cc, KeyFile: ck, ServerName: "elsewhere.example"}})
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("wrong server name: %v, want a certificate error", err)

@@ -55,77 +55,12 @@ type vitem struct {
 	expire int64
 }
 
-func (e *engine) verify(sources []string) (*VerifyReport, error) {
+// verify reads the sources again and checks each key they hold (after
+// filters, expiry and database mapping) against the target, 512 keys to a
+// round.
+func (e *engine) verify(sources []Input) (*VerifyReport, error) {
 	v := &VerifyReport{}
 	var batch []vitem
-	check := func(it *vitem, dump *redis.StringCmd, pttl *redis.IntCmd, now int64) {
-		v.Checked++
-		bad := func(missing bool, reason string) {
-			if missing {
-				v.Missing++
-			} else {
-				v.Different++
-			}
-			if len(v.Issues) < 1000 {
-				v.Issues = append(v.Issues, KeyIssue{Source: it.src, DB: it.db, Key: string(it.key), Reason: reason})
-			}
-		}
-		d, err := dump.Bytes()
-		if errors.Is(err, redis.Nil) {
-			if it.expire != 0 && it.expire <= now+1000 {
-				v.Expired++
-				return
-			}
-			bad(true, "missing from the target")
-			return
-		}
-		if err != nil {
-			bad(false, "DUMP: "+err.Error())
-			return
-		}
-		dg, err := payloadDigest(d, e.now, e.fieldTTLsKept())
-		if err != nil {
-			bad(false, "cannot decode the target's DUMP: "+err.Error())
-			return
-		}
-		if dg != it.digest {
-			bad(false, "value differs")
-			return
-		}
-		pt := pttl.Val()
-		switch {
-		case it.expire == 0 && pt != -1:
-			bad(false, fmt.Sprintf("has a TTL (%d ms) the source does not", pt))
-			return
-		case it.expire != 0 && (pt < 0 || math.Abs(float64(now+pt-it.expire)) > 5000):
-			bad(false, fmt.Sprintf("expiry differs: PTTL %d, source expires at %d (in %d ms)", pt, it.expire, it.expire-now))
-			return
-		}
-		v.Matched++
-	}
-	// run checks items (of one database when standalone) in one pipeline.
-	run := func(items []vitem) error {
-		p := e.pipeliner(items[0].db).Pipeline()
-		dumps := make([]*redis.StringCmd, len(items))
-		pttls := make([]*redis.IntCmd, len(items))
-		for i := range items {
-			dumps[i] = redis.NewStringCmd(e.ctx, "DUMP", items[i].key)
-			pttls[i] = redis.NewIntCmd(e.ctx, "PTTL", items[i].key)
-			p.Process(e.ctx, dumps[i])
-			p.Process(e.ctx, pttls[i])
-		}
-		p.Exec(e.ctx)
-		now := time.Now().UnixMilli()
-		for i := range items {
-			for _, err := range []error{dumps[i].Err(), pttls[i].Err()} {
-				if _, isReply := redisErr(err); err != nil && !isReply {
-					return err
-				}
-			}
-			check(&items[i], dumps[i], pttls[i], now)
-		}
-		return nil
-	}
 	flush := func() error {
 		rest := batch
 		batch = batch[:0]
@@ -134,20 +69,19 @@ func (e *engine) verify(sources []string) (*VerifyReport, error) {
 			for n < len(rest) && (e.cluster || rest[n].db == rest[0].db) {
 				n++
 			}
-			if err := run(rest[:n]); err != nil {
+			if err := e.verifyBatch(v, rest[:n]); err != nil {
 				return err
 			}
 			rest = rest[n:]
 		}
 		return nil
 	}
-	for idx, name := range sources {
-		src, err := e.o.Open(e.ctx, name)
+	for idx, in := range sources {
+		name := in.Name
+		r, src, err := e.openReader(in)
 		if err != nil {
 			return v, err
 		}
-		opts := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, e.o.ReaderOptions...)
-		r := rdb.NewReader(src, opts...)
 		_ = idx
 		for {
 			rec, err := r.Next()
@@ -189,6 +123,79 @@ func (e *engine) verify(sources []string) (*VerifyReport, error) {
 		src.Close()
 	}
 	return v, flush()
+}
+
+// verifyItem compares one key's DUMP and PTTL from the target with what
+// the source holds, and counts the outcome in v.
+func (e *engine) verifyItem(v *VerifyReport, it *vitem, dump *redis.StringCmd, pttl *redis.IntCmd, now int64) {
+	v.Checked++
+	bad := func(missing bool, reason string) {
+		if missing {
+			v.Missing++
+		} else {
+			v.Different++
+		}
+		if len(v.Issues) < 1000 {
+			v.Issues = append(v.Issues, KeyIssue{Source: it.src, DB: it.db, Key: string(it.key), Reason: reason})
+		}
+	}
+	d, err := dump.Bytes()
+	if errors.Is(err, redis.Nil) {
+		if it.expire != 0 && it.expire <= now+1000 {
+			v.Expired++
+			return
+		}
+		bad(true, "missing from the target")
+		return
+	}
+	if err != nil {
+		bad(false, "DUMP: "+err.Error())
+		return
+	}
+	dg, err := payloadDigest(d, e.now, e.fieldTTLsKept())
+	if err != nil {
+		bad(false, "cannot decode the target's DUMP: "+err.Error())
+		return
+	}
+	if dg != it.digest {
+		bad(false, "value differs")
+		return
+	}
+	pt := pttl.Val()
+	switch {
+	case it.expire == 0 && pt != -1:
+		bad(false, fmt.Sprintf("has a TTL (%d ms) the source does not", pt))
+		return
+	case it.expire != 0 && (pt < 0 || math.Abs(float64(now+pt-it.expire)) > 5000):
+		bad(false, fmt.Sprintf("expiry differs: PTTL %d, source expires at %d (in %d ms)", pt, it.expire, it.expire-now))
+		return
+	}
+	v.Matched++
+}
+
+// verifyBatch checks items (of one database when standalone) in one
+// pipeline.
+func (e *engine) verifyBatch(v *VerifyReport, items []vitem) error {
+	p := e.pipeliner(items[0].db).Pipeline()
+	dumps := make([]*redis.StringCmd, len(items))
+	pttls := make([]*redis.IntCmd, len(items))
+	for i := range items {
+		dumps[i] = redis.NewStringCmd(e.ctx, "DUMP", items[i].key)
+		pttls[i] = redis.NewIntCmd(e.ctx, "PTTL", items[i].key)
+		p.Process(e.ctx, dumps[i])
+		p.Process(e.ctx, pttls[i])
+	}
+	p.Exec(e.ctx)
+	now := time.Now().UnixMilli()
+	for i := range items {
+		for _, err := range []error{dumps[i].Err(), pttls[i].Err()} {
+			if _, isReply := redisErr(err); err != nil && !isReply {
+				return err
+			}
+		}
+		e.verifyItem(v, &items[i], dumps[i], pttls[i], now)
+	}
+	return nil
 }
 
 // allFieldsExpired reports a hash every field of which has expired by now.

@@ -308,7 +308,7 @@ func msetRefused(err error) (refused, always bool) {
 // fail stops the run on a connection error; unacknowledged jobs stay
 // for a resume.
 func (w *worker) fail(err error) {
-	w.e.abort(fmt.Errorf("%s: %w", w.e.ep.addr, err))
+	w.e.abort(fmt.Errorf("%s: %w", w.e.ep.Addr, err))
 }
 
 // reply records the outcome of a RESTORE or SET.
@@ -365,66 +365,9 @@ func (w *worker) commandJob(j *job) {
 		e.finish(j)
 		return
 	}
-	p := w.pipeliner(j.db)
 	tmp := tempKey(j.key, j.srcIdx, j.off)
-	var (
-		cmds     []redis.Cmder
-		arena    []byte
-		firstErr string
-		ioErr    error
-		last     *redis.Cmd
-	)
-	exec := func() {
-		if len(cmds) == 0 || ioErr != nil {
-			return
-		}
-		p.BatchProcess(e.ctx, cmds...)
-		p.Exec(e.ctx)
-		for _, c := range cmds {
-			err := c.Err()
-			if err == nil || errors.Is(err, redis.Nil) {
-				continue
-			}
-			if msg, ok := redisErr(err); ok && e.ctx.Err() == nil {
-				if firstErr == "" {
-					firstErr = msg
-				}
-				continue
-			}
-			ioErr = err
-			break
-		}
-		last = cmds[len(cmds)-1].(*redis.Cmd)
-		clear(cmds)
-		cmds, arena = cmds[:0], arena[:0]
-	}
-	queue := func(args []any) {
-		c := redis.NewCmd(e.ctx, args...)
-		if s, _ := args[0].(string); s == "XGROUP" {
-			c.SetFirstKeyPos(2)
-		}
-		cmds = append(cmds, c)
-		if len(cmds) >= e.o.Pipeline || len(arena) >= cmdBatchBytes {
-			exec()
-		}
-	}
-	send := func(args ...[]byte) {
-		if ioErr != nil {
-			return
-		}
-		ia := make([]any, len(args))
-		for i, a := range args {
-			if i == 0 {
-				ia[0] = cmdName(a)
-				continue
-			}
-			s := len(arena)
-			arena = append(arena, a...)
-			ia[i] = arena[s:len(arena):len(arena)]
-		}
-		queue(ia)
-	}
-	queue([]any{"DEL", tmp})
+	b := &cmdBatch{e: e, p: w.pipeliner(j.db)}
+	b.queue([]any{"DEL", tmp})
 	rd, err := rdb.NewDumpReader(j.payload)
 	var rec *rdb.Record
 	if err == nil {
@@ -437,19 +380,19 @@ func (w *worker) commandJob(j *job) {
 	copts := e.cmdOpts()
 	first := true
 	st, genErr := export.ValueCommands(rd, rec, tmp, copts, func(args [][]byte) error {
-		send(args...)
+		b.send(args...)
 		if first {
 			first = false
-			queue([]any{"PEXPIRE", tmp, "86400000"}) // a safety net until the RENAME
+			b.queue([]any{"PEXPIRE", tmp, "86400000"}) // a safety net until the RENAME
 		}
-		if ioErr != nil || firstErr != "" {
+		if b.ioErr != nil || b.firstErr != "" {
 			return errStop
 		}
 		return nil
 	})
-	exec()
-	if ioErr != nil {
-		w.fail(ioErr)
+	b.exec()
+	if b.ioErr != nil {
+		w.fail(b.ioErr)
 		e.finish(j)
 		return
 	}
@@ -457,15 +400,15 @@ func (w *worker) commandJob(j *job) {
 		e.pipeliner(j.db).Del(e.ctx, string(tmp))
 	}
 	switch {
-	case redirection(firstErr):
+	case redirection(b.firstErr):
 		cleanup()
-		e.done(j, false, "", "cluster redirection did not settle: "+firstErr, false)
+		e.done(j, false, "", "cluster redirection did not settle: "+b.firstErr, false)
 		return
-	case firstErr != "":
+	case b.firstErr != "":
 		cleanup()
-		reason := firstErr
-		if strings.HasPrefix(firstErr, "OOM") {
-			reason = "the target is out of memory: " + firstErr
+		reason := b.firstErr
+		if strings.HasPrefix(b.firstErr, "OOM") {
+			reason = "the target is out of memory: " + b.firstErr
 		}
 		e.done(j, false, "", "building the value with commands: "+reason, false)
 		return
@@ -482,23 +425,23 @@ func (w *worker) commandJob(j *job) {
 		e.note(fmt.Sprintf("stream %q: %d pending entries refer to deleted entries and cannot be recreated with XCLAIM", j.key, st.LostPending))
 	}
 	if j.expireAt != 0 {
-		queue([]any{"PEXPIREAT", tmp, j.expireAt})
+		b.queue([]any{"PEXPIREAT", tmp, j.expireAt})
 	} else {
-		queue([]any{"PERSIST", tmp})
+		b.queue([]any{"PERSIST", tmp})
 	}
 	nx := !(j.replace || e.o.Conflict == Replace)
 	if nx {
-		cmds = append(cmds, redis.NewCmd(e.ctx, "RENAMENX", tmp, j.key))
+		b.cmds = append(b.cmds, redis.NewCmd(e.ctx, "RENAMENX", tmp, j.key))
 	} else {
-		cmds = append(cmds, redis.NewCmd(e.ctx, "RENAME", tmp, j.key))
+		b.cmds = append(b.cmds, redis.NewCmd(e.ctx, "RENAME", tmp, j.key))
 	}
 	// The RENAME is the last reply; an error before it is firstErr.
 	renameErr := func() error {
-		exec()
-		return last.Err()
+		b.exec()
+		return b.last.Err()
 	}()
-	if ioErr != nil {
-		w.fail(ioErr)
+	if b.ioErr != nil {
+		w.fail(b.ioErr)
 		e.finish(j)
 		return
 	}
@@ -509,7 +452,7 @@ func (w *worker) commandJob(j *job) {
 	case renameErr != nil:
 		cleanup()
 		e.done(j, false, "", "RENAME: "+rmsg, false)
-	case nx && intVal(last) == 0:
+	case nx && intVal(b.last) == 0:
 		cleanup()
 		if e.o.Conflict == SkipExisting {
 			e.done(j, false, "exists in the target (--skip-existing)", "", false)
@@ -519,6 +462,77 @@ func (w *worker) commandJob(j *job) {
 	default:
 		e.done(j, true, "", "", false)
 	}
+}
+
+// cmdBatch is the pipeline that builds one value with commands: commands
+// are queued and sent Options.Pipeline (or cmdBatchBytes of arguments) at
+// a time. The first error reply is kept in firstErr; a broken connection
+// in ioErr stops further sends.
+type cmdBatch struct {
+	e        *engine
+	p        redis.Pipeliner
+	cmds     []redis.Cmder
+	arena    []byte // the queued commands' arguments
+	firstErr string
+	ioErr    error
+	last     *redis.Cmd // the last command sent
+}
+
+// exec sends the queued commands and reads their replies.
+func (b *cmdBatch) exec() {
+	e := b.e
+	if len(b.cmds) == 0 || b.ioErr != nil {
+		return
+	}
+	b.p.BatchProcess(e.ctx, b.cmds...)
+	b.p.Exec(e.ctx)
+	for _, c := range b.cmds {
+		err := c.Err()
+		if err == nil || errors.Is(err, redis.Nil) {
+			continue
+		}
+		if msg, ok := redisErr(err); ok && e.ctx.Err() == nil {
+			if b.firstErr == "" {
+				b.firstErr = msg
+			}
+			continue
+		}
+		b.ioErr = err
+		break
+	}
+	b.last = b.cmds[len(b.cmds)-1].(*redis.Cmd)
+	clear(b.cmds)
+	b.cmds, b.arena = b.cmds[:0], b.arena[:0]
+}
+
+// queue adds a command, sending the batch when it is full.
+func (b *cmdBatch) queue(args []any) {
+	c := redis.NewCmd(b.e.ctx, args...)
+	if s, _ := args[0].(string); s == "XGROUP" {
+		c.SetFirstKeyPos(2)
+	}
+	b.cmds = append(b.cmds, c)
+	if len(b.cmds) >= b.e.o.Pipeline || len(b.arena) >= cmdBatchBytes {
+		b.exec()
+	}
+}
+
+// send queues a command given as byte slices, copied into the arena.
+func (b *cmdBatch) send(args ...[]byte) {
+	if b.ioErr != nil {
+		return
+	}
+	ia := make([]any, len(args))
+	for i, a := range args {
+		if i == 0 {
+			ia[0] = cmdName(a)
+			continue
+		}
+		s := len(b.arena)
+		b.arena = append(b.arena, a...)
+		ia[i] = b.arena[s:len(b.arena):len(b.arena)]
+	}
+	b.queue(ia)
 }
 
 func intVal(c *redis.Cmd) int64 {

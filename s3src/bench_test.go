@@ -17,7 +17,6 @@ import (
 	"github.com/rdbtool/rdbtool/rdb"
 	"github.com/rdbtool/rdbtool/s3src"
 	"github.com/rdbtool/rdbtool/s3src/s3test"
-	"github.com/rdbtool/rdbtool/source"
 )
 
 // BenchmarkS3VsDisk reads one file from disk and from a local versitygw in
@@ -93,7 +92,7 @@ func BenchmarkS3VsDisk(b *testing.B) {
 }
 
 func read(b *testing.B, mode, name string) {
-	src, err := source.Open(context.Background(), name)
+	src, err := inputs.Open(context.Background(), name)
 	if err != nil {
 		b.Fatal(err)
 	}

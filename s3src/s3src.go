@@ -1,9 +1,8 @@
 // Package s3src reads and writes RDB snapshots stored in Amazon S3 or an
 // S3-compatible store, for every command that takes a file.
 //
-// Importing the package (usually for its side effects) registers the
-// "s3://" opener with the source package, so source.Open("s3://bucket/key")
-// streams the object. Reading uses parallel ranged GETs with read-ahead
+// OpenSource is the "s3://" opener a program passes in its
+// source.Openers, so that its inputs may be s3://bucket/key. Reading uses parallel ranged GETs with read-ahead
 // (bounded memory: Options.Concurrency chunks of Options.ChunkSize bytes in
 // flight), and a transfer that breaks is resumed at the last byte received.
 // Writing (Create) streams through a multipart upload; a failure aborts the
@@ -34,8 +33,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-
-	"github.com/rdbtool/rdbtool/source"
 )
 
 // Scheme is the URL prefix this package handles.
@@ -285,12 +282,16 @@ func applyFlags() {
 	flags = nil
 }
 
-func init() {
-	source.Register(Scheme, func(ctx context.Context, name string) (io.ReadCloser, int64, error) {
-		r, err := Open(ctx, name)
-		if err != nil {
-			return nil, 0, err
-		}
-		return r, r.Size(), nil
-	})
+// OpenSource is the source.Opener for s3:// URLs: objects read through
+// the default Store (see Default), whose size is known. A program that
+// takes s3:// inputs passes it in its source.Openers:
+//
+//	inputs := source.Openers{s3src.Scheme: s3src.OpenSource}
+//	src, err := inputs.Open(ctx, "s3://bucket/dump.rdb")
+func OpenSource(ctx context.Context, name string) (io.ReadCloser, int64, error) {
+	r, err := Open(ctx, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	return r, r.Size(), nil
 }

@@ -35,6 +35,9 @@ var smallChunks = s3src.Options{ChunkSize: 16 << 10, Concurrency: 3, PartSize: 5
 
 // setup starts a server with bucket "b" and points the package's default
 // Store (used by source.Open) at it.
+// inputs opens local files and s3:// objects, as rdbtool's do.
+var inputs = source.Openers{s3src.Scheme: s3src.OpenSource}
+
 func setup(t *testing.T, tuning s3src.Options) *s3test.Server {
 	t.Helper()
 	srv := s3test.Start(t)
@@ -59,7 +62,7 @@ func readFile(t testing.TB, name string) []byte {
 // returns the JSON Lines export of every key, verifying the checksum.
 func exportJSON(t *testing.T, name string) (string, *source.Source) {
 	t.Helper()
-	src, err := source.Open(context.Background(), name)
+	src, err := inputs.Open(context.Background(), name)
 	if err != nil {
 		t.Fatalf("open %s: %v", name, err)
 	}
@@ -302,11 +305,11 @@ func TestErrors(t *testing.T) {
 	srv.Put(t, "rdb", "k.rdb", readFile(t, corpusFile))
 	ctx := context.Background()
 
-	_, err := source.Open(ctx, "s3://rdb/missing.rdb")
+	_, err := inputs.Open(ctx, "s3://rdb/missing.rdb")
 	if !errors.Is(err, source.ErrNotFound) || !strings.Contains(err.Error(), "no such object") {
 		t.Errorf("missing key: %v", err)
 	}
-	_, err = source.Open(ctx, "s3://nobucket/k.rdb")
+	_, err = inputs.Open(ctx, "s3://nobucket/k.rdb")
 	if !errors.Is(err, source.ErrNotFound) || !strings.Contains(err.Error(), `bucket "nobucket" does not exist`) {
 		t.Errorf("missing bucket: %v", err)
 	}

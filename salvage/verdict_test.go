@@ -2,15 +2,12 @@ package salvage
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rdbtool/rdbtool/internal/redistest"
 	"github.com/rdbtool/rdbtool/rdb"
@@ -49,46 +46,6 @@ func readTestdata(t *testing.T, name string) []byte {
 	return data
 }
 
-// redisRefuses starts redis-server on path and reports whether it refused
-// to load it, with its log.
-func redisRefuses(t *testing.T, path string) (bool, string) {
-	t.Helper()
-	bin := redistest.LookPath(t, "redis-server")
-	dir := t.TempDir()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "dump.rdb"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	log := filepath.Join(dir, "redis.log")
-	// A unix socket only: the server loads the file at startup and would
-	// then run until killed.
-	cmd := exec.CommandContext(ctx, bin, "--port", "0", "--unixsocket", filepath.Join(dir, "s.sock"), "--dir", dir, "--dbfilename", "dump.rdb", "--save", "", "--logfile", log)
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- cmd.Wait() }()
-	for {
-		select {
-		case <-done:
-			b, _ := os.ReadFile(log)
-			return true, string(b)
-		case <-time.After(100 * time.Millisecond):
-			b, _ := os.ReadFile(log)
-			if strings.Contains(string(b), "DB loaded from disk") {
-				cmd.Process.Kill()
-				<-done
-				return false, string(b)
-			}
-		}
-	}
-}
-
 func TestRepeatedKeyIsTheOnlyProblem(t *testing.T) {
 	base := readTestdata(t, "repeat-base-7.0.15.rdb")
 	want := readKeys(t, base)
@@ -120,7 +77,7 @@ func TestRepeatedKeyIsTheOnlyProblem(t *testing.T) {
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if refused, log := redisRefuses(t, p); !refused || !strings.Contains(log, "uplicate") {
+	if refused, log := redistest.Refuses(t, p); !refused || !strings.Contains(log, "uplicate") {
 		t.Fatalf("redis-server did not refuse the file with a repeated key; log:\n%s", log)
 	}
 	out, res := salvageBytes(t, data, Options{})

@@ -4,16 +4,15 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rdbtool/rdbtool/internal/redisurl"
 )
 
 // TLSOptions configure rediss:// connections. They can also be given in
@@ -27,9 +26,11 @@ type TLSOptions struct {
 	ServerName string // name to verify instead of the URL's host
 }
 
-// endpoint is a parsed source URL.
+// endpoint is a parsed source URL, one node's (a cluster's nodes are
+// reached with copies of the seed's).
 type endpoint struct {
 	name     string // the URL with any password hidden, for messages
+	network  string // "tcp" or "unix"
 	addr     string
 	user     string
 	password string
@@ -37,127 +38,17 @@ type endpoint struct {
 	sni      bool // the TLS server name was given, not taken from the host
 }
 
-// parseURL reads redis://[user:pass@]host[:port] or rediss://... (valkey://
-// and valkeys:// too). A database in the path is refused: a snapshot holds
-// every database.
+// parseURL reads redis://[user:pass@]host[:port], rediss://... (valkey://
+// and valkeys:// too) or unix:///path (internal/redisurl: the URLs every
+// command takes). A database in the path is accepted and means nothing: a
+// snapshot holds every database.
 func parseURL(raw string, o *Options) (*endpoint, error) {
-	if !strings.Contains(raw, "://") {
-		raw = "redis://" + raw
-	}
-	u, err := url.Parse(raw)
+	u, err := redisurl.Parse(raw, redisurl.Options{Username: o.Username, Password: o.Password, TLS: redisurl.TLS(o.TLS)})
 	if err != nil {
-		return nil, fmt.Errorf("source URL: %v", err)
+		return nil, fmt.Errorf("source URL %w", err)
 	}
-	ep := &endpoint{name: redact(u)}
-	secure := false
-	switch u.Scheme {
-	case "redis", "valkey":
-	case "rediss", "valkeys":
-		secure = true
-	default:
-		return nil, fmt.Errorf("%s: unsupported scheme %q (use redis:// or rediss://)", ep.name, u.Scheme)
-	}
-	if p := strings.Trim(u.Path, "/"); p != "" {
-		if _, err := strconv.Atoi(p); err != nil {
-			return nil, fmt.Errorf("%s: unexpected path %q", ep.name, u.Path)
-		}
-		// A database number is harmless (the RDB holds them all) but
-		// suggests a misunderstanding; accept it silently like a replica
-		// would ignore it.
-	}
-	host := u.Hostname()
-	if host == "" {
-		host = "127.0.0.1"
-	}
-	ep.addr = net.JoinHostPort(host, cmpOr(u.Port(), "6379"))
-	if u.User != nil {
-		pass, hasPass := u.User.Password()
-		if hasPass {
-			ep.user, ep.password = u.User.Username(), pass
-		} else {
-			ep.password = u.User.Username() // redis://secret@host: a password alone
-		}
-	}
-	if o.Username != "" {
-		ep.user = o.Username
-	}
-	if o.Password != "" {
-		ep.password = o.Password
-	}
-	q := u.Query()
-	t := o.TLS
-	if v := q.Get("tls-ca"); v != "" {
-		t.CAFile = v
-	}
-	if v := q.Get("tls-cert"); v != "" {
-		t.CertFile = v
-	}
-	if v := q.Get("tls-key"); v != "" {
-		t.KeyFile = v
-	}
-	if v := q.Get("tls-server-name"); v != "" {
-		t.ServerName = v
-	}
-	if v := q.Get("tls-insecure"); v == "1" || v == "true" {
-		t.Insecure = true
-	}
-	if secure || t.CAFile != "" || t.CertFile != "" {
-		cfg, err := tlsConfig(host, t)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", ep.name, err)
-		}
-		ep.tls = cfg
-		ep.sni = t.ServerName != ""
-	}
-	return ep, nil
-}
-
-func tlsConfig(host string, t TLSOptions) (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: t.Insecure}
-	if t.ServerName != "" {
-		cfg.ServerName = t.ServerName
-	}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("TLS CA: %v", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("TLS CA %s: no PEM certificate found", t.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if t.CertFile != "" || t.KeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("TLS client certificate: %v", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-// redact hides a password in a URL for messages.
-func redact(u *url.URL) string {
-	c := *u
-	c.RawQuery = ""
-	if c.User != nil {
-		if _, has := c.User.Password(); has {
-			return c.Redacted()
-		}
-		if c.User.Username() != "" {
-			c.User = url.User("xxxxx") // a password alone
-		}
-	}
-	return c.String()
+	return &endpoint{name: u.Name, network: u.Network, addr: u.Addr, user: u.Username, password: u.Password,
+		tls: u.TLS, sni: u.ServerNameGiven}, nil
 }
 
 // conn is one connection to the server, speaking just enough RESP for the
@@ -172,7 +63,7 @@ type conn struct {
 // dial connects (and completes TLS) within the context and the timeout.
 func dial(ctx context.Context, ep *endpoint, timeout time.Duration) (*conn, error) {
 	d := net.Dialer{Timeout: timeout}
-	nc, err := d.DialContext(ctx, "tcp", ep.addr)
+	nc, err := d.DialContext(ctx, ep.network, ep.addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", ep.name, err)
 	}

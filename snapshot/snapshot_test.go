@@ -27,19 +27,6 @@ import (
 	"github.com/rdbtool/rdbtool/snapshot"
 )
 
-// corpusFile returns the redis-7.0.15 corpus scenario, which the test
-// servers (7.0.15) load.
-func corpusFile(t *testing.T, scenario string) corpustest.File {
-	t.Helper()
-	for _, f := range corpustest.Files(t) {
-		if f.Name == "redis-7.0.15/"+scenario {
-			return f
-		}
-	}
-	t.Fatalf("corpus file redis-7.0.15/%s missing", scenario)
-	return corpustest.File{}
-}
-
 func diskArgs(diskless bool) []string {
 	if diskless {
 		return []string{"--repl-diskless-sync", "yes", "--repl-diskless-sync-delay", "0"}
@@ -129,7 +116,7 @@ func fileSHA(t *testing.T, name string) string {
 }
 
 func TestSnapshotCorpusToFile(t *testing.T) {
-	f := corpusFile(t, "main")
+	f := corpustest.Find(t, "redis-7.0.15/main")
 	for _, diskless := range []bool{false, true} {
 		t.Run("diskless="+strconv.FormatBool(diskless), func(t *testing.T) {
 			srv := redistest.Start(t, f.RDB, diskArgs(diskless)...)
@@ -164,7 +151,7 @@ func TestSnapshotCorpusToFile(t *testing.T) {
 // TestSnapshotForcedSync takes the SYNC path (what servers before 2.8,
 // which have no PSYNC, get) against a real 7.0 server by forcing it.
 func TestSnapshotForcedSync(t *testing.T) {
-	f := corpusFile(t, "main")
+	f := corpustest.Find(t, "redis-7.0.15/main")
 	for _, diskless := range []bool{false, true} {
 		srv := redistest.Start(t, f.RDB, diskArgs(diskless)...)
 		out := filepath.Join(t.TempDir(), "snap.rdb")
@@ -180,7 +167,7 @@ func TestSnapshotForcedSync(t *testing.T) {
 }
 
 func TestSnapshotToS3(t *testing.T) {
-	f := corpusFile(t, "main")
+	f := corpustest.Find(t, "redis-7.0.15/main")
 	s3 := s3test.Start(t)
 	s3.CreateBucket(t, "backups")
 	o := s3.Options()
@@ -217,7 +204,7 @@ func TestSnapshotToS3(t *testing.T) {
 // slowServer is a diskless server whose RDB takes about two seconds to
 // produce, so that it can be interrupted mid-transfer.
 func slowServer(t *testing.T) *redistest.Server {
-	f := corpusFile(t, "main")
+	f := corpustest.Find(t, "redis-7.0.15/main")
 	srv := redistest.Start(t, f.RDB, diskArgs(true)...)
 	redistest.MustDo(t, srv, "CONFIG", "SET", "rdb-key-save-delay", "20000") // µs per key
 	return srv
@@ -313,7 +300,7 @@ func cutProxy(t *testing.T, addr string, limit int64) string {
 }
 
 func TestSnapshotConnectionDropped(t *testing.T) {
-	f := corpusFile(t, "main")
+	f := corpustest.Find(t, "redis-7.0.15/main")
 	for _, diskless := range []bool{false, true} {
 		srv := redistest.Start(t, f.RDB, diskArgs(diskless)...)
 		out := filepath.Join(t.TempDir(), "snap.rdb")
@@ -329,7 +316,7 @@ func TestSnapshotConnectionDropped(t *testing.T) {
 }
 
 func TestSnapshotACL(t *testing.T) {
-	f := corpusFile(t, "main")
+	f := corpustest.Find(t, "redis-7.0.15/main")
 	srv := redistest.Start(t, f.RDB, diskArgs(true)...)
 	redistest.MustDo(t, srv, "ACL", "SETUSER", "reader", "on", ">pw1", "+@read", "~*")
 	redistest.MustDo(t, srv, "ACL", "SETUSER", "backup", "on", ">pw2", "+psync", "+replconf", "+ping")
@@ -357,23 +344,16 @@ func TestSnapshotACL(t *testing.T) {
 }
 
 func TestSnapshotTLS(t *testing.T) {
-	f := corpusFile(t, "main")
+	f := corpustest.Find(t, "redis-7.0.15/main")
 	c := redistest.WriteCerts(t, t.TempDir())
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	redistest.Start(t, f.RDB, append(diskArgs(true), "--tls-port", port, "--tls-cert-file", c.ServerCert, "--tls-key-file", c.ServerKey,
-		"--tls-ca-cert-file", c.CA, "--tls-auth-clients", "yes", "--tls-replication", "yes")...)
+	_, addr := redistest.StartTLS(t, f.RDB, c, append(diskArgs(true), "--tls-replication", "yes")...)
 	dir := t.TempDir()
-	_, err = snapshot.Take(context.Background(), "rediss://127.0.0.1:"+port, filepath.Join(dir, "a.rdb"), snapshot.Options{TLS: snapshot.TLSOptions{CAFile: c.CA}})
+	_, err := snapshot.Take(context.Background(), "rediss://"+addr, filepath.Join(dir, "a.rdb"), snapshot.Options{TLS: snapshot.TLSOptions{CAFile: c.CA}})
 	if err == nil {
 		t.Fatal("no client certificate: no error")
 	}
 	out := filepath.Join(dir, "b.rdb")
-	info, err := snapshot.Take(context.Background(), "rediss://127.0.0.1:"+port+"?tls-cert="+c.ClientCert+"&tls-key="+c.ClientKey, out,
+	info, err := snapshot.Take(context.Background(), "rediss://"+addr+"?tls-cert="+c.ClientCert+"&tls-key="+c.ClientKey, out,
 		snapshot.Options{TLS: snapshot.TLSOptions{CAFile: c.CA}})
 	if err != nil {
 		t.Fatal(err)
@@ -442,7 +422,7 @@ func flipProxy(t *testing.T, addr string, at int64) string {
 // TestSnapshotCorruptedInTransit: one byte of the RDB changed on the way
 // is caught (framing or CRC-64), and nothing is stored.
 func TestSnapshotCorruptedInTransit(t *testing.T) {
-	f := corpusFile(t, "main")
+	f := corpustest.Find(t, "redis-7.0.15/main")
 	for _, diskless := range []bool{false, true} {
 		srv := redistest.Start(t, f.RDB, diskArgs(diskless)...)
 		out := filepath.Join(t.TempDir(), "snap.rdb")
@@ -532,7 +512,7 @@ func TestSnapshotKilledDuringMultipart(t *testing.T) {
 // server replays a copy of an AOF directory (RDB preamble and command
 // tail), and its snapshot holds the corpus's keys.
 func TestSnapshotFromAOFCopy(t *testing.T) {
-	f := corpusFile(t, "aof-preamble")
+	f := corpustest.Find(t, "redis-7.0.15/aof-preamble")
 	aofDir := filepath.Dir(f.RDB) // the scenario's RDB is the preamble inside the AOF directory
 	dir := t.TempDir()
 	copyDir := filepath.Join(dir, filepath.Base(aofDir))
@@ -568,7 +548,7 @@ func TestSnapshotFromAOFCopy(t *testing.T) {
 // TestSnapshotRequirePass: a server with requirepass; without the
 // password the error says what is missing, and both URL forms work.
 func TestSnapshotRequirePass(t *testing.T) {
-	f := corpusFile(t, "lfu")
+	f := corpustest.Find(t, "redis-7.0.15/lfu")
 	srv := redistest.Start(t, f.RDB, diskArgs(false)...)
 	redistest.MustDo(t, srv, "CONFIG", "SET", "requirepass", "s3cret")
 	dir := t.TempDir()

@@ -1,6 +1,6 @@
 // Package source opens the inputs that commands accept: a local file, "-"
-// for standard input, and (through registered openers) remote locations
-// such as s3:// URLs. Compressed inputs are recognised by their magic bytes,
+// for standard input, and (through the Openers a program passes) remote
+// locations such as s3:// URLs. Compressed inputs are recognised by their magic bytes,
 // not their names, and decompressed on the fly.
 package source
 
@@ -42,17 +42,14 @@ func (s *Source) Close() error {
 // Opener opens names with a given scheme prefix (for example "s3://").
 type Opener func(ctx context.Context, name string) (rc io.ReadCloser, size int64, err error)
 
-var (
-	mu      sync.Mutex
-	openers = map[string]Opener{}
-)
+// Openers hands names starting with a prefix (the key, for example
+// "s3://") to its Opener. A program builds one with the locations it
+// supports and passes it, or its Open method, to what opens inputs; the
+// zero value opens local files and "-" only. It is not modified by this
+// package, so it may be used concurrently.
+type Openers map[string]Opener
 
-// Register makes Open hand names starting with prefix to op.
-func Register(prefix string, op Opener) {
-	mu.Lock()
-	defer mu.Unlock()
-	openers[prefix] = op
-}
+var mu sync.Mutex // guards decompressors
 
 // Decompressor wraps a compressed stream; register one per format.
 type Decompressor struct {
@@ -76,19 +73,25 @@ func RegisterDecompressor(d Decompressor) {
 	decompressors = append(decompressors, d)
 }
 
-// Open opens name: "-" is standard input, a registered prefix goes to its
-// opener, anything else is a local file.
+// Open opens a local file, or standard input for "-": Openers(nil).Open.
 func Open(ctx context.Context, name string) (*Source, error) {
+	return Openers(nil).Open(ctx, name)
+}
+
+// Open opens name: "-" is standard input, a name starting with one of
+// m's prefixes goes to its Opener (the longest prefix wins), anything
+// else is a local file. A name with another scheme ("gs://...") is an
+// error, not a file name.
+func (m Openers) Open(ctx context.Context, name string) (*Source, error) {
 	var rc io.ReadCloser
 	size := int64(-1)
-	mu.Lock()
 	var op Opener
-	for prefix, o := range openers {
-		if strings.HasPrefix(name, prefix) {
-			op = o
+	best := -1
+	for prefix, o := range m {
+		if strings.HasPrefix(name, prefix) && len(prefix) > best {
+			op, best = o, len(prefix)
 		}
 	}
-	mu.Unlock()
 	switch {
 	case name == "-":
 		rc = io.NopCloser(os.Stdin)

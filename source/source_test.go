@@ -56,3 +56,45 @@ func TestOpenErrors(t *testing.T) {
 		t.Error("corrupt gzip header accepted")
 	}
 }
+
+// TestOpenersValue: names go to the Opener of their longest prefix; a name
+// with a scheme no Opener knows is an error, not a file name; the zero
+// value opens local files.
+func TestOpenersValue(t *testing.T) {
+	var got []string
+	op := func(tag string) Opener {
+		return func(_ context.Context, name string) (io.ReadCloser, int64, error) {
+			got = append(got, tag+" "+name)
+			return io.NopCloser(bytes.NewReader([]byte("REDIS0011"))), 9, nil
+		}
+	}
+	m := Openers{"s3://": op("s3"), "s3://special/": op("special")}
+	for _, name := range []string{"s3://b/k.rdb", "s3://special/k.rdb"} {
+		s, err := m.Open(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Size != 9 {
+			t.Errorf("%s: size %d", name, s.Size)
+		}
+		s.Close()
+	}
+	if want := []string{"s3 s3://b/k.rdb", "special s3://special/k.rdb"}; len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("openers called: %q, want %q", got, want)
+	}
+	if _, err := m.Open(context.Background(), "gs://b/k.rdb"); err == nil {
+		t.Error("gs:// opened")
+	}
+	if _, err := Open(context.Background(), "s3://b/k.rdb"); err == nil {
+		t.Error("the zero Openers opened s3://")
+	}
+	p := filepath.Join(t.TempDir(), "f.rdb")
+	if err := os.WriteFile(p, []byte("REDIS0011"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Openers(nil).Open(context.Background(), p)
+	if err != nil || s.Size != 9 {
+		t.Fatalf("local file: %v, size %v", err, s)
+	}
+	s.Close()
+}

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rdbtool/rdbtool/salvage"
-	"github.com/rdbtool/rdbtool/source"
 )
 
 // openRandom opens name for random access: a local uncompressed file as
@@ -20,7 +19,7 @@ import (
 func openRandom(cmd *cobra.Command, name string) (io.ReaderAt, int64, func(), error) {
 	if name != "-" {
 		if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
-			src, err := source.Open(cmd.Context(), name)
+			src, err := openSource(cmd.Context(), name)
 			if err != nil {
 				return nil, 0, nil, err
 			}
@@ -35,7 +34,7 @@ func openRandom(cmd *cobra.Command, name string) (io.ReaderAt, int64, func(), er
 			}
 		}
 	}
-	src, err := source.Open(cmd.Context(), name)
+	src, err := openSource(cmd.Context(), name)
 	if err != nil {
 		return nil, 0, nil, err
 	}

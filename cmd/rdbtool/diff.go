@@ -12,6 +12,7 @@ import (
 
 	"github.com/rdbtool/rdbtool/diff"
 	"github.com/rdbtool/rdbtool/rdb"
+	"github.com/rdbtool/rdbtool/s3src"
 )
 
 // parseSize parses a byte count: 1048576, 512K, 256M, 2G, 1GiB, 300MB.
@@ -81,7 +82,10 @@ members and scores, stream entries and groups) and a summary by database,
 type and key prefix. Either side may be an RDB file (any version, Redis or
 Valkey; anything the other commands accept except "-") or a server given
 as redis://[user:pass@]host:port[/db] or rediss://..., read with SCAN and
-DUMP.
+DUMP. A side may also be a set of files read as one snapshot, as the other
+commands take them: a cluster's shard set by its quoted pattern
+('dir/NAME-*.rdb'), an S3 prefix (s3://bucket/prefix/) or a local
+directory. With --format parquet, a set's estimated_bytes stay null.
 
 Keys and hash fields whose TTL had passed at the later of the two times
 (a file's ctime, a server's clock) are left out on both sides, so keys that
@@ -150,9 +154,6 @@ trouble.`,
 			}
 			var inputs [2]diff.Input
 			for i, name := range args {
-				if name == "-" {
-					return &exitError{2, fmt.Errorf("diff reads its inputs twice and cannot take standard input")}
-				}
 				in, err := rf.diffInput(ctx, name)
 				if err != nil {
 					return &exitError{2, err}
@@ -210,8 +211,10 @@ trouble.`,
 	return cmd
 }
 
-// diffInput opens a side of a diff with the reader flags.
-func (f *readerFlags) diffInput(ctx context.Context, name string) (diff.Input, error) {
+// diffInput opens a side of a diff with the reader flags: a server URL,
+// a file, or what expands to several files (a shard set's pattern or
+// prefix, a directory; see expandInputs), compared as one snapshot.
+func (f *readerFlags) diffInput(ctx context.Context, arg string) (diff.Input, error) {
 	var opts []rdb.Option
 	if f.skipChecksum {
 		opts = append(opts, rdb.WithoutChecksum())
@@ -219,24 +222,41 @@ func (f *readerFlags) diffInput(ctx context.Context, name string) (diff.Input, e
 	if f.allowNewer {
 		opts = append(opts, rdb.AllowNewerVersions())
 	}
-	in, err := diff.OpenInput(ctx, name, opts...)
-	if err != nil || in.IsLive() {
+	if in, err := diff.OpenInput(ctx, arg, opts...); err != nil || in.IsLive() {
 		return in, err
 	}
-	in.Open = func(ctx context.Context) (*rdb.Reader, func() error, error) {
-		src, r, err := f.open(ctx, name)
-		if err != nil {
-			return nil, nil, err
-		}
-		return r, src.Close, nil
+	names, err := s3src.ExpandArgs(ctx, []string{arg})
+	if err != nil {
+		return diff.Input{}, err
 	}
-	// With the extra options of the detail pass.
-	in.OpenWith = func(ctx context.Context, extra ...rdb.Option) (*rdb.Reader, func() error, error) {
-		src, r, err := f.open(ctx, name, extra...)
-		if err != nil {
-			return nil, nil, err
+	parts := make([]diff.Input, len(names))
+	for i, name := range names {
+		if name == "-" {
+			return diff.Input{}, fmt.Errorf("diff reads its inputs twice and cannot take standard input")
 		}
-		return r, src.Close, nil
+		in := diff.FileInput(name, opts...)
+		set := len(names) > 1
+		in.Open = func(ctx context.Context) (*rdb.Reader, func() error, error) {
+			if set {
+				// A set's parts are open together: one progress line
+				// each would overwrite the others.
+				src, err := openSource(ctx, name)
+				if err != nil {
+					return nil, nil, err
+				}
+				o := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, opts...)
+				return rdb.NewReader(src, o...), src.Close, nil
+			}
+			src, r, err := f.open(ctx, name)
+			if err != nil {
+				return nil, nil, err
+			}
+			return r, src.Close, nil
+		}
+		parts[i] = in
 	}
-	return in, nil
+	if len(parts) == 1 {
+		return parts[0], nil
+	}
+	return diff.SetInput(arg, parts...), nil
 }

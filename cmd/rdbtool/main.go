@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/redis/go-redis/v9/logging"
 	"github.com/spf13/cobra"
 
 	"github.com/rdbtool/rdbtool/rdb"
@@ -47,10 +48,18 @@ func (f *readerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&f.allowNewer, "allow-newer", false, "try files whose RDB version is newer than this tool knows")
 }
 
+// inputs opens what commands read: local files, "-" and s3:// objects.
+var inputs = source.Openers{s3src.Scheme: s3src.OpenSource}
+
+// openSource opens an input by name.
+func openSource(ctx context.Context, name string) (*source.Source, error) {
+	return inputs.Open(ctx, name)
+}
+
 // open opens a source and an RDB reader over it, with the flags' options
 // and any extra ones.
 func (f *readerFlags) open(ctx context.Context, name string, extra ...rdb.Option) (*source.Source, *rdb.Reader, error) {
-	src, err := source.Open(ctx, name)
+	src, err := openSource(ctx, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -96,6 +105,9 @@ func newRootCommand() *cobra.Command {
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	s3src.RegisterFlags(root.PersistentFlags())
+	// go-redis would print dial and pool failures itself (to stderr, more
+	// than once); each is also in the error our command reports.
+	logging.Disable()
 	// Every command is registered here, nowhere else ("rdbtool help" lists
 	// them alphabetically).
 	root.AddCommand(

@@ -311,16 +311,7 @@ func writeDiffParquet(cmd *cobra.Command, res *diff.Result, inputs [2]diff.Input
 	}
 	openers := [2]*columnar.Opener{&o.Old, &o.New}
 	for i, in := range inputs {
-		switch {
-		case in.IsLive():
-		case in.OpenWith != nil:
-			// The comparison verified the checksum.
-			*openers[i] = func(ctx context.Context) (*rdb.Reader, func() error, error) {
-				return in.OpenWith(ctx, rdb.WithoutChecksum())
-			}
-		default:
-			*openers[i] = in.Open
-		}
+		*openers[i] = in.Open // nil for a server or a shard set: no estimates
 	}
 	if _, err := columnar.WriteDiff(cmd.Context(), f, res, o); err != nil {
 		f.Abort()

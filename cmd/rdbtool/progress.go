@@ -74,7 +74,7 @@ func (p *progressInput) finish() {
 // openTracked opens name as source.Open does, counting its bytes for the
 // progress line.
 func openTracked(ctx context.Context, name string) (*source.Source, error) {
-	src, err := source.Open(ctx, name)
+	src, err := openSource(ctx, name)
 	if err == nil {
 		trackProgress(src, name)
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/redis/go-redis/v9/logging"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -127,16 +126,14 @@ URL query). The password can also come from REDISCLI_AUTH.`,
 			if rf.allowNewer {
 				o.ReaderOptions = append(o.ReaderOptions, rdb.AllowNewerVersions())
 			}
+			open := openSource
 			if !quiet && term.IsTerminal(int(os.Stderr.Fd())) {
 				// Restore's own line (keys written) after the sources'
 				// bytes read, percentage and time left.
 				o.Progress = progress.statusWriter()
-				o.Open = openTracked
+				open = openTracked
 			}
-			// go-redis logs dial and pool failures itself; each is also in
-			// the error Restore returns.
-			logging.Disable()
-			rep, err := restore.Restore(cmd.Context(), args, o)
+			rep, err := restore.Restore(cmd.Context(), restore.FileInputs(open, args...), o)
 			endProgress()
 			if rep != nil {
 				rep.Print(cmd.OutOrStdout())

@@ -2,13 +2,13 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rdbtool/rdbtool/internal/corpustest"
 	"github.com/rdbtool/rdbtool/internal/redistest"
 	"github.com/rdbtool/rdbtool/rdb"
 )
@@ -140,43 +140,11 @@ func TestConvertRepeatedKeys(t *testing.T) {
 	}
 }
 
-// emptyCollectionsFile is an RDB 10 file (written byte by byte: the
-// library's writer leaves empty collections out) holding an empty set,
-// hash, sorted set and listpack hash, and the string k = v.
-func emptyCollectionsFile(t *testing.T) string {
-	t.Helper()
-	b := []byte("REDIS0010")
-	b = append(b, 0xFE, 0) // SELECTDB 0
-	str := func(s string) { b = append(b, byte(len(s))); b = append(b, s...) }
-	b = append(b, 2) // set
-	str("es")
-	b = append(b, 0)
-	b = append(b, 4) // hash
-	str("eh")
-	b = append(b, 0)
-	b = append(b, 5) // zset2
-	str("ez")
-	b = append(b, 0)
-	b = append(b, 16) // hash listpack
-	str("elp")
-	str(string([]byte{7, 0, 0, 0, 0, 0, 0xFF}))
-	b = append(b, 0) // string
-	str("k")
-	str("v")
-	b = append(b, 0xFF)
-	b = binary.LittleEndian.AppendUint64(b, rdb.CRC64(0, b))
-	p := filepath.Join(t.TempDir(), "empty.rdb")
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // TestConvertEmptyCollections: empty collections, which redis-server
 // skips when loading, are left out and counted, and the rest converted;
 // redis-server 7.0.15 loads the output.
 func TestConvertEmptyCollections(t *testing.T) {
-	in := emptyCollectionsFile(t)
+	in := corpustest.EmptyCollectionsFile(t)
 	out := filepath.Join(t.TempDir(), "out.rdb")
 	msg, code := runMsg(t, "convert", in, out)
 	if code != 0 || !strings.Contains(msg, "4 empty collections left out") {

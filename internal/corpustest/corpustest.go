@@ -140,6 +140,19 @@ type Record struct {
 	KeyMeta         map[string]json.RawMessage `json:"key_meta"`
 }
 
+// Find returns the corpus file of that name ("redis-7.0.15/main"),
+// failing the test when there is none.
+func Find(t testing.TB, name string) File {
+	t.Helper()
+	for _, f := range Files(t) {
+		if f.Name == name {
+			return f
+		}
+	}
+	t.Fatalf("corpus file %s missing", name)
+	return File{}
+}
+
 // Expected loads a file's expectations.
 func Expected(t testing.TB, f File) []Record {
 	fh, err := os.Open(f.Expected)

@@ -14,20 +14,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rdbtool/rdbtool/internal/redisurl"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
-// IsURL tells whether name names a server (redis:// or rediss://).
-func IsURL(name string) bool {
-	return strings.HasPrefix(name, "redis://") || strings.HasPrefix(name, "rediss://") || strings.HasPrefix(name, "unix://")
-}
+// IsURL tells whether name names a server (redis://, rediss://,
+// valkey://, valkeys:// or unix://).
+func IsURL(name string) bool { return redisurl.IsURL(name) }
 
 // Server is a connection to one server.
 type Server struct {
@@ -39,40 +38,26 @@ type Server struct {
 	opts          []rdb.Option
 }
 
-// Open parses a redis:// or rediss:// URL (redis://[user:pass@]host:port[/db])
-// and checks that the server answers. Without a /db path every non-empty
-// database is read.
+// Open parses a server URL (redis://[user:pass@]host:port[/db], rediss://
+// with tls-* query options, unix:///path?db=N; see internal/redisurl) and
+// checks that the server answers. Without a database in the URL every
+// non-empty database is read.
 func Open(ctx context.Context, rawURL string, opts ...rdb.Option) (*Server, error) {
-	opt, err := redis.ParseURL(rawURL)
+	ep, err := redisurl.Parse(rawURL, redisurl.Options{})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", redact(rawURL), err)
+		return nil, err
 	}
+	opt := ep.RedisOptions()
 	opt.Protocol = 2
 	opt.DisableIdentity = true
 	opt.PoolSize = 2
 	opt.ReadTimeout = 60 * time.Second
-	s := &Server{name: redact(rawURL), opt: opt, clients: map[int]*redis.Client{}, opts: opts}
-	if u, err := url.Parse(rawURL); err == nil && strings.Trim(u.Path, "/") != "" {
-		s.dbFixed = true
-	}
+	s := &Server{name: ep.Name, opt: opt, dbFixed: ep.HasDB, clients: map[int]*redis.Client{}, opts: opts}
 	if err := s.client(opt.DB).Ping(ctx).Err(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("%s: %w", s.name, err)
 	}
 	return s, nil
-}
-
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return raw
-	}
-	if u.User != nil {
-		if _, has := u.User.Password(); has {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		}
-	}
-	return u.String()
 }
 
 // Name returns the URL with any password hidden.

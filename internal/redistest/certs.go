@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -61,4 +62,18 @@ func WriteCerts(t testing.TB, dir string) Certs {
 	c.ServerCert, c.ServerKey = leaf("server", 2, x509.ExtKeyUsageServerAuth)
 	c.ClientCert, c.ClientKey = leaf("client", 3, x509.ExtKeyUsageClientAuth)
 	return c
+}
+
+// StartTLS starts a server (as Start) that also listens with TLS on a port
+// of its own, returned as host:port: its certificate is c's, and clients
+// must present one signed by c's CA.
+func StartTLS(t testing.TB, rdbFile string, c Certs, args ...string) (*Server, string) {
+	t.Helper()
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Start(t, rdbFile, append([]string{"--tls-port", strconv.Itoa(port), "--tls-cert-file", c.ServerCert, "--tls-key-file", c.ServerKey,
+		"--tls-ca-cert-file", c.CA, "--tls-auth-clients", "yes"}, args...)...)
+	return s, net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }

@@ -9,6 +9,7 @@ package redistest
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -68,7 +69,11 @@ func Start(t testing.TB, rdbFile string, args ...string) *Server {
 	bin := LookPath(t, "redis-server")
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := start(t, bin, rdbFile, args)
+		port, err := freePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := start(t, bin, port, rdbFile, args)
 		if err == nil {
 			return s
 		}
@@ -90,12 +95,19 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func start(t testing.TB, bin, rdbFile string, args []string) (*Server, error) {
-	dir := t.TempDir()
-	port, err := freePort()
+// StartAt is Start on a given port, for a server restarted at the address
+// of one that was killed.
+func StartAt(t testing.TB, port int, rdbFile string, args ...string) *Server {
+	t.Helper()
+	s, err := start(t, LookPath(t, "redis-server"), port, rdbFile, args)
 	if err != nil {
-		return nil, err
+		t.Fatalf("redis-server on port %d: %v", port, err)
 	}
+	return s
+}
+
+func start(t testing.TB, bin string, port int, rdbFile string, args []string) (*Server, error) {
+	dir := t.TempDir()
 	if rdbFile != "" {
 		if err := copyFile(rdbFile, filepath.Join(dir, "dump.rdb")); err != nil {
 			return nil, err
@@ -296,6 +308,41 @@ func (s *Server) read() (any, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("unknown reply type %q", line)
+}
+
+// Refuses starts redis-server on a copy of path and reports whether it
+// refused to load the file (it exited), with its log. The server listens
+// on a unix socket only, and is stopped once it says it loaded the file.
+func Refuses(t testing.TB, path string) (bool, string) {
+	t.Helper()
+	bin := LookPath(t, "redis-server")
+	dir := t.TempDir()
+	if err := copyFile(path, filepath.Join(dir, "dump.rdb")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	log := filepath.Join(dir, "redis.log")
+	cmd := exec.CommandContext(ctx, bin, "--port", "0", "--unixsocket", filepath.Join(dir, "s.sock"), "--dir", dir, "--dbfilename", "dump.rdb", "--save", "", "--logfile", log)
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { done <- cmd.Wait() }()
+	for {
+		select {
+		case <-done:
+			b, _ := os.ReadFile(log)
+			return true, string(b)
+		case <-time.After(100 * time.Millisecond):
+			b, _ := os.ReadFile(log)
+			if strings.Contains(string(b), "DB loaded from disk") {
+				cmd.Process.Kill()
+				<-done
+				return false, string(b)
+			}
+		}
+	}
 }
 
 // CheckRDB runs redis-check-rdb on a file and returns its output; err is
