@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -350,6 +351,9 @@ func (p *partial) finish(o Options, meta *FileMeta, lp *loadPredictor) {
 	}
 	f.SnapshotTime = snapshotTime(o.Now, meta).Unix()
 	f.Load = lp.result(meta)
+	if v, err := strconv.ParseUint(meta.Aux["used-mem"], 10, 64); err == nil {
+		f.UsedMemAux = v
+	}
 	p.funcs = meta.Functions
 	for mod, n := range meta.ModuleAux {
 		p.module(mod).AuxRecords += uint64(n)
@@ -396,7 +400,6 @@ func (p *partial) addKey(k *Key, nowMs int64) {
 			File: p.file.Name, DB: k.DB, Key: append([]byte(nil), k.Key...), Type: k.Type, Encoding: k.Encoding,
 			Memory: k.Bytes, Elements: k.Elements, LargestElement: -1, ExpireAt: k.ExpireAt, Freq: k.Freq,
 		}
-		ref.KeyText = string(ref.Key)
 		if k.LargestKnown {
 			ref.LargestElement = int64(k.Largest)
 		}
@@ -476,8 +479,10 @@ func merge(o Options, parts []*partial) *Report {
 		rep.BigKeys = append(rep.BigKeys, BigKeys{Type: b.typ, ByMemory: b.h[0].sorted(), ByElements: b.h[1].sorted()})
 	}
 	sort.Slice(rep.BigKeys, func(i, j int) bool { return rep.BigKeys[i].Type < rep.BigKeys[j].Type })
+	rep.BiggestKeys = biggest(rep.BigKeys, o.Top)
 	rep.HotKeys = all.hot.sorted()
 	rep.TTL = all.ttl
+	rep.TTL.labelled()
 	rep.Prefixes = all.prefix.report(o.Separators)
 	rep.Modules = []ModuleStat{}
 	for _, m := range all.mods {
@@ -493,4 +498,19 @@ func merge(o Options, parts []*partial) *Report {
 		rep.Files = []FileReport{}
 	}
 	return rep
+}
+
+// biggest returns the top keys by memory across types: each type's list
+// holds its top n, so together they hold the overall top n.
+func biggest(per []BigKeys, n int) []KeyRef {
+	h := &keyHeap{n: n, score: byMemory}
+	for _, b := range per {
+		for _, k := range b.ByMemory {
+			h.offer(k)
+		}
+	}
+	if len(h.items) == 0 {
+		return []KeyRef{}
+	}
+	return h.sorted()
 }

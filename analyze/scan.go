@@ -274,7 +274,7 @@ func (m *FileMeta) SnapshotTime(override time.Time) time.Time { return snapshotT
 // keys, so by the first call meta holds the dialect, the versions, the
 // ctime and the aux fields.
 func ScanFile(ctx context.Context, r *rdb.Reader, opts Options, meta *FileMeta, fn func(*Key) error) error {
-	return scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep, jobs: opts.Jobs}, meta, fn)
+	return scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep, listCompressDepth: opts.ListCompressDepth, jobs: opts.Jobs}, meta, fn)
 }
 
 // snapshotTime returns the reference time for TTLs: the override, the
@@ -288,4 +288,13 @@ func snapshotTime(override time.Time, meta *FileMeta) time.Time {
 		return time.Unix(meta.CTime, 999e6)
 	}
 	return time.Now()
+}
+
+// ScanKeys calls fn with every key of r and its estimate (Options.Top,
+// prefixes and TTL settings are not used). It is what "rdbtool memory"
+// runs.
+func ScanKeys(ctx context.Context, r *rdb.Reader, opts Options, fn func(*Key) error) (*FileMeta, error) {
+	var meta FileMeta
+	err := scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep, listCompressDepth: opts.ListCompressDepth, jobs: opts.Jobs}, &meta, fn)
+	return &meta, err
 }

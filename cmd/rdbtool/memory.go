@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rdbtool/rdbtool/analyze"
+	"github.com/rdbtool/rdbtool/analyze/render"
 )
 
 func newMemoryCommand() *cobra.Command {
@@ -22,6 +23,7 @@ func newMemoryCommand() *cobra.Command {
 		regex    string
 		minBytes uint64
 		pq       parquetFlags
+		largest  int
 	)
 	cmd := &cobra.Command{
 		Use:   "memory FILE...",
@@ -65,7 +67,13 @@ func newMemoryCommand() *cobra.Command {
 				}
 				return re == nil || re.Match(k.Key)
 			}
+			if largest < 0 {
+				return &exitError{2, fmt.Errorf("--largest must be 1 or more (0: every key), not %d", largest)}
+			}
 			if format == "parquet" {
+				if largest > 0 {
+					return &exitError{2, fmt.Errorf("--largest is for --format csv and jsonl")}
+				}
 				return pq.run(cmd, &rf, args, opts, keep)
 			}
 			if pq.used(cmd) {
@@ -73,16 +81,22 @@ func newMemoryCommand() *cobra.Command {
 			}
 			out := terminalSafe(cmd.OutOrStdout())
 			bw := bufio.NewWriterSize(out, 1<<16)
-			var rw *analyze.RowWriter
+			var rw *render.RowWriter
 			switch format {
 			case "csv":
-				if rw, err = analyze.NewCSVWriter(bw); err != nil {
+				if rw, err = render.NewCSVWriter(bw); err != nil {
 					return err
 				}
 			case "jsonl":
-				rw = analyze.NewJSONLWriter(bw)
+				rw = render.NewJSONLWriter(bw)
 			default:
 				return &exitError{2, fmt.Errorf("unknown --format %q (csv, jsonl or parquet)", format)}
+			}
+			emit := rw.Write
+			var top *analyze.TopKeys
+			if largest > 0 {
+				top = analyze.NewTopKeys(largest)
+				emit = func(k *analyze.Key) error { top.Offer(k); return nil }
 			}
 			for _, name := range args {
 				src, r, err := rf.open(cmd.Context(), name)
@@ -93,11 +107,18 @@ func newMemoryCommand() *cobra.Command {
 					if !keep(k) {
 						return nil
 					}
-					return rw.Write(k)
+					return emit(k)
 				})
 				src.Close()
 				if err != nil {
 					return &exitError{2, err}
+				}
+			}
+			if top != nil {
+				for _, k := range top.Keys() {
+					if err := rw.Write(&k); err != nil {
+						return err
+					}
 				}
 			}
 			if err := rw.Flush(); err != nil {
@@ -115,6 +136,7 @@ func newMemoryCommand() *cobra.Command {
 	rf.register(cmd)
 	mf.register(cmd)
 	cmd.Flags().StringVar(&format, "format", "csv", "output format: csv, jsonl, or parquet (with -o)")
+	cmd.Flags().IntVar(&largest, "largest", 0, "only the N keys estimated largest (after the filters), biggest first, across all FILEs; memory is bounded by N")
 	pq.register(cmd)
 	cmd.Flags().IntSliceVar(&dbs, "db", nil, "only these databases")
 	cmd.Flags().StringSliceVar(&types, "type", nil, "only these types (string, list, set, zset, hash, stream, or a module type)")
