@@ -42,9 +42,9 @@ func NewJSONLWriter(w io.Writer) *RowWriter {
 // it is not UTF-8) beside key_b64; sizes in bytes.
 type KeyRow struct {
 	DB                int     `json:"db"`
-	Type              string  `json:"type"`
 	Key               *string `json:"key,omitempty"`
 	KeyB64            string  `json:"key_b64"`
+	Type              string  `json:"type"`
 	SizeInBytes       uint64  `json:"size_in_bytes"`
 	Encoding          string  `json:"encoding"`
 	NumElements       uint64  `json:"num_elements"`
