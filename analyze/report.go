@@ -23,17 +23,17 @@ type Report struct {
 	Totals        Stats        `json:"totals"`
 	// Load is the predicted INFO memory after loading, summed over the
 	// files (each file loaded into a server of its own).
-	Load      LoadPrediction `json:"load"`
-	DBs       []DBStats      `json:"dbs"`
-	Types     []TypeStats    `json:"types"`
+	Load  LoadPrediction `json:"load"`
+	DBs   []DBStats      `json:"dbs"`
+	Types []TypeStats    `json:"types"`
 	// BiggestKeys are the keys taking the most memory, all types together.
-	BiggestKeys []KeyRef  `json:"biggest_keys"`
-	BigKeys     []BigKeys `json:"big_keys"`
-	TTL       TTLHist        `json:"ttl"`
-	Prefixes  PrefixReport   `json:"prefixes"`
-	HotKeys   []KeyRef       `json:"hot_keys"` // by LFU counter; empty without LFU data
-	Modules   []ModuleStat   `json:"modules"`
-	Functions []string       `json:"functions"`
+	BiggestKeys []KeyRef     `json:"biggest_keys"`
+	BigKeys     []BigKeys    `json:"big_keys"`
+	TTL         TTLHist      `json:"ttl"`
+	Prefixes    PrefixReport `json:"prefixes"`
+	HotKeys     []KeyRef     `json:"hot_keys"` // by LFU counter; empty without LFU data
+	Modules     []ModuleStat `json:"modules"`
+	Functions   []string     `json:"functions"`
 }
 
 // FileReport is the per-file breakdown.
@@ -90,8 +90,8 @@ type TypeStats struct {
 
 // KeyRef describes one key in a top-N list.
 type KeyRef struct {
-	File     string `json:"file,omitempty"`
-	DB       int    `json:"db"`
+	File string `json:"file,omitempty"`
+	DB   int    `json:"db"`
 	// Key is "key_b64" in JSON, with "key" beside it when it is UTF-8.
 	Key      []byte `json:"key_b64"`
 	Type     string `json:"type"`
