@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/rdbtool/rdbtool/internal/jsontext"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -96,7 +97,7 @@ func (j *JSONWriter) text(b []byte) {
 		j.w.WriteByte('}')
 		return
 	}
-	j.scratch = AppendJSONString(j.scratch[:0], b)
+	j.scratch = jsontext.AppendString(j.scratch[:0], b)
 	j.w.Write(j.scratch)
 }
 
@@ -109,40 +110,8 @@ func (j *JSONWriter) textField(name string, b []byte) {
 	j.w.WriteString(`,"`)
 	j.w.WriteString(name)
 	j.w.WriteString(`":`)
-	j.scratch = AppendJSONString(j.scratch[:0], b)
+	j.scratch = jsontext.AppendString(j.scratch[:0], b)
 	j.w.Write(j.scratch)
-}
-
-// AppendJSONString appends s, which must be valid UTF-8, as a JSON string.
-// Besides what JSON requires it escapes the C1 controls (U+0080-U+009F,
-// CSI among them) and DEL, so that no line drives a terminal it is shown on.
-func AppendJSONString(dst, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			dst = append(dst, '\\', c)
-		case c == '\n':
-			dst = append(dst, '\\', 'n')
-		case c == '\r':
-			dst = append(dst, '\\', 'r')
-		case c == '\t':
-			dst = append(dst, '\\', 't')
-		case c < 0x20 || c == 0x7f:
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		case c == 0xc2 && i+1 < len(s) && s[i+1] < 0xa0:
-			// U+0080-U+009F are encoded C2 80-C2 9F.
-			dst = append(dst, '\\', 'u', '0', '0', hex[s[i+1]>>4], hex[s[i+1]&15])
-			i += 2
-			continue
-		default:
-			dst = append(dst, c)
-		}
-		i++
-	}
-	return append(dst, '"')
 }
 
 func (j *JSONWriter) id(id rdb.StreamID) {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/rdbtool/rdbtool/analyze"
+	"github.com/rdbtool/rdbtool/internal/jsontext"
 )
 
 // CSVHeader is the redis-rdb-tools compatible column list of "rdbtool
@@ -20,7 +21,7 @@ var CSVHeader = []string{"database", "type", "key", "size_in_bytes", "encoding",
 // RowWriter writes one row per key as CSV or JSON Lines.
 type RowWriter struct {
 	csv  *csv.Writer
-	json *json.Encoder
+	json io.Writer
 }
 
 // NewCSVWriter writes the header and returns a writer for rows.
@@ -34,7 +35,7 @@ func NewCSVWriter(w io.Writer) (*RowWriter, error) {
 
 // NewJSONLWriter returns a writer of JSON lines (KeyRow).
 func NewJSONLWriter(w io.Writer) *RowWriter {
-	return &RowWriter{json: json.NewEncoder(w)}
+	return &RowWriter{json: w}
 }
 
 // KeyRow is one line of "rdbtool memory --format jsonl". Field names are
@@ -80,7 +81,12 @@ func (rw *RowWriter) Write(k *analyze.Key) error {
 		e := k.ExpireAt
 		row.ExpireAtMs = &e
 	}
-	return rw.json.Encode(&row)
+	b, err := json.Marshal(&row)
+	if err != nil {
+		return err
+	}
+	_, err = rw.json.Write(append(jsontext.EscapeC1(b), '\n'))
+	return err
 }
 
 // Flush flushes buffered CSV output.

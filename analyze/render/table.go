@@ -17,14 +17,19 @@ import (
 
 	"github.com/rdbtool/rdbtool/analyze"
 	"github.com/rdbtool/rdbtool/internal/display"
+	"github.com/rdbtool/rdbtool/internal/jsontext"
 )
 
 // JSON writes the report in its documented JSON schema (analyze.Report):
-// sizes are raw byte counts, times Unix seconds or milliseconds.
+// sizes are raw byte counts, times Unix seconds or milliseconds. Control
+// characters in keys are escaped, the C1 ones too.
 func JSON(w io.Writer, r *analyze.Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(jsontext.EscapeC1(b), '\n'))
+	return err
 }
 
 // TableOptions say how Table shows figures.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"unicode/utf8"
 
+	"github.com/rdbtool/rdbtool/internal/jsontext"
 	"github.com/rdbtool/rdbtool/salvage"
 )
 
@@ -134,5 +135,10 @@ func (c *checkReport) write(w io.Writer) error {
 	if c.DBs == nil {
 		c.DBs = []checkDBSummary{}
 	}
-	return json.NewEncoder(w).Encode(c)
+	b, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(jsontext.EscapeC1(b), '\n'))
+	return err
 }
