@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -210,5 +212,126 @@ func TestDiffJSONKeyText(t *testing.T) {
 	seen := keysSeen(t, "diff", jsonRecords(t, out))
 	if !seen[binaryKey] || !seen[controlKey] || !seen["s1:str:big"] {
 		t.Errorf("keys %d, lacking some expected", len(seen))
+	}
+}
+
+// TestMemoryLargest: --largest N prints the N keys a full listing ranks
+// biggest (ties by db and key), after the filters, biggest first.
+func TestMemoryLargest(t *testing.T) {
+	full, code := run(t, "memory", "--format", "jsonl", sample)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, full)
+	}
+	type row struct {
+		DB   int    `json:"db"`
+		Key  []byte `json:"key_b64"`
+		Type string `json:"type"`
+		Size uint64 `json:"size_in_bytes"`
+	}
+	parse := func(out string) []row {
+		var rows []row
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var r row
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("%v: %q", err, line)
+			}
+			rows = append(rows, r)
+		}
+		return rows
+	}
+	all := parse(full)
+	sort.SliceStable(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		if a.Size != b.Size {
+			return a.Size > b.Size
+		}
+		if a.DB != b.DB {
+			return a.DB < b.DB
+		}
+		return string(a.Key) < string(b.Key)
+	})
+	for _, c := range []struct {
+		args []string
+		keep func(row) bool
+	}{
+		{[]string{"--largest", "5"}, func(row) bool { return true }},
+		{[]string{"--largest", "3", "--type", "hash"}, func(r row) bool { return r.Type == "hash" }},
+		{[]string{"--largest", "4", "--db", "1"}, func(r row) bool { return r.DB == 1 }},
+		{[]string{"--largest", "1000"}, func(row) bool { return true }},
+	} {
+		n, _ := strconv.Atoi(c.args[1])
+		var want []row
+		for _, r := range all {
+			if c.keep(r) && len(want) < n {
+				want = append(want, r)
+			}
+		}
+		out, code := run(t, append(append([]string{"memory", "--format", "jsonl"}, c.args...), sample)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", c.args, code, out)
+		}
+		got := parse(out)
+		if len(got) != len(want) {
+			t.Fatalf("%v: %d rows, want %d", c.args, len(got), len(want))
+		}
+		for i := range want {
+			if got[i].DB != want[i].DB || string(got[i].Key) != string(want[i].Key) || got[i].Size != want[i].Size {
+				t.Errorf("%v: row %d is %d/%q %d, want %d/%q %d", c.args, i, got[i].DB, got[i].Key, got[i].Size, want[i].DB, want[i].Key, want[i].Size)
+			}
+		}
+	}
+	if out, code := run(t, "memory", "--largest", "-1", sample); code != 2 {
+		t.Errorf("--largest -1: exit %d: %s", code, out)
+	}
+}
+
+// TestAnalyzeJSONFields: the report's JSON has the overall biggest keys
+// (key beside key_b64), labelled TTL buckets and the file's used-mem.
+func TestAnalyzeJSONFields(t *testing.T) {
+	out, code := run(t, "analyze", "--format", "json", "--top", "3", sample)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	var rep struct {
+		SchemaVersion int                          `json:"schema_version"`
+		Biggest       []map[string]json.RawMessage `json:"biggest_keys"`
+		TTL           struct {
+			Keys    []uint64 `json:"keys"`
+			Buckets []struct {
+				TTL  string `json:"ttl"`
+				Keys uint64 `json:"keys"`
+			} `json:"buckets"`
+		} `json:"ttl"`
+		Files []struct {
+			UsedMem uint64 `json:"used_mem_aux"`
+			Memory  uint64 `json:"memory"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.SchemaVersion != 2 || len(rep.Biggest) != 3 {
+		t.Fatalf("schema %d, %d biggest keys", rep.SchemaVersion, len(rep.Biggest))
+	}
+	if k := checkTextPair(t, "analyze biggest", rep.Biggest[0], "key"); string(k) != "s1:str:big" {
+		t.Errorf("biggest key %q", k)
+	}
+	var largest int64
+	json.Unmarshal(rep.Biggest[0]["largest_element"], &largest)
+	if largest != 1048576 {
+		t.Errorf("largest element %d, want 1048576", largest)
+	}
+	labels := []string{"expired", "<1m", "<1h", "<1d", "<1w", "longer", "never"}
+	if len(rep.TTL.Buckets) != len(labels) {
+		t.Fatalf("ttl buckets %+v", rep.TTL.Buckets)
+	}
+	for i, b := range rep.TTL.Buckets {
+		if b.TTL != labels[i] || b.Keys != rep.TTL.Keys[i] {
+			t.Errorf("bucket %d: %+v, want %s with %d keys", i, b, labels[i], rep.TTL.Keys[i])
+		}
+	}
+	// The file's used-mem aux field is 4842872 (rdbtool info shows it).
+	if len(rep.Files) != 1 || rep.Files[0].UsedMem != 4842872 || rep.Files[0].Memory >= rep.Files[0].UsedMem {
+		t.Errorf("files %+v", rep.Files)
 	}
 }
