@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 
 	"github.com/rdbtool/rdbtool/internal/display"
@@ -230,6 +231,11 @@ func auxShown(key, value string, rawBytes bool, now time.Time) string {
 	return value
 }
 
+// newTable is a table whose headers are shown as written.
+func newTable(w io.Writer) *tablewriter.Table {
+	return tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
+}
+
 func printInfo(w io.Writer, fi fileInfo, rawBytes bool, now time.Time) {
 	size := strconv.FormatInt(fi.Bytes, 10) + " bytes"
 	if !rawBytes {
@@ -242,20 +248,20 @@ func printInfo(w io.Writer, fi fileInfo, rawBytes bool, now time.Time) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		t := tablewriter.NewWriter(w)
+		t := newTable(w)
 		t.Header("aux field", "value")
 		for _, k := range keys {
 			t.Append(printable(k), auxShown(k, fi.Aux[k], rawBytes, now))
 		}
 		t.Render()
 	}
-	t := tablewriter.NewWriter(w)
+	t := newTable(w)
 	t.Header("db", "keys", "with expiry", "resize hint")
 	for _, d := range fi.DBs {
 		t.Append(strconv.Itoa(d.DB), strconv.FormatUint(d.Keys, 10), strconv.FormatUint(d.WithExpiry, 10), fmt.Sprintf("%d/%d", d.ResizeHint, d.ExpiresHint))
 	}
 	t.Render()
-	t = tablewriter.NewWriter(w)
+	t = newTable(w)
 	t.Header("type", "encoding", "keys")
 	for _, c := range fi.Types {
 		t.Append(printable(c.Type), c.Encoding, strconv.FormatUint(c.Keys, 10))
