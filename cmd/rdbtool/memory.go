@@ -68,7 +68,7 @@ func newMemoryCommand() *cobra.Command {
 				return re == nil || re.Match(k.Key)
 			}
 			if largest < 0 {
-				return &exitError{2, fmt.Errorf("--largest must be 1 or more (0: every key), not %d", largest)}
+				return &exitError{2, fmt.Errorf("--largest must be 0 (every key) or more, not %d", largest)}
 			}
 			if format == "parquet" {
 				if largest > 0 {
