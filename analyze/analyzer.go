@@ -91,6 +91,9 @@ type partial struct {
 	prefix *prefixAgg
 	mods   map[string]*ModuleStat
 	funcs  []string
+	// gate decides which compact blobs the scan iterates for their
+	// largest element (nil when every one is, with Options.Deep).
+	gate *deepGate
 
 	// one-entry caches in front of dbs, types and big
 	lastDB   int
@@ -113,7 +116,12 @@ type bigEntry struct {
 }
 
 func newPartial(o Options, name string) *partial {
+	var gate *deepGate
+	if !o.Deep {
+		gate = newDeepGate()
+	}
 	return &partial{
+		gate:   gate,
 		opts:   o,
 		file:   FileReport{Name: name},
 		dbs:    map[int]*Stats{},
@@ -282,7 +290,7 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 		return &cur.keys[len(cur.keys)-1]
 	}
 	lp := newLoadPredictor(o)
-	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, slot: slot,
+	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, gate: p.gate, slot: slot,
 		listCompressDepth: o.ListCompressDepth, load: lp, jobs: o.Jobs}, &meta, func(k *Key) error {
 		if !started {
 			started = true
@@ -321,7 +329,7 @@ func (a *Analyzer) runParallel(ctx context.Context, name string, r *rdb.Reader) 
 	var nowMs int64
 	started := false
 	lp := newLoadPredictor(o)
-	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep,
+	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, gate: p.gate,
 		listCompressDepth: o.ListCompressDepth, load: lp, jobs: o.Jobs}, &meta, func(k *Key) error {
 		if !started {
 			started = true
@@ -414,6 +422,9 @@ func (p *partial) addKey(k *Key, nowMs int64) {
 		}
 		if wantHot {
 			p.hot.offer(ref)
+		}
+		if p.gate != nil {
+			p.gate.raise(k.Type, hs[0], hs[1], p.hot)
 		}
 	}
 }

@@ -24,7 +24,7 @@ type modelFlags struct {
 func (f *modelFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.allocator, "allocator", "jemalloc", "allocator whose size classes the estimate uses: jemalloc (Redis's own build), jemalloc-system (a distribution's libjemalloc, as Debian's and Ubuntu's redis-server link) or libc")
 	cmd.Flags().StringVar(&f.server, "server-version", "", "model this server version (e.g. 7.0.15, valkey-8.0.1) instead of the file's redis-ver/valkey-ver: the estimate is for the file loaded into it")
-	cmd.Flags().BoolVar(&f.deep, "deep", true, "measure the largest element of compact encodings too (--deep=false is faster and shows it as unknown)")
+	cmd.Flags().BoolVar(&f.deep, "deep", false, "measure the largest element of every compact-encoded key (memory does by default; analyze measures it for the keys it lists either way)")
 	cmd.Flags().IntVar(&f.compressDepth, "list-compress-depth", 0, "the target server's list-compress-depth: quicklist nodes beyond this many from each end are counted LZF-compressed")
 	cmd.Flags().IntVar(&f.jobs, "jobs", 0, "goroutines estimating each file's keys beside the one reading it (default: number of CPUs; 1 reads each file on one goroutine); the output is the same")
 }
