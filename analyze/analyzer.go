@@ -25,8 +25,11 @@ type Options struct {
 	// Now overrides the snapshot time TTLs are measured from (default:
 	// the file's ctime aux field).
 	Now time.Time
-	// Deep measures the largest element of compact encodings too
-	// (decompressing and walking them; slower).
+	// Deep measures the largest element of every key's compact encoding
+	// (decompressing and walking them; slower), for ScanKeys and
+	// ScanFile. Analyze finds it for the keys its report lists either
+	// way: without Deep it walks only the blobs of keys that could still
+	// enter a top list.
 	Deep bool
 	// Parallel bounds how many files are read at once (default GOMAXPROCS).
 	Parallel int
