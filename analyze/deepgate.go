@@ -35,7 +35,8 @@ func newDeepGate() *deepGate {
 }
 
 // wants reports whether the blob of rec, of this uncompressed size and
-// element count, could belong to a key that enters a top list.
+// header entry count (at least the key's elements), could belong to a key
+// that enters a top list.
 func (g *deepGate) wants(rec *rdb.Record, size, count uint64) bool {
 	c := g.cuts[rec.Type.String()]
 	if c == nil || rec.Freq >= 0 && uint64(rec.Freq) >= g.hot.Load() {

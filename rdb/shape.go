@@ -51,7 +51,8 @@ type ShapeOptions struct {
 	Deep bool
 	// DeepIf, when set and Deep is not, is asked for a single compact blob
 	// (not a quicklist's or stream's nodes) with its uncompressed size and
-	// its element count from the header: true iterates it as Deep would.
+	// the entry count its header holds (for hashes and sorted sets two
+	// entries an element): true iterates it as Deep would.
 	// It lets a caller find the largest element of only the keys it keeps.
 	DeepIf func(size, count uint64) bool
 	// Node, when set, is called for every quicklist or stream node with its
