@@ -63,7 +63,7 @@ func tableOf(t *testing.T, o TableOptions, files ...string) []byte {
 		in.Name = f
 		inputs = append(inputs, in)
 	}
-	rep, err := analyze.New(analyze.Options{Deep: true}).Analyze(context.Background(), inputs)
+	rep, err := analyze.New(analyze.Options{}).Analyze(context.Background(), inputs)
 	if err != nil {
 		t.Fatal(err)
 	}
