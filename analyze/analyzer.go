@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -24,8 +25,11 @@ type Options struct {
 	// Now overrides the snapshot time TTLs are measured from (default:
 	// the file's ctime aux field).
 	Now time.Time
-	// Deep measures the largest element of compact encodings too
-	// (decompressing and walking them; slower).
+	// Deep measures the largest element of every key's compact encoding
+	// (decompressing and walking them; slower), for ScanKeys and
+	// ScanFile. Analyze finds it for the keys its report lists either
+	// way: without Deep it walks only the blobs of keys that could still
+	// enter a top list.
 	Deep bool
 	// Parallel bounds how many files are read at once (default GOMAXPROCS).
 	Parallel int
@@ -97,6 +101,9 @@ type partial struct {
 	prefix *prefixAgg
 	mods   map[string]*ModuleStat
 	funcs  []string
+	// gate decides which compact blobs the scan iterates for their
+	// largest element (nil when every one is, with Options.Deep).
+	gate *deepGate
 
 	// one-entry caches in front of dbs, types and big
 	lastDB   int
@@ -119,7 +126,12 @@ type bigEntry struct {
 }
 
 func newPartial(o Options, name string) *partial {
+	var gate *deepGate
+	if !o.Deep {
+		gate = newDeepGate()
+	}
 	return &partial{
+		gate:   gate,
 		opts:   o,
 		file:   FileReport{Name: name},
 		dbs:    map[int]*Stats{},
@@ -289,7 +301,7 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 	}
 	unslot := func() { cur.keys = cur.keys[:len(cur.keys)-1] }
 	lp := newLoadPredictor(o)
-	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, slot: slot, unslot: unslot, filter: o.Filter, minBytes: o.MinBytes,
+	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, gate: p.gate, slot: slot, unslot: unslot, filter: o.Filter, minBytes: o.MinBytes,
 		listCompressDepth: o.ListCompressDepth, load: lp, jobs: o.Jobs}, &meta, func(k *Key) error {
 		if !started {
 			started = true
@@ -328,7 +340,7 @@ func (a *Analyzer) runParallel(ctx context.Context, name string, r *rdb.Reader) 
 	var nowMs int64
 	started := false
 	lp := newLoadPredictor(o)
-	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, filter: o.Filter, minBytes: o.MinBytes,
+	err := scanFile(ctx, r, scanOptions{allocator: o.Allocator, version: o.ServerVersion, deep: o.Deep, gate: p.gate, filter: o.Filter, minBytes: o.MinBytes,
 		listCompressDepth: o.ListCompressDepth, load: lp, jobs: o.Jobs}, &meta, func(k *Key) error {
 		if !started {
 			started = true
@@ -358,6 +370,9 @@ func (p *partial) finish(o Options, meta *FileMeta, lp *loadPredictor) {
 	}
 	f.SnapshotTime = snapshotTime(o.Now, meta).Unix()
 	f.Load = lp.result(meta)
+	if v, err := strconv.ParseUint(meta.Aux["used-mem"], 10, 64); err == nil {
+		f.UsedMemAux = v
+	}
 	p.funcs = meta.Functions
 	for mod, n := range meta.ModuleAux {
 		p.module(mod).AuxRecords += uint64(n)
@@ -404,7 +419,6 @@ func (p *partial) addKey(k *Key, nowMs int64) {
 			File: p.file.Name, DB: k.DB, Key: append([]byte(nil), k.Key...), Type: k.Type, Encoding: k.Encoding,
 			Memory: k.Bytes, Elements: k.Elements, LargestElement: -1, ExpireAt: k.ExpireAt, Freq: k.Freq,
 		}
-		ref.KeyText = string(ref.Key)
 		if k.LargestKnown {
 			ref.LargestElement = int64(k.Largest)
 		}
@@ -419,6 +433,9 @@ func (p *partial) addKey(k *Key, nowMs int64) {
 		}
 		if wantHot {
 			p.hot.offer(ref)
+		}
+		if p.gate != nil {
+			p.gate.raise(k.Type, hs[0], hs[1], p.hot)
 		}
 	}
 }
@@ -484,8 +501,10 @@ func merge(o Options, parts []*partial) *Report {
 		rep.BigKeys = append(rep.BigKeys, BigKeys{Type: b.typ, ByMemory: b.h[0].sorted(), ByElements: b.h[1].sorted()})
 	}
 	sort.Slice(rep.BigKeys, func(i, j int) bool { return rep.BigKeys[i].Type < rep.BigKeys[j].Type })
+	rep.BiggestKeys = biggest(rep.BigKeys, o.Top)
 	rep.HotKeys = all.hot.sorted()
 	rep.TTL = all.ttl
+	rep.TTL.labelled()
 	rep.Prefixes = all.prefix.report(o.Separators)
 	rep.Modules = []ModuleStat{}
 	for _, m := range all.mods {
@@ -501,4 +520,19 @@ func merge(o Options, parts []*partial) *Report {
 		rep.Files = []FileReport{}
 	}
 	return rep
+}
+
+// biggest returns the top keys by memory across types: each type's list
+// holds its top n, so together they hold the overall top n.
+func biggest(per []BigKeys, n int) []KeyRef {
+	h := &keyHeap{n: n, score: byMemory}
+	for _, b := range per {
+		for _, k := range b.ByMemory {
+			h.offer(k)
+		}
+	}
+	if len(h.items) == 0 {
+		return []KeyRef{}
+	}
+	return h.sorted()
 }

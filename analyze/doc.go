@@ -105,11 +105,22 @@
 //
 // # Report schema
 //
-// Report's JSON form (schema_version 1) is stable: fields are only added.
-// Byte strings (keys) are base64, with key_text beside them. Memory is in
-// bytes (the estimate). TTL histograms are arrays in TTLBuckets order.
+// Report's JSON form (schema_version 2) is stable: fields are only added.
+// A key is key_b64 (base64), with key (the key as text) beside it when it
+// is valid UTF-8, as in every rdbtool JSON output; version 2 replaced
+// version 1's base64 "key" and "key_text". Memory is in bytes (the
+// estimate). biggest_keys are the top keys by memory across types. TTL
+// histograms are arrays in TTLBuckets order, and labelled in
+// ttl.buckets. A file's used_mem_aux is its used-mem aux field: the
+// writing server's used_memory when it saved, which also counts the
+// keyspace tables, clients, buffers and replication backlog, so it is
+// above the estimate, which counts the keys only.
 // Prefix rows carry level 1..depth; collapsed says how much of the long
 // tail was folded away to keep the table bounded.
+//
+// Tables, the HTML page and the per-key CSV and JSON Lines rows are
+// written by the analyze/render package, so that a program that wants the
+// Report alone does not pull in their dependencies.
 //
 // Memory stays constant in the size of the input: keys are streamed,
 // values are measured without decoding them (ReadShape), top-N lists are

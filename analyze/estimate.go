@@ -15,6 +15,12 @@ import (
 type estimator struct {
 	m *model
 
+	// The deep gate and the record it judges (measure), and the
+	// ShapeOptions.DeepIf asking it, made once.
+	gate    *deepGate
+	gateRec *rdb.Record
+	deepIf  func(size, count uint64) bool
+
 	typ  rdb.Type
 	enc  string
 	elem uint64 // sum of per-element allocations

@@ -351,7 +351,7 @@ func (p *LoadPredictor) Add(r *rdb.Reader, rec *rdb.Record) error {
 		p.est.compressDepth = p.opts.ListCompressDepth
 	}
 	p.est.zipNodes = r.Version() < 10
-	mu, sharedInt, err := p.est.measure(r, rec, &p.s, false, true, &p.k)
+	mu, sharedInt, err := p.est.measure(r, rec, &p.s, false, nil, true, &p.k)
 	if err != nil {
 		return err
 	}

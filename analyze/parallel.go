@@ -88,7 +88,7 @@ func scanFileParallel(ctx context.Context, r *rdb.Reader, o scanOptions, workers
 					sw = &scanWorker{est: e}
 					perWork[w.ID] = sw
 				}
-				mu, sharedInt, err := sw.est.measure(w.Reader, rec, &sw.shape, o.deep, o.load != nil, &res.k)
+				mu, sharedInt, err := sw.est.measure(w.Reader, rec, &sw.shape, o.deep, o.gate, o.load != nil, &res.k)
 				if err != nil {
 					return err
 				}

@@ -27,10 +27,7 @@ func scanOutputs(t *testing.T, path string, jobs int) []byte {
 	if err != nil {
 		fmt.Fprintf(&out, "analyze error: %v\n", err)
 	} else {
-		if err := WriteJSON(&out, rep); err != nil {
-			t.Fatal(err)
-		}
-		if err := WriteTable(&out, rep); err != nil {
+		if err := json.NewEncoder(&out).Encode(rep); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -42,8 +39,8 @@ func scanOutputs(t *testing.T, path string, jobs int) []byte {
 		return rdb.NewReader(f, rdb.WithName(path)), func() { f.Close() }
 	}
 	r, done := open()
-	rw := NewJSONLWriter(&out)
-	meta, err := ScanKeys(ctx, r, Options{Jobs: jobs, Deep: true, ListCompressDepth: 1}, rw.Write)
+	enc := json.NewEncoder(&out)
+	meta, err := ScanKeys(ctx, r, Options{Jobs: jobs, Deep: true, ListCompressDepth: 1}, func(k *Key) error { return enc.Encode(k) })
 	done()
 	fmt.Fprintf(&out, "scan: %v\n", err)
 	if meta != nil {

@@ -2,12 +2,17 @@ package analyze
 
 import (
 	"container/heap"
+	"encoding/json"
 	"sort"
+	"unicode/utf8"
 )
 
 // SchemaVersion is the version of the JSON report schema. Fields are only
 // added within a version; renames or removals bump it.
-const SchemaVersion = 1
+//
+// Version 2: a key is "key_b64" with "key" (the key as text, absent when it
+// is not UTF-8) beside it, as in every command's JSON; "key_text" is gone.
+const SchemaVersion = 2
 
 // Report is the result of analysing one or more files. Its JSON form is the
 // documented, stable schema of "rdbtool analyze --format json".
@@ -18,15 +23,17 @@ type Report struct {
 	Totals        Stats        `json:"totals"`
 	// Load is the predicted INFO memory after loading, summed over the
 	// files (each file loaded into a server of its own).
-	Load      LoadPrediction `json:"load"`
-	DBs       []DBStats      `json:"dbs"`
-	Types     []TypeStats    `json:"types"`
-	BigKeys   []BigKeys      `json:"big_keys"`
-	TTL       TTLHist        `json:"ttl"`
-	Prefixes  PrefixReport   `json:"prefixes"`
-	HotKeys   []KeyRef       `json:"hot_keys"` // by LFU counter; empty without LFU data
-	Modules   []ModuleStat   `json:"modules"`
-	Functions []string       `json:"functions"`
+	Load  LoadPrediction `json:"load"`
+	DBs   []DBStats      `json:"dbs"`
+	Types []TypeStats    `json:"types"`
+	// BiggestKeys are the keys taking the most memory, all types together.
+	BiggestKeys []KeyRef     `json:"biggest_keys"`
+	BigKeys     []BigKeys    `json:"big_keys"`
+	TTL         TTLHist      `json:"ttl"`
+	Prefixes    PrefixReport `json:"prefixes"`
+	HotKeys     []KeyRef     `json:"hot_keys"` // by LFU counter; empty without LFU data
+	Modules     []ModuleStat `json:"modules"`
+	Functions   []string     `json:"functions"`
 }
 
 // FileReport is the per-file breakdown.
@@ -38,6 +45,10 @@ type FileReport struct {
 	ServerSource string `json:"server_source"` // "aux", "override" or "guessed"
 	SnapshotTime int64  `json:"snapshot_time"` // Unix seconds used as "now" for TTLs
 	Bytes        int64  `json:"bytes"`
+	// UsedMemAux is the file's used-mem aux field: the used_memory of the
+	// server that wrote it, at the time it saved (0 when absent). It counts
+	// more than the keys (see the package doc), so it exceeds Memory.
+	UsedMemAux uint64 `json:"used_mem_aux,omitempty"`
 	Stats
 	// Load is the memory a server reports once it has loaded this file.
 	Load LoadPrediction `json:"load"`
@@ -79,10 +90,10 @@ type TypeStats struct {
 
 // KeyRef describes one key in a top-N list.
 type KeyRef struct {
-	File     string `json:"file,omitempty"`
-	DB       int    `json:"db"`
-	Key      []byte `json:"key"` // base64 in JSON
-	KeyText  string `json:"key_text"`
+	File string `json:"file,omitempty"`
+	DB   int    `json:"db"`
+	// Key is "key_b64" in JSON, with "key" beside it when it is UTF-8.
+	Key      []byte `json:"key_b64"`
 	Type     string `json:"type"`
 	Encoding string `json:"encoding"`
 	Memory   uint64 `json:"memory"`
@@ -91,6 +102,21 @@ type KeyRef struct {
 	LargestElement int64 `json:"largest_element"`
 	ExpireAt       int64 `json:"expire_at_ms,omitempty"`
 	Freq           int   `json:"lfu_freq,omitempty"`
+}
+
+// MarshalJSON adds "key", the key as text, beside "key_b64" when the key is
+// valid UTF-8.
+func (k KeyRef) MarshalJSON() ([]byte, error) {
+	type fields KeyRef // the same fields without this method
+	var text *string
+	if utf8.Valid(k.Key) {
+		s := string(k.Key)
+		text = &s
+	}
+	return json.Marshal(struct {
+		Text *string `json:"key,omitempty"`
+		fields
+	}{text, fields(k)})
 }
 
 // BigKeys are the top keys of one type.
@@ -104,9 +130,26 @@ type BigKeys struct {
 var TTLBuckets = []string{"expired", "<1m", "<1h", "<1d", "<1w", "longer", "never"}
 
 // TTLHist counts keys (and their memory) per TTL bucket, in TTLBuckets order.
+// Buckets holds the same figures labelled, for readers of the JSON.
 type TTLHist struct {
-	Keys   [7]uint64 `json:"keys"`
-	Memory [7]uint64 `json:"memory"`
+	Keys    [7]uint64   `json:"keys"`
+	Memory  [7]uint64   `json:"memory"`
+	Buckets []TTLBucket `json:"buckets"`
+}
+
+// TTLBucket is one labelled bucket of a TTLHist.
+type TTLBucket struct {
+	TTL    string `json:"ttl"` // a TTLBuckets label
+	Keys   uint64 `json:"keys"`
+	Memory uint64 `json:"memory"`
+}
+
+// labelled fills h.Buckets from the counters.
+func (h *TTLHist) labelled() {
+	h.Buckets = make([]TTLBucket, len(TTLBuckets))
+	for i, name := range TTLBuckets {
+		h.Buckets[i] = TTLBucket{TTL: name, Keys: h.Keys[i], Memory: h.Memory[i]}
+	}
 }
 
 func (h *TTLHist) add(o *TTLHist) {

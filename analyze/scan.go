@@ -52,6 +52,9 @@ type scanOptions struct {
 	allocator Allocator
 	version   *ServerVersion
 	deep      bool
+	// gate, when set and deep is not, decides which compact blobs are
+	// iterated for their largest element.
+	gate *deepGate
 	// listCompressDepth is the target's list-compress-depth.
 	listCompressDepth int
 	// load, when set, is given every key for the load prediction.
@@ -125,7 +128,7 @@ func scanFile(ctx context.Context, r *rdb.Reader, o scanOptions, meta *FileMeta,
 			if o.slot != nil {
 				kp = o.slot()
 			}
-			mu, sharedInt, err := est.measure(r, rec, s, o.deep, o.load != nil, kp)
+			mu, sharedInt, err := est.measure(r, rec, s, o.deep, o.gate, o.load != nil, kp)
 			if err != nil {
 				return err
 			}
@@ -199,9 +202,23 @@ func (meta *FileMeta) add(rec *rdb.Record) {
 // its estimate, returning the MEMORY USAGE figure and, when ints is set,
 // whether the value is a shared integer object (which takes reading
 // int-encoded strings).
-func (est *estimator) measure(r *rdb.Reader, rec *rdb.Record, s *rdb.Shape, deep, ints bool, kp *Key) (mu uint64, sharedInt bool, err error) {
+func (est *estimator) measure(r *rdb.Reader, rec *rdb.Record, s *rdb.Shape, deep bool, gate *deepGate, ints bool, kp *Key) (mu uint64, sharedInt bool, err error) {
 	enc := rec.Encoding
 	shapeOpts := est.begin(rec.Type, enc, deep)
+	if !deep && gate != nil {
+		if rec.Type == rdb.TypeList {
+			// Lists are stored as quicklists of one or more nodes (a
+			// "listpack" list too, in a file): the gate cannot judge the
+			// key by one of them.
+			shapeOpts.Deep = true
+		} else {
+			est.gate, est.gateRec = gate, rec
+			if est.deepIf == nil {
+				est.deepIf = func(size, count uint64) bool { return est.gate.wants(est.gateRec, size, count) }
+			}
+			shapeOpts.DeepIf = est.deepIf
+		}
+	}
 	if ints && enc == "int" && rec.Type == rdb.TypeString {
 		// The load prediction needs the value: small integers share one
 		// object.
@@ -288,7 +305,7 @@ func (m *FileMeta) SnapshotTime(override time.Time) time.Time { return snapshotT
 // keys, so by the first call meta holds the dialect, the versions, the
 // ctime and the aux fields.
 func ScanFile(ctx context.Context, r *rdb.Reader, opts Options, meta *FileMeta, fn func(*Key) error) error {
-	return scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep, jobs: opts.Jobs, filter: opts.Filter, minBytes: opts.MinBytes}, meta, fn)
+	return scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep, listCompressDepth: opts.ListCompressDepth, jobs: opts.Jobs, filter: opts.Filter, minBytes: opts.MinBytes}, meta, fn)
 }
 
 // snapshotTime returns the reference time for TTLs: the override, the
@@ -302,4 +319,13 @@ func snapshotTime(override time.Time, meta *FileMeta) time.Time {
 		return time.Unix(meta.CTime, 999e6)
 	}
 	return time.Now()
+}
+
+// ScanKeys calls fn with every key of r and its estimate (Options.Top,
+// prefixes and TTL settings are not used). It is what "rdbtool memory"
+// runs.
+func ScanKeys(ctx context.Context, r *rdb.Reader, opts Options, fn func(*Key) error) (*FileMeta, error) {
+	var meta FileMeta
+	err := scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep, listCompressDepth: opts.ListCompressDepth, jobs: opts.Jobs}, &meta, fn)
+	return &meta, err
 }

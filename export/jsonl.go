@@ -15,16 +15,19 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/rdbtool/rdbtool/internal/jsontext"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
 // JSONWriter writes one JSON object per key.
 //
-// Fields: db, key_b64, type (the TYPE reply; a module's type name for module
+// Fields: db, key (the key as text, absent when it is not valid UTF-8),
+// key_b64, type (the TYPE reply; a module's type name for module
 // values), encoding (OBJECT ENCODING after loading), expire_at_ms (or null),
 // lfu_freq, idle_seconds and mvcc_tstamp (KeyDB) when the file has them,
 // then the value:
-// value_b64 for strings; value as an array of base64 elements for lists and
+// value_b64 for strings, with value (the string as text) beside it when it
+// is valid UTF-8; value as an array of base64 elements for lists and
 // sets (file order); an array of [member_b64, score] for sorted sets (score a
 // JSON number, or the string "inf"/"-inf"); an object field_b64 → value_b64
 // for hashes, with field_expire_at_ms for fields that have a TTL (also
@@ -94,7 +97,20 @@ func (j *JSONWriter) text(b []byte) {
 		j.w.WriteByte('}')
 		return
 	}
-	j.scratch = strconv.AppendQuote(j.scratch[:0], string(b))
+	j.scratch = jsontext.AppendString(j.scratch[:0], b)
+	j.w.Write(j.scratch)
+}
+
+// textField writes ,"name":"text" when b is valid UTF-8, and nothing
+// otherwise: the text beside a *_b64 field.
+func (j *JSONWriter) textField(name string, b []byte) {
+	if !utf8.Valid(b) {
+		return
+	}
+	j.w.WriteString(`,"`)
+	j.w.WriteString(name)
+	j.w.WriteString(`":`)
+	j.scratch = jsontext.AppendString(j.scratch[:0], b)
 	j.w.Write(j.scratch)
 }
 
@@ -129,6 +145,7 @@ func (j *JSONWriter) WriteKey(r *rdb.Reader, rec *rdb.Record) error {
 	w := j.w
 	w.WriteString(`{"db":`)
 	j.int(int64(rec.DB))
+	j.textField("key", rec.Key)
 	w.WriteString(`,"key_b64":`)
 	j.b64(rec.Key)
 	w.WriteString(`,"type":`)
@@ -181,6 +198,7 @@ func (j *JSONWriter) WriteKey(r *rdb.Reader, rec *rdb.Record) error {
 	case rdb.TypeString:
 		var s []byte
 		if s, err = r.ReadString(); err == nil {
+			j.textField("value", s)
 			w.WriteString(`,"value_b64":`)
 			j.b64(s)
 		}

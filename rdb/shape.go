@@ -49,6 +49,12 @@ type ShapeOptions struct {
 	// Deep iterates compact blobs (decompressing them if needed) to find
 	// the largest element.
 	Deep bool
+	// DeepIf, when set and Deep is not, is asked for a single compact blob
+	// (not a quicklist's or stream's nodes) with its uncompressed size and
+	// the entry count its header holds (for hashes and sorted sets two
+	// entries an element): true iterates it as Deep would.
+	// It lets a caller find the largest element of only the keys it keeps.
+	DeepIf func(size, count uint64) bool
 	// Node, when set, is called for every quicklist or stream node with its
 	// uncompressed size, its entry count, the bytes it takes in the file and
 	// whether it is stored LZF-compressed.
@@ -251,7 +257,7 @@ func (r *Reader) shapeStrings(s *Shape, o *ShapeOptions, n uint64, per, trailer 
 // shapeBlob reads a single compact blob: its size, and its element count
 // from the header (decompressing only the header when the blob is LZF).
 func (r *Reader) shapeBlob(s *Shape, o *ShapeOptions, kind innerKind) error {
-	size, count, largest, ok, err := r.blobShape(kind, o.Deep)
+	size, count, largest, ok, err := r.blobShape(kind, o.Deep, o.DeepIf)
 	if err != nil {
 		return err
 	}
@@ -275,7 +281,7 @@ func (r *Reader) shapeBlob(s *Shape, o *ShapeOptions, kind innerKind) error {
 // and entry count. The count comes from the blob's header (only the header
 // is decompressed for LZF blobs); the blob is decoded in full only when the
 // header does not hold the count, or with deep.
-func (r *Reader) blobShape(kind innerKind, deep bool) (size, count, largest uint64, largestOK bool, err error) {
+func (r *Reader) blobShape(kind innerKind, deep bool, deepIf func(size, count uint64) bool) (size, count, largest uint64, largestOK bool, err error) {
 	v := &r.val
 	off := r.in.offset()
 	h, err := r.readStringHeader("a compact-encoded value")
@@ -299,10 +305,12 @@ func (r *Reader) blobShape(kind innerKind, deep bool) (size, count, largest uint
 			if why := blobHeaderImpossible(kind, head, size, count); why != "" {
 				return 0, 0, 0, false, r.errorAt(off, ErrCorrupt, "%s", why)
 			}
-			if err := r.in.discard(h.storedLen()); err != nil {
-				return 0, 0, 0, false, r.truncOrErr(err, "a compact-encoded value")
+			if deepIf == nil || !deepIf(size, count) {
+				if err := r.in.discard(h.storedLen()); err != nil {
+					return 0, 0, 0, false, r.truncOrErr(err, "a compact-encoded value")
+				}
+				return size, count, 0, false, nil
 			}
-			return size, count, 0, false, nil
 		}
 	}
 	if v.blob, err = r.readStringBody(v.blob[:0], h, "a compact-encoded value"); err != nil {
@@ -486,7 +494,7 @@ func (r *Reader) shapeQuicklist(s *Shape, o *ShapeOptions) error {
 			compressed = true
 		}
 		start := r.in.offset()
-		size, count, largest, _, err := r.blobShape(kind, o.Deep)
+		size, count, largest, _, err := r.blobShape(kind, o.Deep, nil)
 		if err != nil {
 			return err
 		}
@@ -521,7 +529,7 @@ func (r *Reader) shapeStream(s *Shape, o *ShapeOptions) error {
 			compressed = true
 		}
 		start := r.in.offset()
-		size, count, _, _, err := r.blobShape(innerListpack, false)
+		size, count, _, _, err := r.blobShape(innerListpack, false, nil)
 		if err != nil {
 			return err
 		}

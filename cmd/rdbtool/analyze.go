@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rdbtool/rdbtool/analyze"
+	"github.com/rdbtool/rdbtool/analyze/render"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -23,7 +24,7 @@ type modelFlags struct {
 func (f *modelFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.allocator, "allocator", "jemalloc", "allocator whose size classes the estimate uses: jemalloc (Redis's own build), jemalloc-system (a distribution's libjemalloc, as Debian's and Ubuntu's redis-server link) or libc")
 	cmd.Flags().StringVar(&f.server, "server-version", "", "model this server version (e.g. 7.0.15, valkey-8.0.1) instead of the file's redis-ver/valkey-ver: the estimate is for the file loaded into it")
-	cmd.Flags().BoolVar(&f.deep, "deep", false, "also measure the largest element of compact encodings (slower)")
+	cmd.Flags().BoolVar(&f.deep, "deep", false, "measure the largest element of every compact-encoded key (memory does by default; analyze measures it for the keys it lists either way)")
 	cmd.Flags().IntVar(&f.compressDepth, "list-compress-depth", 0, "the target server's list-compress-depth: quicklist nodes beyond this many from each end are counted LZF-compressed")
 	cmd.Flags().IntVar(&f.jobs, "jobs", 0, "goroutines estimating each file's keys beside the one reading it (default: number of CPUs; 1 reads each file on one goroutine); the output is the same")
 }
@@ -69,6 +70,7 @@ func newAnalyzeCommand() *cobra.Command {
 		maxmem   uint64
 		policy   string
 		out      outputFlags
+		rawBytes bool
 	)
 	cmd := &cobra.Command{
 		Use:   "analyze FILE...",
@@ -126,11 +128,11 @@ that needs no network access to view.`,
 			endProgress()
 			switch format {
 			case "json":
-				return analyze.WriteJSON(cmd.OutOrStdout(), rep)
+				return render.JSON(cmd.OutOrStdout(), rep)
 			case "html":
-				return analyze.WriteHTML(cmd.OutOrStdout(), rep)
+				return render.HTML(cmd.OutOrStdout(), rep)
 			}
-			return analyze.WriteTable(cmd.OutOrStdout(), rep)
+			return render.Table(cmd.OutOrStdout(), rep, render.TableOptions{Bytes: rawBytes})
 		},
 	}
 	rf.register(cmd)
@@ -145,6 +147,7 @@ that needs no network access to view.`,
 	cmd.Flags().Int64Var(&now, "now", 0, "snapshot time for TTLs, Unix seconds (default: the file's ctime)")
 	cmd.Flags().IntVar(&parallel, "parallel", 0, "files read at once (default: number of CPUs)")
 	cmd.Flags().Uint64Var(&maxmem, "maxmemory", 0, "the target server's maxmemory, in bytes or with a unit (4G): the report says whether each file fits (0: no limit)")
+	cmd.Flags().BoolVar(&rawBytes, "bytes", false, "table: sizes as exact byte counts instead of KiB, MiB, GiB")
 	cmd.Flags().StringVar(&policy, "maxmemory-policy", "noeviction", "the target server's maxmemory-policy (LRU and LFU policies with a limit turn off shared integers)")
 	return cmd
 }

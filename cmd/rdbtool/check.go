@@ -75,7 +75,7 @@ func newCheckCommand() *cobra.Command {
 	var rf readerFlags
 	var quick bool
 	var maxProblems, jobs int
-	var memLimit, tempDir string
+	var memLimit, tempDir, format string
 	var output outputFlags
 	cmd := &cobra.Command{
 		Use:   "check FILE...",
@@ -97,9 +97,16 @@ entries. They do not change the exit status.
 Repeated keys are found from 64-bit digests of the keys, kept within
 --mem-limit; past it they go to temporary files in --temp-dir.
 
+--format json writes one JSON object per file, on one line: status (ok,
+invalid, damaged, unreadable), counts, problems and notes (kind, offset,
+db, key and key_b64, what), lost keys, damaged ranges and databases.
+
 Exit status: 0 clean, 1 damaged, 2 could not read.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "text" && format != "json" {
+				return &exitError{2, fmt.Errorf("unknown --format %q (text or json)", format)}
+			}
 			limit, err := parseSize(memLimit)
 			if err != nil || limit < 1<<20 {
 				return fmt.Errorf("--mem-limit %q: want a size of at least 1M, like 32M or 1G", memLimit)
@@ -112,7 +119,7 @@ Exit status: 0 clean, 1 damaged, 2 could not read.`,
 			for _, name := range args {
 				opts := scanOptions(&rf, name)
 				opts.Quick, opts.MemLimit, opts.TempDir = quick, limit, tempDir
-				code := checkOne(cmd, out, opts, maxProblems, jobs)
+				code := checkOne(cmd, out, opts, maxProblems, jobs, format == "json")
 				worst = max(worst, code)
 			}
 			if worst != 0 {
@@ -123,6 +130,7 @@ Exit status: 0 clean, 1 damaged, 2 could not read.`,
 	}
 	rf.register(cmd)
 	output.register(cmd, true)
+	formatFlag(cmd, &format, "output format: text, or json (one object per file)", "text", "json")
 	cmd.Flags().BoolVar(&quick, "quick", false, "check structure only: skip duplicate-member, ordering and stream consistency checks")
 	cmd.Flags().IntVar(&maxProblems, "max-problems", 1000, "print at most this many problems per file (0: no limit)")
 	cmd.Flags().StringVar(&memLimit, "mem-limit", "8M", "memory for finding repeated keys; past it key digests go to temporary files")
@@ -131,12 +139,32 @@ Exit status: 0 clean, 1 damaged, 2 could not read.`,
 	return cmd
 }
 
-func checkOne(cmd *cobra.Command, out io.Writer, opts salvage.Options, maxProblems, jobs int) int {
+func checkOne(cmd *cobra.Command, out io.Writer, opts salvage.Options, maxProblems, jobs int, asJSON bool) int {
+	if asJSON {
+		rep := &checkReport{File: opts.Name}
+		code := checkFile(cmd, io.Discard, opts, maxProblems, jobs, rep)
+		if err := rep.write(out); err != nil {
+			return 2
+		}
+		return code
+	}
+	return checkFile(cmd, out, opts, maxProblems, jobs, nil)
+}
+
+// checkFile checks one file, printing to out, or with rep set filling it
+// instead.
+func checkFile(cmd *cobra.Command, out io.Writer, opts salvage.Options, maxProblems, jobs int, rep *checkReport) int {
 	name := opts.Name
-	ra, size, cleanup, err := openRandom(cmd, name)
-	if err != nil {
+	unreadable := func(err error) int {
+		if rep != nil {
+			rep.Status, rep.Error = "unreadable", err.Error()
+		}
 		fmt.Fprintf(out, "%s: unreadable: %v\n", name, err)
 		return 2
+	}
+	ra, size, cleanup, err := openRandom(cmd, name)
+	if err != nil {
+		return unreadable(err)
 	}
 	defer cleanup()
 	opts.MaxProblems = 1
@@ -144,6 +172,10 @@ func checkOne(cmd *cobra.Command, out io.Writer, opts salvage.Options, maxProble
 	opts.Problem = func(p salvage.Problem) {
 		printed++
 		if maxProblems > 0 && printed > maxProblems {
+			return
+		}
+		if rep != nil {
+			rep.Problems = append(rep.Problems, newCheckProblem(p))
 			return
 		}
 		fmt.Fprintf(out, "%s: %s\n", name, p)
@@ -154,6 +186,10 @@ func checkOne(cmd *cobra.Command, out io.Writer, opts salvage.Options, maxProble
 		if maxProblems > 0 && notes > maxProblems {
 			return
 		}
+		if rep != nil {
+			rep.Notes = append(rep.Notes, newCheckProblem(p))
+			return
+		}
 		fmt.Fprintf(out, "%s: note: %s\n", name, p)
 	}
 	var res *salvage.Result
@@ -162,16 +198,25 @@ func checkOne(cmd *cobra.Command, out io.Writer, opts salvage.Options, maxProble
 		// An intact file is checked on every core; anything else is
 		// reported by the full scan.
 		if res, clean, err = salvage.ScanParallel(cmd.Context(), ra, size, opts, jobs); err != nil {
-			fmt.Fprintf(out, "%s: unreadable: %v\n", name, err)
-			return 2
+			return unreadable(err)
 		}
 	}
 	if !clean {
 		res, err = salvage.Scan(ra, size, opts)
 	}
 	if err != nil {
-		fmt.Fprintf(out, "%s: unreadable: %v\n", name, err)
-		return 2
+		return unreadable(err)
+	}
+	if rep != nil {
+		rep.fill(res)
+		switch {
+		case res.Clean():
+			rep.Status = "ok"
+		case int64(res.ProblemCount) == res.Duplicates:
+			rep.Status = "invalid"
+		default:
+			rep.Status = "damaged"
+		}
 	}
 	if maxProblems > 0 && printed > maxProblems {
 		fmt.Fprintf(out, "%s: ... %d more problems not shown\n", name, printed-maxProblems)

@@ -119,7 +119,7 @@ func TestKeyDBFile(t *testing.T) {
 		t.Errorf("info: exit %d:\n%s", code, out)
 	}
 	out, code = run(t, "dump", f)
-	want := `{"db":0,"key_b64":"c2Vzc2lvbg==","type":"string","encoding":"embstr","expire_at_ms":4102444800000,"mvcc_tstamp":1733400000123456,"value_b64":"YWJj"}`
+	want := `{"db":0,"key":"session","key_b64":"c2Vzc2lvbg==","type":"string","encoding":"embstr","expire_at_ms":4102444800000,"mvcc_tstamp":1733400000123456,"value":"abc","value_b64":"YWJj"}`
 	if code != 0 || !strings.HasPrefix(out, want+"\n") || strings.Count(out, "mvcc_tstamp") != 3 {
 		t.Errorf("dump: exit %d:\n%s", code, out)
 	}

@@ -7,10 +7,13 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 
+	"github.com/rdbtool/rdbtool/internal/display"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -55,6 +58,7 @@ func newInfoCommand() *cobra.Command {
 	var rf readerFlags
 	var format string
 	var output outputFlags
+	var rawBytes bool
 	cmd := &cobra.Command{
 		Use:   "info FILE...",
 		Short: "Show a snapshot's version, aux fields, databases, types and checksum",
@@ -83,8 +87,9 @@ func newInfoCommand() *cobra.Command {
 				}
 				return enc.Encode(all)
 			case "table":
+				now := time.Now()
 				for _, fi := range all {
-					printInfo(out, fi)
+					printInfo(out, fi, rawBytes, now)
 				}
 				return nil
 			}
@@ -94,6 +99,7 @@ func newInfoCommand() *cobra.Command {
 	rf.register(cmd)
 	formatFlag(cmd, &format, "output format: table or json", "table", "json")
 	output.register(cmd, false)
+	cmd.Flags().BoolVar(&rawBytes, "bytes", false, "table: sizes as exact byte counts instead of KiB, MiB, GiB")
 	return cmd
 }
 
@@ -211,28 +217,54 @@ func printableAll(ss []string) []string {
 	return out
 }
 
-func printInfo(w io.Writer, fi fileInfo) {
-	fmt.Fprintf(w, "%s: %s RDB version %d, %d bytes, checksum %s\n", printable(fi.File), fi.Dialect, fi.Version, fi.Bytes, fi.Checksum)
+// auxShown is an aux value as the table shows it: times as UTC dates with
+// their age and sizes in binary units beside the raw number, so the raw
+// value stays visible.
+func auxShown(key, value string, rawBytes bool, now time.Time) string {
+	n, err := strconv.ParseInt(value, 10, 64)
+	if err != nil || n < 0 {
+		return printable(value)
+	}
+	switch {
+	case key == "ctime":
+		return display.Time(time.Unix(n, 0), now) + ", " + value
+	case key == "used-mem" && !rawBytes:
+		return display.Bytes(uint64(n)) + ", " + value
+	}
+	return value
+}
+
+// newTable is a table whose headers are shown as written.
+func newTable(w io.Writer) *tablewriter.Table {
+	return tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
+}
+
+func printInfo(w io.Writer, fi fileInfo, rawBytes bool, now time.Time) {
+	size := strconv.FormatInt(fi.Bytes, 10) + " bytes"
+	if !rawBytes {
+		size = display.Bytes(uint64(fi.Bytes))
+	}
+	fmt.Fprintf(w, "%s: %s RDB version %d, %s, checksum %s\n", printable(fi.File), fi.Dialect, fi.Version, size, fi.Checksum)
 	if len(fi.Aux) > 0 {
 		keys := make([]string, 0, len(fi.Aux))
 		for k := range fi.Aux {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		t := tablewriter.NewWriter(w)
+		t := newTable(w)
 		t.Header("aux field", "value")
 		for _, k := range keys {
-			t.Append(printable(k), printable(fi.Aux[k]))
+			t.Append(printable(k), auxShown(k, fi.Aux[k], rawBytes, now))
 		}
 		t.Render()
 	}
-	t := tablewriter.NewWriter(w)
+	t := newTable(w)
 	t.Header("db", "keys", "with expiry", "resize hint")
 	for _, d := range fi.DBs {
 		t.Append(strconv.Itoa(d.DB), strconv.FormatUint(d.Keys, 10), strconv.FormatUint(d.WithExpiry, 10), fmt.Sprintf("%d/%d", d.ResizeHint, d.ExpiresHint))
 	}
 	t.Render()
-	t = tablewriter.NewWriter(w)
+	t = newTable(w)
 	t.Header("type", "encoding", "keys")
 	for _, c := range fi.Types {
 		t.Append(printable(c.Type), c.Encoding, strconv.FormatUint(c.Keys, 10))

@@ -7,15 +7,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rdbtool/rdbtool/analyze"
+	"github.com/rdbtool/rdbtool/analyze/render"
 )
 
 func newMemoryCommand() *cobra.Command {
 	var (
-		rf     readerFlags
-		mf     modelFlags
-		format string
-		ff     filterFlags
-		pq     parquetFlags
+		rf      readerFlags
+		mf      modelFlags
+		format  string
+		ff      filterFlags
+		pq      parquetFlags
+		largest int
 	)
 	cmd := &cobra.Command{
 		Use:   "memory FILE...",
@@ -38,7 +40,13 @@ func newMemoryCommand() *cobra.Command {
 				return err
 			}
 			estimateWith(&opts, filter)
+			if largest < 0 {
+				return &exitError{2, fmt.Errorf("--largest must be 0 (every key) or more, not %d", largest)}
+			}
 			if format == "parquet" {
+				if largest > 0 {
+					return &exitError{2, fmt.Errorf("--largest is for --format csv and jsonl")}
+				}
 				return pq.run(cmd, &rf, args, opts, nil)
 			}
 			if pq.used(cmd) {
@@ -46,26 +54,39 @@ func newMemoryCommand() *cobra.Command {
 			}
 			out := terminalSafe(cmd.OutOrStdout())
 			bw := bufio.NewWriterSize(out, 1<<16)
-			var rw *analyze.RowWriter
+			var rw *render.RowWriter
 			switch format {
 			case "csv":
-				if rw, err = analyze.NewCSVWriter(bw); err != nil {
+				if rw, err = render.NewCSVWriter(bw); err != nil {
 					return err
 				}
 			case "jsonl":
-				rw = analyze.NewJSONLWriter(bw)
+				rw = render.NewJSONLWriter(bw)
 			default:
 				return &exitError{2, fmt.Errorf("unknown --format %q (csv, jsonl or parquet)", format)}
+			}
+			emit := rw.Write
+			var top *analyze.TopKeys
+			if largest > 0 {
+				top = analyze.NewTopKeys(largest)
+				emit = func(k *analyze.Key) error { top.Offer(k); return nil }
 			}
 			for _, name := range args {
 				src, r, err := rf.open(cmd.Context(), name)
 				if err != nil {
 					return &exitError{2, err}
 				}
-				_, err = analyze.ScanKeys(cmd.Context(), r, opts, rw.Write)
+				_, err = analyze.ScanKeys(cmd.Context(), r, opts, emit)
 				src.Close()
 				if err != nil {
 					return &exitError{2, err}
+				}
+			}
+			if top != nil {
+				for _, k := range top.Keys() {
+					if err := rw.Write(&k); err != nil {
+						return err
+					}
 				}
 			}
 			if err := rw.Flush(); err != nil {
@@ -83,6 +104,7 @@ func newMemoryCommand() *cobra.Command {
 	rf.register(cmd)
 	mf.register(cmd)
 	formatFlag(cmd, &format, "output format: csv, jsonl, or parquet (with -o)", "csv", "jsonl", "parquet")
+	cmd.Flags().IntVar(&largest, "largest", 0, "only the N keys estimated largest (after the filters), biggest first, across all FILEs; memory is bounded by N")
 	pq.register(cmd)
 	ff.register(cmd, minBytesByEstimate)
 	redirectOutput(cmd, true, func() (outputFlags, bool) { return outputFlags{pq.out, pq.overwrite}, format != "parquet" })

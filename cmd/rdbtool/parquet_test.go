@@ -172,7 +172,7 @@ func TestDiffParquetAgainstLiveServer(t *testing.T) {
 	var size int64 = -1
 	for _, line := range strings.Split(jsonl, "\n") {
 		var k struct {
-			DB   int    `json:"database"`
+			DB   int    `json:"db"`
 			Key  []byte `json:"key_b64"` // the key may not be UTF-8
 			Size int64  `json:"size_in_bytes"`
 		}

@@ -3,26 +3,16 @@ package main
 import (
 	"io"
 	"os"
-	"strconv"
 	"unicode/utf8"
 
 	"golang.org/x/term"
+
+	"github.com/rdbtool/rdbtool/internal/display"
 )
 
-// printable returns s as it is when it is valid UTF-8 text without
-// control characters, and Go-quoted otherwise: a key or aux value from a
-// file must not reach a terminal as escape sequences (ESC, BEL, CSI...).
-func printable(s string) string {
-	if !utf8.ValidString(s) {
-		return strconv.Quote(s)
-	}
-	for _, c := range s {
-		if c < 0x20 || (c >= 0x7f && c < 0xa0) {
-			return strconv.Quote(s)
-		}
-	}
-	return s
-}
+// printable is display.Quote: a key or aux value from a file quoted when
+// it could drive a terminal (escape sequences, invalid UTF-8).
+func printable(s string) string { return display.Quote(s) }
 
 // terminalSafe returns w, or when w is standard output and that is a
 // terminal, a writer that shows every control byte but newline and tab as

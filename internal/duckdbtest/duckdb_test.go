@@ -20,6 +20,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/rdbtool/rdbtool/analyze"
+	"github.com/rdbtool/rdbtool/analyze/render"
 )
 
 var rdbtool string // the CLI, built once by TestMain
@@ -177,18 +178,10 @@ func checkAgainstAnalyze(t *testing.T, db *sql.DB, table string, rep *analyze.Re
 	}
 	same(t, "TTL buckets (keys, bytes)", got, want)
 
-	// Top 10 keys by bytes, overall. analyze keeps the 10 biggest of each
-	// type; the 10 biggest of all are among them. Among equal sizes at
-	// the cut analyze keeps the first seen, so keys are compared above
-	// the cut and sizes everywhere.
-	var all []analyze.KeyRef
-	for _, b := range rep.BigKeys {
-		all = append(all, b.ByMemory...)
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Memory > all[j].Memory })
-	if len(all) > 10 {
-		all = all[:10]
-	}
+	// Top 10 keys by bytes, overall: analyze's biggest_keys. Among equal
+	// sizes at the cut either may be kept, so keys are compared above the
+	// cut and sizes everywhere.
+	all := rep.BiggestKeys
 	top := rows(t, db, `SELECT hex(key), estimated_bytes FROM `+table+` ORDER BY estimated_bytes DESC, key LIMIT 10`)
 	if len(top) != len(all) {
 		t.Errorf("top keys: duckdb %d rows, analyze %d", len(top), len(all))
@@ -310,7 +303,7 @@ func TestOptionalColumnsMatchMemoryJSONL(t *testing.T) {
 		run(t, "memory", file, "--format", "parquet", "-o", out)
 		var want [][]string
 		for _, line := range bytes.Split(bytes.TrimSpace(run(t, "memory", file, "--format", "jsonl")), []byte("\n")) {
-			var r analyze.KeyRow
+			var r render.KeyRow
 			if err := json.Unmarshal(line, &r); err != nil {
 				t.Fatal(err)
 			}
@@ -321,7 +314,7 @@ func TestOptionalColumnsMatchMemoryJSONL(t *testing.T) {
 			if r.ExpireAtMs != nil {
 				exp = fmt.Sprint(*r.ExpireAtMs)
 			}
-			want = append(want, []string{r.KeyB64, fmt.Sprint(r.Database), r.Type, r.Encoding, u(r.SizeInBytes), u(r.NumElements), largest, exp})
+			want = append(want, []string{r.KeyB64, fmt.Sprint(r.DB), r.Type, r.Encoding, u(r.SizeInBytes), u(r.NumElements), largest, exp})
 		}
 		got := rows(t, db, fmt.Sprintf(`SELECT to_base64(key), db, type, encoding, estimated_bytes, elements, largest_element,
 			epoch_ms(expire_at) FROM read_parquet('%s')`, out))

@@ -1,4 +1,4 @@
-package analyze
+package render
 
 import (
 	"bytes"
@@ -14,21 +14,23 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rdbtool/rdbtool/analyze"
 )
 
 // htmlReport renders the HTML report of a few corpus files.
-func htmlReport(t *testing.T) (*Report, []byte) {
+func htmlReport(t *testing.T) (*analyze.Report, []byte) {
 	t.Helper()
-	var inputs []Input
+	var inputs []analyze.Input
 	for _, f := range []string{"redis-7.4.1/main.rdb", "redis-7.0.15/main.rdb", "valkey-8.0.1/cluster.rdb"} {
-		inputs = append(inputs, openInput(filepath.Join("..", "testdata", "corpus", f)))
+		inputs = append(inputs, openInput(filepath.Join("..", "..", "testdata", "corpus", f)))
 	}
-	rep, err := New(Options{}).Analyze(context.Background(), inputs)
+	rep, err := analyze.New(analyze.Options{}).Analyze(context.Background(), inputs)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if err := WriteHTML(&buf, rep); err != nil {
+	if err := HTML(&buf, rep); err != nil {
 		t.Fatal(err)
 	}
 	return rep, buf.Bytes()
@@ -138,8 +140,8 @@ func TestHTMLStructure(t *testing.T) {
 	// The biggest keys are listed.
 	for _, b := range rep.BigKeys {
 		for _, k := range b.ByMemory[:min(3, len(b.ByMemory))] {
-			if !keyCells[k.KeyText] {
-				t.Errorf("big key %q (%s) not in the page", k.KeyText, b.Type)
+			if !keyCells[string(k.Key)] {
+				t.Errorf("big key %q (%s) not in the page", k.Key, b.Type)
 			}
 		}
 	}

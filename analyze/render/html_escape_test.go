@@ -1,4 +1,4 @@
-package analyze
+package render
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/rdbtool/rdbtool/analyze"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -45,12 +46,12 @@ func TestHTMLHostileKeyNames(t *testing.T) {
 	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := New(Options{}).Analyze(context.Background(), []Input{openInput(p)})
+	rep, err := analyze.New(analyze.Options{}).Analyze(context.Background(), []analyze.Input{openInput(p)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var page bytes.Buffer
-	if err := WriteHTML(&page, rep); err != nil {
+	if err := HTML(&page, rep); err != nil {
 		t.Fatal(err)
 	}
 	out := page.String()

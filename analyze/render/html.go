@@ -1,4 +1,4 @@
-package analyze
+package render
 
 import (
 	"bufio"
@@ -11,14 +11,17 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/rdbtool/rdbtool/analyze"
+	"github.com/rdbtool/rdbtool/internal/display"
 )
 
-// WriteHTML writes the report as one self-contained HTML page: inline CSS,
+// HTML writes the report as one self-contained HTML page: inline CSS,
 // inline SVG charts computed here, and a few lines of inline script to sort
 // tables. It loads nothing from the network. The page shows memory by key
 // prefix as a treemap, totals by type and encoding, the TTL histogram, the
 // per-file breakdown, databases, the biggest keys and the LFU hot keys.
-func WriteHTML(w io.Writer, r *Report) error {
+func HTML(w io.Writer, r *analyze.Report) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	h := &htmlWriter{w: bw}
 	h.page(r)
@@ -79,38 +82,6 @@ func hasC1(s string) bool {
 		}
 	}
 	return false
-}
-
-// humanBytes formats n as B, KiB, MiB, GiB or TiB.
-func humanBytes(n uint64) string {
-	const unit = 1024
-	if n < unit {
-		return strconv.FormatUint(n, 10) + " B"
-	}
-	v := float64(n)
-	for _, suf := range []string{"KiB", "MiB", "GiB", "TiB"} {
-		v /= unit
-		if v < unit || suf == "TiB" {
-			if v < 10 {
-				return strconv.FormatFloat(v, 'f', 2, 64) + " " + suf
-			}
-			return strconv.FormatFloat(v, 'f', 1, 64) + " " + suf
-		}
-	}
-	return ""
-}
-
-// humanCount groups digits: 1234567 -> 1,234,567.
-func humanCount(n uint64) string {
-	s := strconv.FormatUint(n, 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 func pct(part, whole uint64) string {
@@ -183,7 +154,7 @@ document.querySelectorAll("table.sort").forEach(function(t){
 });
 //]]>`
 
-func (h *htmlWriter) page(r *Report) {
+func (h *htmlWriter) page(r *analyze.Report) {
 	title := "rdbtool memory report"
 	if len(r.Files) == 1 {
 		title += ": " + r.Files[0].Name
@@ -217,7 +188,7 @@ func (h *htmlWriter) page(r *Report) {
 	h.p("</main>\n<script>%s</script>\n</body>\n</html>\n", htmlScript)
 }
 
-func (h *htmlWriter) cards(r *Report) {
+func (h *htmlWriter) cards(r *analyze.Report) {
 	t := &r.Totals
 	var bytes int64
 	for _, f := range r.Files {
@@ -227,13 +198,20 @@ func (h *htmlWriter) cards(r *Report) {
 	card := func(v, l string) {
 		h.p("<div class=\"card\"><div class=\"v\">%s</div><div class=\"l\">%s</div></div>\n", esc(v), esc(l))
 	}
-	card(humanBytes(t.Memory), "estimated memory")
-	card(humanBytes(r.Load.UsedMemory), "used_memory once loaded ("+r.Load.Server+", "+r.Load.Allocator+")")
-	card(humanCount(t.Keys), "keys")
-	card(humanCount(t.Elements), "elements")
-	card(humanBytes(uint64(bytes)), "RDB size ("+strconv.Itoa(len(r.Files))+" file"+plural(len(r.Files))+")")
+	card(display.Bytes(t.Memory), "estimated memory")
+	card(display.Bytes(r.Load.UsedMemory), "used_memory once loaded ("+r.Load.Server+", "+r.Load.Allocator+")")
+	var usedMem uint64
+	for _, f := range r.Files {
+		usedMem += f.UsedMemAux
+	}
+	if usedMem > 0 {
+		card(display.Bytes(usedMem), "used-mem in the file (the writing server's used_memory when it saved)")
+	}
+	card(display.Count(t.Keys), "keys")
+	card(display.Count(t.Elements), "elements")
+	card(display.Bytes(uint64(bytes)), "RDB size ("+strconv.Itoa(len(r.Files))+" file"+plural(len(r.Files))+")")
 	card(pct(t.WithTTL, t.Keys), "keys with a TTL")
-	card(humanCount(t.Expired), "expired at snapshot")
+	card(display.Count(t.Expired), "expired at snapshot")
 	h.p("</div>\n")
 }
 
@@ -266,7 +244,7 @@ const (
 // treemap lays memory by prefix out as a squarified treemap: top-level
 // prefixes, each split into its second-level prefixes. The collapsed tail
 // and what the table does not account for get rectangles of their own.
-func treemap(r *Report) []*tmNode {
+func treemap(r *analyze.Report) []*tmNode {
 	var groups []*tmNode
 	byPrefix := map[string]*tmNode{}
 	for _, row := range r.Prefixes.Rows {
@@ -312,7 +290,7 @@ func treemap(r *Report) []*tmNode {
 		}
 		groups = append(groups[:tmGroups], other)
 	}
-	if r.Totals.Memory > accounted && r.Depth() > 0 {
+	if r.Totals.Memory > accounted && r.Prefixes.Depth > 0 {
 		groups = append(groups, &tmNode{Label: "(collapsed tail)", Memory: r.Totals.Memory - accounted, Level: 1})
 	}
 	if len(groups) == 0 && r.Totals.Memory > 0 {
@@ -384,9 +362,6 @@ func treemap(r *Report) []*tmNode {
 	}
 	return groups
 }
-
-// Depth is the prefix depth the report was made with.
-func (r *Report) Depth() int { return r.Prefixes.Depth }
 
 // squarify lays vals (largest first) out in the rectangle x, y, w, h with
 // the squarified treemap algorithm; it returns x, y, w, h for each.
@@ -495,7 +470,7 @@ func fitTextLeft(s string, w float64) string {
 	return "…" + string(rs[len(rs)-n+1:])
 }
 
-func (h *htmlWriter) treemapSection(r *Report) {
+func (h *htmlWriter) treemapSection(r *analyze.Report) {
 	h.p("<section id=\"prefixes\"><h2>Memory by key prefix</h2>\n")
 	if r.Totals.Memory == 0 {
 		h.p("<p class=\"note\">No keys.</p></section>\n")
@@ -515,15 +490,15 @@ func (h *htmlWriter) treemapSection(r *Report) {
 			sat = 12
 		}
 		h.p("<g><rect class=\"tm\" x=\"%s\" y=\"%s\" width=\"%s\" height=\"%s\" fill=\"hsl(%d,%d%%,%d%%)\"><title>%s&#10;%s (%s) in %s keys</title></rect>\n",
-			f1(g.X), f1(g.Y), f1(g.W), f1(g.H), hu, sat, light, esc(g.Label), esc(humanBytes(g.Memory)), pct(g.Memory, total), esc(humanCount(g.Keys)))
+			f1(g.X), f1(g.Y), f1(g.W), f1(g.H), hu, sat, light, esc(g.Label), esc(display.Bytes(g.Memory)), pct(g.Memory, total), esc(display.Count(g.Keys)))
 		for j, c := range g.Children {
 			l := 48 + (j*7)%24
 			h.p("<rect class=\"tm\" x=\"%s\" y=\"%s\" width=\"%s\" height=\"%s\" fill=\"hsl(%d,%d%%,%d%%)\"><title>%s&#10;%s (%s) in %s keys</title></rect>\n",
-				f1(c.X), f1(c.Y), f1(c.W), f1(c.H), hu, sat, l, esc(c.Label), esc(humanBytes(c.Memory)), pct(c.Memory, total), esc(humanCount(c.Keys)))
+				f1(c.X), f1(c.Y), f1(c.W), f1(c.H), hu, sat, l, esc(c.Label), esc(display.Bytes(c.Memory)), pct(c.Memory, total), esc(display.Count(c.Keys)))
 			if c.W > 40 && c.H > 28 {
 				if t := fitText(c.Label, c.W); t != "" {
 					h.p("<text x=\"%s\" y=\"%s\">%s</text>", f1(c.X+4), f1(c.Y+13), esc(t))
-					h.p("<text x=\"%s\" y=\"%s\">%s</text>\n", f1(c.X+4), f1(c.Y+26), esc(humanBytes(c.Memory)))
+					h.p("<text x=\"%s\" y=\"%s\">%s</text>\n", f1(c.X+4), f1(c.Y+26), esc(display.Bytes(c.Memory)))
 				}
 			}
 		}
@@ -532,9 +507,9 @@ func (h *htmlWriter) treemapSection(r *Report) {
 			if len(g.Children) == 0 && g.H > 28 {
 				if t := fitText(label, g.W); t != "" {
 					h.p("<text class=\"g\" x=\"%s\" y=\"%s\">%s</text>", f1(g.X+4), f1(g.Y+13), esc(t))
-					h.p("<text x=\"%s\" y=\"%s\">%s &#183; %s</text>\n", f1(g.X+4), f1(g.Y+27), esc(humanBytes(g.Memory)), pct(g.Memory, total))
+					h.p("<text x=\"%s\" y=\"%s\">%s &#183; %s</text>\n", f1(g.X+4), f1(g.Y+27), esc(display.Bytes(g.Memory)), pct(g.Memory, total))
 				}
-			} else if t := fitText(label+"  "+humanBytes(g.Memory)+" · "+pct(g.Memory, total), g.W); t != "" {
+			} else if t := fitText(label+"  "+display.Bytes(g.Memory)+" · "+pct(g.Memory, total), g.W); t != "" {
 				h.p("<text class=\"g\" x=\"%s\" y=\"%s\">%s</text>\n", f1(g.X+4), f1(g.Y+12), esc(t))
 			}
 		}
@@ -546,7 +521,7 @@ func (h *htmlWriter) treemapSection(r *Report) {
 		r.Prefixes.Separators, r.Prefixes.Depth)
 	if c.Prefixes > 0 {
 		h.p(" The prefix table was bounded to %d rows: %s prefix entries (%s) were folded into the collapsed tail.",
-			r.Prefixes.Limit, esc(humanCount(c.Prefixes)), esc(humanBytes(c.Memory)))
+			r.Prefixes.Limit, esc(display.Count(c.Prefixes)), esc(display.Bytes(c.Memory)))
 	}
 	h.p("</p>\n</section>\n")
 }
@@ -574,7 +549,7 @@ func (h *htmlWriter) hbars(width, labelW float64, labels []string, vals []uint64
 	h.p("</svg>\n")
 }
 
-func (h *htmlWriter) typesSection(r *Report) {
+func (h *htmlWriter) typesSection(r *analyze.Report) {
 	h.p("<section id=\"types\"><h2>Memory by type and encoding</h2>\n")
 	var labels, texts, colors []string
 	var vals []uint64
@@ -587,7 +562,7 @@ func (h *htmlWriter) typesSection(r *Report) {
 	for _, t := range r.Types {
 		labels = append(labels, t.Type+" / "+t.Encoding)
 		vals = append(vals, t.Memory)
-		texts = append(texts, humanBytes(t.Memory)+" · "+pct(t.Memory, r.Totals.Memory))
+		texts = append(texts, display.Bytes(t.Memory)+" · "+pct(t.Memory, r.Totals.Memory))
 		colors = append(colors, fmt.Sprintf("hsl(%d,55%%,48%%)", typeHue[t.Type]))
 	}
 	h.hbars(620, 190, labels, vals, texts, colors)
@@ -598,16 +573,16 @@ func (h *htmlWriter) typesSection(r *Report) {
 			avg = t.Memory / t.Keys
 		}
 		h.p("<tr><td><span class=\"swatch\" style=\"background:hsl(%d,55%%,48%%)\"></span>%s</td><td class=\"t\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td></tr>\n",
-			typeHue[t.Type], esc(t.Type), esc(t.Encoding), t.Keys, humanCount(t.Keys), t.Memory, humanBytes(t.Memory), t.Memory, pct(t.Memory, r.Totals.Memory),
-			t.Elements, humanCount(t.Elements), avg, humanBytes(avg))
+			typeHue[t.Type], esc(t.Type), esc(t.Encoding), t.Keys, display.Count(t.Keys), t.Memory, display.Bytes(t.Memory), t.Memory, pct(t.Memory, r.Totals.Memory),
+			t.Elements, display.Count(t.Elements), avg, display.Bytes(avg))
 	}
 	h.p("</tbody></table>\n</section>\n")
 }
 
-func (h *htmlWriter) ttlSection(r *Report) {
+func (h *htmlWriter) ttlSection(r *analyze.Report) {
 	h.p("<section id=\"ttl\"><h2>Time to live</h2>\n")
-	h.vbars("Keys", TTLBuckets, r.TTL.Keys[:], humanCount, "bar")
-	h.vbars("Memory", TTLBuckets, r.TTL.Memory[:], humanBytes, "bar2")
+	h.vbars("Keys", analyze.TTLBuckets, r.TTL.Keys[:], display.Count, "bar")
+	h.vbars("Memory", analyze.TTLBuckets, r.TTL.Memory[:], display.Bytes, "bar2")
 	h.p("<p class=\"note\">Relative to the snapshot time")
 	if len(r.Files) > 0 && r.Files[0].SnapshotTime > 0 {
 		h.p(" (%s)", esc(time.Unix(r.Files[0].SnapshotTime, 0).UTC().Format("2006-01-02 15:04:05 UTC")))
@@ -643,7 +618,7 @@ func (h *htmlWriter) vbars(title string, labels []string, vals []uint64, format 
 	h.p("</svg>\n")
 }
 
-func (h *htmlWriter) filesSection(r *Report) {
+func (h *htmlWriter) filesSection(r *analyze.Report) {
 	h.p("<section id=\"files\"><h2>Files</h2>\n")
 	if len(r.Files) > 1 {
 		var labels, texts, colors []string
@@ -651,7 +626,7 @@ func (h *htmlWriter) filesSection(r *Report) {
 		for i, f := range r.Files {
 			labels = append(labels, f.Name)
 			vals = append(vals, f.Memory)
-			texts = append(texts, humanBytes(f.Memory)+" · "+humanCount(f.Keys)+" keys")
+			texts = append(texts, display.Bytes(f.Memory)+" · "+display.Count(f.Keys)+" keys")
 			colors = append(colors, fmt.Sprintf("hsl(%d,55%%,48%%)", hue(i)))
 		}
 		h.hbars(1300, 360, labels, vals, texts, colors)
@@ -659,24 +634,24 @@ func (h *htmlWriter) filesSection(r *Report) {
 	h.p("<table class=\"sort\"><thead><tr><th>file</th><th class=\"t\">server</th><th>RDB</th><th>file size</th><th>keys</th><th>memory</th><th>share</th><th>elements</th><th>with TTL</th><th>expired</th></tr></thead><tbody>\n")
 	for _, f := range r.Files {
 		h.p("<tr><td class=\"key\">%s</td><td class=\"t\">%s (%s)</td><td>%s %d</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td></tr>\n",
-			esc(f.Name), esc(f.Server), esc(f.ServerSource), esc(f.Dialect), f.RDBVersion, f.Bytes, humanBytes(uint64(f.Bytes)),
-			f.Keys, humanCount(f.Keys), f.Memory, humanBytes(f.Memory), f.Memory, pct(f.Memory, r.Totals.Memory),
-			f.Elements, humanCount(f.Elements), f.WithTTL, humanCount(f.WithTTL), f.Expired, humanCount(f.Expired))
+			esc(f.Name), esc(f.Server), esc(f.ServerSource), esc(f.Dialect), f.RDBVersion, f.Bytes, display.Bytes(uint64(f.Bytes)),
+			f.Keys, display.Count(f.Keys), f.Memory, display.Bytes(f.Memory), f.Memory, pct(f.Memory, r.Totals.Memory),
+			f.Elements, display.Count(f.Elements), f.WithTTL, display.Count(f.WithTTL), f.Expired, display.Count(f.Expired))
 	}
 	h.p("</tbody></table>\n")
 	if len(r.DBs) > 0 {
 		h.p("<h3>Databases</h3>\n<table class=\"sort\"><thead><tr><th>db</th><th>keys</th><th>memory</th><th>share</th><th>elements</th><th>with TTL</th><th>expired</th></tr></thead><tbody>\n")
 		for _, d := range r.DBs {
 			h.p("<tr><td>%d</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td></tr>\n",
-				d.DB, d.Keys, humanCount(d.Keys), d.Memory, humanBytes(d.Memory), d.Memory, pct(d.Memory, r.Totals.Memory),
-				d.Elements, humanCount(d.Elements), d.WithTTL, humanCount(d.WithTTL), d.Expired, humanCount(d.Expired))
+				d.DB, d.Keys, display.Count(d.Keys), d.Memory, display.Bytes(d.Memory), d.Memory, pct(d.Memory, r.Totals.Memory),
+				d.Elements, display.Count(d.Elements), d.WithTTL, display.Count(d.WithTTL), d.Expired, display.Count(d.Expired))
 		}
 		h.p("</tbody></table>\n")
 	}
 	h.p("</section>\n")
 }
 
-func (h *htmlWriter) keyTable(keys []KeyRef, multiFile bool, freq bool) {
+func (h *htmlWriter) keyTable(keys []analyze.KeyRef, multiFile bool, freq bool) {
 	h.p("<table class=\"sort\"><thead><tr><th>key</th>")
 	if multiFile {
 		h.p("<th class=\"t\">file</th>")
@@ -687,20 +662,20 @@ func (h *htmlWriter) keyTable(keys []KeyRef, multiFile bool, freq bool) {
 	}
 	h.p("</tr></thead><tbody>\n")
 	for _, k := range keys {
-		h.p("<tr><td class=\"key\" title=\"%s\">%s</td>", esc(k.KeyText), esc(k.KeyText))
+		h.p("<tr><td class=\"key\" title=\"%s\">%s</td>", esc(string(k.Key)), esc(string(k.Key)))
 		if multiFile {
 			h.p("<td class=\"t\">%s</td>", esc(k.File))
 		}
 		largest := "?"
 		if k.LargestElement >= 0 {
-			largest = humanBytes(uint64(k.LargestElement))
+			largest = display.Bytes(uint64(k.LargestElement))
 		}
 		ttl := "none"
 		if k.ExpireAt > 0 {
 			ttl = time.UnixMilli(k.ExpireAt).UTC().Format("2006-01-02 15:04")
 		}
 		h.p("<td>%d</td><td class=\"t\">%s</td><td class=\"t\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td>",
-			k.DB, esc(k.Type), esc(k.Encoding), k.Memory, humanBytes(k.Memory), k.Elements, humanCount(k.Elements), k.LargestElement, largest, k.ExpireAt, esc(ttl))
+			k.DB, esc(k.Type), esc(k.Encoding), k.Memory, display.Bytes(k.Memory), k.Elements, display.Count(k.Elements), k.LargestElement, largest, k.ExpireAt, esc(ttl))
 		if freq {
 			h.p("<td data-v=\"%d\">%d</td>", k.Freq, k.Freq)
 		}
@@ -709,24 +684,11 @@ func (h *htmlWriter) keyTable(keys []KeyRef, multiFile bool, freq bool) {
 	h.p("</tbody></table>\n")
 }
 
-func (h *htmlWriter) bigKeysSection(r *Report) {
+func (h *htmlWriter) bigKeysSection(r *analyze.Report) {
 	h.p("<section id=\"bigkeys\"><h2>Biggest keys</h2>\n")
-	// All types together first, then per type.
-	var all []KeyRef
-	for _, b := range r.BigKeys {
-		all = append(all, b.ByMemory...)
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Memory > all[j].Memory })
-	n := 20
-	for _, b := range r.BigKeys {
-		n = max(n, len(b.ByMemory))
-	}
-	if len(all) > n {
-		all = all[:n]
-	}
 	multi := len(r.Files) > 1
 	h.p("<h3>By memory, all types</h3>\n")
-	h.keyTable(all, multi, false)
+	h.keyTable(r.BiggestKeys, multi, false)
 	for _, b := range r.BigKeys {
 		h.p("<h3>Biggest %s keys by memory</h3>\n", esc(b.Type))
 		h.keyTable(b.ByMemory, multi, false)
@@ -739,20 +701,7 @@ func (h *htmlWriter) bigKeysSection(r *Report) {
 	h.p("</section>\n")
 }
 
-// sameKeys reports whether two top lists hold the same keys in order.
-func sameKeys(a, b []KeyRef) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].File != b[i].File || a[i].DB != b[i].DB || string(a[i].Key) != string(b[i].Key) {
-			return false
-		}
-	}
-	return true
-}
-
-func (h *htmlWriter) hotKeysSection(r *Report) {
+func (h *htmlWriter) hotKeysSection(r *analyze.Report) {
 	if len(r.HotKeys) == 0 {
 		return
 	}
@@ -761,7 +710,7 @@ func (h *htmlWriter) hotKeysSection(r *Report) {
 	h.p("</section>\n")
 }
 
-func (h *htmlWriter) prefixTableSection(r *Report) {
+func (h *htmlWriter) prefixTableSection(r *analyze.Report) {
 	if len(r.Prefixes.Rows) == 0 {
 		return
 	}
@@ -781,8 +730,8 @@ func (h *htmlWriter) prefixTableSection(r *Report) {
 			label = "(no separator)"
 		}
 		h.p("<tr><td class=\"key\">%s</td><td>%d</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td></tr>\n",
-			esc(label), p.Level, p.Keys, humanCount(p.Keys), p.Memory, humanBytes(p.Memory), p.Memory, pct(p.Memory, r.Totals.Memory),
-			p.WithTTL, humanCount(p.WithTTL), avg, humanBytes(avg))
+			esc(label), p.Level, p.Keys, display.Count(p.Keys), p.Memory, display.Bytes(p.Memory), p.Memory, pct(p.Memory, r.Totals.Memory),
+			p.WithTTL, display.Count(p.WithTTL), avg, display.Bytes(avg))
 	}
 	h.p("</tbody></table>\n")
 	if len(r.Prefixes.Rows) > len(rows) {
@@ -791,7 +740,7 @@ func (h *htmlWriter) prefixTableSection(r *Report) {
 	h.p("</section>\n")
 }
 
-func (h *htmlWriter) modulesSection(r *Report) {
+func (h *htmlWriter) modulesSection(r *analyze.Report) {
 	if len(r.Modules) == 0 && len(r.Functions) == 0 {
 		return
 	}
@@ -800,7 +749,7 @@ func (h *htmlWriter) modulesSection(r *Report) {
 		h.p("<table class=\"sort\"><thead><tr><th>module type</th><th>keys</th><th>memory</th><th>aux records</th></tr></thead><tbody>\n")
 		for _, m := range r.Modules {
 			h.p("<tr><td>%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td><td data-v=\"%d\">%s</td></tr>\n",
-				esc(m.Name), m.Keys, humanCount(m.Keys), m.Memory, humanBytes(m.Memory), m.AuxRecords, humanCount(m.AuxRecords))
+				esc(m.Name), m.Keys, display.Count(m.Keys), m.Memory, display.Bytes(m.Memory), m.AuxRecords, display.Count(m.AuxRecords))
 		}
 		h.p("</tbody></table>\n<p class=\"note\">Module values count 0 bytes: their mem_usage callbacks cannot run outside the server.</p>\n")
 	}
