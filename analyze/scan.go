@@ -326,6 +326,6 @@ func snapshotTime(override time.Time, meta *FileMeta) time.Time {
 // runs.
 func ScanKeys(ctx context.Context, r *rdb.Reader, opts Options, fn func(*Key) error) (*FileMeta, error) {
 	var meta FileMeta
-	err := scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep, listCompressDepth: opts.ListCompressDepth, jobs: opts.Jobs}, &meta, fn)
+	err := scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep, listCompressDepth: opts.ListCompressDepth, jobs: opts.Jobs, filter: opts.Filter, minBytes: opts.MinBytes}, &meta, fn)
 	return &meta, err
 }

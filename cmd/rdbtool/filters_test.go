@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -19,8 +18,6 @@ import (
 	"github.com/rdbtool/rdbtool/internal/redistest"
 	"github.com/rdbtool/rdbtool/rdb"
 )
-
-var updateGolden = flag.Bool("update", false, "rewrite golden files")
 
 // keySet is a set of "db/key" names.
 type keySet map[string]bool
@@ -471,7 +468,7 @@ func TestKeysGolden(t *testing.T) {
 	} {
 		out := mustRun(t, c.args...)
 		path := filepath.Join("testdata", c.golden)
-		if *updateGolden {
+		if *update {
 			if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 				t.Fatal(err)
 			}
