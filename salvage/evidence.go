@@ -87,8 +87,8 @@ type evidence struct {
 	declared   int64 // the key count RESIZEDB declares for certainDB; -1 unknown
 	epoch      int   // current uncertainty period; 0 when the database is certain
 	periods    map[int]*period
-	dbHeld     []item // committed records waiting for their database
-	ctimeMs    int64  // the file's creation time (aux "ctime"), 0 unknown
+	dbHeld     heldRecords // committed records waiting for their database
+	ctimeMs    int64       // the file's creation time (aux "ctime"), 0 unknown
 	// Where records resume at the end of a damaged value whose header is
 	// known intact (hintAt): if the record there proves its start, the
 	// damage lay inside that value.
@@ -361,8 +361,7 @@ func (s *scanner) commit(it item) {
 		p := s.ev.periods[it.epoch]
 		switch {
 		case !p.resolved:
-			it.key = append([]byte(nil), it.key...)
-			s.ev.dbHeld = append(s.ev.dbHeld, it)
+			s.ev.dbHeld.add(it)
 			return
 		case !p.ok:
 			s.dbLost(&it)
@@ -392,11 +391,41 @@ func (s *scanner) resolve(ok bool, db int) {
 	if !ok {
 		s.dbUncertain = true // for the count of keys lost without a trace
 	}
-	held := e.dbHeld
-	e.dbHeld = nil
-	for i := range held {
-		s.commit(held[i])
+	for _, chunk := range e.dbHeld.take() {
+		for i := range chunk {
+			s.commit(chunk[i])
+		}
 	}
+}
+
+// heldRecords keeps records waiting for their database in fixed chunks,
+// their keys copied into shared buffers: after a long damaged range that
+// can be every key of the rest of the file (300k keys in one slice, grown
+// by copying, cost more than reading them).
+type heldRecords struct {
+	chunks [][]item
+	keys   []byte // the current key buffer; full ones stay referenced by their items
+}
+
+func (h *heldRecords) add(it item) {
+	if n := len(h.chunks); n == 0 || len(h.chunks[n-1]) == cap(h.chunks[n-1]) {
+		h.chunks = append(h.chunks, make([]item, 0, 4096))
+	}
+	if len(it.key) > cap(h.keys)-len(h.keys) {
+		h.keys = make([]byte, 0, max(1<<20, len(it.key)))
+	}
+	start := len(h.keys)
+	h.keys = append(h.keys, it.key...)
+	it.key = h.keys[start:len(h.keys):len(h.keys)]
+	last := &h.chunks[len(h.chunks)-1]
+	*last = append(*last, it)
+}
+
+// take returns the records held, oldest first, and empties h.
+func (h *heldRecords) take() [][]item {
+	chunks := h.chunks
+	*h = heldRecords{}
+	return chunks
 }
 
 // damage records that [start, next) could not be read; it updates what is
@@ -442,11 +471,19 @@ func (s *scanner) zeroedOnly(start, zs, next int64) int64 {
 		return 0
 	}
 	ze := zs
+scan:
 	for ze < next {
-		if b, ok := w.byteAt(ze); !ok || b != 0 {
+		p := w.bytes(ze, int(min(1<<20, next-ze)))
+		if p == nil {
 			break
 		}
-		ze++
+		for i, b := range p {
+			if b != 0 {
+				ze += int64(i)
+				break scan
+			}
+		}
+		ze += int64(len(p))
 	}
 	// A selection could also straddle the edges of the zeros.
 	return ze - zs + 24

@@ -358,15 +358,31 @@ func prepare(r io.ReaderAt, size int64, opts Options) (*checksumInfo, *contentCh
 	if !unexplained(ci) {
 		return &ci, nil, nil
 	}
-	pre := newScanner(r, size, Options{Name: opts.Name, AllowNewer: opts.AllowNewer, Quick: opts.Quick, MaxProblems: 1, Version: opts.Version, Dialect: opts.Dialect})
-	pre.ci = &ci
-	pre.stopAfter = 2 // a second problem is all this pass needs to know
-	err = pre.run()
-	pre.keys.Close()
-	if err != nil || pre.res.ProblemCount > 1 {
-		return &ci, nil, nil // the damage shows in the records
+	// A structural pass first: what it finds the full checks find too,
+	// and most damage shows there (a damaged range of megabytes inside a
+	// large collection costs a fraction of the full checks to reach).
+	if shows, err := damageShows(r, size, opts, &ci, true); shows || err != nil {
+		return &ci, nil, nil
+	}
+	if !opts.Quick {
+		if shows, err := damageShows(r, size, opts, &ci, false); shows || err != nil {
+			return &ci, nil, nil
+		}
 	}
 	return &ci, locateContent(r, size, ci), nil
+}
+
+// damageShows reports whether a scan (quick: structure only) finds a
+// problem besides the checksum mismatch.
+func damageShows(r io.ReaderAt, size int64, opts Options, ci *checksumInfo, quick bool) (bool, error) {
+	pre := newScanner(r, size, Options{Name: opts.Name, AllowNewer: opts.AllowNewer, Quick: quick, MaxProblems: 1, Version: opts.Version, Dialect: opts.Dialect})
+	defer pre.keys.Close()
+	pre.ci = ci
+	pre.stopAfter = 2 // a second problem is all this pass needs to know
+	if err := pre.run(); err != nil {
+		return true, err
+	}
+	return pre.res.ProblemCount > 1, nil
 }
 
 func (s *scanner) problem(p Problem) {
@@ -619,7 +635,7 @@ func (s *scanner) run() error {
 		if unknown > 64<<10 {
 			// A long range after a value whose header was read: its
 			// elements may show that the range is that value alone.
-			u := s.valueRangeUnknown(s.fv, start, next)
+			u := s.valueRangeUnknown(s.fv, start, next, unknown)
 			if u >= 0 && u < unknown {
 				unknown = u
 			}

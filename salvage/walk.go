@@ -252,13 +252,22 @@ func (w *walkWindow) zeroRunBytes(from, to int64) int64 {
 // falling back in step). The damage is then located between the first odd
 // element (or the failure) and the first offset after it from which
 // elements of ordinary size lead exactly to next.
-func (s *scanner) valueRangeUnknown(fv failedValue, start, next int64) int64 {
+//
+// beat is the bound the caller has already: when the bytes counted in any
+// case (the value's header, its zero runs and the margin) reach it, the
+// walk cannot improve on it and is not made (-1).
+func (s *scanner) valueRangeUnknown(fv failedValue, start, next, beat int64) int64 {
 	if !walkable(fv.rdbType) || fv.vs < start || fv.vs >= next {
 		return -1
 	}
 	w := &walkWindow{ra: s.ra}
 	_, first, ok := w.length(fv.vs) // the element count
 	if !ok || first >= next {
+		return -1
+	}
+	zeros := w.zeroRunBytes(first, next)
+	head := fv.vs - start
+	if head+zeros+64 >= beat {
 		return -1
 	}
 	budget := 1 << 24
@@ -328,8 +337,6 @@ func (s *scanner) valueRangeUnknown(fv failedValue, start, next int64) int64 {
 	if s.selectionIn(w, first, next, next) {
 		return -1
 	}
-	zeros := w.zeroRunBytes(first, next)
-	head := fv.vs - start
 	// Damage can pass for a few ordinary elements on either side of what
 	// was found. Quicklist nodes check their own size and terminator (or
 	// decompress to exactly their length), which damage does not pass,
