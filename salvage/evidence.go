@@ -129,11 +129,12 @@ func (s *scanner) startProof(rec *rdb.Record, weak bool, vs int64, careful bool)
 		if rec.ExpireAt%1000 != 0 {
 			proof = true // only the millisecond opcode stores that
 		} else if careful {
-			proof = s.byteAt(rec.Offset) == 0xFC
+			proof = s.byteAt(rec.Offset) == rdb.OpcodeExpireTimeMS
 		}
 	}
 	if !proof && careful && rec.Type == rdb.TypeString && rec.RDBType == 0 {
-		proof = s.byteAt(vs) == 0xC3 // LZF that decompressed to exactly its length
+		// LZF that decompressed to exactly its length.
+		proof = s.byteAt(vs) == 0xC0|rdb.StringEncLZF
 	}
 	if proof && careful && s.nestedStart(rec.Offset, vs) {
 		// A record also starts inside this one's header: this one may be
@@ -159,7 +160,7 @@ func (s *scanner) byteAt(off int64) byte {
 // was in the damaged bytes.
 func (s *scanner) completeStart(off int64) bool {
 	b := s.byteAt(off)
-	return b == 0xFC || b == 0xFD
+	return b == rdb.OpcodeExpireTimeMS || b == rdb.OpcodeExpireTime
 }
 
 // nestedStart reports whether records can be read from a start inside
@@ -501,48 +502,44 @@ func (s *scanner) startsChain(off int64) bool {
 // n = 0 when it does not, and n < 0 when p is cut short before telling.
 func (s *scanner) selectAt(p []byte) (db uint64, n int) {
 	i := 1
-	length := func() (uint64, bool) {
+	// length reads a length; servers write neither the special form nor
+	// 8-byte numbers here.
+	length := func() (v uint64, ok, short bool) {
 		if i >= len(p) {
-			return 0, true
+			return 0, true, true
 		}
-		b := p[i]
-		switch b >> 6 {
-		case 0:
-			i++
-			return uint64(b & 0x3f), true
-		case 1:
-			if i+1 >= len(p) {
-				return 0, true
-			}
-			i += 2
-			return uint64(b&0x3f)<<8 | uint64(p[i-1]), true
+		v, special, size := rdb.DecodeLength(p[i:])
+		switch {
+		case size == 0:
+			return 0, true, true
+		case size < 0 || special || size == 9:
+			return 0, false, false
 		}
-		if b == 0x80 && i+4 < len(p) {
-			i += 5
-			return uint64(p[i-4])<<24 | uint64(p[i-3])<<16 | uint64(p[i-2])<<8 | uint64(p[i-1]), true
-		}
-		return 0, false
+		i += size
+		return v, true, false
 	}
-	db, ok := length()
-	if !ok {
-		return 0, 0
-	}
-	if i >= len(p) {
-		return db, -1
-	}
-	if p[i] != 0xFB {
-		return 0, 0
-	}
-	i++
-	kn, ok := length()
-	if !ok {
-		return 0, 0
-	}
-	e, ok := length()
+	db, ok, short := length()
 	switch {
 	case !ok:
 		return 0, 0
-	case i >= len(p):
+	case short || i >= len(p):
+		return db, -1
+	case p[i] != rdb.OpcodeResizeDB:
+		return 0, 0
+	}
+	i++
+	kn, ok, short := length()
+	switch {
+	case !ok:
+		return 0, 0
+	case short:
+		return db, -1
+	}
+	e, ok, short := length()
+	switch {
+	case !ok:
+		return 0, 0
+	case short || i >= len(p):
 		return db, -1
 	case kn >= 1 && e <= kn:
 		return db, i

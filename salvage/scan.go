@@ -752,37 +752,12 @@ func countDiff(a []byte, b string) int {
 // setTypes decides which bytes can start a record in this file: the
 // opcodes, and the type bytes servers writing this version use.
 func (s *scanner) setTypes() {
-	var ts []byte
-	v := s.version
-	switch {
-	case s.dialect == rdb.DialectValkey:
-		ts = []byte{0, 2, 4, 5, 7, 11, 15, 16, 17, 18, 19, 20, 21, 22}
-	case v <= 6:
-		ts = []byte{0, 1, 2, 3, 4, 9, 10, 11, 12, 13}
-	case v == 7:
-		ts = []byte{0, 2, 3, 4, 11, 12, 13, 14}
-	case v == 8:
-		ts = []byte{0, 2, 4, 5, 6, 7, 11, 12, 13, 14}
-	case v == 9:
-		ts = []byte{0, 2, 4, 5, 7, 11, 12, 13, 14, 15}
-	case v == 10:
-		ts = []byte{0, 2, 4, 5, 7, 11, 16, 17, 18, 19}
-	case v == 11:
-		ts = []byte{0, 2, 4, 5, 7, 11, 16, 17, 18, 19, 20, 21}
-	case v == 12:
-		ts = []byte{0, 2, 4, 5, 7, 11, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25}
-	default:
-		ts = []byte{0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26}
-	}
-	for _, t := range ts {
+	for _, t := range rdb.KeyTypes(s.dialect, s.version) {
 		s.types[t] = true
 		s.start[t] = true
 	}
-	for _, op := range []byte{245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255} {
+	for _, op := range rdb.Opcodes(s.dialect, s.version) {
 		s.start[op] = true
-	}
-	if v >= 12 || s.dialect == rdb.DialectValkey {
-		s.start[243], s.start[244] = true, true
 	}
 }
 
