@@ -204,10 +204,13 @@ type LostKey struct {
 
 // Result is what Scan found.
 type Result struct {
-	Name     string
-	Size     int64
-	Dialect  rdb.Dialect
-	Version  int
+	Name    string
+	Size    int64
+	Dialect rdb.Dialect
+	Version int
+	// KeyDB: the file holds KeyDB's additions to the Redis format (its
+	// aux fields, per-key MVCC timestamps); KeyDB writes Redis versions.
+	KeyDB    bool
 	HeaderOK bool
 	// Checksum is what became of the trailer: verified, disabled (zeros),
 	// skipped, absent (RDB < 5) or unknown (no trailer found).
@@ -898,6 +901,9 @@ func (s *scanner) segment(off int64, afterDamage bool) (failAt, hint, from int64
 		}
 		if s.stopped {
 			return 0, 0, 0, true
+		}
+		if r.KeyDB() {
+			s.res.KeyDB = true
 		}
 		s.failPos, s.failTrunc = -1, false
 		ok, hint, from := s.record(r, rec, first)

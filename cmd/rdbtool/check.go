@@ -180,21 +180,21 @@ func checkOne(cmd *cobra.Command, out io.Writer, opts salvage.Options, maxProble
 	}
 	switch {
 	case res.Clean():
-		fmt.Fprintf(out, "%s: ok, %d keys, %s RDB %d, checksum %s", name, res.Keys, res.Dialect, res.Version, res.Checksum)
+		fmt.Fprintf(out, "%s: ok, %d keys, %s RDB %d, checksum %s", name, res.Keys, res.DialectName(), res.Version, res.Checksum)
 		if res.NoteCount > 0 {
 			fmt.Fprintf(out, " (%d notes)", res.NoteCount)
 		}
 		fmt.Fprintln(out)
 	case int64(res.ProblemCount) == res.Duplicates:
 		fmt.Fprintf(out, "%s: INVALID: %d repeated keys; every record decodes, nothing is unreadable or lost, but Redis refuses to load a file with a repeated key; %d keys, %s RDB %d, checksum %s\n",
-			name, res.Duplicates, res.Keys, res.Dialect, res.Version, res.Checksum)
+			name, res.Duplicates, res.Keys, res.DialectName(), res.Version, res.Checksum)
 	default:
 		cs := res.Checksum.String()
 		if res.ChecksumMismatch {
 			cs = "MISMATCH"
 		}
 		fmt.Fprintf(out, "%s: DAMAGED: %d problems; %d keys intact, %d keys lost, %d damaged bytes in %d ranges; %s RDB %d, checksum %s\n",
-			name, res.ProblemCount, res.Keys, res.LostCount, res.DamagedBytes, len(res.Damaged), res.Dialect, res.Version, cs)
+			name, res.ProblemCount, res.Keys, res.LostCount, res.DamagedBytes, len(res.Damaged), res.DialectName(), res.Version, cs)
 	}
 	if res.DamagedBytes > 0 {
 		fmt.Fprintf(out, "%s: keys lost: %d known by name; besides them, %s\n", name, res.LostCount, res.Hidden)

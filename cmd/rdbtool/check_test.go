@@ -123,8 +123,10 @@ func TestKeyDBFile(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, want+"\n") || strings.Count(out, "mvcc_tstamp") != 3 {
 		t.Errorf("dump: exit %d:\n%s", code, out)
 	}
-	if out, code := run(t, "check", f); code != 0 || !strings.Contains(out, "ok, 3 keys") {
-		t.Errorf("check: exit %d:\n%s", code, out)
+	for _, jobs := range []string{"1", "2"} {
+		if out, code := run(t, "check", "--jobs", jobs, f); code != 0 || !strings.Contains(out, "ok, 3 keys, keydb RDB 9,") {
+			t.Errorf("check --jobs %s: exit %d:\n%s", jobs, code, out)
+		}
 	}
 }
 
