@@ -180,19 +180,10 @@ func readChecksum(ra io.ReaderAt, size int64) (checksumInfo, error) {
 	if ci.stored == 0 {
 		return ci, nil // rdbchecksum no
 	}
-	buf := make([]byte, 1<<20)
 	n := size - 8
-	var crc uint64
-	for off := int64(0); off < n; {
-		m := int64(len(buf))
-		if n-off < m {
-			m = n - off
-		}
-		if _, err := ra.ReadAt(buf[:m], off); err != nil {
-			return ci, err
-		}
-		crc = rdb.CRC64(crc, buf[:m])
-		off += m
+	crc, err := crcPrefix(ra, n)
+	if err != nil {
+		return ci, err
 	}
 	ci.computed = crc
 	syn := ci.stored ^ crc
@@ -212,6 +203,21 @@ func readChecksum(ra io.ReaderAt, size int64) (checksumInfo, error) {
 		ci.fix = &ByteFix{Offset: pos, Found: b[0], Original: b[0] ^ diff}
 	}
 	return ci, nil
+}
+
+// crcPrefix returns the CRC-64 of the first n bytes of ra.
+func crcPrefix(ra io.ReaderAt, n int64) (uint64, error) {
+	buf := make([]byte, min(n, 1<<20))
+	var crc uint64
+	for off := int64(0); off < n; {
+		m := min(int64(len(buf)), n-off)
+		if _, err := ra.ReadAt(buf[:m], off); err != nil {
+			return crc, err
+		}
+		crc = rdb.CRC64(crc, buf[:m])
+		off += m
+	}
+	return crc, nil
 }
 
 // patchedReaderAt serves ra with one byte replaced.

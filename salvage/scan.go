@@ -1,6 +1,7 @@
 package salvage
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -97,7 +98,9 @@ const (
 	Header
 	// Truncated: the file ends before its end-of-file marker.
 	Truncated
-	// Trailing: bytes after the end-of-file trailer.
+	// Trailing: bytes after the end-of-file trailer. A note when the
+	// trailer's checksum holds (Redis reads nothing after it and loads
+	// the file); a problem when it does not.
 	Trailing
 	// ChangedByte: the checksum pinpoints one changed byte.
 	ChangedByte
@@ -653,6 +656,46 @@ func (s *scanner) run() error {
 	}
 }
 
+// trailing reports the bytes after the end-of-file trailer, which ends at
+// end. Redis (rdbLoad, like redis-check-rdb) reads nothing after the
+// checksum: when that checksum holds, or is zero (checksums disabled), or
+// the version has none, the file loads and they are a note; when it does
+// not hold, Redis refuses the file.
+func (s *scanner) trailing(end int64) error {
+	n := s.size - end
+	p := Problem{Kind: Trailing, Offset: end, End: s.size, DB: -1}
+	if s.version < 5 || s.opts.SkipChecksum {
+		p.What = fmt.Sprintf("%d bytes after the end-of-file marker; Redis stops reading at the marker and loads the file", n)
+		s.note(p)
+		return nil
+	}
+	var t [8]byte
+	if _, err := s.ra.ReadAt(t[:], end-8); err != nil {
+		return err
+	}
+	stored := binary.LittleEndian.Uint64(t[:])
+	if stored == 0 {
+		s.res.Checksum = rdb.ChecksumDisabled
+		p.What = fmt.Sprintf("%d bytes after the end-of-file trailer (checksum disabled); Redis stops reading at the trailer and loads the file", n)
+		s.note(p)
+		return nil
+	}
+	crc, err := crcPrefix(s.ra, end-8)
+	if err != nil {
+		return err
+	}
+	if crc == stored {
+		s.res.Checksum = rdb.ChecksumVerified
+		p.What = fmt.Sprintf("%d bytes after the end-of-file trailer, whose checksum holds; Redis stops reading at the trailer and loads the file", n)
+		s.note(p)
+		return nil
+	}
+	s.res.ChecksumMismatch = true
+	p.What = fmt.Sprintf("%d bytes after an end-of-file marker whose checksum does not hold (stored %016x, computed %016x): Redis refuses the file", n, stored, crc)
+	s.problem(p)
+	return nil
+}
+
 // damaged records a damaged range.
 func (s *scanner) damaged(start, end int64, what string) {
 	s.res.Damaged = append(s.res.Damaged, Range{start, end})
@@ -862,7 +905,10 @@ func (s *scanner) segment(off int64, afterDamage bool) (failAt, hint, from int64
 					return recStart, 0, recStart + 1, false
 				}
 				if end < s.size {
-					s.problem(Problem{Kind: Trailing, Offset: end, End: s.size, DB: -1, What: fmt.Sprintf("%d bytes after the end-of-file trailer", s.size-end)})
+					if err := s.trailing(end); err != nil {
+						s.problem(Problem{Kind: Damaged, Offset: end, DB: -1, What: err.Error(), Err: err})
+						return end, 0, end + 1, false
+					}
 				}
 			}
 			s.endOfFile()

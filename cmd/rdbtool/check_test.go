@@ -153,3 +153,17 @@ func TestImpossibleIntsetIsDamaged(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckTrailingBytesAfterTrailer: redis-rdb-tools' redis_40_with_module.rdb
+// has 40 bytes after its end-of-file trailer (checksum disabled). Redis
+// reads nothing after the trailer (rdbLoad, redis-check-rdb), so the file
+// is clean with a note, on either path.
+func TestCheckTrailingBytesAfterTrailer(t *testing.T) {
+	const f = "../../testdata/corpus-thirdparty/redis-rdb-tools/redis_40_with_module.rdb"
+	for _, jobs := range []string{"1", "2"} {
+		out, code := run(t, "check", "--jobs", jobs, f)
+		if code != 0 || !strings.Contains(out, "note: offset 248-288 (40 bytes): trailing-bytes") || !strings.Contains(out, "ok, 2 keys, redis RDB 8, checksum disabled (1 notes)") {
+			t.Errorf("check --jobs %s: exit %d:\n%s", jobs, code, out)
+		}
+	}
+}
