@@ -14,7 +14,7 @@ import (
 
 // summary is what "rdbtool check" prints of a clean Result.
 func summary(r *Result) string {
-	return fmt.Sprintf("%s %d %s %v keys=%d bytes=%d dbs=%+v problems=%d", r.Dialect, r.Version, r.Checksum, r.HeaderOK && r.EOF, r.Keys, r.KeyBytes, r.DBs, r.ProblemCount)
+	return fmt.Sprintf("%s %d %s %v keys=%d bytes=%d dbs=%+v problems=%d", r.DialectName(), r.Version, r.Checksum, r.HeaderOK && r.EOF, r.Keys, r.KeyBytes, r.DBs, r.ProblemCount)
 }
 
 func compareScans(t *testing.T, name string, data []byte, opts Options) {

@@ -515,45 +515,7 @@ func (s *scanner) run() error {
 	s.res.Dialect, s.res.Version = s.dialect, s.version
 	s.setTypes()
 
-	switch {
-	case s.opts.SkipChecksum:
-		s.res.Checksum = rdb.ChecksumSkipped
-	case s.version < 5:
-		s.res.Checksum = rdb.ChecksumAbsent
-	case !ci.present:
-		s.res.Checksum = rdb.ChecksumUnknown
-	case ci.stored == 0:
-		s.res.Checksum = rdb.ChecksumDisabled
-	case ci.stored == ci.computed:
-		s.res.Checksum = rdb.ChecksumVerified
-	default:
-		s.res.ChecksumMismatch = true
-		switch {
-		case ci.trailer:
-			s.problem(Problem{Kind: Checksum, Offset: size - 8, DB: -1, What: fmt.Sprintf("stored CRC-64 %016x, computed %016x: they differ in one byte, so the trailer itself is damaged; the content is intact", ci.stored, ci.computed)})
-		case ci.fix != nil:
-			f := ci.fix
-			s.res.Fix = f
-			if s.opts.Repair {
-				s.res.Repaired = true
-				s.problem(Problem{Kind: ChangedByte, Offset: f.Offset, End: f.Offset + 1, DB: -1, What: fmt.Sprintf("the checksum proves this one byte changed from 0x%02X to 0x%02X; repaired", f.Original, f.Found)})
-			} else {
-				s.fixOff = f.Offset
-				s.problem(Problem{Kind: ChangedByte, Offset: f.Offset, End: f.Offset + 1, DB: -1, What: fmt.Sprintf("the checksum proves this one byte changed from 0x%02X to 0x%02X (and nothing else did); the record holding it is not recovered (--repair restores it)", f.Original, f.Found)})
-			}
-		default:
-			what := fmt.Sprintf("stored CRC-64 %016x, computed %016x: the content differs from what was written (not one changed byte)", ci.stored, ci.computed)
-			switch c := s.content; {
-			case c != nil && len(c.located) > 0:
-				what += fmt.Sprintf("; every record decodes, so the change is inside a value's content: the checksum proves it lies in [%d, %d) (a repeating pattern broken there; refilled, the checksum matches)", c.located[0].Start, c.located[0].End)
-			case c != nil && s.opts.KeepUnverified:
-				what += "; every record decodes, so the change is inside some value's content, and nothing shows which: keys are kept unverified (one or more of them differ from what was saved)"
-			case c != nil:
-				what += "; every record decodes, so the change is inside some value's content, and nothing shows which: no key can be verified, none is recovered (keep them unverified with KeepUnverified / --keep-unverified)"
-			}
-			s.problem(Problem{Kind: Checksum, Offset: size - 8, DB: -1, What: what})
-		}
-	}
+	s.checksumVerdict(ci)
 
 	off := int64(len(hdr))
 	if !s.res.HeaderOK {
@@ -576,84 +538,141 @@ func (s *scanner) run() error {
 		if done || s.stopped {
 			return nil
 		}
-		next, what, viaHint := int64(-1), "unreadable bytes; records resume at the end of this range", false
-		if hint > failAt {
-			if ok, _, _ := s.try(hint); ok {
-				viaHint = true
-				// The damaged value ends where its lengths say: records go
-				// on from there, if something there proves it.
-				next, what = hint, "damaged value; records resume at the end of this range"
-			}
-		}
+		next := s.passDamage(failAt, hint, from)
 		if next < 0 {
-			next = s.resync(from)
+			return nil // damaged to the end
 		}
-		if s.ev.hintAt >= 0 {
-			s.hintDecided(false)
-		}
-		start := failAt
-		truncated := next < 0 && s.failTrunc && !s.trailer
-		dropped := int64(-1)
-		zs := s.zeroRunStart(max(failAt, s.failPos-64<<10), max(s.failPos, hint))
-		switch {
-		case truncated:
-			// The file was cut short: the bytes before the cut are as
-			// written (a damaged end keeps the file's size and trailer).
-			s.commitRun()
-		case zs >= 0:
-			// Zeroed bytes: they read as no record at all, so damage
-			// reaching back into the records before would have stopped
-			// them decoding. Only records overlapping the zeros are in doubt.
-			s.commitRunBefore(zs)
-			dropped = s.dropRun()
-		default:
-			dropped = s.dropRun()
-		}
-		if dropped >= 0 && dropped < start {
-			// Not recovered, so as unknown as the damaged bytes.
-			start = dropped
-		}
-		if s.ev.confirming {
-			if len(s.ev.held) > 0 && s.ev.held[0].rec.Offset < start {
-				start = s.ev.held[0].rec.Offset
-			}
-			s.dropHeld()
-		}
-		if next < 0 {
-			s.damaged(start, size, "no record boundary found after this point")
-			s.problem(Problem{Kind: Truncated, Offset: start, End: size, DB: -1, What: "no intact records and no end-of-file marker after this point (truncated or damaged to the end)"})
-			s.endDamaged()
-			return nil
-		}
-		s.damaged(start, next, what)
-		// Zeros that begin after the damaged value's first byte: its header
-		// is as written, so if its lengths lead to a proven record start,
-		// the damage lay inside it.
-		unknown := next - start
-		if (zs >= 0 && zs >= start) || (zs < 0 && s.ev.zeroed) {
-			// Zeroed bytes are the damage: the rest of the range is as
-			// written (a range without zeros after one with them is the
-			// tail of the value the zeros hit, read as records).
-			if n := s.zeroedOnly(start, zs, next); n >= 0 {
-				unknown = n
-			}
-		}
-		if unknown > 64<<10 {
-			// A long range after a value whose header was read: its
-			// elements may show that the range is that value alone.
-			u := s.valueRangeUnknown(s.fv, start, next, unknown)
-			if u >= 0 && u < unknown {
-				unknown = u
-			}
-		}
-		if zs >= 0 {
-			s.ev.zeroed = true
-		}
-		s.damage(start, next, unknown, viaHint && zs > failAt)
-		s.ev.confirming = true
 		off = next
 		afterDamage = true
 	}
+}
+
+// checksumVerdict sets the checksum status from what the trailer says and
+// reports a mismatch with what explains it.
+func (s *scanner) checksumVerdict(ci checksumInfo) {
+	switch {
+	case s.opts.SkipChecksum:
+		s.res.Checksum = rdb.ChecksumSkipped
+	case s.version < 5:
+		s.res.Checksum = rdb.ChecksumAbsent
+	case !ci.present:
+		s.res.Checksum = rdb.ChecksumUnknown
+	case ci.stored == 0:
+		s.res.Checksum = rdb.ChecksumDisabled
+	case ci.stored == ci.computed:
+		s.res.Checksum = rdb.ChecksumVerified
+	default:
+		s.res.ChecksumMismatch = true
+		switch {
+		case ci.trailer:
+			s.problem(Problem{Kind: Checksum, Offset: s.size - 8, DB: -1, What: fmt.Sprintf("stored CRC-64 %016x, computed %016x: they differ in one byte, so the trailer itself is damaged; the content is intact", ci.stored, ci.computed)})
+		case ci.fix != nil:
+			f := ci.fix
+			s.res.Fix = f
+			if s.opts.Repair {
+				s.res.Repaired = true
+				s.problem(Problem{Kind: ChangedByte, Offset: f.Offset, End: f.Offset + 1, DB: -1, What: fmt.Sprintf("the checksum proves this one byte changed from 0x%02X to 0x%02X; repaired", f.Original, f.Found)})
+			} else {
+				s.fixOff = f.Offset
+				s.problem(Problem{Kind: ChangedByte, Offset: f.Offset, End: f.Offset + 1, DB: -1, What: fmt.Sprintf("the checksum proves this one byte changed from 0x%02X to 0x%02X (and nothing else did); the record holding it is not recovered (--repair restores it)", f.Original, f.Found)})
+			}
+		default:
+			what := fmt.Sprintf("stored CRC-64 %016x, computed %016x: the content differs from what was written (not one changed byte)", ci.stored, ci.computed)
+			switch c := s.content; {
+			case c != nil && len(c.located) > 0:
+				what += fmt.Sprintf("; every record decodes, so the change is inside a value's content: the checksum proves it lies in [%d, %d) (a repeating pattern broken there; refilled, the checksum matches)", c.located[0].Start, c.located[0].End)
+			case c != nil && s.opts.KeepUnverified:
+				what += "; every record decodes, so the change is inside some value's content, and nothing shows which: keys are kept unverified (one or more of them differ from what was saved)"
+			case c != nil:
+				what += "; every record decodes, so the change is inside some value's content, and nothing shows which: no key can be verified, none is recovered (keep them unverified with KeepUnverified / --keep-unverified)"
+			}
+			s.problem(Problem{Kind: Checksum, Offset: s.size - 8, DB: -1, What: what})
+		}
+	}
+}
+
+// passDamage handles a failure of the chain of records at failAt (hint,
+// from: as segment returns them): it finds where records resume, decides
+// which records before the failure are intact, reports the damaged range
+// and what it may have held. It returns where records resume, -1 when the
+// damage runs to the end of the file.
+func (s *scanner) passDamage(failAt, hint, from int64) int64 {
+	next, what, viaHint := int64(-1), "unreadable bytes; records resume at the end of this range", false
+	if hint > failAt {
+		if ok, _, _ := s.try(hint); ok {
+			viaHint = true
+			// The damaged value ends where its lengths say: records go
+			// on from there, if something there proves it.
+			next, what = hint, "damaged value; records resume at the end of this range"
+		}
+	}
+	if next < 0 {
+		next = s.resync(from)
+	}
+	if s.ev.hintAt >= 0 {
+		s.hintDecided(false)
+	}
+	start := failAt
+	truncated := next < 0 && s.failTrunc && !s.trailer
+	dropped := int64(-1)
+	zs := s.zeroRunStart(max(failAt, s.failPos-64<<10), max(s.failPos, hint))
+	switch {
+	case truncated:
+		// The file was cut short: the bytes before the cut are as
+		// written (a damaged end keeps the file's size and trailer).
+		s.commitRun()
+	case zs >= 0:
+		// Zeroed bytes: they read as no record at all, so damage
+		// reaching back into the records before would have stopped
+		// them decoding. Only records overlapping the zeros are in doubt.
+		s.commitRunBefore(zs)
+		dropped = s.dropRun()
+	default:
+		dropped = s.dropRun()
+	}
+	if dropped >= 0 && dropped < start {
+		// Not recovered, so as unknown as the damaged bytes.
+		start = dropped
+	}
+	if s.ev.confirming {
+		if len(s.ev.held) > 0 && s.ev.held[0].rec.Offset < start {
+			start = s.ev.held[0].rec.Offset
+		}
+		s.dropHeld()
+	}
+	if next < 0 {
+		s.damaged(start, s.size, "no record boundary found after this point")
+		s.problem(Problem{Kind: Truncated, Offset: start, End: s.size, DB: -1, What: "no intact records and no end-of-file marker after this point (truncated or damaged to the end)"})
+		s.endDamaged()
+		return -1
+	}
+	s.damaged(start, next, what)
+	// Zeros that begin after the damaged value's first byte: its header
+	// is as written, so if its lengths lead to a proven record start,
+	// the damage lay inside it.
+	unknown := next - start
+	if (zs >= 0 && zs >= start) || (zs < 0 && s.ev.zeroed) {
+		// Zeroed bytes are the damage: the rest of the range is as
+		// written (a range without zeros after one with them is the
+		// tail of the value the zeros hit, read as records).
+		if n := s.zeroedOnly(start, zs, next); n >= 0 {
+			unknown = n
+		}
+	}
+	if unknown > 64<<10 {
+		// A long range after a value whose header was read: its
+		// elements may show that the range is that value alone.
+		u := s.valueRangeUnknown(s.fv, start, next, unknown)
+		if u >= 0 && u < unknown {
+			unknown = u
+		}
+	}
+	if zs >= 0 {
+		s.ev.zeroed = true
+	}
+	s.damage(start, next, unknown, viaHint && zs > failAt)
+	s.ev.confirming = true
+	return next
 }
 
 // trailing reports the bytes after the end-of-file trailer, which ends at
@@ -973,58 +992,16 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 	cur := Record{Kind: rec.Kind, Offset: rec.Offset, DB: rec.DB, Type: rec.Type, RDBType: rec.RDBType, ExpireAt: rec.ExpireAt}
 	if rec.Kind != rdb.KindKey {
 		cur.Size = rec.Size
-		switch rec.Kind {
-		case rdb.KindSelectDB:
-			s.selectDB(rec.DB)
-			if n := len(s.recDBs); n == 0 || s.recDBs[n-1].db != rec.DB {
-				s.recDBs = append(s.recDBs, dbStart{rec.Offset, rec.DB})
-			}
-		case rdb.KindResizeDB:
-			s.resizeDB(rec.DBSize)
-			if s.declaredDBs == nil {
-				s.declaredDBs = map[int]int64{}
-			}
-			if _, dup := s.declaredDBs[rec.DB]; dup || first || s.ev.confirming {
-				// A second hint for a database, or one read right after
-				// damage, may be damaged bytes: no exact count then.
-				s.dbUncertain = true
-			}
-			s.declaredDBs[rec.DB] = int64(min(rec.DBSize, 1<<40))
-		case rdb.KindAux:
-			s.aux(rec.AuxKey, rec.AuxValue)
-		}
-		if s.fixOff >= rec.Offset && s.fixOff < rec.Offset+rec.Size {
-			// Read as written, but not copied as it is.
-			s.problem(Problem{Kind: Damaged, Offset: rec.Offset, End: rec.Offset + rec.Size, DB: -1, What: fmt.Sprintf("this %s record holds the byte the checksum shows changed; not recovered", rec.Kind)})
-			return true, 0, 0
-		}
-		if c := s.content; c != nil && c.doubt(rec.Offset, rec.Offset+rec.Size, s.opts.KeepUnverified) != "" {
-			return true, 0, 0 // not copied
-		}
-		s.accept(&cur, nil, false, false, false)
+		s.otherRecord(rec, &cur, first)
 		return true, 0, 0
 	}
 	s.ev.segKeys++
 	weak, err := s.v.check(r, rec)
 	var inc *inconsistency
 	if err != nil && !errors.As(err, &inc) {
-		// The reader could not decode the value.
-		var re *rdb.Error
-		p := Problem{Kind: KeyLost, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: err.Error(), Err: err}
-		if errors.As(err, &re) {
-			p.Offset, p.What = re.Offset, re.What
-			if re.Err != nil && re.Err != rdb.ErrCorrupt {
-				p.What += ": " + re.Err.Error()
-			}
-		}
-		if !first {
-			s.problem(p)
-			s.lost(rec.DB, rec.Key, rec.Offset, p.What)
-		}
-		s.fail(p.Offset, err)
-		s.fv = failedValue{rdbType: rec.RDBType, vs: vs, at: p.Offset}
-		// The value is damaged from p.Offset on; before that it decoded.
-		return false, r.Offset(), p.Offset
+		// The value is damaged from where the reader failed on; before
+		// that it decoded.
+		return false, r.Offset(), s.undecodable(rec, vs, err, first)
 	}
 	// Consume whatever the checks left unread, so the size is known.
 	if err := r.Skip(); err != nil {
@@ -1114,6 +1091,60 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 	proof := s.startProof(rec, weak, vs, s.ev.confirming)
 	s.accept(&cur, rec.Key, true, proof, end)
 	return true, 0, 0
+}
+
+// undecodable reports a key whose value (at vs) the reader could not
+// decode, and returns where decoding failed.
+func (s *scanner) undecodable(rec *rdb.Record, vs int64, err error, first bool) (at int64) {
+	var re *rdb.Error
+	p := Problem{Kind: KeyLost, Offset: rec.Offset, DB: rec.DB, Key: rec.Key, What: err.Error(), Err: err}
+	if errors.As(err, &re) {
+		p.Offset, p.What = re.Offset, re.What
+		if re.Err != nil && re.Err != rdb.ErrCorrupt {
+			p.What += ": " + re.Err.Error()
+		}
+	}
+	if !first {
+		s.problem(p)
+		s.lost(rec.DB, rec.Key, rec.Offset, p.What)
+	}
+	s.fail(p.Offset, err)
+	s.fv = failedValue{rdbType: rec.RDBType, vs: vs, at: p.Offset}
+	return p.Offset
+}
+
+// otherRecord takes a record that is not a key (cur: what is handed on
+// of it): what it says of databases and the file, and whether it is copied.
+func (s *scanner) otherRecord(rec *rdb.Record, cur *Record, first bool) {
+	switch rec.Kind {
+	case rdb.KindSelectDB:
+		s.selectDB(rec.DB)
+		if n := len(s.recDBs); n == 0 || s.recDBs[n-1].db != rec.DB {
+			s.recDBs = append(s.recDBs, dbStart{rec.Offset, rec.DB})
+		}
+	case rdb.KindResizeDB:
+		s.resizeDB(rec.DBSize)
+		if s.declaredDBs == nil {
+			s.declaredDBs = map[int]int64{}
+		}
+		if _, dup := s.declaredDBs[rec.DB]; dup || first || s.ev.confirming {
+			// A second hint for a database, or one read right after
+			// damage, may be damaged bytes: no exact count then.
+			s.dbUncertain = true
+		}
+		s.declaredDBs[rec.DB] = int64(min(rec.DBSize, 1<<40))
+	case rdb.KindAux:
+		s.aux(rec.AuxKey, rec.AuxValue)
+	}
+	if s.fixOff >= rec.Offset && s.fixOff < rec.Offset+rec.Size {
+		// Read as written, but not copied as it is.
+		s.problem(Problem{Kind: Damaged, Offset: rec.Offset, End: rec.Offset + rec.Size, DB: -1, What: fmt.Sprintf("this %s record holds the byte the checksum shows changed; not recovered", rec.Kind)})
+		return
+	}
+	if c := s.content; c != nil && c.doubt(rec.Offset, rec.Offset+rec.Size, s.opts.KeepUnverified) != "" {
+		return // not copied
+	}
+	s.accept(cur, nil, false, false, false)
 }
 
 func (s *scanner) lost(db int, key []byte, off int64, why string) {
