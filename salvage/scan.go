@@ -99,8 +99,18 @@ type scanner struct {
 	declaredDBs map[int]int64 // key counts the databases declare (RESIZEDB)
 	dbUncertain bool          // a damaged range may have held a database selection
 	stopped     bool
-	trialBudget int64     // bytes trials may still read in windows beyond the first (see try)
-	recDBs      []dbStart // where each database selection took effect, for late repeats
+	// deferring: Problem and Note callbacks are held in deferred until a
+	// second problem (see scanDeferringContent); deferOverflow: too many.
+	deferring     bool
+	deferred      []deferredCall
+	deferOverflow bool
+	trialBudget   int64     // bytes trials may still read in windows beyond the first (see try)
+	recDBs        []dbStart // where each database selection took effect, for late repeats
+}
+
+type deferredCall struct {
+	p      Problem
+	isNote bool
 }
 
 // dbStart: records from off on are in database db.
@@ -114,11 +124,20 @@ type dbStart struct {
 // boundary it can confirm by decoding the records that follow. It returns
 // an error only when the input cannot be read (I/O) or has no usable header.
 func Scan(r io.ReaderAt, size int64, opts Options) (*Result, error) {
-	s := newScanner(r, size, opts)
-	ci, content, err := prepare(r, size, opts)
+	ci, err := trailerChecksum(r, size, opts)
 	if err != nil {
-		return s.res, err
+		return &Result{Name: opts.Name, Size: size}, err
 	}
+	var content *contentChange
+	if ci != nil && unexplained(*ci) {
+		if opts.Record == nil {
+			if res, ok, err := scanDeferringContent(r, size, opts, ci); ok {
+				return res, err
+			}
+		}
+		content = explainContent(r, size, opts, ci)
+	}
+	s := newScanner(r, size, opts)
 	s.ci, s.content = ci, content
 	err = s.run()
 	if err == nil {
@@ -144,31 +163,94 @@ func newScanner(r io.ReaderAt, size int64, opts Options) *scanner {
 // nothing but value content can explain it (a first pass finds no other
 // problem), tries to prove where the change is.
 func prepare(r io.ReaderAt, size int64, opts Options) (*checksumInfo, *contentChange, error) {
+	ci, err := trailerChecksum(r, size, opts)
+	if err != nil || ci == nil || !unexplained(*ci) {
+		return ci, nil, err
+	}
+	return ci, explainContent(r, size, opts, ci), nil
+}
+
+// trailerChecksum checksums the file: nil when checksums are skipped, an
+// empty checksumInfo when the version has none.
+func trailerChecksum(r io.ReaderAt, size int64, opts Options) (*checksumInfo, error) {
 	if opts.SkipChecksum {
-		return nil, nil, nil
+		return nil, nil
 	}
 	if !mayHaveChecksum(r, opts) {
-		return &checksumInfo{}, nil, nil
+		return &checksumInfo{}, nil
 	}
 	ci, err := readChecksum(r, size)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	if !unexplained(ci) {
-		return &ci, nil, nil
-	}
+	return &ci, nil
+}
+
+// explainContent: the checksum mismatches and nothing explains it yet.
+// When a pass over the records finds no problem, the change is inside
+// some value's content: it tries to prove where.
+func explainContent(r io.ReaderAt, size int64, opts Options, ci *checksumInfo) *contentChange {
 	// A structural pass first: what it finds the full checks find too,
 	// and most damage shows there (a damaged range of megabytes inside a
 	// large collection costs a fraction of the full checks to reach).
-	if shows, err := damageShows(r, size, opts, &ci, true); shows || err != nil {
-		return &ci, nil, nil
+	if shows, err := damageShows(r, size, opts, ci, true); shows || err != nil {
+		return nil
 	}
 	if !opts.Quick {
-		if shows, err := damageShows(r, size, opts, &ci, false); shows || err != nil {
-			return &ci, nil, nil
+		if shows, err := damageShows(r, size, opts, ci, false); shows || err != nil {
+			return nil
 		}
 	}
-	return &ci, locateContent(r, size, ci), nil
+	return locateContent(r, size, *ci)
+}
+
+// scanDeferringContent scans a file whose checksum mismatches with nothing
+// to explain it yet, on the likely guess that its records show the damage:
+// one pass instead of a first one up to the damage (explainContent) and
+// then the scan. The Problem and Note callbacks are held until a problem
+// besides the checksum shows the guess right. ok is false when none did
+// (the change is inside some value's content, or too much was held): the
+// scan is then to be made knowing that, and nothing was passed on.
+func scanDeferringContent(r io.ReaderAt, size int64, opts Options, ci *checksumInfo) (res *Result, ok bool, err error) {
+	s := newScanner(r, size, opts)
+	defer s.keys.Close()
+	s.ci = ci
+	s.deferring = true
+	err = s.run()
+	if s.deferring && (err == nil || s.deferOverflow) {
+		return nil, false, nil
+	}
+	s.flushDeferred()
+	if err == nil {
+		err = s.lateDuplicates()
+	}
+	s.finish()
+	return s.res, true, err
+}
+
+// maxDeferred bounds the callbacks scanDeferringContent holds.
+const maxDeferred = 1 << 14
+
+// deferCall holds a Problem or Note callback while deferring.
+func (s *scanner) deferCall(p Problem, isNote bool) {
+	s.deferred = append(s.deferred, deferredCall{p, isNote})
+	if len(s.deferred) > maxDeferred {
+		s.deferOverflow, s.stopped = true, true
+	}
+}
+
+// flushDeferred passes the held callbacks on and stops deferring.
+func (s *scanner) flushDeferred() {
+	s.deferring = false
+	for _, c := range s.deferred {
+		switch {
+		case c.isNote && s.opts.Note != nil:
+			s.opts.Note(c.p)
+		case !c.isNote && s.opts.Problem != nil:
+			s.opts.Problem(c.p)
+		}
+	}
+	s.deferred = nil
 }
 
 // damageShows reports whether a scan (quick: structure only) finds a
@@ -195,6 +277,13 @@ func (s *scanner) problem(p Problem) {
 	if s.maxProblems < 0 || len(s.res.Problems) < s.maxProblems {
 		s.res.Problems = append(s.res.Problems, p)
 	}
+	if s.deferring {
+		if s.res.ProblemCount < 2 {
+			s.deferCall(p, false)
+			return
+		}
+		s.flushDeferred()
+	}
 	if s.opts.Problem != nil {
 		s.opts.Problem(p)
 	}
@@ -208,6 +297,10 @@ func (s *scanner) note(p Problem) {
 	s.res.NoteCount++
 	if s.maxProblems < 0 || len(s.res.Notes) < s.maxProblems {
 		s.res.Notes = append(s.res.Notes, p)
+	}
+	if s.deferring {
+		s.deferCall(p, true)
+		return
 	}
 	if s.opts.Note != nil {
 		s.opts.Note(p)
