@@ -207,11 +207,11 @@ func readChecksum(ra io.ReaderAt, size int64) (checksumInfo, error) {
 
 // crcPrefix returns the CRC-64 of the first n bytes of ra.
 func crcPrefix(ra io.ReaderAt, n int64) (uint64, error) {
-	buf := make([]byte, min(n, 1<<20))
+	buf := make([]byte, min(max(n, 1), 1<<20))
 	var crc uint64
 	for off := int64(0); off < n; {
 		m := min(int64(len(buf)), n-off)
-		if _, err := ra.ReadAt(buf[:m], off); err != nil {
+		if k, err := ra.ReadAt(buf[:m], off); err != nil && (err != io.EOF || int64(k) < m) {
 			return crc, err
 		}
 		crc = rdb.CRC64(crc, buf[:m])
