@@ -3,8 +3,6 @@ package salvage
 import (
 	"fmt"
 	"io"
-
-	"github.com/rdbtool/rdbtool/rdb"
 )
 
 // A checksum mismatch that no damaged record, changed byte or damaged
@@ -151,17 +149,11 @@ func locateContent(ra io.ReaderAt, size int64, ci checksumInfo) *contentChange {
 	return &contentChange{all: true}
 }
 
-// crcOf checksums the first n bytes of ra.
+// crcOf checksums the first n bytes of ra (0 when they cannot be read).
 func crcOf(ra io.ReaderAt, n int64) uint64 {
-	buf := make([]byte, min(1<<20, max(n, 1)))
-	var crc uint64
-	for off := int64(0); off < n; {
-		m := min(int64(len(buf)), n-off)
-		if _, err := ra.ReadAt(buf[:m], off); err != nil && err != io.EOF {
-			return 0
-		}
-		crc = rdb.CRC64(crc, buf[:m])
-		off += m
+	crc, err := crcPrefix(ra, n)
+	if err != nil {
+		return 0
 	}
 	return crc
 }

@@ -58,18 +58,95 @@ type ByteFix struct {
 // locateByteError returns the position and XOR difference of the single
 // changed byte that explains syndrome (stored XOR computed checksum) over
 // n checksummed bytes, or ok=false when no single byte does.
+//
+// The syndrome of byte e changed k bytes before the end is F^k(T[e]), F
+// being the step of the checksum over one zero byte. Walking back one step
+// at a time costs a few nanoseconds per byte of the file (0.4 s for 100
+// MB); past a few MB the walk is split baby-step giant-step: the syndrome
+// walked back j < B steps is tabled, and each T[e] is walked forward B
+// steps at a time until it meets the table, F^B being a linear map applied
+// by eight table lookups. That costs about sqrt(n) steps.
 func locateByteError(syndrome uint64, n int64) (pos int64, diff byte, ok bool) {
 	if !crcTopOK || syndrome == 0 {
 		return 0, 0, false
 	}
+	if n <= 4<<20 {
+		return locateByteErrorWalk(syndrome, n)
+	}
+	return locateByteErrorBSGS(syndrome, n)
+}
+
+// crcUnstep undoes one zero-byte step of the checksum.
+func crcUnstep(d uint64) uint64 {
+	j := crcTop[d>>56]
+	return (d^crcT0[j])<<8 | uint64(j)
+}
+
+// crcStep is the checksum's step over one zero byte (F).
+func crcStep(c uint64) uint64 { return crcT0[c&0xff] ^ c>>8 }
+
+// locateByteErrorWalk walks the syndrome back one byte at a time.
+func locateByteErrorWalk(syndrome uint64, n int64) (pos int64, diff byte, ok bool) {
 	d := syndrome
 	for k := int64(0); k < n; k++ {
 		if e := crcTop[d>>56]; crcT0[e] == d {
 			return n - 1 - k, e, true
 		}
-		// Undo one zero-byte step: d = T[p&0xff] ^ p>>8.
-		j := crcTop[d>>56]
-		d = (d^crcT0[j])<<8 | uint64(j)
+		d = crcUnstep(d)
+	}
+	return 0, 0, false
+}
+
+// locateByteErrorBSGS finds the smallest k < n with F^k(T[e]) = syndrome
+// for some byte e, as locateByteErrorWalk does, in about sqrt(n) steps.
+func locateByteErrorBSGS(syndrome uint64, n int64) (pos int64, diff byte, ok bool) {
+	// B balances the 64·B steps that build F^B against the 256·n/B
+	// giant steps.
+	b := int64(1) << 12
+	for b*b < 12*n && b < 1<<20 {
+		b <<= 1
+	}
+	baby := make(map[uint64]uint32, b)
+	d := syndrome
+	for j := int64(0); j < b; j++ {
+		if _, dup := baby[d]; !dup {
+			baby[d] = uint32(j)
+		}
+		d = crcUnstep(d)
+	}
+	// giant[i][v] = F^B(v << 8i): F is linear over GF(2).
+	var giant [8][256]uint64
+	for bit := 0; bit < 64; bit++ {
+		c := uint64(1) << bit
+		for j := int64(0); j < b; j++ {
+			c = crcStep(c)
+		}
+		giant[bit/8][1<<(bit%8)] = c
+	}
+	for i := range giant {
+		for v := 3; v < 256; v++ {
+			if low := v & -v; low != v {
+				giant[i][v] = giant[i][low] ^ giant[i][v^low]
+			}
+		}
+	}
+	x := crcT0 // x[e] = F^(i·B)(T[e])
+	for base := int64(0); base < n; base += b {
+		best, bestE := int64(-1), byte(0)
+		for e := range x {
+			if j, hit := baby[x[e]]; hit {
+				if k := base + int64(j); k < n && (best < 0 || k < best) {
+					best, bestE = k, byte(e)
+				}
+			}
+		}
+		if best >= 0 {
+			return n - 1 - best, bestE, true
+		}
+		for e, v := range x {
+			x[e] = giant[0][byte(v)] ^ giant[1][byte(v>>8)] ^ giant[2][byte(v>>16)] ^ giant[3][byte(v>>24)] ^
+				giant[4][byte(v>>32)] ^ giant[5][byte(v>>40)] ^ giant[6][byte(v>>48)] ^ giant[7][byte(v>>56)]
+		}
 	}
 	return 0, 0, false
 }
@@ -103,19 +180,10 @@ func readChecksum(ra io.ReaderAt, size int64) (checksumInfo, error) {
 	if ci.stored == 0 {
 		return ci, nil // rdbchecksum no
 	}
-	buf := make([]byte, 1<<20)
 	n := size - 8
-	var crc uint64
-	for off := int64(0); off < n; {
-		m := int64(len(buf))
-		if n-off < m {
-			m = n - off
-		}
-		if _, err := ra.ReadAt(buf[:m], off); err != nil {
-			return ci, err
-		}
-		crc = rdb.CRC64(crc, buf[:m])
-		off += m
+	crc, err := crcPrefix(ra, n)
+	if err != nil {
+		return ci, err
 	}
 	ci.computed = crc
 	syn := ci.stored ^ crc
@@ -135,6 +203,21 @@ func readChecksum(ra io.ReaderAt, size int64) (checksumInfo, error) {
 		ci.fix = &ByteFix{Offset: pos, Found: b[0], Original: b[0] ^ diff}
 	}
 	return ci, nil
+}
+
+// crcPrefix returns the CRC-64 of the first n bytes of ra.
+func crcPrefix(ra io.ReaderAt, n int64) (uint64, error) {
+	buf := make([]byte, min(max(n, 1), 1<<20))
+	var crc uint64
+	for off := int64(0); off < n; {
+		m := min(int64(len(buf)), n-off)
+		if k, err := ra.ReadAt(buf[:m], off); err != nil && (err != io.EOF || int64(k) < m) {
+			return crc, err
+		}
+		crc = rdb.CRC64(crc, buf[:m])
+		off += m
+	}
+	return crc, nil
 }
 
 // patchedReaderAt serves ra with one byte replaced.

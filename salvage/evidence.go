@@ -87,8 +87,8 @@ type evidence struct {
 	declared   int64 // the key count RESIZEDB declares for certainDB; -1 unknown
 	epoch      int   // current uncertainty period; 0 when the database is certain
 	periods    map[int]*period
-	dbHeld     []item // committed records waiting for their database
-	ctimeMs    int64  // the file's creation time (aux "ctime"), 0 unknown
+	dbHeld     heldRecords // committed records waiting for their database
+	ctimeMs    int64       // the file's creation time (aux "ctime"), 0 unknown
 	// Where records resume at the end of a damaged value whose header is
 	// known intact (hintAt): if the record there proves its start, the
 	// damage lay inside that value.
@@ -129,11 +129,12 @@ func (s *scanner) startProof(rec *rdb.Record, weak bool, vs int64, careful bool)
 		if rec.ExpireAt%1000 != 0 {
 			proof = true // only the millisecond opcode stores that
 		} else if careful {
-			proof = s.byteAt(rec.Offset) == 0xFC
+			proof = s.byteAt(rec.Offset) == rdb.OpcodeExpireTimeMS
 		}
 	}
 	if !proof && careful && rec.Type == rdb.TypeString && rec.RDBType == 0 {
-		proof = s.byteAt(vs) == 0xC3 // LZF that decompressed to exactly its length
+		// LZF that decompressed to exactly its length.
+		proof = s.byteAt(vs) == 0xC0|rdb.StringEncLZF
 	}
 	if proof && careful && s.nestedStart(rec.Offset, vs) {
 		// A record also starts inside this one's header: this one may be
@@ -159,7 +160,7 @@ func (s *scanner) byteAt(off int64) byte {
 // was in the damaged bytes.
 func (s *scanner) completeStart(off int64) bool {
 	b := s.byteAt(off)
-	return b == 0xFC || b == 0xFD
+	return b == rdb.OpcodeExpireTimeMS || b == rdb.OpcodeExpireTime
 }
 
 // nestedStart reports whether records can be read from a start inside
@@ -361,8 +362,7 @@ func (s *scanner) commit(it item) {
 		p := s.ev.periods[it.epoch]
 		switch {
 		case !p.resolved:
-			it.key = append([]byte(nil), it.key...)
-			s.ev.dbHeld = append(s.ev.dbHeld, it)
+			s.ev.dbHeld.add(it)
 			return
 		case !p.ok:
 			s.dbLost(&it)
@@ -392,10 +392,64 @@ func (s *scanner) resolve(ok bool, db int) {
 	if !ok {
 		s.dbUncertain = true // for the count of keys lost without a trace
 	}
-	held := e.dbHeld
-	e.dbHeld = nil
-	for i := range held {
-		s.commit(held[i])
+	e.dbHeld.each(s.commit)
+}
+
+// heldRecords keeps records waiting for their database, after a long
+// damaged range possibly every key of the rest of the file (2.5 million
+// on a 900 MB file): in fixed chunks of records without pointers, their
+// keys copied into shared buffers, so that holding them costs neither
+// copying as they grow nor the garbage collector's time.
+type heldRecords struct {
+	chunks [][]heldItem
+	keys   [][]byte // key buffers; the last one is being filled
+}
+
+// heldItem is an item, its key in heldRecords.keys.
+type heldItem struct {
+	offset, size, expireAt int64
+	db, epoch              int
+	keyBuf, keyOff, keyLen uint32
+	kind                   rdb.RecordKind
+	typ                    rdb.Type
+	rdbType                byte
+	isKey                  bool
+}
+
+func (h *heldRecords) add(it item) {
+	if n := len(h.chunks); n == 0 || len(h.chunks[n-1]) == cap(h.chunks[n-1]) {
+		h.chunks = append(h.chunks, make([]heldItem, 0, 4096))
+	}
+	n := len(h.keys)
+	if n == 0 || len(it.key) > cap(h.keys[n-1])-len(h.keys[n-1]) {
+		h.keys = append(h.keys, make([]byte, 0, max(1<<20, len(it.key))))
+		n++
+	}
+	buf := &h.keys[n-1]
+	off := len(*buf)
+	*buf = append(*buf, it.key...)
+	r := &it.rec
+	last := &h.chunks[len(h.chunks)-1]
+	*last = append(*last, heldItem{offset: r.Offset, size: r.Size, expireAt: r.ExpireAt, db: r.DB, epoch: it.epoch,
+		keyBuf: uint32(n - 1), keyOff: uint32(off), keyLen: uint32(len(it.key)),
+		kind: r.Kind, typ: r.Type, rdbType: r.RDBType, isKey: it.isKey})
+}
+
+// each calls f with the records held, oldest first, and empties h first
+// (f may hold records again).
+func (h *heldRecords) each(f func(item)) {
+	held := *h
+	*h = heldRecords{}
+	for _, chunk := range held.chunks {
+		for i := range chunk {
+			c := &chunk[i]
+			f(item{
+				rec:   Record{Kind: c.kind, Offset: c.offset, Size: c.size, DB: c.db, Type: c.typ, RDBType: c.rdbType, ExpireAt: c.expireAt},
+				key:   held.keys[c.keyBuf][c.keyOff : c.keyOff+c.keyLen : c.keyOff+c.keyLen],
+				isKey: c.isKey,
+				epoch: c.epoch,
+			})
+		}
 	}
 }
 
@@ -442,11 +496,19 @@ func (s *scanner) zeroedOnly(start, zs, next int64) int64 {
 		return 0
 	}
 	ze := zs
+scan:
 	for ze < next {
-		if b, ok := w.byteAt(ze); !ok || b != 0 {
+		p := w.bytes(ze, int(min(1<<20, next-ze)))
+		if p == nil {
 			break
 		}
-		ze++
+		for i, b := range p {
+			if b != 0 {
+				ze += int64(i)
+				break scan
+			}
+		}
+		ze += int64(len(p))
 	}
 	// A selection could also straddle the edges of the zeros.
 	return ze - zs + 24
@@ -464,48 +526,44 @@ func (s *scanner) startsChain(off int64) bool {
 // n = 0 when it does not, and n < 0 when p is cut short before telling.
 func (s *scanner) selectAt(p []byte) (db uint64, n int) {
 	i := 1
-	length := func() (uint64, bool) {
+	// length reads a length; servers write neither the special form nor
+	// 8-byte numbers here.
+	length := func() (v uint64, ok, short bool) {
 		if i >= len(p) {
-			return 0, true
+			return 0, true, true
 		}
-		b := p[i]
-		switch b >> 6 {
-		case 0:
-			i++
-			return uint64(b & 0x3f), true
-		case 1:
-			if i+1 >= len(p) {
-				return 0, true
-			}
-			i += 2
-			return uint64(b&0x3f)<<8 | uint64(p[i-1]), true
+		v, special, size := rdb.DecodeLength(p[i:])
+		switch {
+		case size == 0:
+			return 0, true, true
+		case size < 0 || special || size == 9:
+			return 0, false, false
 		}
-		if b == 0x80 && i+4 < len(p) {
-			i += 5
-			return uint64(p[i-4])<<24 | uint64(p[i-3])<<16 | uint64(p[i-2])<<8 | uint64(p[i-1]), true
-		}
-		return 0, false
+		i += size
+		return v, true, false
 	}
-	db, ok := length()
-	if !ok {
-		return 0, 0
-	}
-	if i >= len(p) {
-		return db, -1
-	}
-	if p[i] != 0xFB {
-		return 0, 0
-	}
-	i++
-	kn, ok := length()
-	if !ok {
-		return 0, 0
-	}
-	e, ok := length()
+	db, ok, short := length()
 	switch {
 	case !ok:
 		return 0, 0
-	case i >= len(p):
+	case short || i >= len(p):
+		return db, -1
+	case p[i] != rdb.OpcodeResizeDB:
+		return 0, 0
+	}
+	i++
+	kn, ok, short := length()
+	switch {
+	case !ok:
+		return 0, 0
+	case short:
+		return db, -1
+	}
+	e, ok, short := length()
+	switch {
+	case !ok:
+		return 0, 0
+	case short || i >= len(p):
 		return db, -1
 	case kn >= 1 && e <= kn:
 		return db, i

@@ -117,7 +117,7 @@ func ScanParallel(ctx context.Context, ra io.ReaderAt, size int64, opts Options,
 	if keys.Finish(func(keydigest.Dup) error { return errNotClean }) != nil {
 		return nil, false, nil // a repeat found among the spilled digests
 	}
-	res.Dialect, res.Version = r.Dialect(), r.Version()
+	res.Dialect, res.Version, res.KeyDB = r.Dialect(), r.Version(), r.KeyDB()
 	res.Checksum, _ = r.Checksum()
 	if opts.SkipChecksum {
 		res.Checksum = rdb.ChecksumSkipped // as Scan says, even of a zero trailer

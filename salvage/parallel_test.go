@@ -14,7 +14,7 @@ import (
 
 // summary is what "rdbtool check" prints of a clean Result.
 func summary(r *Result) string {
-	return fmt.Sprintf("%s %d %s %v keys=%d bytes=%d dbs=%+v problems=%d", r.Dialect, r.Version, r.Checksum, r.HeaderOK && r.EOF, r.Keys, r.KeyBytes, r.DBs, r.ProblemCount)
+	return fmt.Sprintf("%s %d %s %v keys=%d bytes=%d dbs=%+v problems=%d", r.DialectName(), r.Version, r.Checksum, r.HeaderOK && r.EOF, r.Keys, r.KeyBytes, r.DBs, r.ProblemCount)
 }
 
 func compareScans(t *testing.T, name string, data []byte, opts Options) {
@@ -31,7 +31,9 @@ func compareScans(t *testing.T, name string, data []byte, opts Options) {
 		switch {
 		case clean && (want == nil || !want.Clean()):
 			t.Fatalf("%s, %d workers: parallel scan says clean, Scan found %d problems: %+v", name, w, want.ProblemCount, want.Problems)
-		case !clean && want != nil && want.Clean():
+		case !clean && want != nil && want.Clean() && want.NoteCount == 0:
+			// Notes (bytes after the trailer, empty collections...) are
+			// Scan's to give: the parallel scan leaves such a file to it.
 			t.Fatalf("%s, %d workers: parallel scan says not clean, Scan found nothing", name, w)
 		case clean && summary(got) != summary(want):
 			t.Fatalf("%s, %d workers:\n parallel %s\n Scan     %s", name, w, summary(got), summary(want))

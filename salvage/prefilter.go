@@ -1,6 +1,10 @@
 package salvage
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+
+	"github.com/rdbtool/rdbtool/rdb"
+)
 
 // plausible is a quick look at the bytes at the start of p (which is at
 // file offset off) that rejects most offsets where no record can start,
@@ -15,76 +19,26 @@ func (s *scanner) plausible(p []byte, off int64) bool {
 		if !need(1) {
 			return 0, false, true, true
 		}
-		b := p[i]
-		switch b >> 6 {
-		case 0:
-			i++
-			return uint64(b), false, true, false
-		case 1:
-			if !need(2) {
-				return 0, false, true, true
-			}
-			n = uint64(b&0x3f)<<8 | uint64(p[i+1])
-			i += 2
-			return n, false, true, false
-		case 3:
-			i++
-			return uint64(b & 0x3f), true, true, false
+		n, special, size := rdb.DecodeLength(p[i:])
+		if size <= 0 {
+			return 0, false, size == 0, size == 0
 		}
-		switch b {
-		case 0x80:
-			if !need(5) {
-				return 0, false, true, true
-			}
-			n = uint64(binary.BigEndian.Uint32(p[i+1:]))
-			i += 5
-			return n, false, true, false
-		case 0x81:
-			if !need(9) {
-				return 0, false, true, true
-			}
-			n = binary.BigEndian.Uint64(p[i+1:])
-			i += 9
-			return n, false, true, false
-		}
-		return 0, false, false, false
+		i += size
+		return n, special, true, false
 	}
 	// str checks an RDB string header; it reports (ok, short).
 	str := func() (bool, bool) {
-		n, special, ok, short := length()
-		if !ok || short {
-			return ok, short
+		if !need(1) {
+			return true, true
 		}
-		if !special {
-			if n > uint64(rem) {
-				return false, false
-			}
-			i += int(n)
-			return true, false
+		f, size := rdb.DecodeStringFrame(p[i:])
+		if size <= 0 {
+			return size == 0, size == 0
 		}
-		switch n {
-		case 0:
-			i++
-		case 1:
-			i += 2
-		case 2:
-			i += 4
-		case 3:
-			clen, sp, ok, short := length()
-			if !ok || short || sp {
-				return ok && !sp, short
-			}
-			ulen, sp, ok, short := length()
-			if !ok || short || sp {
-				return ok && !sp, short
-			}
-			if clen == 0 || clen > uint64(rem) || ulen > clen*88+8 {
-				return false, false
-			}
-			i += int(clen)
-		default:
+		if !f.Int && f.Stored > uint64(rem) {
 			return false, false
 		}
+		i += f.HeaderSize + int(f.Stored)
 		return true, false
 	}
 	prefix := false
@@ -94,7 +48,7 @@ func (s *scanner) plausible(p []byte, off int64) bool {
 		}
 		b := p[i]
 		switch b {
-		case 252:
+		case rdb.OpcodeExpireTimeMS:
 			if !need(9) {
 				return true
 			}
@@ -105,11 +59,11 @@ func (s *scanner) plausible(p []byte, off int64) bool {
 			i += 9
 			prefix = true
 			continue
-		case 253:
+		case rdb.OpcodeExpireTime:
 			i += 5
 			prefix = true
 			continue
-		case 248:
+		case rdb.OpcodeIdle:
 			i++
 			if _, sp, ok, short := length(); short {
 				return true
@@ -118,23 +72,23 @@ func (s *scanner) plausible(p []byte, off int64) bool {
 			}
 			prefix = true
 			continue
-		case 249:
+		case rdb.OpcodeFreq:
 			i += 2
 			prefix = true
 			continue
 		}
-		if b >= 243 {
+		if b >= rdb.OpcodeKeyMeta {
 			if prefix {
 				return false
 			}
 			i++
 			switch b {
-			case 255:
+			case rdb.OpcodeEOF:
 				return off+9 == s.size || (s.version < 5 && off+1 == s.size)
-			case 254:
+			case rdb.OpcodeSelectDB:
 				db, sp, ok, short := length()
 				return short || (ok && !sp && db < 1<<20)
-			case 251:
+			case rdb.OpcodeResizeDB:
 				for k := 0; k < 2; k++ {
 					if _, sp, ok, short := length(); short {
 						return true
@@ -143,7 +97,7 @@ func (s *scanner) plausible(p []byte, off int64) bool {
 					}
 				}
 				return true
-			case 250:
+			case rdb.OpcodeAux:
 				if ok, short := str(); short {
 					return true
 				} else if !ok {

@@ -14,7 +14,7 @@ func (r *Result) WriteReport(w io.Writer) error {
 	if name == "" {
 		name = "input"
 	}
-	ew.printf("%s: %d bytes, %s RDB %d, checksum %s\n", name, r.Size, r.Dialect, r.Version, r.checksumText())
+	ew.printf("%s: %d bytes, %s RDB %d, checksum %s\n", name, r.Size, r.DialectName(), r.Version, r.checksumText())
 	if r.Clean() {
 		ew.printf("no problems: %d records, %d keys\n", r.Records, r.Keys)
 	} else {
@@ -62,6 +62,15 @@ func (r *Result) WriteReport(w io.Writer) error {
 		ew.printf("  no keys\n")
 	}
 	return ew.err
+}
+
+// DialectName names the file's dialect as info does: "keydb" for a Redis
+// format file with KeyDB's additions, else the Dialect.
+func (r *Result) DialectName() string {
+	if r.KeyDB {
+		return "keydb"
+	}
+	return r.Dialect.String()
 }
 
 func (r *Result) checksumText() string {

@@ -80,7 +80,7 @@ func Salvage(r io.ReaderAt, size int64, w io.Writer, opts Options) (*Result, Wri
 			return s.res, sw.n, err
 		}
 	}
-	if err := sw.write([]byte{0xFF}); err != nil {
+	if err := sw.write([]byte{rdb.OpcodeEOF}); err != nil {
 		return s.res, sw.n, err
 	}
 	if s.version >= 5 {
@@ -130,8 +130,7 @@ func (sw *salvageWriter) copy(s *scanner, rec *Record) error {
 		}
 	}
 	if rec.Kind == rdb.KindKey && rec.DB != sw.curDB {
-		b := []byte{0xFE}
-		b = appendLen(b, uint64(rec.DB))
+		b := rdb.AppendLength([]byte{rdb.OpcodeSelectDB}, uint64(rec.DB))
 		if err := sw.write(b); err != nil {
 			return err
 		}
@@ -158,16 +157,4 @@ func (sw *salvageWriter) copy(s *scanner, rec *Record) error {
 		sw.n.Keys++
 	}
 	return nil
-}
-
-func appendLen(b []byte, n uint64) []byte {
-	switch {
-	case n < 1<<6:
-		return append(b, byte(n))
-	case n < 1<<14:
-		return append(b, byte(n>>8)|0x40, byte(n))
-	case n <= 0xFFFFFFFF:
-		return binary.BigEndian.AppendUint32(append(b, 0x80), uint32(n))
-	}
-	return binary.BigEndian.AppendUint64(append(b, 0x81), n)
 }

@@ -225,3 +225,57 @@ func TestLostKeysMatchTheOriginal(t *testing.T) {
 		}
 	}
 }
+
+// TestTrailingBytesAfterAValidTrailer: Redis reads nothing after the
+// checksum, so bytes after a trailer whose checksum holds are a note (the
+// server loads the file and redis-check-rdb passes it), and after one whose
+// checksum does not hold, a problem (both refuse it).
+func TestTrailingBytesAfterAValidTrailer(t *testing.T) {
+	base := readTestdata(t, "repeat-base-7.0.15.rdb")
+	junk := []byte("6ce932509f837be39659508afae0e80443148d47")
+	good := append(append([]byte(nil), base...), junk...)
+	bad := append([]byte(nil), good...)
+	bad[len(base)-1] ^= 0x40 // the checksum's last byte
+	disabled := append([]byte(nil), good...)
+	clear(disabled[len(base)-8 : len(base)])
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name   string
+		data   []byte
+		loads  bool
+		status rdb.ChecksumStatus
+	}{{"good", good, true, rdb.ChecksumVerified}, {"disabled", disabled, true, rdb.ChecksumDisabled}, {"bad", bad, false, rdb.ChecksumUnknown}} {
+		res, err := Scan(bytes.NewReader(c.data), int64(len(c.data)), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Clean() != c.loads || res.Checksum != c.status || res.LostCount != 0 || len(res.Damaged) != 0 {
+			t.Errorf("%s: clean %v, checksum %s, %d lost, damaged %v; problems %v", c.name, res.Clean(), res.Checksum, res.LostCount, res.Damaged, res.Problems)
+		}
+		kinds := res.Problems
+		if c.loads {
+			kinds = res.Notes
+		}
+		if len(kinds) != 1 || kinds[0].Kind != Trailing || kinds[0].Offset != int64(len(base)) || kinds[0].End != int64(len(c.data)) {
+			t.Errorf("%s: want one trailing-bytes entry at [%d, %d): problems %v, notes %v", c.name, len(base), len(c.data), res.Problems, res.Notes)
+		}
+		// What the real engines say of the same bytes.
+		p := filepath.Join(dir, c.name+".rdb")
+		if err := os.WriteFile(p, c.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := redistest.CheckRDB(t, p)
+		if (err == nil) != c.loads {
+			t.Errorf("%s: redis-check-rdb: %v (want it to pass: %v)\n%s", c.name, err, c.loads, out)
+		}
+		if c.loads {
+			srv := redistest.Start(t, p)
+			for _, d := range res.DBs {
+				redistest.MustDo(t, srv, "SELECT", d.DB)
+				if n, ok := redistest.MustDo(t, srv, "DBSIZE").(int64); !ok || n != d.Keys {
+					t.Errorf("%s: the server loaded %v keys in db %d, the scan read %d", c.name, n, d.DB, d.Keys)
+				}
+			}
+		}
+	}
+}

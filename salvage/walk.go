@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/rdbtool/rdbtool/rdb"
 	"github.com/rdbtool/rdbtool/rdb/compact"
 )
 
@@ -64,83 +65,62 @@ func (w *walkWindow) byteAt(off int64) (byte, bool) {
 	return p[0], true
 }
 
+// upTo returns the up to n bytes at off: fewer at the end of the input.
+func (w *walkWindow) upTo(off int64, n int) []byte {
+	if p := w.bytes(off, n); p != nil {
+		return p
+	}
+	// The window was read from off and holds all that is left.
+	if w.bytes(off, 1) == nil {
+		return nil
+	}
+	return w.buf[off-w.base:]
+}
+
 // length reads a plain length at off.
 func (w *walkWindow) length(off int64) (n uint64, end int64, ok bool) {
-	b, ok := w.byteAt(off)
-	if !ok {
+	n, special, size := rdb.DecodeLength(w.upTo(off, 9))
+	if size <= 0 || special {
 		return 0, 0, false
 	}
-	switch {
-	case b>>6 == 0:
-		return uint64(b & 0x3f), off + 1, true
-	case b>>6 == 1:
-		p := w.bytes(off, 2)
-		if p == nil {
-			return 0, 0, false
-		}
-		return uint64(b&0x3f)<<8 | uint64(p[1]), off + 2, true
-	case b == 0x80:
-		p := w.bytes(off, 5)
-		if p == nil {
-			return 0, 0, false
-		}
-		return uint64(binary.BigEndian.Uint32(p[1:])), off + 5, true
-	case b == 0x81:
-		p := w.bytes(off, 9)
-		if p == nil {
-			return 0, 0, false
-		}
-		return binary.BigEndian.Uint64(p[1:]), off + 9, true
-	}
-	return 0, 0, false
+	return n, off + int64(size), true
 }
 
 // str reads the frame of a string at off and returns where it ends and
 // where its bytes start (content < 0 for an integer or LZF string). An LZF
 // string must decompress to exactly its declared length.
 func (w *walkWindow) str(off, limit int64) (end, content int64, ok bool) {
-	b, ok := w.byteAt(off)
-	if !ok {
+	f, size := rdb.DecodeStringFrame(w.upTo(off, 19))
+	if size <= 0 {
 		return 0, 0, false
 	}
-	if b>>6 != 3 {
-		n, p, ok := w.length(off)
-		if !ok || n > uint64(limit-p) {
-			return 0, 0, false
-		}
-		return p + int64(n), p, true
+	if room := limit - off - int64(f.HeaderSize); room < 0 || f.Stored > uint64(room) {
+		return 0, 0, false
 	}
-	switch b & 0x3f {
-	case 0:
-		return off + 2, -1, off+2 <= limit
-	case 1:
-		return off + 3, -1, off+3 <= limit
-	case 2:
-		return off + 5, -1, off+5 <= limit
-	case 3:
-		clen, p, ok := w.length(off + 1)
-		if !ok {
-			return 0, 0, false
-		}
-		ulen, p, ok := w.length(p)
-		if !ok || clen == 0 || clen > uint64(limit-p) || ulen < clen || ulen > compact.LZFMaxRatio*clen {
-			return 0, 0, false
-		}
-		end := p + int64(clen)
-		if clen <= 1<<20 && ulen <= 8<<20 {
-			src := w.bytes(p, int(clen))
-			if src == nil {
-				return 0, 0, false
-			}
-			out, err := compact.LZFDecompress(src, int(ulen), w.lzf)
-			if err != nil {
-				return 0, 0, false
-			}
-			w.lzf = out[:0]
-		}
+	p := off + int64(f.HeaderSize)
+	end = p + int64(f.Stored)
+	switch {
+	case f.Int:
 		return end, -1, true
+	case !f.LZF:
+		return end, p, true
 	}
-	return 0, 0, false
+	clen, ulen := f.Stored, f.Len
+	if ulen < clen || ulen > compact.LZFMaxRatio*clen {
+		return 0, 0, false
+	}
+	if clen <= 1<<20 && ulen <= 8<<20 {
+		src := w.bytes(p, int(clen))
+		if src == nil {
+			return 0, 0, false
+		}
+		out, err := compact.LZFDecompress(src, int(ulen), w.lzf)
+		if err != nil {
+			return 0, 0, false
+		}
+		w.lzf = out[:0]
+	}
+	return end, -1, true
 }
 
 // element reads one element of a value of type t at off.
@@ -252,13 +232,22 @@ func (w *walkWindow) zeroRunBytes(from, to int64) int64 {
 // falling back in step). The damage is then located between the first odd
 // element (or the failure) and the first offset after it from which
 // elements of ordinary size lead exactly to next.
-func (s *scanner) valueRangeUnknown(fv failedValue, start, next int64) int64 {
+//
+// beat is the bound the caller has already: when the bytes counted in any
+// case (the value's header, its zero runs and the margin) reach it, the
+// walk cannot improve on it and is not made (-1).
+func (s *scanner) valueRangeUnknown(fv failedValue, start, next, beat int64) int64 {
 	if !walkable(fv.rdbType) || fv.vs < start || fv.vs >= next {
 		return -1
 	}
 	w := &walkWindow{ra: s.ra}
 	_, first, ok := w.length(fv.vs) // the element count
 	if !ok || first >= next {
+		return -1
+	}
+	zeros := w.zeroRunBytes(first, next)
+	head := fv.vs - start
+	if head+zeros+64 >= beat {
 		return -1
 	}
 	budget := 1 << 24
@@ -328,8 +317,6 @@ func (s *scanner) valueRangeUnknown(fv failedValue, start, next int64) int64 {
 	if s.selectionIn(w, first, next, next) {
 		return -1
 	}
-	zeros := w.zeroRunBytes(first, next)
-	head := fv.vs - start
 	// Damage can pass for a few ordinary elements on either side of what
 	// was found. Quicklist nodes check their own size and terminator (or
 	// decompress to exactly their length), which damage does not pass,
@@ -378,7 +365,7 @@ func (s *scanner) selectionIn(w *walkWindow, from, to, end int64) bool {
 			return true
 		}
 		for i := 0; i < len(p); i++ {
-			if p[i] != 0xFE {
+			if p[i] != rdb.OpcodeSelectDB {
 				continue
 			}
 			at := base + int64(i)
@@ -419,13 +406,13 @@ func (w *walkWindow) opcodesTo(off, limit int64) bool {
 			return false
 		}
 		switch b {
-		case 0xFC: // expiry in milliseconds
+		case rdb.OpcodeExpireTimeMS:
 			off += 9
-		case 0xFD: // expiry in seconds
+		case rdb.OpcodeExpireTime:
 			off += 5
-		case 0xF9: // LFU frequency
+		case rdb.OpcodeFreq:
 			off += 2
-		case 0xF8: // LRU idle time
+		case rdb.OpcodeIdle:
 			_, end, ok := w.length(off + 1)
 			if !ok {
 				return false

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rdbtool/rdbtool/internal/corpustest"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -123,8 +124,10 @@ func TestKeyDBFile(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, want+"\n") || strings.Count(out, "mvcc_tstamp") != 3 {
 		t.Errorf("dump: exit %d:\n%s", code, out)
 	}
-	if out, code := run(t, "check", f); code != 0 || !strings.Contains(out, "ok, 3 keys") {
-		t.Errorf("check: exit %d:\n%s", code, out)
+	for _, jobs := range []string{"1", "2"} {
+		if out, code := run(t, "check", "--jobs", jobs, f); code != 0 || !strings.Contains(out, "ok, 3 keys, keydb RDB 9,") {
+			t.Errorf("check --jobs %s: exit %d:\n%s", jobs, code, out)
+		}
 	}
 }
 
@@ -148,6 +151,56 @@ func TestImpossibleIntsetIsDamaged(t *testing.T) {
 		}
 		if strings.Contains(out, "2,147,483,648") {
 			t.Errorf("%v reports the claimed count as elements:\n%s", c, out)
+		}
+	}
+}
+
+// TestCheckTrailingBytesAfterTrailer: redis-rdb-tools' redis_40_with_module.rdb
+// has 40 bytes after its end-of-file trailer (checksum disabled). Redis
+// reads nothing after the trailer (rdbLoad, redis-check-rdb), so the file
+// is clean with a note, on either path.
+func TestCheckTrailingBytesAfterTrailer(t *testing.T) {
+	const f = "../../testdata/corpus-thirdparty/redis-rdb-tools/redis_40_with_module.rdb"
+	for _, jobs := range []string{"1", "2"} {
+		out, code := run(t, "check", "--jobs", jobs, f)
+		if code != 0 || !strings.Contains(out, "note: offset 248-288 (40 bytes): trailing-bytes") || !strings.Contains(out, "ok, 2 keys, redis RDB 8, checksum disabled (1 notes)") {
+			t.Errorf("check --jobs %s: exit %d:\n%s", jobs, code, out)
+		}
+	}
+}
+
+// TestCheckJobsSameOutput: check on several goroutines (the default) prints
+// exactly what --jobs 1 prints, for every corpus file written by a real server, files
+// with notes (bytes after the trailer, KeyDB), and damaged copies.
+func TestCheckJobsSameOutput(t *testing.T) {
+	files := []string{
+		"../../testdata/corpus-thirdparty/redis-rdb-tools/redis_40_with_module.rdb",
+		"../../rdb/testdata/keydb-active-replica.rdb",
+	}
+	for _, f := range corpustest.Files(t) {
+		files = append(files, f.RDB)
+	}
+	data, err := os.ReadFile(filepath.Join(corpustest.Root(), "testdata", "corpus", "redis-7.4.1", "main.rdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i, at := range []int{len(data) / 3, len(data) / 2} {
+		d := bytes.Clone(data)
+		clear(d[at : at+200])
+		p := filepath.Join(dir, "zeroed"+strconv.Itoa(i)+".rdb")
+		if err := os.WriteFile(p, d, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	for _, f := range files {
+		one, code1 := run(t, "check", "--jobs", "1", f)
+		// The default is runtime.GOMAXPROCS(0); 3 takes the parallel path
+		// on any machine.
+		all, code := run(t, "check", "--jobs", "3", f)
+		if one != all || code1 != code {
+			t.Errorf("%s: --jobs 1 (exit %d):\n%s\n--jobs 3 (exit %d):\n%s", f, code1, one, code, all)
 		}
 	}
 }
