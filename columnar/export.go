@@ -27,10 +27,7 @@ type ExportOptions struct {
 	// s3src.ShardNumber.
 	Shard func(name string) string
 	// Writer tunes the files; its RowGroupBytes is lowered to share
-	// MemoryBudget between the writers running at once. Encoders, when
-	// 0, is what the CPUs left by the inputs read at once allow: two on
-	// two or more CPUs for one file, one per file when several are
-	// written at once.
+	// MemoryBudget between the writers running at once.
 	Writer WriterOptions
 	// MemoryBudget bounds the row groups buffered by all writers
 	// together (default 128 MiB).
@@ -52,18 +49,11 @@ func (o ExportOptions) parallel() int {
 	return min(p, maxParallel)
 }
 
-// writerOptions are those of each of parallel writers running at once:
-// the CPUs left over by the inputs read at once encode columns side by
-// side (two encoders per writer at most), and the row groups of all
-// share MemoryBudget.
 func (o ExportOptions) writerOptions(parallel int) WriterOptions {
 	w := o.Writer
 	budget := o.MemoryBudget
 	if budget <= 0 {
 		budget = defaultMemoryBudget
-	}
-	if w.Encoders <= 0 {
-		w.Encoders = max(1, min(2, runtime.GOMAXPROCS(0)/parallel))
 	}
 	share := max(budget/int64(parallel), 4<<20)
 	if w.RowGroupBytes <= 0 || w.RowGroupBytes > share {
@@ -147,7 +137,7 @@ var ErrNoSnapshotTime = errors.New("no ctime aux field to date the snapshot")
 // stay, and the stats list them.
 func ExportPartitioned(ctx context.Context, inputs []analyze.Input, dest Dest, opts ExportOptions) (ExportStats, error) {
 	parallel := opts.parallel()
-	wopts := opts.writerOptions(min(parallel, max(len(inputs), 1)))
+	wopts := opts.writerOptions(parallel)
 	shards := make([]string, len(inputs))
 	parts := make([]int, len(inputs))
 	seen := map[string]int{}
