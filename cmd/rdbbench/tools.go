@@ -176,6 +176,7 @@ func runCLI(bin string, args []string, env []string, w io.Writer, okCodes ...int
 	code := -1
 	if cmd.ProcessState != nil {
 		code = cmd.ProcessState.ExitCode()
+		m.CPUSeconds = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 	}
 	ok := false
 	for _, c := range okCodes {
