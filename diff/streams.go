@@ -13,7 +13,7 @@ import (
 // Stream details: entries added and removed, consumer groups and their
 // pending entries and consumers.
 
-func idLess(a, b rdb.StreamID) bool { return a.Ms < b.Ms || (a.Ms == b.Ms && a.Seq < b.Seq) }
+func idLess(a, b rdb.StreamID) bool { return a.Compare(b) < 0 }
 
 func (c *comparer) streamDetails(d *Details, a, b *rdb.StreamValue) {
 	max := c.opts.MaxDetails

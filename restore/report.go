@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rdbtool/rdbtool/internal/display"
 	"github.com/rdbtool/rdbtool/internal/periodic"
 	"github.com/rdbtool/rdbtool/rewrite"
 )
@@ -84,10 +85,10 @@ func (r *Report) Print(w io.Writer) {
 	rate := float64(r.Written) / math.Max(r.Elapsed.Seconds(), 1e-3)
 	how := fmt.Sprintf("RESTORE %d, re-encoded %d, SET %d, MSET %d, commands %d", r.ByRestore, r.ByReencode, r.BySet, r.ByMSet, r.ByCommands)
 	if r.BySync > 0 {
-		how = fmt.Sprintf("by a full sync: the target loaded a stream of %d MB", r.Bytes>>20)
+		how = fmt.Sprintf("by a full sync: the target loaded a stream of %s", display.Bytes(uint64(r.Bytes)))
 	}
-	fmt.Fprintf(w, "  keys read:    %d\n  written:      %d (%s) in %.1fs, %.0f keys/s, %d MB\n",
-		r.Keys, r.Written, how, r.Elapsed.Seconds(), rate, r.Bytes>>20)
+	fmt.Fprintf(w, "  keys read:    %d\n  written:      %d (%s) in %.1fs, %.0f keys/s, %s\n",
+		r.Keys, r.Written, how, r.Elapsed.Seconds(), rate, display.Bytes(uint64(r.Bytes)))
 	var reasons []string
 	for k := range r.Skipped {
 		reasons = append(reasons, k)

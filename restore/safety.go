@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rdbtool/rdbtool/analyze"
+	"github.com/rdbtool/rdbtool/internal/display"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -205,15 +206,7 @@ func (e *engine) checkMemory(sources []Input) error {
 	return nil
 }
 
-func humanBytes(n int64) string {
-	switch {
-	case n >= 10<<20:
-		return fmt.Sprintf("%d MB", n>>20)
-	case n >= 10<<10:
-		return fmt.Sprintf("%d KB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
+func humanBytes(n int64) string { return display.Bytes(uint64(max(n, 0))) }
 
 func describeNodes[T any](nodes []T, f func(T) string) string {
 	var s []string

@@ -3,8 +3,8 @@ package snapshot
 import (
 	"io"
 	"strconv"
-	"unicode"
 
+	"github.com/rdbtool/rdbtool/internal/display"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -55,21 +55,10 @@ func verify(src io.Reader, opts []rdb.Option) (verifyResult, error) {
 	v.version = r.Version()
 	v.dialect = r.Dialect().String()
 	v.checksum, _ = r.Checksum()
-	v.serverVersion = printable(redisVer)
+	v.serverVersion = display.Quote(redisVer)
 	if valkeyVer != "" {
-		v.serverVersion = "valkey-" + printable(valkeyVer)
+		v.serverVersion = "valkey-" + display.Quote(valkeyVer)
 	}
 	io.Copy(io.Discard, src) // anything after the RDB is counted by the caller
 	return v, nil
-}
-
-// printable quotes a string from the data that holds control or
-// non-UTF-8 bytes, so that it cannot reach a terminal as is.
-func printable(s string) string {
-	for _, c := range s {
-		if !unicode.IsPrint(c) {
-			return strconv.Quote(s)
-		}
-	}
-	return s
 }

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/rdbtool/rdbtool/internal/display"
 	"github.com/rdbtool/rdbtool/internal/periodic"
 	"github.com/rdbtool/rdbtool/source"
 )
@@ -254,19 +255,8 @@ func (l *progressLine) text(now time.Time) string {
 	return strings.Join(parts, " | ")
 }
 
-// binarySize formats n bytes with binary units, named as such (MiB, not
-// MB).
-func binarySize(n float64) string {
-	if n < 1024 {
-		return fmt.Sprintf("%.0f B", n)
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB"}
-	i := 0
-	for n /= 1024; n >= 1024 && i < len(units)-1; i++ {
-		n /= 1024
-	}
-	return fmt.Sprintf("%.1f %s", n, units[i])
-}
+// binarySize is display.Bytes for the progress line's float rates.
+func binarySize(n float64) string { return display.Bytes(uint64(max(n, 0))) }
 
 func truncateRunes(s string, n int) string {
 	for i := range s {

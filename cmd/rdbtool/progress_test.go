@@ -241,7 +241,7 @@ func TestProgressPercentETAAndOneLine(t *testing.T) {
 		}
 	}
 	got := output()
-	line := regexp.MustCompile(`\r\x1b\[K2 files: [0-9.]+% of 8\.0 MiB, [0-9.]+ (KiB|MiB)/s, ETA [0-9ms.]+`)
+	line := regexp.MustCompile(`\r\x1b\[K2 files: [0-9.]+% of 8\.00 MiB, [0-9.]+ (KiB|MiB)/s, ETA [0-9ms.]+`)
 	if !line.MatchString(got) {
 		t.Errorf("no combined line with percentage and time left: %q", got)
 	}
@@ -266,12 +266,12 @@ func TestProgressText(t *testing.T) {
 	p.n.Store(50 << 20)
 	l.inputs = []*progressInput{p}
 	l.status = "restore: 5 keys written"
-	want := "dump.rdb: 50.0% of 100.0 MiB, 5.0 MiB/s, ETA 10s | restore: 5 keys written"
+	want := "dump.rdb: 50.0% of 100 MiB, 5.00 MiB/s, ETA 10s | restore: 5 keys written"
 	if got := l.text(now); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 	p.name, p.size = "a\x1b[2Jb", -1
-	want = `"a\x1b[2Jb": 50.0 MiB read, 5.0 MiB/s | restore: 5 keys written`
+	want = `"a\x1b[2Jb": 50.0 MiB read, 5.00 MiB/s | restore: 5 keys written`
 	if got := l.text(now); got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
@@ -279,8 +279,8 @@ func TestProgressText(t *testing.T) {
 
 func TestBinarySize(t *testing.T) {
 	for n, want := range map[float64]string{
-		0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", 5 << 20: "5.0 MiB",
-		2.13 * (1 << 30): "2.1 GiB", 3 << 40: "3.0 TiB",
+		0: "0 B", 1023: "1023 B", 1024: "1.00 KiB", 1536: "1.50 KiB", 5 << 20: "5.00 MiB",
+		2.13 * (1 << 30): "2.13 GiB", 3 << 40: "3.00 TiB", -1: "0 B",
 	} {
 		if got := binarySize(n); got != want {
 			t.Errorf("binarySize(%v) = %q, want %q", n, got, want)
