@@ -98,12 +98,12 @@ func BenchmarkHeadersNoCRC(b *testing.B) {
 
 // BenchmarkFullDecode decodes every element of every value, CRC on.
 func BenchmarkFullDecode(b *testing.B) {
-	benchWalk(b, benchFile(b), nil, rdb.DecodeValue)
+	benchWalk(b, benchFile(b), nil, (*rdb.Reader).VerifyValue)
 }
 
 // BenchmarkFullDecodeNoCRC is BenchmarkFullDecode without the CRC-64.
 func BenchmarkFullDecodeNoCRC(b *testing.B) {
-	benchWalk(b, benchFile(b), []rdb.Option{rdb.WithoutChecksum()}, rdb.DecodeValue)
+	benchWalk(b, benchFile(b), []rdb.Option{rdb.WithoutChecksum()}, (*rdb.Reader).VerifyValue)
 }
 
 // BenchmarkCRC64File is the checksum alone over the same bytes: the floor the
@@ -169,4 +169,4 @@ func benchParallel(b *testing.B, workers int, perKey func(*rdb.Reader) error) {
 func BenchmarkParallelFraming(b *testing.B) { benchParallel(b, 0, skipKey) }
 
 // BenchmarkParallelFullDecode is BenchmarkFullDecode on ReadParallel.
-func BenchmarkParallelFullDecode(b *testing.B) { benchParallel(b, 0, rdb.DecodeValue) }
+func BenchmarkParallelFullDecode(b *testing.B) { benchParallel(b, 0, (*rdb.Reader).VerifyValue) }

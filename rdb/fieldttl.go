@@ -126,7 +126,7 @@ func (r *Reader) readFunctionPreGA(rec *Record) error {
 func (r *Reader) readSlotImport(rec *Record) error {
 	var err error
 	rec.Kind = KindSlotImport
-	if rec.Raw, err = r.readStringAppend(nil, "a slot import job name"); err != nil {
+	if rec.SlotImportJob, err = r.readStringAppend(nil, "a slot import job name"); err != nil {
 		return err
 	}
 	n, err := r.readLen("a slot range count")

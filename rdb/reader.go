@@ -121,10 +121,14 @@ type Record struct {
 	// KindModuleAux.
 	Module ModuleInfo
 	When   uint64 // when the module asked for its aux data: 1 before keys, 2 after
-	Raw    []byte // KindModuleAux: the serialized payload; KindSlotImport: the job name
+	// ModuleAux is the record as stored after its opcode (module id,
+	// when, the module's opcode stream), for Writer.WriteModuleAux.
+	ModuleAux []byte
 
-	// KindSlotImport: slot ranges being imported (inclusive).
-	SlotRanges [][2]int
+	// KindSlotImport: the import job's name and the slot ranges being
+	// imported (inclusive).
+	SlotImportJob []byte
+	SlotRanges    [][2]int
 
 	// KindSlotInfo.
 	Slot                  int

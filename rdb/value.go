@@ -896,6 +896,34 @@ func parseScore(b []byte) (float64, error) {
 	return f, nil
 }
 
+// RawValue returns the current key's value as the input stores it: the
+// type byte (Record.RDBType) followed by the value's bytes, neither
+// decoded nor decompressed. With AppendDumpTrailer it makes the DUMP
+// payload that a server loading this input's RDB version and dialect
+// accepts with RESTORE; module key metadata (Record.KeyMeta), which a
+// payload stores before the type byte, is not included.
+//
+// Call it before reading any of the value; the value then counts as read.
+// The value is passed over as Skip does (lengths checked, nothing
+// decoded), so RawValue does not vouch for the contents of compact
+// blobs. The result is valid until the next call that reads from the
+// Reader.
+func (r *Reader) RawValue() ([]byte, error) {
+	if !r.inKey {
+		return nil, &Error{Name: r.opts.name, Offset: r.in.offset(), What: "no key is current: call Next first", Err: ErrWrongType}
+	}
+	if r.val.started || r.val.done {
+		return nil, r.errorf(ErrWrongType, "RawValue: part of the value was already read")
+	}
+	r.in.startTee()
+	err := r.finishValue()
+	r.val.str = r.in.stopTee(append(r.val.str[:0], r.rec.RDBType))
+	if err != nil {
+		return nil, err
+	}
+	return r.val.str, nil
+}
+
 // Skip passes over the rest of the current value without decoding it.
 // Next calls it implicitly.
 func (r *Reader) Skip() error {

@@ -311,19 +311,37 @@ func (w *Writer) copyHeaderKeep(h KeyHeader) KeyHeader {
 	return h
 }
 
-// BeginList, BeginSet, BeginZSet and BeginHash are BeginCollection for one
-// type; count is the element count or -1.
+// BeginList starts a list key: BeginCollection for TypeList. count is
+// the element count, or -1 when not known.
 func (w *Writer) BeginList(h KeyHeader, count int64) (*CollectionWriter, error) {
 	return w.BeginCollection(h, TypeList, CollectionInfo{Count: count})
 }
+
+// BeginSet starts a set key: BeginCollection for TypeSet. count is the
+// element count, or -1 when not known.
 func (w *Writer) BeginSet(h KeyHeader, count int64) (*CollectionWriter, error) {
 	return w.BeginCollection(h, TypeSet, CollectionInfo{Count: count})
 }
+
+// BeginZSet starts a sorted set key: BeginCollection for TypeZSet. count
+// is the element count, or -1 when not known.
 func (w *Writer) BeginZSet(h KeyHeader, count int64) (*CollectionWriter, error) {
 	return w.BeginCollection(h, TypeZSet, CollectionInfo{Count: count})
 }
-func (w *Writer) BeginHash(h KeyHeader, count int64, fieldTTLs bool) (*CollectionWriter, error) {
-	return w.BeginCollection(h, TypeHash, CollectionInfo{Count: count, FieldTTLs: fieldTTLs})
+
+// BeginHash starts a hash key whose fields have no TTLs: BeginCollection
+// for TypeHash. count is the field count, or -1 when not known. A field
+// added with an ExpireAt is refused; see BeginHashWithFieldTTLs.
+func (w *Writer) BeginHash(h KeyHeader, count int64) (*CollectionWriter, error) {
+	return w.BeginCollection(h, TypeHash, CollectionInfo{Count: count})
+}
+
+// BeginHashWithFieldTTLs starts a hash key whose fields may carry TTLs
+// (Element.ExpireAt; Redis 7.4 and later, or Policy DropFieldTTLs). Such
+// a hash is spooled until Close, as the smallest TTL is stored before the
+// fields.
+func (w *Writer) BeginHashWithFieldTTLs(h KeyHeader, count int64) (*CollectionWriter, error) {
+	return w.BeginCollection(h, TypeHash, CollectionInfo{Count: count, FieldTTLs: true})
 }
 
 func copyHeader(h KeyHeader) KeyHeader {
@@ -368,11 +386,11 @@ func (c *CollectionWriter) add(e *Element) error {
 	if c.typ == TypeHash && e.ExpireAt != 0 {
 		if !w.hasFieldTTLs() {
 			if w.opt.Policy&DropFieldTTLs == 0 {
-				return fmt.Errorf("rdb: hash field %q: %w: %v has no hash field TTLs (RDB 12+; DropFieldTTLs keeps the fields without TTL)", e.Member, ErrUnsupported, w.t)
+				return fmt.Errorf("rdb: key %q: hash field %q: %w: %v has no hash field TTLs (RDB 12+; DropFieldTTLs keeps the fields without TTL)", c.h.Key, e.Member, ErrUnsupported, w.t)
 			}
 			if e.ExpireAt <= c.now {
 				if c.direct {
-					return fmt.Errorf("rdb: hash field %q has expired and would be dropped, but the hash's field count was already written: declare FieldTTLs", e.Member)
+					return fmt.Errorf("rdb: key %q: hash field %q has expired and would be dropped, but the hash's field count was already written: begin the hash with BeginHashWithFieldTTLs", c.h.Key, e.Member)
 				}
 				w.stats.DroppedExpiredFields++
 				c.expiredFields++
@@ -382,7 +400,7 @@ func (c *CollectionWriter) add(e *Element) error {
 			e.ExpireAt = 0
 		} else {
 			if c.direct {
-				return fmt.Errorf("rdb: hash field %q has a TTL but the hash was begun without FieldTTLs", e.Member)
+				return fmt.Errorf("rdb: key %q: hash field %q has a TTL but the hash was begun without field TTLs (BeginHashWithFieldTTLs, CollectionInfo.FieldTTLs)", c.h.Key, e.Member)
 			}
 			if !c.anyTTL || e.ExpireAt < c.minTTL {
 				c.minTTL = e.ExpireAt
@@ -526,7 +544,7 @@ func (c *CollectionWriter) elements(fn func(e Element) error) error {
 	for i := int64(0); i < c.n; i++ {
 		e, err := fr.next()
 		if err != nil {
-			return fmt.Errorf("rdb: reading back spooled elements: %w", err)
+			return fmt.Errorf("rdb: key %q: reading back spooled elements: %w", c.h.Key, err)
 		}
 		if err := fn(e); err != nil {
 			return err
@@ -1259,10 +1277,10 @@ func (s *StreamWriter) Add(e StreamEntry) error {
 
 func (s *StreamWriter) add(e StreamEntry) error {
 	if len(e.Fields)%2 != 0 {
-		return fmt.Errorf("rdb: stream entry %s has an odd number of field/value strings", e.ID)
+		return fmt.Errorf("rdb: stream %q: entry %s has an odd number of field/value strings", s.h.Key, e.ID)
 	}
 	if s.n > 0 && (e.ID.Ms < s.last.Ms || (e.ID.Ms == s.last.Ms && e.ID.Seq <= s.last.Seq)) {
-		return fmt.Errorf("rdb: stream entry %s does not follow %s", e.ID, s.last)
+		return fmt.Errorf("rdb: stream %q: entry %s does not follow %s", s.h.Key, e.ID, s.last)
 	}
 	lim := &s.w.lim
 	tot := 0

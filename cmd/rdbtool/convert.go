@@ -317,7 +317,7 @@ func (c *converter) record(r *rdb.Reader, rec *rdb.Record) error {
 		return w.WriteFunction(rec.Function)
 	case rdb.KindModuleAux:
 		if !c.skipModules {
-			return w.WriteModuleAux(rec.Raw)
+			return w.WriteModuleAux(rec.ModuleAux)
 		}
 	}
 	return nil
