@@ -450,7 +450,7 @@ func (w *Writer) WriteFunction(code []byte) error {
 	return w.o.err
 }
 
-// WriteModuleAux writes module aux data: raw is Record.Raw of a
+// WriteModuleAux writes module aux data: raw is Record.ModuleAux of a
 // KindModuleAux record (module id, when, opcode stream). RDB 9+.
 func (w *Writer) WriteModuleAux(raw []byte) error {
 	if err := w.begin(); err != nil {
@@ -610,6 +610,20 @@ func (w *Writer) Close() error {
 	binary.LittleEndian.PutUint64(b[:], sum)
 	w.o.small(b[:])
 	return w.o.flush()
+}
+
+// Abort ends the Writer without completing the file, after an error that
+// makes the output worthless: no end-of-file opcode or checksum is
+// written (a reader of the partial output finds it truncated), nothing
+// buffered is flushed, and once Abort returns no write to the io.Writer is
+// in flight or will be made. Later calls fail.
+func (w *Writer) Abort() {
+	w.o.wait()
+	w.closed = true
+	w.o.buf = w.o.buf[:0]
+	if w.o.err == nil {
+		w.o.err = errors.New("rdb: Writer was aborted")
+	}
 }
 
 // out is a buffered output that keeps the CRC-64 of everything written.
