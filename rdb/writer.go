@@ -256,7 +256,7 @@ func (rec *Record) KeyHeader() KeyHeader {
 // It writes nothing a server refuses to load: a key written twice in one
 // database fails (ErrDuplicateKey; see WriterOptions.AllowDuplicateKeys),
 // so does a member given twice to a set, sorted set or hash
-// (ErrDuplicateMember), in bounded memory (writer_dup.go); an empty
+// (ErrDuplicateMember), in bounded memory (WriterOptions.KeyDigestMemory); an empty
 // collection, which a server skips, is left out and counted
 // (WriterStats.EmptyKeys).
 //

@@ -1633,12 +1633,18 @@ func (w *Writer) WriteValue(h KeyHeader, v *Value) error {
 }
 
 // CopyValue transcodes the current key of r (rec is what r.Next returned)
-// into the target format, streaming its elements: the value is re-encoded
-// element by element in the encoding the target would choose. Where a
-// string, compact blob or quicklist node comes out byte-identical to what
-// the source stored, the source's stored form (LZF-compressed or verbatim)
-// is copied instead of being compressed again, when that provably gives the
-// same bytes (see storedOK; WriterOptions.Recompress turns this off).
+// into the target format under the header h, streaming its elements: the
+// value is re-encoded element by element in the encoding the target would
+// choose. Where a string, compact blob or quicklist node comes out
+// byte-identical to what the source stored, the source's stored form
+// (LZF-compressed or verbatim) is copied instead of being compressed
+// again, when that provably gives the same bytes: the source's LZF output
+// is known to match ours (RDB 7 and later) and, for a string stored
+// verbatim, the source shows it saved with compression on.
+// WriterOptions.Recompress turns this off; the output is the same.
+//
+// CopyKey is CopyValue with the key's own header; CopyRecord and Copy
+// handle the records around keys.
 func (w *Writer) CopyValue(r *Reader, rec *Record, h KeyHeader) error {
 	w.beginCopy(r)
 	defer func() {
