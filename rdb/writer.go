@@ -770,6 +770,26 @@ func (o *out) str(s []byte) {
 	o.raw(s)
 }
 
+// encStr appends s to dst in RDB string form (see out.str).
+func encStr(dst, s []byte, compress bool, lzf *[]byte) []byte {
+	if len(s) <= 11 {
+		if v, ok := compact.ParseRedisInt(s); ok && v >= -(1<<31) && v <= 1<<31-1 {
+			return appendIntEnc(dst, v)
+		}
+	}
+	if compress && len(s) > 20 {
+		var ok bool
+		if *lzf, ok = compact.LZFCompress(s, *lzf); ok {
+			dst = append(dst, 0xC0|encLZF)
+			dst = appendLen(dst, uint64(len(*lzf)))
+			dst = appendLen(dst, uint64(len(s)))
+			return append(dst, *lzf...)
+		}
+	}
+	dst = appendLen(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
 func (o *out) lzfBlob(c []byte, ulen int) {
 	o.buf = append(o.buf, 0xC0|encLZF)
 	o.buf = appendLen(o.buf, uint64(len(c)))
