@@ -48,7 +48,7 @@ type valueState struct {
 	str     []byte // ReadString result
 
 	// src, when set (by Writer.CopyValue), records how the source stored
-	// the value's strings: see rawvalue.go.
+	// the value's strings: see srcForms.
 	src *srcForms
 
 	// memInt reports that the element NextElement last returned has a

@@ -304,7 +304,7 @@ type Writer struct {
 	zsAll    []scored   // small sorted sets being sorted
 	zsArena  []byte     // and their members
 	scoreBuf []byte
-	cs       compactScratch // CopyValue's fast paths (writer_copy.go)
+	cs       compactScratch // CopyValue's fast paths (writer_copy_fast.go)
 
 	db   int            // the current database (SelectDB)
 	keys *keydigest.Set // digests of the keys written (writer_dup.go)
