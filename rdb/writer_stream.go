@@ -284,67 +284,78 @@ func (s *StreamWriter) Close(info *StreamInfo) error {
 		o.len(added)
 	}
 	o.len(uint64(len(info.Groups)))
-	for _, g := range info.Groups {
-		o.str(g.Name)
-		o.len(g.LastID.Ms)
-		o.len(g.LastID.Seq)
-		if layout >= 2 {
-			er := g.EntriesRead
-			if src < 2 {
-				er = estimateEntriesRead(s.n, added, last, first, maxDel, g.LastID)
-			}
-			o.len(uint64(er))
+	for i := range info.Groups {
+		g := &info.Groups[i]
+		er := g.EntriesRead
+		if src < 2 {
+			er = estimateEntriesRead(s.n, added, last, first, maxDel, g.LastID)
 		}
-		o.len(uint64(len(g.Pending)))
-		for _, p := range g.Pending {
-			var b [24]byte
-			binary.BigEndian.PutUint64(b[:], p.ID.Ms)
-			binary.BigEndian.PutUint64(b[8:], p.ID.Seq)
-			binary.LittleEndian.PutUint64(b[16:], uint64(p.DeliveryTime))
-			o.small(b[:])
-			o.len(p.DeliveryCount)
-		}
-		o.len(uint64(len(g.Consumers)))
-		for _, c := range g.Consumers {
-			o.str(c.Name)
-			var b [8]byte
-			binary.LittleEndian.PutUint64(b[:], uint64(c.SeenTime))
-			o.small(b[:])
-			if layout >= 3 {
-				at := c.ActiveTime
-				if src < 3 {
-					at = c.SeenTime
-				}
-				binary.LittleEndian.PutUint64(b[:], uint64(at))
-				o.small(b[:])
-			}
-			o.len(uint64(len(c.Pending)))
-			for _, id := range c.Pending {
-				var k [16]byte
-				binary.BigEndian.PutUint64(k[:], id.Ms)
-				binary.BigEndian.PutUint64(k[8:], id.Seq)
-				o.small(k[:])
-			}
-		}
+		writeStreamGroup(o, g, layout, src, er)
 	}
 	if layout == 4 {
-		m := info.IDMP
-		o.len(m.Duration)
-		o.len(m.MaxEntries)
-		o.len(uint64(len(m.Producers)))
-		for _, p := range m.Producers {
-			o.str(p.PID)
-			o.len(uint64(len(p.Entries)))
-			for _, e := range p.Entries {
-				o.str(e.IID)
-				o.len(e.ID.Ms)
-				o.len(e.ID.Seq)
-			}
-		}
-		o.len(m.IIDsAdded)
-		o.len(m.IIDsDuplicates)
+		writeStreamIDMP(o, info.IDMP)
 	}
 	return o.err
+}
+
+// writeStreamGroup writes one consumer group in stream layout layout, for
+// metadata that came in layout src; entriesRead is stored from layout 2 on.
+func writeStreamGroup(o *out, g *StreamGroup, layout, src int, entriesRead int64) {
+	o.str(g.Name)
+	o.len(g.LastID.Ms)
+	o.len(g.LastID.Seq)
+	if layout >= 2 {
+		o.len(uint64(entriesRead))
+	}
+	o.len(uint64(len(g.Pending)))
+	for _, p := range g.Pending {
+		var b [24]byte
+		binary.BigEndian.PutUint64(b[:], p.ID.Ms)
+		binary.BigEndian.PutUint64(b[8:], p.ID.Seq)
+		binary.LittleEndian.PutUint64(b[16:], uint64(p.DeliveryTime))
+		o.small(b[:])
+		o.len(p.DeliveryCount)
+	}
+	o.len(uint64(len(g.Consumers)))
+	for _, c := range g.Consumers {
+		o.str(c.Name)
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(c.SeenTime))
+		o.small(b[:])
+		if layout >= 3 {
+			at := c.ActiveTime
+			if src < 3 {
+				at = c.SeenTime
+			}
+			binary.LittleEndian.PutUint64(b[:], uint64(at))
+			o.small(b[:])
+		}
+		o.len(uint64(len(c.Pending)))
+		for _, id := range c.Pending {
+			var k [16]byte
+			binary.BigEndian.PutUint64(k[:], id.Ms)
+			binary.BigEndian.PutUint64(k[8:], id.Seq)
+			o.small(k[:])
+		}
+	}
+}
+
+// writeStreamIDMP writes the idempotent-producer state of layout 4.
+func writeStreamIDMP(o *out, m *StreamIDMP) {
+	o.len(m.Duration)
+	o.len(m.MaxEntries)
+	o.len(uint64(len(m.Producers)))
+	for _, p := range m.Producers {
+		o.str(p.PID)
+		o.len(uint64(len(p.Entries)))
+		for _, e := range p.Entries {
+			o.str(e.IID)
+			o.len(e.ID.Ms)
+			o.len(e.ID.Seq)
+		}
+	}
+	o.len(m.IIDsAdded)
+	o.len(m.IIDsDuplicates)
 }
 
 // estimateEntriesRead is streamEstimateDistanceFromFirstEverEntry.
