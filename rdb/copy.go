@@ -41,11 +41,11 @@ type CopyOptions struct {
 // and other vendors' fields) is left out. A source without aux fields
 // (RDB 6 and older) gives an output without them.
 //
-// Without Keep and MapDB, database selections, resize hints and cluster
-// slot statistics are copied where they are. With either, databases are
-// selected before their first copied key (a database all of whose keys
-// Keep leaves out is not selected), and the hints and statistics are left
-// out, as their counts would be wrong. Valkey slot import records,
+// Without Keep, MapDB and SkipModules, database selections, resize hints
+// and cluster slot statistics are copied where they are. With any of
+// them, databases are selected before their first copied key (a database
+// all of whose keys are left out is not selected), and the hints and
+// statistics are left out, as their counts would be wrong. Valkey slot import records,
 // the state of a migration on the source cluster, are left out.
 //
 // Copy stops at the first error, which names the key when there is one;
@@ -55,7 +55,7 @@ type CopyOptions struct {
 // the Writer's Policy does not allow to leave out, ErrDuplicateKey when the
 // input (or MapDB) puts a key twice in one database.
 func Copy(w *Writer, r *Reader, opts CopyOptions) error {
-	c := copier{w: w, o: opts, cur: -1, whole: opts.Keep == nil && opts.MapDB == nil}
+	c := copier{w: w, o: opts, cur: -1, whole: opts.Keep == nil && opts.MapDB == nil && !opts.SkipModules}
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
