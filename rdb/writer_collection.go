@@ -72,7 +72,7 @@ func (w *Writer) BeginCollection(h KeyHeader, typ Type, info CollectionInfo) (*C
 	switch typ {
 	case TypeList, TypeSet, TypeZSet, TypeHash:
 	default:
-		return nil, fmt.Errorf("rdb: BeginCollection for a %s", typ)
+		return nil, fmt.Errorf("rdb: key %q: BeginCollection for a %s (lists, sets, sorted sets and hashes only)", h.Key, typ)
 	}
 	if err := w.checkKeyMeta(&h); err != nil {
 		return nil, err
