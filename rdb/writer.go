@@ -86,10 +86,7 @@ func TargetVersion(n int) (Target, error) {
 // TargetOf returns the target that matches what a Reader is reading, for
 // writing a file of the same version.
 func TargetOf(r *Reader) (Target, error) {
-	if r.Dialect() == DialectValkey {
-		return TargetVersion(r.Version())
-	}
-	return TargetVersion(r.Version())
+	return TargetVersion(r.Version()) // the version says the dialect: 80 and up are Valkey's
 }
 
 // at reports whether the target's format is at least Redis RDB version v;
