@@ -2,6 +2,7 @@ package rdb
 
 import (
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -38,7 +39,10 @@ type CopyOptions struct {
 // standalone file; valkey-ver is kept for a Valkey target and left out
 // otherwise. The rest (repl-id, repl-offset, repl-stream-db: the source
 // server's replication position, wrong on any other server; lua; KeyDB's
-// and other vendors' fields) is left out. A source without aux fields
+// and other vendors' fields) is left out, except that KeyDB's member
+// expiries (EXPIREMEMBER), which no target can hold, fail with
+// ErrUnsupported: leaving them out would keep members that were to
+// expire; a KeepAux that returns false for them does. A source without aux fields
 // (RDB 6 and older) gives an output without them.
 //
 // Without Keep, MapDB and SkipModules, database selections, resize hints
@@ -104,11 +108,10 @@ func (c *copier) record(r *Reader, rec *Record) error {
 			return nil
 		}
 	case KindAux:
-		keep := c.o.KeepAux
-		if keep == nil {
-			keep = w.defaultAuxKept
+		if c.o.KeepAux == nil {
+			return w.copyAuxDefault(rec, c.o.ServerVersion)
 		}
-		if !keep(rec.AuxKey) {
+		if !c.o.KeepAux(rec.AuxKey) {
 			return nil
 		}
 		return w.copyAux(rec, c.o.ServerVersion)
@@ -144,7 +147,8 @@ func (c *copier) selectDB(db int) error {
 //     unless Policy has DropFunctions; slot statistics exist only in Redis
 //     RDB 12 and later, and are left out otherwise);
 //   - an aux field as Copy describes: redis-ver rewritten for the target,
-//     the snapshot's own facts kept, the source server's state left out;
+//     the snapshot's own facts kept, the source server's state left out,
+//     KeyDB member expiries refused;
 //   - a Valkey slot import record is left out.
 //
 // It returns nil for a record it leaves out.
@@ -157,10 +161,7 @@ func (w *Writer) CopyRecord(r *Reader, rec *Record) error {
 	case KindResizeDB:
 		return w.ResizeDB(rec.DBSize, rec.ExpiresSize)
 	case KindAux:
-		if !w.defaultAuxKept(rec.AuxKey) {
-			return nil
-		}
-		return w.copyAux(rec, "")
+		return w.copyAuxDefault(rec, "")
 	case KindFunction:
 		return w.WriteFunction(rec.FunctionCode())
 	case KindModuleAux:
@@ -171,6 +172,21 @@ func (w *Writer) CopyRecord(r *Reader, rec *Record) error {
 		return nil
 	}
 	return errors.New("rdb: CopyRecord of a " + rec.Kind.String() + " record")
+}
+
+// copyAuxDefault writes an aux field as Copy does without KeepAux. KeyDB's
+// member expiries (EXPIREMEMBER, stored as aux fields after their key) are
+// refused: no Redis or Valkey file can hold them, and leaving them out
+// would make members that were to expire live on.
+func (w *Writer) copyAuxDefault(rec *Record, serverVersion string) error {
+	switch string(rec.AuxKey) {
+	case "keydb-subexpire-key", "keydb-subexpire-when":
+		return fmt.Errorf("rdb: %w: KeyDB member expiry (aux field %s=%q), which no Redis or Valkey file can hold; CopyOptions.KeepAux can leave it out", ErrUnsupported, rec.AuxKey, rec.AuxValue)
+	}
+	if !w.defaultAuxKept(rec.AuxKey) {
+		return nil
+	}
+	return w.copyAux(rec, serverVersion)
 }
 
 // defaultAuxKept reports whether Copy keeps a source aux field by default.

@@ -245,3 +245,24 @@ func keyRecords(recs []string) []string {
 	}
 	return out
 }
+
+// TestCopyKeyDBMemberExpiry: KeyDB's member expiries, which no Redis file
+// can hold, make Copy fail rather than drop them silently; a KeepAux that
+// leaves them out is the caller's explicit choice.
+func TestCopyKeyDBMemberExpiry(t *testing.T) {
+	src, err := os.ReadFile("testdata/keydb-active-replica.rdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := rdb.Target{Dialect: rdb.DialectRedis, Version: 9}
+	if _, err := copyTo(t, src, target, rdb.CopyOptions{}); !errors.Is(err, rdb.ErrUnsupported) || !strings.Contains(err.Error(), "keydb-subexpire-key") {
+		t.Fatalf("Copy of a KeyDB file with member expiries: %v, want ErrUnsupported naming keydb-subexpire-key", err)
+	}
+	out, err := copyTo(t, src, target, rdb.CopyOptions{KeepAux: func([]byte) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := keyRecords(copiedRecords(t, src)), keyRecords(copiedRecords(t, out)); len(a) == 0 || !reflect.DeepEqual(a, b) {
+		t.Errorf("%d keys in the KeyDB file, %d in the copy, or values differ", len(a), len(b))
+	}
+}
