@@ -475,28 +475,9 @@ func (w *RESPWriter) WriteRecord(r *rdb.Reader, rec *rdb.Record) error {
 	return nil
 }
 
-// FunctionCode returns the library source of a function record, with the
-// "#!engine name=..." line that FUNCTION LOAD needs added for the Redis
-// 7.0 release-candidate format, which stored name and engine apart.
-func FunctionCode(rec *rdb.Record) []byte {
-	if len(rec.FunctionName) == 0 || (len(rec.Function) > 2 && string(rec.Function[:2]) == "#!") {
-		return rec.Function
-	}
-	eng := []byte("lua")
-	if len(rec.FunctionEngine) > 0 {
-		eng = []byte(string(rec.FunctionEngine))
-		for i, c := range eng {
-			if c >= 'A' && c <= 'Z' {
-				eng[i] = c + 32
-			}
-		}
-	}
-	out := append([]byte("#!"), eng...)
-	out = append(out, " name="...)
-	out = append(out, rec.FunctionName...)
-	out = append(out, '\n')
-	return append(out, rec.Function...)
-}
+// FunctionCode returns the library source of a function record as
+// FUNCTION LOAD takes it: rec.FunctionCode, whose home is package rdb.
+func FunctionCode(rec *rdb.Record) []byte { return rec.FunctionCode() }
 
 // WriteKey writes the current key of r.
 func (w *RESPWriter) WriteKey(r *rdb.Reader, rec *rdb.Record) error {
@@ -522,7 +503,7 @@ func (w *RESPWriter) WriteKey(r *rdb.Reader, rec *rdb.Record) error {
 		}
 		keyCopy := append([]byte(nil), key...)
 		exp := rec.ExpireAt
-		p, err := rdb.DumpValue(r, rec, rdb.WriterOptions{Target: t, Policy: rdb.DropKeyMeta})
+		p, err := rdb.EncodeDumpFrom(r, rec, rdb.WriterOptions{Target: t, Policy: rdb.DropKeyMeta})
 		if err != nil {
 			return fmt.Errorf("key %q: %w", keyCopy, err)
 		}

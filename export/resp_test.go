@@ -58,7 +58,7 @@ func TestRESPWriter(t *testing.T) {
 	zw.Add(rdb.Element{Member: []byte("a"), Score: 0.1})
 	zw.Add(rdb.Element{Member: []byte("b"), Score: -1e300})
 	zw.Close()
-	hw, _ := w.BeginHash(rdb.KeyHeader{Key: []byte("h")}, 3, true)
+	hw, _ := w.BeginHashWithFieldTTLs(rdb.KeyHeader{Key: []byte("h")}, 3)
 	hw.Add(rdb.Element{Member: []byte("f1"), Value: []byte("1")})
 	hw.Add(rdb.Element{Member: []byte("f2"), Value: []byte("2"), ExpireAt: future})
 	hw.Add(rdb.Element{Member: []byte("f3"), Value: []byte("3"), ExpireAt: past})

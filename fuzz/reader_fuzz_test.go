@@ -83,7 +83,7 @@ func decodeAll(r *rdb.Reader) error {
 			return err
 		}
 		if rec.Kind == rdb.KindKey {
-			if err := rdb.DecodeValue(r); err != nil {
+			if err := r.VerifyValue(); err != nil {
 				return err
 			}
 		}

@@ -30,7 +30,7 @@ func FuzzCheck(f *testing.F) {
 				t.Fatalf("check says clean, the reader says %v", err)
 			}
 			if rec.Kind == rdb.KindKey {
-				if err := rdb.DecodeValue(r); err != nil {
+				if err := r.VerifyValue(); err != nil {
 					t.Fatalf("check says clean, the value does not decode: %v", err)
 				}
 			}

@@ -98,12 +98,60 @@ func BenchmarkHeadersNoCRC(b *testing.B) {
 
 // BenchmarkFullDecode decodes every element of every value, CRC on.
 func BenchmarkFullDecode(b *testing.B) {
-	benchWalk(b, benchFile(b), nil, rdb.DecodeValue)
+	benchWalk(b, benchFile(b), nil, (*rdb.Reader).VerifyValue)
 }
 
 // BenchmarkFullDecodeNoCRC is BenchmarkFullDecode without the CRC-64.
 func BenchmarkFullDecodeNoCRC(b *testing.B) {
-	benchWalk(b, benchFile(b), []rdb.Option{rdb.WithoutChecksum()}, rdb.DecodeValue)
+	benchWalk(b, benchFile(b), []rdb.Option{rdb.WithoutChecksum()}, (*rdb.Reader).VerifyValue)
+}
+
+// BenchmarkDumpRaw makes a DUMP payload of every value as stored
+// (Reader.RawValue, AppendDumpTrailer): restore's path when the target
+// loads the file's RDB version. Compare BenchmarkDumpEncode.
+func BenchmarkDumpRaw(b *testing.B) {
+	var payload []byte
+	benchWalk(b, benchFile(b), nil, func(r *rdb.Reader) error {
+		raw, err := r.RawValue()
+		if err != nil {
+			return err
+		}
+		payload = rdb.AppendDumpTrailer(append(payload[:0], raw...), r.Version())
+		return nil
+	})
+}
+
+// BenchmarkDumpEncode makes the same payloads by transcoding each value
+// for the file's own target (EncodeDumpFrom).
+func BenchmarkDumpEncode(b *testing.B) {
+	data := benchFile(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r := rdb.NewReader(bytes.NewReader(data))
+		var opts rdb.WriterOptions
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			if opts.Target.Version == 0 {
+				if opts.Target, err = rdb.TargetOf(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if rec.Kind != rdb.KindKey {
+				continue
+			}
+			_, err = rdb.EncodeDumpFrom(r, rec, opts)
+			if err != nil && !errors.Is(err, rdb.ErrEmptyCollection) {
+				b.Fatal(err)
+			}
+		}
+	}
 }
 
 // BenchmarkCRC64File is the checksum alone over the same bytes: the floor the
@@ -169,4 +217,4 @@ func benchParallel(b *testing.B, workers int, perKey func(*rdb.Reader) error) {
 func BenchmarkParallelFraming(b *testing.B) { benchParallel(b, 0, skipKey) }
 
 // BenchmarkParallelFullDecode is BenchmarkFullDecode on ReadParallel.
-func BenchmarkParallelFullDecode(b *testing.B) { benchParallel(b, 0, rdb.DecodeValue) }
+func BenchmarkParallelFullDecode(b *testing.B) { benchParallel(b, 0, (*rdb.Reader).VerifyValue) }

@@ -1,11 +1,13 @@
 package rdb_test
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"log"
 	"os"
+	"time"
 
 	"github.com/rdbtool/rdbtool/rdb"
 )
@@ -162,4 +164,152 @@ func ExampleNewDumpReader() {
 	// 2
 	// 3
 	// end of payload
+}
+
+// Write a file from scratch: aux fields, a database, then keys of three
+// types. Values take the encoding the target server would choose.
+func ExampleWriter() {
+	var buf bytes.Buffer
+	w, err := rdb.NewWriter(&buf, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 11}}) // Redis 7.2
+	if err != nil {
+		log.Fatal(err)
+	}
+	w.WriteDefaultAux("", 1700000000, 0)
+	w.SelectDB(0)
+	w.WriteString(rdb.KeyHeader{Key: []byte("greeting"), ExpireAt: 4102444800000}, []byte("hello"))
+	list, _ := w.BeginList(rdb.KeyHeader{Key: []byte("queue")}, 3)
+	for _, job := range []string{"a", "b", "c"} {
+		list.Add(rdb.Element{Member: []byte(job)})
+	}
+	list.Close()
+	// A hash whose field count is not known up front: -1 (it is spooled).
+	hash, _ := w.BeginHash(rdb.KeyHeader{Key: []byte("user:1")}, -1)
+	hash.Add(rdb.Element{Member: []byte("name"), Value: []byte("Ada")})
+	hash.Add(rdb.Element{Member: []byte("visits"), Value: []byte("42")})
+	if err := hash.Close(); err != nil {
+		log.Fatal(err)
+	}
+	// Close writes the end-of-file opcode and checksum; it reports any
+	// error of the writes before.
+	if err := w.Close(); err != nil {
+		log.Fatal(err)
+	}
+
+	r := rdb.NewReader(bytes.NewReader(buf.Bytes()))
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		if rec.Kind == rdb.KindKey {
+			n, _ := r.ReadShape(rdb.ShapeOptions{})
+			fmt.Printf("%s %s (%s), %d elements, expires %d\n", rec.Type, rec.Key, rec.Encoding, n.Elements, rec.ExpireAt)
+		}
+	}
+	fmt.Println(w.Stats().Keys, "keys")
+	// Output:
+	// string greeting (embstr), 1 elements, expires 4102444800000
+	// list queue (listpack), 3 elements, expires 0
+	// hash user:1 (listpack), 2 elements, expires 0
+	// 3 keys
+}
+
+// Transcode a Redis 8.6 snapshot for Redis 7.0 with rdb.Copy. The Policy
+// says what may be left out where RDB 10 has no room for it; WriterStats
+// counts it.
+func ExampleCopy() {
+	f, err := os.Open("../testdata/corpus/redis-8.6.3/main.rdb")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	target, _ := rdb.ParseTarget("redis-7.0")
+	var out bytes.Buffer
+	w, err := rdb.NewWriter(&out, rdb.WriterOptions{
+		Target: target,
+		Policy: rdb.DropFieldTTLs | rdb.DowngradeStreams | rdb.DropKeyMeta,
+		Now:    func() time.Time { return time.Unix(1700000000, 0) }, // for expired field TTLs
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// SkipModules: the target server has no module to load module keys.
+	if err := rdb.Copy(w, rdb.NewReader(f), rdb.CopyOptions{SkipModules: true}); err != nil {
+		log.Fatal(err)
+	}
+	st := w.Stats()
+	fmt.Printf("%v: %d keys, %d field TTLs dropped, %d streams downgraded\n", target, st.Keys, st.DroppedFieldTTLs, st.DowngradedStreams)
+
+	r := rdb.NewReader(bytes.NewReader(out.Bytes()))
+	rec, _ := r.Next()
+	fmt.Printf("RDB %d, %s=%s\n", r.Version(), rec.AuxKey, rec.AuxValue)
+	// Output:
+	// RDB 10: 101 keys, 97 field TTLs dropped, 7 streams downgraded
+	// RDB 10, redis-ver=7.0.15
+}
+
+// Make a DUMP payload for RESTORE from a value held in memory, and decode
+// it again as a server would.
+func ExampleEncodeDump() {
+	v := &rdb.Value{Type: rdb.TypeZSet, ZSet: []rdb.ScoredMember{{Member: []byte("alice"), Score: 3}, {Member: []byte("bob"), Score: 1.5}}}
+	target, _ := rdb.ParseTarget("redis-7.0")
+	payload, err := rdb.EncodeDump(v, rdb.WriterOptions{Target: target})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// payload is the argument of RESTORE key ttl payload on Redis 7.0.
+	r, err := rdb.NewDumpReader(payload)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rec, _ := r.Next()
+	back, _ := r.ReadValue()
+	fmt.Println(len(payload), "bytes:", rec.Type, rec.Encoding)
+	for _, z := range back.ZSet {
+		fmt.Printf("%s %g\n", z.Member, z.Score)
+	}
+	// Output:
+	// 38 bytes: zset listpack
+	// bob 1.5
+	// alice 3
+}
+
+// Take a key's value as the file stores it, with no decoding: with the
+// version and checksum appended it is the DUMP payload that a server of
+// the file's RDB version accepts.
+func ExampleReader_RawValue() {
+	f, err := os.Open("../testdata/corpus/redis-7.0.15/lfu.rdb")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	r := rdb.NewReader(f)
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		if rec.Kind != rdb.KindKey || string(rec.Key) != "s1:s:int" {
+			continue
+		}
+		raw, err := r.RawValue()
+		if err != nil {
+			log.Fatal(err)
+		}
+		payload := rdb.AppendDumpTrailer(bytes.Clone(raw), r.Version())
+		fmt.Printf("%x\n", payload)
+		d, _ := rdb.NewDumpReader(payload)
+		d.Next()
+		s, _ := d.ReadString()
+		fmt.Printf("%s\n", s)
+	}
+	// Output:
+	// 00c139300a009d94ea2793fc08b9
+	// 12345
 }

@@ -1,6 +1,6 @@
 package rdb
 
-// SetCopyFastPaths switches CopyValue's fast paths (writer_copy.go) on or
+// SetCopyFastPaths switches CopyValue's fast paths (writer_copy_fast.go) on or
 // off for tests, returning the previous setting.
 func SetCopyFastPaths(on bool) bool {
 	old := copyFastPaths

@@ -88,7 +88,7 @@ func TestReadKeyDBTimestamps(t *testing.T) {
 		switch rec.Kind {
 		case rdb.KindKey:
 			got = append(got, key{string(rec.Key), rec.ExpireAt, rec.MVCCTimestamp, rec.Offset})
-			if err := rdb.DecodeValue(r); err != nil {
+			if err := r.VerifyValue(); err != nil {
 				t.Fatal(err)
 			}
 		case rdb.KindAux:

@@ -112,10 +112,11 @@ func cloneNonNil(b []byte) []byte {
 	return c
 }
 
-// DecodeValue reads the current key's value to the end, decoding every
+// VerifyValue reads the current key's value to the end, decoding every
 // element (and decompressing what is compressed) without keeping any of it:
-// a full integrity pass over the value in constant memory.
-func DecodeValue(r *Reader) error {
+// a full integrity pass over the value in constant memory, where Skip only
+// checks the lengths that frame it.
+func (r *Reader) VerifyValue() error {
 	switch r.rec.Type {
 	case TypeString:
 		_, err := r.ReadString()

@@ -121,7 +121,7 @@ func (r *Reader) readModuleAux(rec *Record) error {
 			err = r.skipModuleOpcodes(id, "module aux data")
 		}
 	}
-	rec.Raw = r.in.stopTee(nil)
+	rec.ModuleAux = r.in.stopTee(nil)
 	if err != nil {
 		return err
 	}

@@ -121,10 +121,14 @@ type Record struct {
 	// KindModuleAux.
 	Module ModuleInfo
 	When   uint64 // when the module asked for its aux data: 1 before keys, 2 after
-	Raw    []byte // KindModuleAux: the serialized payload; KindSlotImport: the job name
+	// ModuleAux is the record as stored after its opcode (module id,
+	// when, the module's opcode stream), for Writer.WriteModuleAux.
+	ModuleAux []byte
 
-	// KindSlotImport: slot ranges being imported (inclusive).
-	SlotRanges [][2]int
+	// KindSlotImport: the import job's name and the slot ranges being
+	// imported (inclusive).
+	SlotImportJob []byte
+	SlotRanges    [][2]int
 
 	// KindSlotInfo.
 	Slot                  int
@@ -431,84 +435,92 @@ func (r *Reader) next() (*Record, error) {
 		if havePrefix && t >= opKeyMeta {
 			return nil, r.errorAt(r.in.offset()-1, ErrCorrupt, "opcode 0x%02X after key expiry/LRU/LFU data, expected a value type", t)
 		}
-		switch t {
-		case opEOF:
-			return nil, r.readTrailer()
-		case opSelectDB:
-			n, err := r.readLen("a database number")
-			if err != nil {
-				return nil, err
-			}
-			if n > math.MaxInt32 {
-				return nil, r.errorf(ErrCorrupt, "database number %d is out of range", n)
-			}
-			r.db = int(n)
-			rec.Kind, rec.DB = KindSelectDB, r.db
-		case opResizeDB:
-			a, err := r.readLen("a resize-db hint")
-			if err != nil {
-				return nil, err
-			}
-			b, err := r.readLen("a resize-db hint")
-			if err != nil {
-				return nil, err
-			}
-			rec.Kind, rec.DBSize, rec.ExpiresSize = KindResizeDB, a, b
-		case opAux:
-			if r.auxKeyBuf, err = r.readStringAppend(r.auxKeyBuf[:0], "an aux field name"); err != nil {
-				return nil, err
-			}
-			if r.auxValBuf, err = r.readStringAppend(r.auxValBuf[:0], "an aux field value"); err != nil {
-				return nil, err
-			}
-			rec.Kind, rec.AuxKey, rec.AuxValue = KindAux, r.auxKeyBuf, r.auxValBuf
-			switch string(rec.AuxKey) {
-			case "keydb-subexpire-key", "keydb-subexpire-when", "repl-masters":
-				// KeyDB: subkey expiries of the key before, and the
-				// multi-master replication state.
-				r.keydb = true
-			case "redis-ver":
-				r.redisVer = string(rec.AuxValue)
-			case "valkey-ver":
-				r.valkeyVer = string(rec.AuxValue)
-			}
-		case opModuleAux:
-			if err := r.readModuleAux(rec); err != nil {
-				return nil, err
-			}
-		case opFunction2:
-			rec.Kind = KindFunction
-			if rec.Function, err = r.readStringAppend(nil, "a function library"); err != nil {
-				return nil, err
-			}
-		case opFunctionPreGA:
-			if err := r.readFunctionPreGA(rec); err != nil {
-				return nil, err
-			}
-		case opSlotInfo:
-			var v [3]uint64
-			for i := range v {
-				if v[i], err = r.readLen("slot info"); err != nil {
-					return nil, err
-				}
-			}
-			if v[0] > 16383 {
-				return nil, r.errorf(ErrCorrupt, "slot %d is out of range 0-16383", v[0])
-			}
-			rec.Kind, rec.Slot, rec.SlotKeys, rec.SlotExpires = KindSlotInfo, int(v[0]), v[1], v[2]
-		case opKeyMeta: // Valkey: slot import
-			if err := r.readSlotImport(rec); err != nil {
-				return nil, err
-			}
-		default:
-			if err := r.startKey(rec, t); err != nil {
-				return nil, err
-			}
-			return rec, nil
+		if err := r.record(rec, t); err != nil {
+			return nil, err
 		}
-		rec.Size = r.in.offset() - rec.Offset
 		return rec, nil
 	}
+}
+
+// record reads the record of opcode or type byte t, the prefix of a key
+// (expiry, LRU/LFU data, key metadata) having been read into rec. It
+// returns io.EOF after the end-of-file opcode and a verified trailer.
+func (r *Reader) record(rec *Record, t byte) error {
+	var err error
+	switch t {
+	case opEOF:
+		return r.readTrailer()
+	case opSelectDB:
+		n, err := r.readLen("a database number")
+		if err != nil {
+			return err
+		}
+		if n > math.MaxInt32 {
+			return r.errorf(ErrCorrupt, "database number %d is out of range", n)
+		}
+		r.db = int(n)
+		rec.Kind, rec.DB = KindSelectDB, r.db
+	case opResizeDB:
+		a, err := r.readLen("a resize-db hint")
+		if err != nil {
+			return err
+		}
+		b, err := r.readLen("a resize-db hint")
+		if err != nil {
+			return err
+		}
+		rec.Kind, rec.DBSize, rec.ExpiresSize = KindResizeDB, a, b
+	case opAux:
+		if r.auxKeyBuf, err = r.readStringAppend(r.auxKeyBuf[:0], "an aux field name"); err != nil {
+			return err
+		}
+		if r.auxValBuf, err = r.readStringAppend(r.auxValBuf[:0], "an aux field value"); err != nil {
+			return err
+		}
+		rec.Kind, rec.AuxKey, rec.AuxValue = KindAux, r.auxKeyBuf, r.auxValBuf
+		switch string(rec.AuxKey) {
+		case "keydb-subexpire-key", "keydb-subexpire-when", "repl-masters":
+			// KeyDB: subkey expiries of the key before, and the
+			// multi-master replication state.
+			r.keydb = true
+		case "redis-ver":
+			r.redisVer = string(rec.AuxValue)
+		case "valkey-ver":
+			r.valkeyVer = string(rec.AuxValue)
+		}
+	case opModuleAux:
+		if err := r.readModuleAux(rec); err != nil {
+			return err
+		}
+	case opFunction2:
+		rec.Kind = KindFunction
+		if rec.Function, err = r.readStringAppend(nil, "a function library"); err != nil {
+			return err
+		}
+	case opFunctionPreGA:
+		if err := r.readFunctionPreGA(rec); err != nil {
+			return err
+		}
+	case opSlotInfo:
+		var v [3]uint64
+		for i := range v {
+			if v[i], err = r.readLen("slot info"); err != nil {
+				return err
+			}
+		}
+		if v[0] > 16383 {
+			return r.errorf(ErrCorrupt, "slot %d is out of range 0-16383", v[0])
+		}
+		rec.Kind, rec.Slot, rec.SlotKeys, rec.SlotExpires = KindSlotInfo, int(v[0]), v[1], v[2]
+	case opKeyMeta: // Valkey: slot import
+		if err := r.readSlotImport(rec); err != nil {
+			return err
+		}
+	default:
+		return r.startKey(rec, t)
+	}
+	rec.Size = r.in.offset() - rec.Offset
+	return nil
 }
 
 // resetRecord clears the reused Record for the next record. Most records

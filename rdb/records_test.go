@@ -97,8 +97,8 @@ func TestNonKeyRecords(t *testing.T) {
 				}
 				whens[m.When] = true
 				ma := meta["module_aux"].(map[string]any)
-				if !bytes.Contains(m.Raw, []byte(ma["testrdb.get.before"].(string))) && !bytes.Contains(m.Raw, []byte(ma["testrdb.get.after"].(string))) {
-					t.Errorf("%s: module aux payload %q holds neither recorded string", f.Name, m.Raw)
+				if !bytes.Contains(m.ModuleAux, []byte(ma["testrdb.get.before"].(string))) && !bytes.Contains(m.ModuleAux, []byte(ma["testrdb.get.after"].(string))) {
+					t.Errorf("%s: module aux payload %q holds neither recorded string", f.Name, m.ModuleAux)
 				}
 			}
 			if len(moduleAux) != 2 || !whens[1] || !whens[2] {
@@ -170,8 +170,8 @@ func TestValkeySlotImport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Kind != rdb.KindSlotImport || string(rec.Raw) != name || fmt.Sprint(rec.SlotRanges) != "[[0 10] [16383 16383]]" {
-		t.Fatalf("got %v %q %v", rec.Kind, rec.Raw, rec.SlotRanges)
+	if rec.Kind != rdb.KindSlotImport || string(rec.SlotImportJob) != name || fmt.Sprint(rec.SlotRanges) != "[[0 10] [16383 16383]]" {
+		t.Fatalf("got %v %q %v", rec.Kind, rec.SlotImportJob, rec.SlotRanges)
 	}
 	// The same byte in a Redis file is key metadata, which must precede a key.
 	r = rdb.NewReader(bytes.NewReader(build("REDIS0013", imp)))
@@ -249,7 +249,7 @@ func TestResumeMidFile(t *testing.T) {
 				t.Errorf("first resumed key at offset %d, want %d", rec.Offset, off)
 			}
 			got = append(got, string(rec.Key))
-			if err := rdb.DecodeValue(rr); err != nil {
+			if err := rr.VerifyValue(); err != nil {
 				t.Fatal(err)
 			}
 		}

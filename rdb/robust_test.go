@@ -73,7 +73,7 @@ func robContent(src io.Reader, opts ...rdb.Option) (content string, err error) {
 		}
 		fmt.Fprintf(&buf, "%v db=%d aux=%q=%q fn=%q slot=%d/%d/%d size=%d/%d|", rec.Kind, rec.DB, rec.AuxKey, rec.AuxValue, rec.Function, rec.Slot, rec.SlotKeys, rec.SlotExpires, rec.DBSize, rec.ExpiresSize)
 		if rec.Kind == rdb.KindModuleAux {
-			fmt.Fprintf(&buf, "modaux=%s/%d/%x|", rec.Module.Name, rec.When, rec.Raw)
+			fmt.Fprintf(&buf, "modaux=%s/%d/%x|", rec.Module.Name, rec.When, rec.ModuleAux)
 		}
 		if rec.Kind != rdb.KindKey {
 			continue

@@ -19,7 +19,7 @@ func TestShapeDeepIf(t *testing.T) {
 	}
 	w.SelectDB(0)
 	for _, k := range []string{"h1", "h2"} {
-		c, err := w.BeginHash(rdb.KeyHeader{Key: []byte(k)}, 3, false)
+		c, err := w.BeginHash(rdb.KeyHeader{Key: []byte(k)}, 3)
 		if err != nil {
 			t.Fatal(err)
 		}

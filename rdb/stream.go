@@ -380,97 +380,11 @@ func (r *Reader) readStreamTail(keep bool) error {
 		return r.errorf(ErrCorrupt, "stream group count %d exceeds the input", ngroups)
 	}
 	for g := uint64(0); g < ngroups; g++ {
-		var grp StreamGroup
-		if grp.Name, err = r.readStringAppend(nil, "a consumer group name"); err != nil {
-			return err
-		}
-		lens(&grp.LastID.Ms, &grp.LastID.Seq)
-		grp.EntriesRead = -1
-		if v.typ != typeStreamListpacks {
-			var er uint64
-			lens(&er)
-			grp.EntriesRead = int64(er)
-		}
-		var npel uint64
-		lens(&npel)
+		grp, err := r.readStreamGroup(keep)
 		if err != nil {
 			return err
-		}
-		if npel > math.MaxUint64/24 || !r.in.fits(npel*24) {
-			return r.errorf(ErrCorrupt, "group %q: pending count %d exceeds the input", grp.Name, npel)
-		}
-		for i := uint64(0); i < npel; i++ {
-			b, err := r.in.next(24)
-			if err != nil {
-				return r.truncOrErr(err, "a pending entry")
-			}
-			p := StreamPending{
-				ID:           StreamID{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])},
-				DeliveryTime: int64(binary.LittleEndian.Uint64(b[16:])),
-			}
-			if p.DeliveryCount, err = r.readLen("a delivery count"); err != nil {
-				return err
-			}
-			if keep {
-				grp.Pending = append(grp.Pending, p)
-			}
-		}
-		var ncons uint64
-		lens(&ncons)
-		if err != nil {
-			return err
-		}
-		if !r.in.fits(ncons) {
-			return r.errorf(ErrCorrupt, "group %q: consumer count %d exceeds the input", grp.Name, ncons)
-		}
-		for i := uint64(0); i < ncons; i++ {
-			c := StreamConsumer{ActiveTime: -1}
-			if c.Name, err = r.readStringAppend(nil, "a consumer name"); err != nil {
-				return err
-			}
-			b, err := r.in.next(8)
-			if err != nil {
-				return r.truncOrErr(err, "a consumer seen time")
-			}
-			c.SeenTime = int64(binary.LittleEndian.Uint64(b))
-			if v.typ != typeStreamListpacks && v.typ != typeStreamListpacks2 {
-				b, err := r.in.next(8)
-				if err != nil {
-					return r.truncOrErr(err, "a consumer active time")
-				}
-				c.ActiveTime = int64(binary.LittleEndian.Uint64(b))
-			}
-			var n uint64
-			if n, err = r.readLen("a consumer pending count"); err != nil {
-				return err
-			}
-			if n > math.MaxUint64/16 || !r.in.fits(n*16) {
-				return r.errorf(ErrCorrupt, "consumer %q: pending count %d exceeds the input", c.Name, n)
-			}
-			for j := uint64(0); j < n; j++ {
-				b, err := r.in.next(16)
-				if err != nil {
-					return r.truncOrErr(err, "a consumer pending ID")
-				}
-				id := StreamID{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}
-				if keep {
-					c.Pending = append(c.Pending, id)
-				}
-			}
-			if keep {
-				grp.Consumers = append(grp.Consumers, c)
-			}
 		}
 		if keep {
-			owner := make(map[StreamID][]byte, len(grp.Pending))
-			for _, c := range grp.Consumers {
-				for _, id := range c.Pending {
-					owner[id] = c.Name
-				}
-			}
-			for i := range grp.Pending {
-				grp.Pending[i].Consumer = owner[grp.Pending[i].ID]
-			}
 			info.Groups = append(info.Groups, grp)
 		}
 	}
@@ -481,4 +395,113 @@ func (r *Reader) readStreamTail(keep bool) error {
 	}
 	st.phase = 3
 	return nil
+}
+
+// readStreamGroup reads one consumer group of a stream's tail: its last
+// ID, entries-read counter (type 19 and later), pending entries and
+// consumers. Unless keep, only the name and counters are kept.
+func (r *Reader) readStreamGroup(keep bool) (StreamGroup, error) {
+	v := &r.val
+	var err error
+	lens := func(dst ...*uint64) {
+		for _, d := range dst {
+			if err != nil {
+				return
+			}
+			*d, err = r.readLen("stream metadata")
+		}
+	}
+	var grp StreamGroup
+	if grp.Name, err = r.readStringAppend(nil, "a consumer group name"); err != nil {
+		return grp, err
+	}
+	lens(&grp.LastID.Ms, &grp.LastID.Seq)
+	grp.EntriesRead = -1
+	if v.typ != typeStreamListpacks {
+		var er uint64
+		lens(&er)
+		grp.EntriesRead = int64(er)
+	}
+	var npel uint64
+	lens(&npel)
+	if err != nil {
+		return grp, err
+	}
+	if npel > math.MaxUint64/24 || !r.in.fits(npel*24) {
+		return grp, r.errorf(ErrCorrupt, "group %q: pending count %d exceeds the input", grp.Name, npel)
+	}
+	for i := uint64(0); i < npel; i++ {
+		b, err := r.in.next(24)
+		if err != nil {
+			return grp, r.truncOrErr(err, "a pending entry")
+		}
+		p := StreamPending{
+			ID:           StreamID{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])},
+			DeliveryTime: int64(binary.LittleEndian.Uint64(b[16:])),
+		}
+		if p.DeliveryCount, err = r.readLen("a delivery count"); err != nil {
+			return grp, err
+		}
+		if keep {
+			grp.Pending = append(grp.Pending, p)
+		}
+	}
+	var ncons uint64
+	lens(&ncons)
+	if err != nil {
+		return grp, err
+	}
+	if !r.in.fits(ncons) {
+		return grp, r.errorf(ErrCorrupt, "group %q: consumer count %d exceeds the input", grp.Name, ncons)
+	}
+	for i := uint64(0); i < ncons; i++ {
+		c := StreamConsumer{ActiveTime: -1}
+		if c.Name, err = r.readStringAppend(nil, "a consumer name"); err != nil {
+			return grp, err
+		}
+		b, err := r.in.next(8)
+		if err != nil {
+			return grp, r.truncOrErr(err, "a consumer seen time")
+		}
+		c.SeenTime = int64(binary.LittleEndian.Uint64(b))
+		if v.typ != typeStreamListpacks && v.typ != typeStreamListpacks2 {
+			b, err := r.in.next(8)
+			if err != nil {
+				return grp, r.truncOrErr(err, "a consumer active time")
+			}
+			c.ActiveTime = int64(binary.LittleEndian.Uint64(b))
+		}
+		var n uint64
+		if n, err = r.readLen("a consumer pending count"); err != nil {
+			return grp, err
+		}
+		if n > math.MaxUint64/16 || !r.in.fits(n*16) {
+			return grp, r.errorf(ErrCorrupt, "consumer %q: pending count %d exceeds the input", c.Name, n)
+		}
+		for j := uint64(0); j < n; j++ {
+			b, err := r.in.next(16)
+			if err != nil {
+				return grp, r.truncOrErr(err, "a consumer pending ID")
+			}
+			id := StreamID{binary.BigEndian.Uint64(b), binary.BigEndian.Uint64(b[8:])}
+			if keep {
+				c.Pending = append(c.Pending, id)
+			}
+		}
+		if keep {
+			grp.Consumers = append(grp.Consumers, c)
+		}
+	}
+	if keep {
+		owner := make(map[StreamID][]byte, len(grp.Pending))
+		for _, c := range grp.Consumers {
+			for _, id := range c.Pending {
+				owner[id] = c.Name
+			}
+		}
+		for i := range grp.Pending {
+			grp.Pending[i].Consumer = owner[grp.Pending[i].ID]
+		}
+	}
+	return grp, nil
 }

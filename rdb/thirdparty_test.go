@@ -142,7 +142,7 @@ func tpReadBytes(data []byte, opts ...rdb.Option) (*tpFile, *rdb.Reader, error) 
 	return tpRead(f.Name(), opts...)
 }
 
-// tpDecodeAll reads a whole file with DecodeValue for every key and
+// tpDecodeAll reads a whole file with VerifyValue for every key and
 // returns the number of keys and the error that ended the read (io.EOF on
 // success).
 func tpDecodeAll(rd io.Reader, opts ...rdb.Option) (int, error) {
@@ -155,7 +155,7 @@ func tpDecodeAll(rd io.Reader, opts ...rdb.Option) (int, error) {
 		}
 		if rec.Kind == rdb.KindKey {
 			n++
-			if err := rdb.DecodeValue(r); err != nil {
+			if err := r.VerifyValue(); err != nil {
 				return n, err
 			}
 		}

@@ -122,3 +122,16 @@ func (k RecordKind) String() string {
 	}
 	return "unknown"
 }
+
+// Valkey's hash type with per-field TTLs shares code 22 with Redis 7.4's
+// pre-release hash-metadata type; the magic decides.
+const valkeyTypeHash2 = 22
+
+// typeValkeyHash2 is how valueState tells Valkey's 22 from Redis's 22.
+const typeValkeyHash2 = 1000 + valkeyTypeHash2
+
+// Redis Enterprise opcodes in the type range (see redis/librdb).
+const (
+	opEnterpriseRAMLRU  = 107
+	opEnterpriseSlotNum = 121
+)

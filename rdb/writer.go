@@ -86,10 +86,7 @@ func TargetVersion(n int) (Target, error) {
 // TargetOf returns the target that matches what a Reader is reading, for
 // writing a file of the same version.
 func TargetOf(r *Reader) (Target, error) {
-	if r.Dialect() == DialectValkey {
-		return TargetVersion(r.Version())
-	}
-	return TargetVersion(r.Version())
+	return TargetVersion(r.Version()) // the version says the dialect: 80 and up are Valkey's
 }
 
 // at reports whether the target's format is at least Redis RDB version v;
@@ -256,7 +253,7 @@ func (rec *Record) KeyHeader() KeyHeader {
 // It writes nothing a server refuses to load: a key written twice in one
 // database fails (ErrDuplicateKey; see WriterOptions.AllowDuplicateKeys),
 // so does a member given twice to a set, sorted set or hash
-// (ErrDuplicateMember), in bounded memory (writer_dup.go); an empty
+// (ErrDuplicateMember), in bounded memory (WriterOptions.KeyDigestMemory); an empty
 // collection, which a server skips, is left out and counted
 // (WriterStats.EmptyKeys).
 //
@@ -304,7 +301,7 @@ type Writer struct {
 	zsAll    []scored   // small sorted sets being sorted
 	zsArena  []byte     // and their members
 	scoreBuf []byte
-	cs       compactScratch // CopyValue's fast paths (writer_copy.go)
+	cs       compactScratch // CopyValue's fast paths (writer_copy_fast.go)
 
 	db   int            // the current database (SelectDB)
 	keys *keydigest.Set // digests of the keys written (writer_dup.go)
@@ -450,7 +447,7 @@ func (w *Writer) WriteFunction(code []byte) error {
 	return w.o.err
 }
 
-// WriteModuleAux writes module aux data: raw is Record.Raw of a
+// WriteModuleAux writes module aux data: raw is Record.ModuleAux of a
 // KindModuleAux record (module id, when, opcode stream). RDB 9+.
 func (w *Writer) WriteModuleAux(raw []byte) error {
 	if err := w.begin(); err != nil {
@@ -612,6 +609,20 @@ func (w *Writer) Close() error {
 	return w.o.flush()
 }
 
+// Abort ends the Writer without completing the file, after an error that
+// makes the output worthless: no end-of-file opcode or checksum is
+// written (a reader of the partial output finds it truncated), nothing
+// buffered is flushed, and once Abort returns no write to the io.Writer is
+// in flight or will be made. Later calls fail.
+func (w *Writer) Abort() {
+	w.o.wait()
+	w.closed = true
+	w.o.buf = w.o.buf[:0]
+	if w.o.err == nil {
+		w.o.err = errors.New("rdb: Writer was aborted")
+	}
+}
+
 // out is a buffered output that keeps the CRC-64 of everything written.
 // When it writes to an io.Writer, a full buffer is checksummed and written
 // on another goroutine while the next one fills (see handoff).
@@ -754,6 +765,26 @@ func (o *out) str(s []byte) {
 	}
 	o.buf = appendLen(o.buf, uint64(len(s)))
 	o.raw(s)
+}
+
+// encStr appends s to dst in RDB string form (see out.str).
+func encStr(dst, s []byte, compress bool, lzf *[]byte) []byte {
+	if len(s) <= 11 {
+		if v, ok := compact.ParseRedisInt(s); ok && v >= -(1<<31) && v <= 1<<31-1 {
+			return appendIntEnc(dst, v)
+		}
+	}
+	if compress && len(s) > 20 {
+		var ok bool
+		if *lzf, ok = compact.LZFCompress(s, *lzf); ok {
+			dst = append(dst, 0xC0|encLZF)
+			dst = appendLen(dst, uint64(len(*lzf)))
+			dst = appendLen(dst, uint64(len(s)))
+			return append(dst, *lzf...)
+		}
+	}
+	dst = appendLen(dst, uint64(len(s)))
+	return append(dst, s...)
 }
 
 func (o *out) lzfBlob(c []byte, ulen int) {

@@ -87,7 +87,7 @@ func TestWriterDuplicateMembers(t *testing.T) {
 			func(cw *CollectionWriter, i int, m string) error {
 				return cw.Add(Element{Member: []byte(m), Score: float64(i)})
 			}},
-		{"hash", func(w *Writer, n int64) (*CollectionWriter, error) { return w.BeginHash(hdr("h"), n, false) },
+		{"hash", func(w *Writer, n int64) (*CollectionWriter, error) { return w.BeginHash(hdr("h"), n) },
 			func(cw *CollectionWriter, i int, m string) error {
 				return cw.Add(Element{Member: []byte(m), Value: []byte("v")})
 			}},

@@ -20,8 +20,8 @@ var serverTarget = rdb.Target{Dialect: rdb.DialectRedis, Version: 10}
 
 const serverPolicy = rdb.DropFieldTTLs | rdb.DowngradeStreams | rdb.DropKeyMeta
 
-// convertForServer writes data as an RDB 10 file without the module keys
-// and module aux data the test server has no module for.
+// convertForServer writes data as an RDB 10 file with rdb.Copy, without
+// the module keys and module aux data the test server has no module for.
 func convertForServer(t *testing.T, name string, data []byte) []byte {
 	t.Helper()
 	r := rdb.NewReader(bytes.NewReader(data), rdb.WithName(name))
@@ -30,34 +30,8 @@ func convertForServer(t *testing.T, name string, data []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.WriteDefaultAux("", time.Now().Unix(), 0); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		switch rec.Kind {
-		case rdb.KindKey:
-			if rec.Type == rdb.TypeModule {
-				continue
-			}
-			err = w.CopyKey(r, rec)
-		case rdb.KindSelectDB:
-			err = w.SelectDB(rec.DB)
-		case rdb.KindFunction:
-			err = w.WriteFunction(rec.Function)
-		}
-		if err != nil {
-			t.Fatalf("%s: key %q: %v", name, rec.Key, err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
+	if err := rdb.Copy(w, r, rdb.CopyOptions{SkipModules: true}); err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
 	return buf.Bytes()
 }
@@ -145,7 +119,7 @@ func TestEncodeDumpRestore(t *testing.T) {
 				if rec.ExpireAt != 0 && rec.ExpireAt <= time.Now().UnixMilli() {
 					continue
 				}
-				payload, err := rdb.DumpValue(r, rec, rdb.WriterOptions{Target: serverTarget, Policy: serverPolicy})
+				payload, err := rdb.EncodeDumpFrom(r, rec, rdb.WriterOptions{Target: serverTarget, Policy: serverPolicy})
 				if err != nil {
 					t.Fatalf("%q: %v", key, err)
 				}

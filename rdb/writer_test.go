@@ -129,7 +129,7 @@ func readCanon(t *testing.T, name string, data []byte) ([]canonRec, *rdb.Reader)
 		case rdb.KindFunction:
 			c.Value = string(rec.Function)
 		case rdb.KindModuleAux:
-			c.Value = fmt.Sprintf("%x", rec.Raw)
+			c.Value = fmt.Sprintf("%x", rec.ModuleAux)
 		case rdb.KindResizeDB:
 			c.Value = fmt.Sprint(rec.DBSize, rec.ExpiresSize)
 		case rdb.KindSlotInfo:
@@ -178,7 +178,7 @@ func copyFile(t *testing.T, name string, data []byte, opts rdb.WriterOptions) []
 		case rdb.KindFunction:
 			err = w.WriteFunction(rec.Function)
 		case rdb.KindModuleAux:
-			err = w.WriteModuleAux(rec.Raw)
+			err = w.WriteModuleAux(rec.ModuleAux)
 		case rdb.KindSlotInfo:
 			err = w.WriteSlotInfo(rec.Slot, rec.SlotKeys, rec.SlotExpires)
 		}

@@ -48,7 +48,7 @@ func makeRDB(t *testing.T, n, big, bigElems int) string {
 				must(cw.Add(rdb.Element{Member: []byte(fmt.Sprintf("e%d", k))}))
 			}
 			must(cw.Close())
-			hw, err := w.BeginHash(rdb.KeyHeader{Key: []byte(fmt.Sprintf("hash:%06d", i))}, 5, false)
+			hw, err := w.BeginHash(rdb.KeyHeader{Key: []byte(fmt.Sprintf("hash:%06d", i))}, 5)
 			must(err)
 			for k := 0; k < 5; k++ {
 				must(hw.Add(rdb.Element{Member: []byte(fmt.Sprintf("f%d", k)), Value: []byte(fmt.Sprint(k * i))}))

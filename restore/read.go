@@ -81,8 +81,7 @@ func (e *engine) readSource(idx int, in Input) error {
 		}
 	}
 	opts = append(opts, rdb.WithSize(size))
-	rc := &recorder{r: src, base: off, keepFrom: off}
-	r := rdb.NewReader(rc, opts...)
+	r := rdb.NewReader(src, opts...)
 	e.trk.newSource(idx, off)
 	if hw > e.trk.hiWater {
 		e.trk.hiWater = hw
@@ -109,7 +108,6 @@ func (e *engine) readSource(idx int, in Input) error {
 		if err := e.ctx.Err(); err != nil {
 			return context.Cause(e.ctx)
 		}
-		rc.keepFrom = rec.Offset
 		switch rec.Kind {
 		case rdb.KindSelectDB:
 			curDB = rec.DB
@@ -120,7 +118,7 @@ func (e *engine) readSource(idx int, in Input) error {
 		case rdb.KindModuleAux:
 			e.note("module aux data in the snapshot is not restored (only module keys are, by RESTORE)")
 		case rdb.KindKey:
-			if err := e.key(idx, name, r, rec, rc, raw, hw, &copts); err != nil {
+			if err := e.key(idx, name, r, rec, raw, hw, &copts); err != nil {
 				return err
 			}
 			if e.o.Rate > 0 {
@@ -137,7 +135,7 @@ func (e *engine) readSource(idx int, in Input) error {
 }
 
 // key handles one key record.
-func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *recorder, raw bool, hw int64, copts *export.CommandOptions) error {
+func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, raw bool, hw int64, copts *export.CommandOptions) error {
 	keep := e.o.Filter == nil || e.o.Filter(rec)
 	if !keep {
 		if err := r.Skip(); err != nil {
@@ -203,25 +201,18 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, rc *r
 		return nil
 	}
 	if raw && len(rec.KeyMeta) == 0 {
-		if pre := rc.span(rec.Offset, r.Offset()); pre != nil && rawStart(pre) >= 0 {
-			if err := r.Skip(); err != nil {
-				return err
-			}
-			if full := rc.span(rec.Offset, rec.Offset+rec.Size); full != nil {
-				payload = rawPayload(full, e.srcVer)
-			}
-			if payload == nil {
-				return fmt.Errorf("%s: key %q at offset %d: stored value not available for RESTORE", name, j.key, rec.Offset)
-			}
-			if emptyPayload(rec.Type, payload) {
-				e.skip(skipEmpty)
-				e.settle(rec.Offset, rec.DB, rec.Offset+rec.Size, outcome{kind: 's', reason: skipEmpty})
-				return nil
-			}
+		var err error
+		if payload, err = rawPayload(r, e.srcVer); err != nil {
+			return err
+		}
+		if emptyPayload(rec.Type, payload) {
+			e.skip(skipEmpty)
+			e.settle(rec.Offset, rec.DB, rec.Offset+rec.Size, outcome{kind: 's', reason: skipEmpty})
+			return nil
 		}
 	}
 	if payload == nil {
-		p, err := rdb.DumpValue(r, rec, rdb.WriterOptions{Target: e.target, NoCompression: true, Policy: e.o.Policy})
+		p, err := rdb.EncodeDumpFrom(r, rec, rdb.WriterOptions{Target: e.target, NoCompression: true, Policy: e.o.Policy})
 		if errors.Is(err, rdb.ErrEmptyCollection) {
 			e.skip(skipEmpty)
 			e.settle(rec.Offset, rec.DB, rec.Offset+rec.Size, outcome{kind: 's', reason: skipEmpty})

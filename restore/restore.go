@@ -22,7 +22,7 @@
 //     value exactly as stored in the file, when the target loads the file's
 //     RDB version (nothing is decoded);
 //   - RESTORE with a payload re-encoded for the target's older RDB version
-//     (rdb.DumpValue) otherwise;
+//     (rdb.EncodeDumpFrom) otherwise;
 //   - commands (SET/APPEND, RPUSH, SADD, ZADD, HSET + HPEXPIREAT, XADD +
 //     XSETID + XGROUP + XCLAIM) in bounded chunks, built under a temporary
 //     key in the same slot and RENAMEd into place, when the payload would

@@ -56,7 +56,7 @@ func (c *Checker) Key(r *rdb.Reader, rec *rdb.Record) (Reason, bool, error) {
 	}
 	o := c.Opts
 	o.NoCompression = true
-	_, err := rdb.DumpValue(r, rec, o)
+	_, err := rdb.EncodeDumpFrom(r, rec, o)
 	switch {
 	case err == nil, errors.Is(err, rdb.ErrAllFieldsExpired), errors.Is(err, rdb.ErrEmptyCollection):
 		return Reason{}, false, nil
@@ -103,7 +103,7 @@ func (c *Checker) Record(rec *rdb.Record) (Reason, bool, error) {
 	case rdb.KindFunction:
 		err = c.w.WriteFunction(rec.Function)
 	case rdb.KindModuleAux:
-		err = c.w.WriteModuleAux(rec.Raw)
+		err = c.w.WriteModuleAux(rec.ModuleAux)
 	default:
 		return Reason{}, false, nil
 	}

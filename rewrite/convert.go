@@ -158,7 +158,7 @@ func (c *Converter) Record(r *rdb.Reader, rec *rdb.Record) error {
 		return c.w.WriteFunction(rec.Function)
 	case rdb.KindModuleAux:
 		if !c.o.SkipModules {
-			return c.w.WriteModuleAux(rec.Raw)
+			return c.w.WriteModuleAux(rec.ModuleAux)
 		}
 	}
 	return nil

@@ -55,7 +55,7 @@ func (c *Converter) convertParallel(ctx context.Context, r *rdb.Reader, rec *rdb
 			if rec.Kind != rdb.KindKey {
 				out.rec = *rec
 				out.rec.AuxKey, out.rec.AuxValue = w.Keep(rec.AuxKey), w.Keep(rec.AuxValue)
-				out.rec.Function, out.rec.Raw = w.Keep(rec.Function), w.Keep(rec.Raw)
+				out.rec.Function, out.rec.ModuleAux = w.Keep(rec.Function), w.Keep(rec.ModuleAux)
 				return nil
 			}
 			out.isKey = true

@@ -40,7 +40,7 @@ func readKeys(t testing.TB, data []byte) map[string]keyRec {
 			continue
 		}
 		k := dbKey(rec.DB, rec.Key)
-		if err := rdb.DecodeValue(r); err != nil {
+		if err := r.VerifyValue(); err != nil {
 			t.Fatalf("decoding %q: %v", k, err)
 		}
 		if err := r.Skip(); err != nil {
@@ -246,7 +246,7 @@ func measure(t testing.TB, name string, orig []byte, keys map[string]keyRec, dmg
 			if rec.Kind != rdb.KindKey {
 				continue
 			}
-			if err := rdb.DecodeValue(r); err != nil {
+			if err := r.VerifyValue(); err != nil {
 				t.Errorf("salvaged key %q does not decode: %v", dbKey(rec.DB, rec.Key), err)
 				st.unloadable++
 				break

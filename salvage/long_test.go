@@ -35,7 +35,7 @@ func indexKeys(t testing.TB, data []byte) map[string]keyHashRec {
 		if rec.Kind != rdb.KindKey {
 			continue
 		}
-		if err := rdb.DecodeValue(r); err != nil {
+		if err := r.VerifyValue(); err != nil {
 			t.Fatal(err)
 		}
 		r.Skip()

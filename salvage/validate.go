@@ -136,7 +136,7 @@ func (v *validator) check(r *rdb.Reader, rec *rdb.Record) (weak bool, err error)
 		_, err = r.ReadString()
 		return weak, err
 	case rdb.TypeModule:
-		return weak, rdb.DecodeValue(r)
+		return weak, r.VerifyValue()
 	case rdb.TypeList:
 		if _, err := r.NextElement(); err == io.EOF {
 			v.noted(EmptyCollection, "empty list: Redis skips empty collections when it loads the file")
@@ -144,15 +144,15 @@ func (v *validator) check(r *rdb.Reader, rec *rdb.Record) (weak bool, err error)
 		} else if err != nil {
 			return weak, err
 		}
-		return weak, rdb.DecodeValue(r)
+		return weak, r.VerifyValue()
 	case rdb.TypeStream:
 		if v.quick {
-			return weak, rdb.DecodeValue(r)
+			return weak, r.VerifyValue()
 		}
 		return weak, v.stream(r, rec)
 	}
 	if v.quick {
-		return weak, rdb.DecodeValue(r)
+		return weak, r.VerifyValue()
 	}
 	v.members.reset()
 	batched := false

@@ -65,15 +65,17 @@ echo "== go test internal/duckdbtest (DuckDB)"
 (cd internal/duckdbtest && CGO_ENABLED=1 go vet ./... && CGO_ENABLED=1 go test -count=1 ./...)
 # Each fuzz target briefly, from its seed corpus (longer runs by hand).
 FUZZTIME=${FUZZTIME:-10s}
-for target in $(go test ./fuzz -list 'Fuzz.*' | grep '^Fuzz'); do
+# Targets are ./fuzz's, and package/Target for one kept beside its package.
+for target in $(go test ./fuzz -list 'Fuzz.*' | grep '^Fuzz') rdb/FuzzRoundTrip; do
+  pkg=fuzz; case $target in */*) pkg=${target%/*}; target=${target#*/};; esac
   echo "== fuzz $target ($FUZZTIME)"
   # Quiet when it passes; a failure prints the crasher and its output.
   # Minimizing each new input is bounded by runs, not time: a time bound
   # (1s, or the default 60s) spent most of a short run minimizing and left
   # few executions for fuzzing.
   log=$(mktemp)
-  fuzz_once() { go test ./fuzz -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 50x >"$log" 2>&1; }
-  crashers() { { ls "fuzz/testdata/fuzz/$target" 2>/dev/null || true; } | wc -l; }
+  fuzz_once() { go test "./$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" -fuzzminimizetime 50x >"$log" 2>&1; }
+  crashers() { { ls "$pkg/testdata/fuzz/$target" 2>/dev/null || true; } | wc -l; }
   before=$(crashers)
   ok=1
   fuzz_once || ok=0

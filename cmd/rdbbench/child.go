@@ -95,7 +95,7 @@ func walkOurs(file string, full bool) (keys int64, note string, err error) {
 		}
 		keys++
 		if full {
-			err = rdb.DecodeValue(r)
+			err = r.VerifyValue()
 		} else {
 			err = r.Skip()
 		}

@@ -77,7 +77,7 @@ func mutate(src, dst string) (st mutateStats, err error) {
 		case rdb.KindFunction:
 			err = w.WriteFunction(rec.Function)
 		case rdb.KindModuleAux:
-			err = w.WriteModuleAux(rec.Raw)
+			err = w.WriteModuleAux(rec.ModuleAux)
 		case rdb.KindSlotInfo:
 			err = w.WriteSlotInfo(rec.Slot, rec.SlotKeys, rec.SlotExpires)
 		case rdb.KindKey:

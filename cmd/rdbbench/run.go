@@ -80,7 +80,7 @@ var cliTools = map[string]bool{
 
 var toolLabel = map[string]string{
 	toolHeaders:        "rdbtool headers pass (Next+Skip, CRC on)",
-	toolFull:           "rdbtool full decode (DecodeValue, CRC on)",
+	toolFull:           "rdbtool full decode (VerifyValue, CRC on)",
 	toolFrameLZF:       "rdbtool framing + LZF walk (ReadString, ReadShape Deep; one core)",
 	toolHDT:            "hdt3213/rdb v1.3.2 parse, no-op callback",
 	toolCheckRDB:       "redis-check-rdb",

@@ -3,7 +3,7 @@ package rdb
 // Reader-side support for Writer.CopyValue: reading a value while keeping
 // the form in which the source stored its strings (LZF-compressed bytes or
 // verbatim), so that the Writer can copy that form instead of compressing
-// the same bytes again. See storedOK in writer_value.go for when it may.
+// the same bytes again. See storedOK (writer_copy.go) for when it may.
 //
 // There is no second reader: CopyValue points r.val.src at its srcForms and
 // reads with ReadString or NextElement. The string-reading steps of the
