@@ -135,3 +135,15 @@ const (
 	opEnterpriseRAMLRU  = 107
 	opEnterpriseSlotNum = 121
 )
+
+// TypeByteHasFieldTTLs reports whether a value stored under type byte b
+// (a DUMP payload's first byte, or Reader.RawValue's) is a hash whose
+// fields carry TTLs, in any dialect: Redis 7.4+ codes 22-25 (22 is also
+// Valkey 9's hash with field TTLs).
+func TypeByteHasFieldTTLs(b byte) bool {
+	switch b {
+	case typeHashMetadataPreGA, typeHashListpackExPreGA, typeHashMetadata, typeHashListpackEx:
+		return true
+	}
+	return false
+}

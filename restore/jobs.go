@@ -33,7 +33,6 @@ type job struct {
 	replace  bool
 	msetOK   bool // a plain string that may be overwritten: may go in an MSET
 	viaMSet  bool // sent in an MSET
-	module   string
 }
 
 // startWorkers starts --workers writers. In a cluster each pipeline is

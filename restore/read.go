@@ -179,11 +179,6 @@ func (e *engine) key(idx int, name string, r *rdb.Reader, rec *rdb.Record, raw b
 		e.settle(rec.Offset, rec.DB, rec.Offset+rec.Size, outcome{kind: 's', reason: skipModule})
 		return nil
 	}
-	if rec.Type == rdb.TypeModule {
-		if mv, ok := moduleName(rec); ok {
-			j.module = mv
-		}
-	}
 	// Plain strings: SET key value PXAT is the cheapest write for the
 	// server (RESTORE costs it a payload check and decode per key).
 	// Before 6.2 (no PXAT) only strings without TTL, which may go in MSETs.
@@ -354,17 +349,7 @@ func (e *engine) setPXAT() bool {
 	return e.valkey || e.tgtMajor > 6 || (e.tgtMajor == 6 && e.tgtMinor >= 2)
 }
 
-func payloadHasFieldTTLs(p []byte) bool {
-	switch p[0] {
-	case 22, 23, 24, 25:
-		return true
-	}
-	return false
-}
-
-func moduleName(rec *rdb.Record) (string, bool) {
-	return "", false
-}
+func payloadHasFieldTTLs(p []byte) bool { return rdb.TypeByteHasFieldTTLs(p[0]) }
 
 // loadFunction loads a function library on every master.
 func (e *engine) loadFunction(name string, rec *rdb.Record) {
