@@ -45,6 +45,25 @@ func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.
 	for i := range encs {
 		encs[i] = c.w.NewKeyEncoder()
 	}
+	sink := func(o *convertedRecord) error {
+		switch {
+		case o.done:
+			return nil
+		case !o.isKey:
+			return c.record(nil, &o.rec)
+		case o.skipped:
+			c.skipped++
+			return nil
+		}
+		if ok, err := c.beforeKey(&o.rec); !ok || err != nil {
+			return recErr(&o.rec, err)
+		}
+		if o.err != nil {
+			return keyErr(&o.rec, c.keyError(&o.rec, o.err))
+		}
+		return recErr(&o.rec, c.keyError(&o.rec, c.w.WriteEncoded(o.key)))
+	}
+	var names [][]byte
 	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: jobs}, rdb.ParallelHandler[convertedRecord]{
 		Work: func(w *rdb.Worker, rec *rdb.Record, out *convertedRecord) error {
 			if w.Inline() {
@@ -71,26 +90,31 @@ func convertParallel(ctx context.Context, c *converter, r *rdb.Reader, rec *rdb.
 			out.key, out.err = k, err
 			return nil
 		},
-		Sink: func(o *convertedRecord) error {
-			switch {
-			case o.done:
-				return nil
-			case !o.isKey:
-				return c.record(nil, &o.rec)
-			case o.skipped:
-				c.skipped++
-				return nil
+		SinkBatch: func(rs []convertedRecord) error {
+			for i := range rs {
+				if i%prefetchKeys == 0 {
+					// The duplicate-key check waits on memory for each key
+					// of a large file: for a run of keys, once.
+					names = names[:0]
+					for _, o := range rs[i:min(i+prefetchKeys, len(rs))] {
+						if o.isKey && !o.skipped && !o.done && o.err == nil {
+							names = append(names, o.rec.Key)
+						}
+					}
+					c.w.PrefetchKeys(names)
+				}
+				if err := sink(&rs[i]); err != nil {
+					return err
+				}
 			}
-			if ok, err := c.beforeKey(&o.rec); !ok || err != nil {
-				return recErr(&o.rec, err)
-			}
-			if o.err != nil {
-				return keyErr(&o.rec, c.keyError(&o.rec, o.err))
-			}
-			return recErr(&o.rec, c.keyError(&o.rec, c.w.WriteEncoded(o.key)))
+			return nil
 		},
 	})
 }
+
+// prefetchKeys is how many keys convertParallel's sink looks up in the
+// duplicate-key check together.
+const prefetchKeys = 64
 
 // resolveJobs is the number of goroutines --jobs asks for: the CPUs Go
 // uses for 0. One means the one-goroutine path, which a single CPU runs
