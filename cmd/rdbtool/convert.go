@@ -547,6 +547,7 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, kf *keyFil
 	// --on-duplicate's pass found every repeat exactly: the writer need
 	// not look for them again.
 	opts.AllowDuplicateKeys = repeats != nil
+	opts.KeyDigestMemory = convertDigestMemory
 	out, err := createOutput(cmd, outName)
 	if err != nil {
 		return err
