@@ -106,7 +106,7 @@ func (w *Worker) Keep(b []byte) []byte {
 // costs little beside decoding it; the framing Reader's buffer holds four
 // times the largest record batched, so that refilling it moves little.
 const (
-	parallelBatchBytes   = 256 << 10
+	parallelBatchBytes   = 128 << 10
 	parallelBatchRecords = 4096
 	parallelBufferSize   = 1 << 20
 	parallelMaxBatches   = 64
