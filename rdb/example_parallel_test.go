@@ -1,7 +1,9 @@
 package rdb_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -55,4 +57,29 @@ func ExampleReadParallel() {
 	fmt.Printf("%d keys, %d elements, first %s, checksum %s\n", keys, elements, first, st)
 	// Output:
 	// 96 keys, 3330 elements, first s1:str:int:14, checksum verified
+}
+
+// Write keys a run at a time, telling the duplicate-key check which names
+// come next so that it looks them up together (convert's parallel sink
+// does this for each ParallelHandler.SinkBatch). A repeat is still
+// refused where it comes.
+func ExampleWriter_PrefetchKeys() {
+	var buf bytes.Buffer
+	w, err := rdb.NewWriter(&buf, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 10}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	names := [][]byte{[]byte("a"), []byte("b"), []byte("a")}
+	w.PrefetchKeys(names)
+	for _, k := range names {
+		err := w.WriteString(rdb.KeyHeader{Key: k}, []byte("v"))
+		fmt.Printf("%s: refused %v\n", k, errors.Is(err, rdb.ErrDuplicateKey))
+	}
+	if err := w.Close(); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// a: refused false
+	// b: refused false
+	// a: refused true
 }

@@ -82,7 +82,10 @@ func (r *Reader) ReadValue() (*Value, error) {
 			return nil, err
 		}
 		sv.StreamInfo = *info
-		sv.Groups = slices.Clone(info.Groups)
+		sv.Groups = nil // none: nil, whatever streams the Reader read before
+		if len(info.Groups) > 0 {
+			sv.Groups = slices.Clone(info.Groups)
+		}
 		v.Stream = sv
 	default:
 		for {

@@ -42,8 +42,8 @@ type ParallelOptions struct {
 	KeysOnly bool
 }
 
-// ParallelHandler holds what ReadParallel calls. Framing and Sink are
-// optional.
+// ParallelHandler holds what ReadParallel calls. Framing, Sink and
+// SinkBatch are optional.
 type ParallelHandler[T any] struct {
 	// Framing is called on the framing goroutine for every record, in
 	// file order, with the record as Next returned it; for a key, before
@@ -63,6 +63,12 @@ type ParallelHandler[T any] struct {
 	// ReadParallel, one call at a time, in file order unless Unordered.
 	// The result is valid until Sink returns.
 	Sink func(*T) error
+	// SinkBatch, when set, is called instead of Sink with the results of
+	// a run of records at once (up to a few thousand), on the same terms:
+	// for a sink that prepares for many results together (convert looks
+	// their keys up in its duplicate check together). It handles them in
+	// order and stops at its first error.
+	SinkBatch func([]T) error
 }
 
 // Worker is what Work runs with.
@@ -100,7 +106,7 @@ func (w *Worker) Keep(b []byte) []byte {
 // costs little beside decoding it; the framing Reader's buffer holds four
 // times the largest record batched, so that refilling it moves little.
 const (
-	parallelBatchBytes   = 256 << 10
+	parallelBatchBytes   = 128 << 10
 	parallelBatchRecords = 4096
 	parallelBufferSize   = 1 << 20
 	parallelMaxBatches   = 64
@@ -466,7 +472,14 @@ func (p *parallelRun[T]) collect(b *parBatch[T]) {
 		}
 		p.halt()
 	}
-	if p.h.Sink != nil {
+	if p.h.SinkBatch != nil {
+		if len(b.results) > 0 {
+			if err := p.h.SinkBatch(b.results); err != nil {
+				setErr(err)
+				return
+			}
+		}
+	} else if p.h.Sink != nil {
 		for i := range b.results {
 			if err := p.h.Sink(&b.results[i]); err != nil {
 				setErr(err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -285,5 +286,59 @@ func TestParallelSinkErrorStops(t *testing.T) {
 	})
 	if err != stopAt || n != 100 {
 		t.Fatalf("got %v after %d results, want %v after 100", err, n, stopAt)
+	}
+}
+
+// SinkBatch receives every result, in file order, as Sink does, and its
+// error ends the read as Sink's does.
+func TestParallelSinkBatch(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := rdb.NewWriter(&buf, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 11}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20000 { // several batches
+		if err := w.WriteString(rdb.KeyHeader{Key: fmt.Appendf(nil, "k%d", i)}, fmt.Appendf(nil, "v%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	var want, got []int64
+	r := rdb.NewReader(bytes.NewReader(data))
+	work := func(w *rdb.Worker, rec *rdb.Record, out *int64) error { *out = rec.Offset; return nil }
+	if err := rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{Workers: 1}, rdb.ParallelHandler[int64]{
+		Work: work,
+		Sink: func(o *int64) error { want = append(want, *o); return nil },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	batches := 0
+	r = rdb.NewReader(bytes.NewReader(data))
+	if err := rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{Workers: 3}, rdb.ParallelHandler[int64]{
+		Work:      work,
+		SinkBatch: func(os []int64) error { batches++; got = append(got, os...); return nil },
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) || batches >= len(want) {
+		t.Fatalf("SinkBatch: %d results in %d batches, Sink: %d results (same order: %v)", len(got), batches, len(want), slices.Equal(got, want))
+	}
+	stopAt := errors.New("enough")
+	n := 0
+	r = rdb.NewReader(bytes.NewReader(data))
+	err = rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{Workers: 2}, rdb.ParallelHandler[int64]{
+		Work: work,
+		SinkBatch: func(os []int64) error {
+			if n++; n == 2 {
+				return stopAt
+			}
+			return nil
+		},
+	})
+	if err != stopAt || n != 2 {
+		t.Fatalf("got %v after %d batches, want %v after 2", err, n, stopAt)
 	}
 }

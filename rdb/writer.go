@@ -303,8 +303,9 @@ type Writer struct {
 	scoreBuf []byte
 	cs       compactScratch // CopyValue's fast paths (writer_copy_fast.go)
 
-	db   int            // the current database (SelectDB)
-	keys *keydigest.Set // digests of the keys written (writer_dup.go)
+	db       int            // the current database (SelectDB)
+	keys     *keydigest.Set // digests of the keys written (writer_dup.go)
+	prefetch []uint64       // PrefetchKeys' digests (writer_dup.go)
 
 	// CopyValue: the stored forms of the value being copied.
 	copying    bool

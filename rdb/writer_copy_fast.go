@@ -439,8 +439,11 @@ func (w *Writer) copyPlainRun(r *Reader, c *CollectionWriter) {
 	long := !w.o.compress || w.copying && w.src.lzfSeen && w.srcTrusted
 	in := r.in
 	b := in.buf[in.r:in.w]
+	checked := c.memberSet()
+	var q memberRun // members are checked in batches (writer_dup.go)
 	i, n, stored := 0, uint64(0), int64(0)
 	for n < v.remaining {
+		mark := runMark{i, n, stored}
 		j := i
 		memberLen := 0
 		for p := 0; p < parts; p++ {
@@ -462,14 +465,21 @@ func (w *Writer) copyPlainRun(r *Reader, c *CollectionWriter) {
 			}
 			j += 8
 		}
-		if err := c.checkMember(verbatimText(b[i:i+memberLen], &w.scratch)); err != nil {
-			c.err = err
-			break
+		if checked {
+			if back, err := q.queue(c, verbatimText(b[i:i+memberLen], &w.scratch), i, i+memberLen, mark, b); err != nil {
+				c.err = err
+				i, n, stored = back.i, back.n, back.stored
+				break
+			}
 		}
 		i = j
 		n++
 	}
 done:
+	if back, err := q.flush(c, b); err != nil {
+		c.err = err
+		i, n, stored = back.i, back.n, back.stored
+	}
 	if n == 0 {
 		return
 	}

@@ -25,13 +25,22 @@ var ErrDuplicateKey = errors.New("key already written in this database (a server
 // given a member (field) twice.
 var ErrDuplicateMember = errors.New("member given twice (a server refuses such a value)")
 
-// checkKey records key in the current database, failing if it is there.
-func (w *Writer) checkKey(key []byte) error {
+// keySet returns the duplicate-key check's set, nil when keys are not
+// checked.
+func (w *Writer) keySet() *keydigest.Set {
 	if w.payload || w.opt.AllowDuplicateKeys {
 		return nil
 	}
 	if w.keys == nil {
 		w.keys = keydigest.New(keydigest.Options{MemLimit: w.opt.KeyDigestMemory, TempDir: w.opt.SpoolDir})
+	}
+	return w.keys
+}
+
+// checkKey records key in the current database, failing if it is there.
+func (w *Writer) checkKey(key []byte) error {
+	if w.keySet() == nil {
+		return nil
 	}
 	prev, dup, err := w.keys.Add(w.keys.Digest(w.db, key), w.Written())
 	if err != nil {
@@ -41,6 +50,25 @@ func (w *Writer) checkKey(key []byte) error {
 		return fmt.Errorf("rdb: key %q: %w: database %d has it already (written at output offset %d)", key, ErrDuplicateKey, w.db, prev)
 	}
 	return nil
+}
+
+// PrefetchKeys is given the names of keys about to be written to the
+// current database, in order (a few dozen at a time): the duplicate-key
+// check then loads their places in its table together, so that a run of
+// writes waits on memory once rather than once per key. It changes
+// nothing written or checked; a name not written after all costs only its
+// load.
+func (w *Writer) PrefetchKeys(keys [][]byte) {
+	s := w.keySet()
+	if s == nil || len(keys) == 0 {
+		return
+	}
+	ds := w.prefetch[:0]
+	for _, k := range keys {
+		ds = append(ds, s.Digest(w.db, k))
+	}
+	s.Touch(ds)
+	w.prefetch = ds
 }
 
 // finishKeys reports the repeats the in-memory check could not see.
@@ -67,10 +95,18 @@ func (w *Writer) finishKeys() error {
 // checkMember records a member of a set, sorted set or hash written in a
 // plain encoding (the compact ones check while they are built).
 func (c *CollectionWriter) checkMember(m []byte) error {
+	if !c.memberSet() {
+		return nil
+	}
+	return c.addMember(c.members.Digest(0, m), m)
+}
+
+// memberSet reports whether c's members are checked, making their set.
+func (c *CollectionWriter) memberSet() bool {
 	switch c.typ {
 	case TypeSet, TypeZSet, TypeHash:
 	default:
-		return nil
+		return false
 	}
 	if c.members == nil {
 		c.members = keydigest.New(keydigest.Options{MemLimit: c.w.opt.KeyDigestMemory, TempDir: c.w.opt.SpoolDir})
@@ -78,8 +114,13 @@ func (c *CollectionWriter) checkMember(m []byte) error {
 			c.members.Reserve(int(min(c.declared, 1<<30)))
 		}
 	}
+	return true
+}
+
+// addMember records member m, of digest d.
+func (c *CollectionWriter) addMember(d uint64, m []byte) error {
 	c.memberPos++
-	_, dup, err := c.members.Add(c.members.Digest(0, m), c.memberPos)
+	_, dup, err := c.members.Add(d, c.memberPos)
 	if err != nil {
 		return fmt.Errorf("rdb: key %q: duplicate member check: %w", c.h.Key, err)
 	}
@@ -87,6 +128,64 @@ func (c *CollectionWriter) checkMember(m []byte) error {
 		return c.dupMember(m)
 	}
 	return nil
+}
+
+// memberRun holds the members of a run that copyPlainRun copies, checked
+// for repeats together: in a collection of many members nearly every
+// check misses the cache, and touching the slots of a batch first lets
+// those misses overlap (keydigest.Set.Touch). Each member keeps where the
+// run stood before it, so that the run can end just before a repeat, as
+// when every member was checked as it was met.
+type memberRun struct {
+	n     int
+	ds    [memberBatch]uint64
+	spans [memberBatch][2]int // the member's bytes in the run
+	marks [memberBatch]runMark
+}
+
+// runMark is how far copyPlainRun had got before a member: bytes, elements
+// and strings copied as stored.
+type runMark struct {
+	i      int
+	n      uint64
+	stored int64
+}
+
+// memberBatch is how many members memberRun checks at once.
+const memberBatch = 64
+
+// queue adds a member (text m, at run[start:end]) whose run began at mark;
+// once the batch is full it is checked (see flush).
+func (q *memberRun) queue(c *CollectionWriter, m []byte, start, end int, mark runMark, run []byte) (runMark, error) {
+	q.ds[q.n], q.spans[q.n], q.marks[q.n] = c.members.Digest(0, m), [2]int{start, end}, mark
+	q.n++
+	if q.n < memberBatch {
+		return runMark{i: -1}, nil
+	}
+	return q.flush(c, run)
+}
+
+// flush checks the queued members in order. At a repeat it returns the
+// mark before that member and its error; otherwise a mark with i = -1.
+// A member's text is run[start:end] unless it is an integer, whose text
+// verbatimText rebuilds.
+func (q *memberRun) flush(c *CollectionWriter, run []byte) (runMark, error) {
+	n := q.n
+	if n == 0 {
+		return runMark{i: -1}, nil
+	}
+	q.n = 0
+	c.members.Touch(q.ds[:n])
+	for k := range n {
+		if err := c.addMember(q.ds[k], nil); err != nil {
+			if errors.Is(err, ErrDuplicateMember) {
+				var scratch []byte
+				err = c.dupMember(verbatimText(run[q.spans[k][0]:q.spans[k][1]], &scratch))
+			}
+			return q.marks[k], err
+		}
+	}
+	return runMark{i: -1}, nil
 }
 
 func (c *CollectionWriter) dupMember(m []byte) error {

@@ -2,9 +2,11 @@ package rdb
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"testing"
 )
 
@@ -165,6 +167,89 @@ func BenchmarkWriterKeyCheck(b *testing.B) {
 				}
 				b.ReportMetric(float64(len(keys)*b.N)/b.Elapsed().Seconds(), "keys/s")
 			})
+		}
+	}
+}
+
+// TestCopyKeyRefusesRepeatedMemberInPlainRun: CopyKey's fast path for
+// plain sets and hashes checks members in batches; a repeat is refused
+// wherever it falls against a batch's edges (integer members compared by
+// their text), named as the member-by-member path names it, and without
+// a repeat the copy is the one that path writes.
+func TestCopyKeyRefusesRepeatedMemberInPlainRun(t *testing.T) {
+	const n = 1000
+	member := func(i int) []byte {
+		if i%7 == 3 { // an integer member, 0xC0 int8/int16 encoded
+			if i < 128 {
+				return []byte{0xC0, byte(i)}
+			}
+			return []byte{0xC1, byte(i), byte(i >> 8)}
+		}
+		m := fmt.Sprintf("m%05d", i)
+		return append([]byte{byte(len(m))}, m...)
+	}
+	source := func(typ byte, repeatAt int, repeat []byte) []byte {
+		b := append([]byte("REDIS0010\xfe\x00"), typ, 3, 'b', 'i', 'g', 0x40|n>>8, n&0xFF)
+		for i := range n {
+			m := member(i)
+			if i == repeatAt {
+				m = repeat
+			}
+			b = append(b, m...)
+			switch typ {
+			case 4: // a hash: the field's value
+				b = append(b, 1, 'v')
+			case 5: // a sorted set: the member's binary score
+				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(float64(i)))
+			}
+		}
+		b = append(b, 0xFF)
+		return binary.LittleEndian.AppendUint64(b, CRC64(0, b))
+	}
+	copyKey := func(src []byte, fast bool) ([]byte, error) {
+		defer SetCopyFastPaths(SetCopyFastPaths(fast))
+		var out bytes.Buffer
+		w, err := NewWriter(&out, WriterOptions{Target: Target{Dialect: DialectRedis, Version: 10}, SpoolDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := NewReader(bytes.NewReader(src))
+		rec, err := r.Next()
+		for err == nil && rec.Kind != KindKey {
+			rec, err = r.Next()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.CopyKey(r, rec); err != nil {
+			return nil, err
+		}
+		return out.Bytes(), w.Close()
+	}
+	for _, typ := range []byte{2, 4, 5} { // RDB types: plain set, hash, sorted set (binary scores)
+		// Repeats of member 0 (a string) and of member 3 (an integer,
+		// repeated as its text "3"), at and around the batch edges.
+		for _, at := range []int{1, 63, 64, 65, 128, 500, n - 1} {
+			for _, rep := range [][]byte{member(0), append([]byte{1}, '3')} {
+				if at <= 3 && rep[1] == '3' {
+					continue
+				}
+				src := source(typ, at, rep)
+				_, fastErr := copyKey(src, true)
+				_, slowErr := copyKey(src, false)
+				if !errors.Is(fastErr, ErrDuplicateMember) || fmt.Sprint(fastErr) != fmt.Sprint(slowErr) {
+					t.Errorf("type %d, repeat %q at %d: fast path %v; member by member %v", typ, rep, at, fastErr, slowErr)
+				}
+			}
+		}
+		src := source(typ, -1, nil)
+		fast, err := copyKey(src, true)
+		if err != nil {
+			t.Fatalf("type %d without repeat: %v", typ, err)
+		}
+		slow, err := copyKey(src, false)
+		if err != nil || !bytes.Equal(fast, slow) {
+			t.Errorf("type %d without repeat: fast path wrote %d bytes, member by member %d (%v)", typ, len(fast), len(slow), err)
 		}
 	}
 }

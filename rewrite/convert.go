@@ -64,6 +64,9 @@ func NewConverter(out io.Writer, wo rdb.WriterOptions, o ConvertOptions) (*Conve
 	if o.Repeats != nil {
 		wo.AllowDuplicateKeys = true
 	}
+	if wo.KeyDigestMemory == 0 {
+		wo.KeyDigestMemory = convertDigestMemory
+	}
 	w, err := rdb.NewWriter(out, wo)
 	if err != nil {
 		return nil, err

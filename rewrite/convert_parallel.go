@@ -10,13 +10,14 @@ import (
 
 // convertedRecord is what a worker of convertParallel made of a record:
 // a key encoded for the target, a key left out, or a copy of another
-// record for converter.record.
+// record for Converter.Record. It is small: a batch holds thousands.
 type convertedRecord struct {
-	key     rdb.EncodedKey
-	rec     rdb.Record // the key's name and db, or the whole non-key record
-	isKey   bool
-	skipped bool // left out by the filter
-	done    bool // written already (a record too large to batch)
+	key     rdb.EncodedKey // key.Key is the key's name, also when err is set
+	db      int            // the key's database in the input
+	offset  int64          // the key's offset
+	other   *rdb.Record    // the whole record when it is not a key
+	skipped bool           // a key left out by the filter
+	done    bool           // written already (a record too large to batch)
 	err     error
 }
 
@@ -45,6 +46,27 @@ func (c *Converter) convertParallel(ctx context.Context, r *rdb.Reader, rec *rdb
 	for i := range encs {
 		encs[i] = c.w.NewKeyEncoder()
 	}
+	cur := rdb.Record{Kind: rdb.KindKey} // the key being sunk, for the converter
+	sink := func(o *convertedRecord) error {
+		switch {
+		case o.done:
+			return nil
+		case o.other != nil:
+			return c.Record(nil, o.other)
+		case o.skipped:
+			c.stats.Filtered++
+			return nil
+		}
+		cur.DB, cur.Offset, cur.Key = o.db, o.offset, o.key.Key
+		if ok, err := c.beforeKey(&cur); !ok || err != nil {
+			return recErr(&cur, err)
+		}
+		if o.err != nil {
+			return keyErr(&cur, c.keyError(&cur, o.err))
+		}
+		return recErr(&cur, c.keyError(&cur, c.w.WriteEncoded(o.key)))
+	}
+	var names [][]byte
 	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: jobs}, rdb.ParallelHandler[convertedRecord]{
 		Work: func(w *rdb.Worker, rec *rdb.Record, out *convertedRecord) error {
 			if w.Inline() {
@@ -53,44 +75,57 @@ func (c *Converter) convertParallel(ctx context.Context, r *rdb.Reader, rec *rdb
 				return recErr(rec, c.Record(w.Reader, rec))
 			}
 			if rec.Kind != rdb.KindKey {
-				out.rec = *rec
-				out.rec.AuxKey, out.rec.AuxValue = w.Keep(rec.AuxKey), w.Keep(rec.AuxValue)
-				out.rec.Function, out.rec.ModuleAux = w.Keep(rec.Function), w.Keep(rec.ModuleAux)
+				o := *rec
+				o.AuxKey, o.AuxValue = w.Keep(rec.AuxKey), w.Keep(rec.AuxValue)
+				o.Function, o.ModuleAux = w.Keep(rec.Function), w.Keep(rec.ModuleAux)
+				out.other = &o
 				return nil
 			}
-			out.isKey = true
-			out.rec.Kind, out.rec.DB, out.rec.Offset, out.rec.Key = rec.Kind, rec.DB, rec.Offset, w.Keep(rec.Key)
 			if !c.Keeps(rec) {
 				out.skipped = true
 				return nil
 			}
+			out.db, out.offset = rec.DB, rec.Offset
+			name := w.Keep(rec.Key)
 			// An error is the sink's to report, after beforeKey's, in the
 			// order the sequential loop meets them.
 			k, err := encs[w.ID].CopyKey(w.Reader, rec)
-			k.Bytes, k.Key = w.Keep(k.Bytes), out.rec.Key
+			k.Bytes, k.Key = w.Keep(k.Bytes), name
 			out.key, out.err = k, err
 			return nil
 		},
-		Sink: func(o *convertedRecord) error {
-			switch {
-			case o.done:
-				return nil
-			case !o.isKey:
-				return c.Record(nil, &o.rec)
-			case o.skipped:
-				c.stats.Filtered++
-				return nil
+		SinkBatch: func(rs []convertedRecord) error {
+			for i := range rs {
+				if i%prefetchKeys == 0 {
+					// The duplicate-key check waits on memory for each key
+					// of a large file: for a run of keys, once.
+					names = names[:0]
+					for _, o := range rs[i:min(i+prefetchKeys, len(rs))] {
+						if o.key.Bytes != nil && o.err == nil {
+							names = append(names, o.key.Key)
+						}
+					}
+					c.w.PrefetchKeys(names)
+				}
+				if err := sink(&rs[i]); err != nil {
+					return err
+				}
 			}
-			if ok, err := c.beforeKey(&o.rec); !ok || err != nil {
-				return recErr(&o.rec, err)
-			}
-			if o.err != nil {
-				return keyErr(&o.rec, c.keyError(&o.rec, o.err))
-			}
-			return recErr(&o.rec, c.keyError(&o.rec, c.w.WriteEncoded(o.key)))
+			return nil
 		},
 	})
 }
+
+// convertDigestMemory bounds the Writer's duplicate checks (as check's
+// --mem-limit 8M): their table, 4 MiB, stays in the cache, and the file's
+// other keys go to sorted runs on disk. With the default 32 MiB the
+// table was a third of convert's peak RSS and missed the cache on nearly
+// every key.
+const convertDigestMemory = 8 << 20
+
+// prefetchKeys is how many keys convertParallel's sink looks up in the
+// duplicate-key check together.
+const prefetchKeys = 64
 
 // resolveJobs is the number of goroutines --jobs asks for: the CPUs Go
 // uses for 0. One means the one-goroutine path, which a single CPU runs

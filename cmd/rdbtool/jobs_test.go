@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rdbtool/rdbtool/rdb"
@@ -107,6 +109,46 @@ func TestJobsSameConvert(t *testing.T) {
 					t.Fatalf("%v: records differ from --jobs 1:\n%v\n%v", args, recs, want)
 				}
 			}
+		}
+	}
+}
+
+// convert refuses a repeated key with the same message at any --jobs: the
+// parallel sink looks keys up in batches, and the repeat here comes
+// thousands of keys (several batches) after its first occurrence.
+func TestJobsSameRepeatedKeyError(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := rdb.NewWriter(&buf, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 10}, AllowDuplicateKeys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30000 {
+		k := fmt.Appendf(nil, "key:%05d", i)
+		if i == 25000 {
+			k = []byte("key:00123")
+		}
+		if err := w.WriteString(rdb.KeyHeader{Key: k}, []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.rdb")
+	if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	for _, jobs := range []string{"1", "2", "8"} {
+		msg, code := runMsg(t, "convert", "--jobs", jobs, in, filepath.Join(dir, "out.rdb"))
+		if code != 1 || !strings.Contains(msg, `key "key:00123"`) || !strings.Contains(msg, "--on-duplicate") {
+			t.Fatalf("--jobs %s: exit %d: %s", jobs, code, msg)
+		}
+		if jobs == "1" {
+			want = msg
+		} else if msg != want {
+			t.Fatalf("--jobs %s: %s\n--jobs 1: %s", jobs, msg, want)
 		}
 	}
 }

@@ -69,6 +69,7 @@ type Set struct {
 	runs     []*os.File
 	spills   int
 	done     bool
+	touched  uint64 // Touch's loads land here, so they are not dropped
 }
 
 // New returns an empty set.
@@ -146,6 +147,22 @@ func (s *Set) Add(d uint64, pos int64) (prev int64, dup bool, err error) {
 	}
 	s.added++
 	return 0, false, nil
+}
+
+// Touch loads the table slots where the digests ds would be looked up.
+// One Add into a table larger than the cache waits for memory; touching
+// the slots of a few dozen digests that Add will be given next, in one
+// loop, lets those waits overlap, after which the Adds find their slots in
+// the cache. It changes nothing in the set.
+func (s *Set) Touch(ds []uint64) {
+	if len(s.slots) == 0 {
+		return
+	}
+	x := s.touched
+	for _, d := range ds {
+		x ^= s.slots[d>>s.shift].d
+	}
+	s.touched = x
 }
 
 // Lookup returns the position of d when d is in memory. A digest already

@@ -260,3 +260,32 @@ func TestReserveKeepsAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestTouchChangesNothing: Touch, on an empty set and on a full one, with
+// digests present and absent, leaves every answer as it was.
+func TestTouchChangesNothing(t *testing.T) {
+	s := New(Options{TempDir: t.TempDir()})
+	defer s.Close()
+	s.Touch([]uint64{1, 2, 3}) // before any Add: no table yet
+	var ds []uint64
+	for i := range 5000 {
+		d := s.Digest(0, []byte{byte(i), byte(i >> 8)})
+		ds = append(ds, d)
+		if _, dup, err := s.Add(d, int64(i)); dup || err != nil {
+			t.Fatalf("add %d: dup %v, err %v", i, dup, err)
+		}
+	}
+	s.Touch(ds)
+	s.Touch([]uint64{0, ^uint64(0), 12345})
+	if s.Len() != 5000 {
+		t.Fatalf("Len %d after Touch, want 5000", s.Len())
+	}
+	for i, d := range ds {
+		if pos, ok := s.Lookup(d); !ok || pos != int64(i) {
+			t.Fatalf("digest %d: Lookup %d, %v after Touch", i, pos, ok)
+		}
+	}
+	if _, ok := s.Lookup(12345); ok {
+		t.Fatal("a touched digest that was never added is found")
+	}
+}
