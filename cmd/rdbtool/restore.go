@@ -102,10 +102,10 @@ type restoreFlags struct {
 	rewrite rewriteFlags
 	opts    restore.Options
 
-	replace, skipExisting                                       bool
-	dropFieldTTLs, downgradeStreams, dropKeyMeta, dropFunctions bool
-	skipModules, quiet                                          bool
-	mode, method                                                string
+	replace, skipExisting bool
+	policyFlags
+	skipModules, quiet bool
+	mode, method       string
 }
 
 // runRestore is restore's RunE: it completes the options from the flags,
@@ -204,18 +204,7 @@ func (f *restoreFlags) applyChoices() error {
 	default:
 		return &exitError{2, fmt.Errorf("--method %q: use auto, sync or keys", f.method)}
 	}
-	if f.dropFieldTTLs {
-		o.Policy |= rdb.DropFieldTTLs
-	}
-	if f.downgradeStreams {
-		o.Policy |= rdb.DowngradeStreams
-	}
-	if f.dropKeyMeta {
-		o.Policy |= rdb.DropKeyMeta
-	}
-	if f.dropFunctions {
-		o.Policy |= rdb.DropFunctions
-	}
+	o.Policy |= f.policy()
 	return nil
 }
 
