@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rdbtool/rdbtool/internal/display"
 )
 
 // The tools "run" measures, in the order they are run and reported.
@@ -752,19 +754,12 @@ func writeMarkdown(w io.Writer, rep *report) {
 	}
 }
 
+// commas writes n with thousands separators.
 func commas(n int64) string {
-	s := fmt.Sprint(n)
 	if n < 0 {
-		return s
+		return fmt.Sprint(n)
 	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return display.Count(uint64(n))
 }
 
 // cpuModel returns the CPU model name on Linux, or "".
