@@ -15,9 +15,12 @@ type recorder struct {
 
 type stopped struct{}
 
-func (r *recorder) Helper()                           {}
-func (r *recorder) Fatal(args ...any)                 { r.msg = fmt.Sprint(args...); panic(stopped{}) }
-func (r *recorder) Fatalf(format string, args ...any) { r.msg = fmt.Sprintf(format, args...); panic(stopped{}) }
+func (r *recorder) Helper()           {}
+func (r *recorder) Fatal(args ...any) { r.msg = fmt.Sprint(args...); panic(stopped{}) }
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.msg = fmt.Sprintf(format, args...)
+	panic(stopped{})
+}
 
 // check runs Check and returns its failure message ("" when it passed).
 func check(t *testing.T, name string, got string) (msg string) {
