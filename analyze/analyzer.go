@@ -16,10 +16,10 @@ type Options struct {
 	Top        int    // keys per big-key and hot-key list (default 10)
 	Separators string // prefix separators (default ":")
 	Depth      int    // prefix levels (default 2; 0 disables prefixes when NoPrefixes)
-	NoPrefixes bool
+	NoPrefixes bool   // no prefix table
 	// PrefixLimit bounds the prefix table (default 10000 rows).
 	PrefixLimit int
-	Allocator   Allocator
+	Allocator   Allocator // whose size rounding the memory estimate applies (default Jemalloc)
 	// ServerVersion overrides the version read from the file's aux fields.
 	ServerVersion *ServerVersion
 	// Now overrides the snapshot time TTLs are measured from (default:

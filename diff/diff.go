@@ -92,11 +92,11 @@ import (
 type Kind string
 
 const (
-	Added        Kind = "added"
-	Removed      Kind = "removed"
-	TypeChanged  Kind = "type_changed"
-	ValueChanged Kind = "value_changed"
-	TTLChanged   Kind = "ttl_changed"
+	Added        Kind = "added"         // in B only
+	Removed      Kind = "removed"       // in A only
+	TypeChanged  Kind = "type_changed"  // in both, with another type in B
+	ValueChanged Kind = "value_changed" // same type, different value (and maybe TTL)
+	TTLChanged   Kind = "ttl_changed"   // same value, different expiry
 )
 
 // Kinds lists the kinds in report order.
@@ -266,6 +266,8 @@ type Item struct {
 // Score is a sorted-set score; JSON renders infinities as "inf"/"-inf".
 type Score float64
 
+// MarshalJSON writes a finite score as a JSON number, an infinity as
+// "inf" or "-inf" and NaN as "nan".
 func (s Score) MarshalJSON() ([]byte, error) {
 	f := float64(s)
 	switch {
@@ -279,6 +281,7 @@ func (s Score) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, f, 'g', -1, 64), nil
 }
 
+// UnmarshalJSON reads what MarshalJSON writes.
 func (s *Score) UnmarshalJSON(b []byte) error {
 	switch string(b) {
 	case `"inf"`:

@@ -1,6 +1,6 @@
 // Package export renders the keys of an RDB stream in formats for people
-// and other programs: JSON Lines in the schema of the project's corpus
-// (expected.jsonl), and RESP commands.
+// and other programs: JSON Lines, one object per key (JSONWriter), and
+// RESP commands (RESPWriter, ValueCommands).
 //
 // Both writers stream: a value's elements are written as they are read, so
 // exporting a key never needs the whole value in memory (except stream

@@ -116,35 +116,47 @@ func ValueCommands(r *rdb.Reader, rec *rdb.Record, key []byte, opts CommandOptio
 	}
 	switch rec.Type {
 	case rdb.TypeString:
-		s, err := r.ReadString()
-		if err != nil {
-			return st, err
-		}
-		first := true
-		for first || len(s) > 0 {
-			n := min(len(s), o.MaxBytes)
-			b.reset()
-			if first {
-				b.addStr("SET")
-			} else {
-				b.addStr("APPEND")
-			}
-			b.add(key)
-			b.add(s[:n])
-			if err := send(); err != nil {
-				return st, err
-			}
-			s, first = s[n:], false
-		}
-		st.Elements = 1
-		return st, nil
+		return stringCommands(r, key, &o, &st, &b, send)
 	case rdb.TypeModule:
 		return st, fmt.Errorf("%w", ErrModule)
 	case rdb.TypeStream:
 		return streamCommands(r, key, &o, &st, &b, send)
 	}
+	return collectionCommands(r, rec.Type, key, &o, &st, &b, send)
+}
+
+// stringCommands emits SET, then APPEND for each further MaxBytes.
+func stringCommands(r *rdb.Reader, key []byte, o *CommandOptions, st *CommandStats, b *cmdBuilder, send func() error) (CommandStats, error) {
+	s, err := r.ReadString()
+	if err != nil {
+		return *st, err
+	}
+	first := true
+	for first || len(s) > 0 {
+		n := min(len(s), o.MaxBytes)
+		b.reset()
+		if first {
+			b.addStr("SET")
+		} else {
+			b.addStr("APPEND")
+		}
+		b.add(key)
+		b.add(s[:n])
+		if err := send(); err != nil {
+			return *st, err
+		}
+		s, first = s[n:], false
+	}
+	st.Elements = 1
+	return *st, nil
+}
+
+// collectionCommands emits a list, set, sorted set or hash as RPUSH, SADD,
+// ZADD or HSET commands, each hash field's TTL as an HPEXPIREAT after the
+// command that created the field.
+func collectionCommands(r *rdb.Reader, typ rdb.Type, key []byte, o *CommandOptions, st *CommandStats, b *cmdBuilder, send func() error) (CommandStats, error) {
 	var name string
-	switch rec.Type {
+	switch typ {
 	case rdb.TypeList:
 		name = "RPUSH"
 	case rdb.TypeSet:
@@ -154,7 +166,7 @@ func ValueCommands(r *rdb.Reader, rec *rdb.Record, key []byte, opts CommandOptio
 	case rdb.TypeHash:
 		name = "HSET"
 	default:
-		return st, fmt.Errorf("key %q: type %v has no command form", key, rec.Type)
+		return *st, fmt.Errorf("key %q: type %v has no command form", key, typ)
 	}
 	start := func() {
 		b.reset()
@@ -187,9 +199,9 @@ func ValueCommands(r *rdb.Reader, rec *rdb.Record, key []byte, opts CommandOptio
 			break
 		}
 		if err != nil {
-			return st, err
+			return *st, err
 		}
-		switch rec.Type {
+		switch typ {
 		case rdb.TypeList, rdb.TypeSet:
 			b.add(e.Member)
 		case rdb.TypeZSet:
@@ -208,7 +220,7 @@ func ValueCommands(r *rdb.Reader, rec *rdb.Record, key []byte, opts CommandOptio
 				case o.DropFieldTTLs:
 					st.DroppedFieldTTL++
 				default:
-					return st, fmt.Errorf("field %q has a TTL: %w", e.Member, ErrFieldTTL)
+					return *st, fmt.Errorf("field %q has a TTL: %w", e.Member, ErrFieldTTL)
 				}
 			}
 			b.add(e.Member)
@@ -218,20 +230,22 @@ func ValueCommands(r *rdb.Reader, rec *rdb.Record, key []byte, opts CommandOptio
 		st.Elements++
 		if b.elems >= o.MaxElements || b.bytes >= o.MaxBytes {
 			if err := send(); err != nil {
-				return st, err
+				return *st, err
 			}
 			if err := flushTTLs(); err != nil {
-				return st, err
+				return *st, err
 			}
 			start()
 		}
 	}
 	if b.elems > 0 {
 		if err := send(); err != nil {
-			return st, err
+			return *st, err
 		}
 	}
-	return st, flushTTLs()
+	// Read st after the last HPEXPIREATs are counted.
+	err := flushTTLs()
+	return *st, err
 }
 
 func appendID(dst []byte, id rdb.StreamID) []byte {
@@ -311,7 +325,15 @@ func streamCommands(r *rdb.Reader, key []byte, o *CommandOptions, st *CommandSta
 			return *st, err
 		}
 	}
-	for _, g := range info.Groups {
+	return streamGroupCommands(key, info.Groups, exists, o, st, b, send)
+}
+
+// streamGroupCommands emits a stream's consumer groups: XGROUP CREATE and
+// CREATECONSUMER, and an XCLAIM for each pending entry that exists (the
+// others are counted in LostPending).
+func streamGroupCommands(key []byte, groups []rdb.StreamGroup, exists map[rdb.StreamID]bool, o *CommandOptions, st *CommandStats, b *cmdBuilder, send func() error) (CommandStats, error) {
+	var num []byte
+	for _, g := range groups {
 		b.reset()
 		b.addStr("XGROUP")
 		b.addStr("CREATE")

@@ -57,6 +57,8 @@ const (
 // Type is the logical type of a key, as the TYPE command names it.
 type Type uint8
 
+// The logical types; Type.String gives the name TYPE reports (a module
+// key's is "module" here: the module names its own type).
 const (
 	TypeString Type = iota + 1
 	TypeList

@@ -158,7 +158,7 @@ const (
 
 // WriterOptions configures a Writer.
 type WriterOptions struct {
-	Target Target
+	Target Target // the format written: dialect and RDB version
 	// NoCompression writes strings verbatim (rdbcompression no). By
 	// default strings longer than 20 bytes are LZF-compressed when that
 	// saves at least 4 bytes, byte-identical to Redis.
@@ -167,7 +167,7 @@ type WriterOptions struct {
 	NoChecksum bool
 	// Limits overrides the target's default encoding thresholds.
 	Limits *Limits
-	Policy Policy
+	Policy Policy // what may be left out that the target cannot hold (default: nothing)
 	// SpoolMemory is how many bytes of one collection are held in memory
 	// before the rest goes to a temporary file (default 32 MiB). See
 	// Writer for when a collection is spooled.

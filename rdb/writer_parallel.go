@@ -24,9 +24,9 @@ type EncodedKey struct {
 	// written twice in one database; a caller keeping Bytes keeps it too.
 	Key []byte
 	// Stats is what writing it adds to the Writer's Stats. StoredCopies
-	// can be lower than with CopyKey: a KeyEncoder learns whether it may
-	// copy a verbatim string as stored from the keys it encodes (see
-	// storedOK), and the bytes are the same either way.
+	// can be lower than with CopyKey: a KeyEncoder learns from the keys it
+	// encodes whether it may copy a verbatim string as stored, and the
+	// bytes are the same either way.
 	Stats WriterStats
 }
 

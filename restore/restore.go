@@ -100,17 +100,17 @@ type Options struct {
 	// A database in the URL is where database 0 of the snapshot goes when
 	// MapDB does not say otherwise.
 	Target   string
-	Cluster  bool // the target is a Redis Cluster: route keys by slot
-	Username string
-	Password string
-	TLS      TLSOptions
+	Cluster  bool       // the target is a Redis Cluster: route keys by slot
+	Username string     // ACL user; overrides the URL's
+	Password string     // overrides the URL's
+	TLS      TLSOptions // for rediss:// targets
 
 	Workers  int     // connections per target node (default 4)
 	Pipeline int     // commands in flight per connection (default 256)
 	Rate     float64 // keys per second, 0 for no limit
 
-	Conflict Conflict
-	Mode     Mode
+	Conflict Conflict // what to do with keys the target already holds (default Refuse)
+	Mode     Mode     // RESTORE where possible, or always commands
 	// Policy lets content the target cannot hold be left out instead of
 	// refusing the key: rdb.DropFieldTTLs, rdb.DowngradeStreams,
 	// rdb.DropKeyMeta, rdb.DropFunctions.
@@ -131,9 +131,10 @@ type Options struct {
 
 	// Method: key by key (the zero value), or by a replication full sync
 	// when the target allows it (MethodAuto) or must (MethodSync); see
-	// sync.go. A full sync needs an empty standalone target that can
-	// connect to this process: at SyncListen ("host:port", port 0 for any;
-	// default the address this host has on its way to the target).
+	// the package documentation. A full sync needs an empty standalone
+	// target that can connect to this process: at SyncListen ("host:port",
+	// port 0 for any; default the address this host has on its way to the
+	// target).
 	Method     Method
 	SyncListen string
 
@@ -158,8 +159,8 @@ type Options struct {
 	// Verify compares the target with the sources afterwards.
 	Verify bool
 
-	Progress      io.Writer // progress lines (nil: none)
-	ReaderOptions []rdb.Option
+	Progress      io.Writer    // progress lines (nil: none)
+	ReaderOptions []rdb.Option // for reading the sources (rdb.WithoutChecksum, ...)
 }
 
 type engine struct {

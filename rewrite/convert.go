@@ -24,7 +24,7 @@ type ConvertOptions struct {
 	// OnDuplicate; nil: none, and the rdb.Writer refuses a key written
 	// twice in one database (rdb.ErrDuplicateKey).
 	Repeats     *Repeats
-	OnDuplicate OnDuplicate
+	OnDuplicate OnDuplicate // a key repeated in one database: refused (DuplicateFail, the default) or which record is kept
 	// Jobs is how many goroutines re-encode keys beside the one reading
 	// (0: one per CPU; 1: all on the caller's goroutine). The output is
 	// byte for byte the same.

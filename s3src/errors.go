@@ -17,11 +17,11 @@ import (
 type Kind int
 
 const (
-	KindOther        Kind = iota
-	KindNoBucket          // the bucket does not exist
-	KindNoKey             // the object does not exist
-	KindAccessDenied      // credentials missing, rejected, or not allowed the operation
-	KindWrongRegion       // the bucket lives in another region
+	KindOther        Kind = iota // none of the kinds below
+	KindNoBucket                 // the bucket does not exist
+	KindNoKey                    // the object does not exist
+	KindAccessDenied             // credentials missing, rejected, or not allowed the operation
+	KindWrongRegion              // the bucket lives in another region
 )
 
 // Error is a failed S3 operation, with a message that says what to fix.

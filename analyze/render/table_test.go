@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,44 +12,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/rdbtool/rdbtool/analyze"
+	"github.com/rdbtool/rdbtool/internal/golden"
 	"github.com/rdbtool/rdbtool/rdb"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata from the current output")
-
-// golden compares got with testdata/name, or rewrites it with -update.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := range max(len(gl), len(wl)) {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("%s differs from the golden file at line %d:\n got %q\nwant %q\n(go test -run %s -update rewrites it after a deliberate change)", path, i+1, g, w, t.Name())
-			}
-		}
-	}
-}
 
 // tableOf analyzes corpus files with a fixed clock and renders the table.
 func tableOf(t *testing.T, o TableOptions, files ...string) []byte {
@@ -79,9 +43,9 @@ var goldenNow = time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 // TestTableGolden: the analyze table of corpus files, in human units and
 // with --bytes, is what the golden files hold.
 func TestTableGolden(t *testing.T) {
-	golden(t, "analyze-redis-7.4.1-main.txt", tableOf(t, TableOptions{Now: goldenNow}, "redis-7.4.1/main.rdb"))
-	golden(t, "analyze-redis-7.4.1-main-bytes.txt", tableOf(t, TableOptions{Now: goldenNow, Bytes: true}, "redis-7.4.1/main.rdb"))
-	golden(t, "analyze-two-files.txt", tableOf(t, TableOptions{Now: goldenNow}, "redis-7.0.15/lfu.rdb", "valkey-8.0.1/cluster.rdb"))
+	golden.Check(t, "analyze-redis-7.4.1-main.txt", tableOf(t, TableOptions{Now: goldenNow}, "redis-7.4.1/main.rdb"))
+	golden.Check(t, "analyze-redis-7.4.1-main-bytes.txt", tableOf(t, TableOptions{Now: goldenNow, Bytes: true}, "redis-7.4.1/main.rdb"))
+	golden.Check(t, "analyze-two-files.txt", tableOf(t, TableOptions{Now: goldenNow}, "redis-7.0.15/lfu.rdb", "valkey-8.0.1/cluster.rdb"))
 }
 
 // TestTableSaysSomething checks the rules the golden files could hide:

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rdbtool/rdbtool/internal/display"
 )
 
 // The tools "run" measures, in the order they are run and reported.
@@ -219,33 +221,13 @@ func cmdRun(args []string) error {
 	if *format != "md" && *format != "json" {
 		return fmt.Errorf("--format must be md or json, not %q", *format)
 	}
-	var tools []string
-	for _, t := range strings.Split(*toolsFlag, ",") {
-		if !slices.Contains(allTools, t) {
-			return fmt.Errorf("unknown tool %q (have %s)", t, strings.Join(allTools, ", "))
-		}
-		tools = append(tools, t)
-		for _, n := range needs[t] {
-			if !slices.Contains(tools, n) && !strings.Contains(","+*toolsFlag+",", ","+n+",") {
-				logf("adding %s: %s is measured against it", n, t)
-				tools = append(tools, n)
-			}
-		}
+	tools, err := parseTools(*toolsFlag)
+	if err != nil {
+		return err
 	}
-	// Run and report in the order of allTools.
-	slices.SortStableFunc(tools, func(a, b string) int {
-		return slices.Index(allTools, a) - slices.Index(allTools, b)
-	})
-	tools = slices.Compact(tools)
 	if len(files) == 0 {
-		for _, sc := range scales {
-			p := filepath.Join(defaultDir(), sc.name+".rdb")
-			if _, err := os.Stat(p); err == nil {
-				files = append(files, p)
-			}
-		}
-		if len(files) == 0 {
-			return fmt.Errorf("no benchmark files in %s: run \"rdbbench make\" or pass --file", defaultDir())
+		if files, err = defaultFiles(); err != nil {
+			return err
 		}
 	}
 	self, err := os.Executable()
@@ -312,45 +294,7 @@ func cmdRun(args []string) error {
 						env.profile = p
 					}
 				}
-				var m measurement
-				switch t {
-				case toolHeaders, toolFull, toolFrameLZF, toolHDT:
-					m = runChild(self, t, file, prof)
-				case toolCheckRDB:
-					m = runCheckRDB(*checkBin, file)
-				case toolServerLoad:
-					m = runServerLoad(*serverBin, file)
-				case toolAnalyze:
-					m = env.runAnalyze(file)
-				case toolHDTMemory:
-					m = env.runHDTMemory(file)
-				case toolConvert:
-					m = env.runConvert(file)
-				case toolAnalyzeMutated:
-					if env.mutateErr != nil {
-						m = measurement{Error: env.mutateErr.Error()}
-					} else {
-						m = env.runAnalyze(env.mutated)
-					}
-				case toolDiff:
-					m = env.runDiff(file)
-				case toolCheck:
-					m = env.runCheck(file)
-				case toolCheckZeroed:
-					m = env.runCheckZeroed(file)
-				case toolCheckS3:
-					m = env.runS3("check")
-				case toolAnalyzeS3:
-					m = env.runS3("analyze", "--format", "json")
-				case toolRestore:
-					m = env.runRestore(file, fileKeys)
-				case toolPipe:
-					m = env.runPipe(file, fileKeys)
-				case toolSnapshot, toolCliRDB:
-					m = env.runSnapshotTool(t, file)
-				case toolParquet:
-					m = env.runParquet(file)
-				}
+				m := env.measure(t, file, prof, *checkBin, fileKeys)
 				if (t == toolHeaders || t == toolFull) && m.Error == "" {
 					fileKeys = m.Keys
 				}
@@ -359,20 +303,7 @@ func cmdRun(args []string) error {
 			}
 		}
 		stopSnapshotSources()
-		for _, t := range tools {
-			fr.Results = append(fr.Results, summarize(t, runs[t], fi.Size()))
-		}
-		var fullSecs float64
-		for _, r := range fr.Results {
-			if r.Tool == toolFull && r.Error == "" {
-				fullSecs = r.Seconds
-			}
-		}
-		for i := range fr.Results {
-			if fullSecs > 0 && fr.Results[i].Error == "" {
-				fr.Results[i].Ratio = fr.Results[i].Seconds / fullSecs
-			}
-		}
+		fr.Results = summarizeRuns(tools, runs, fi.Size())
 		fr.Targets = checkTargets(fr.Results)
 		fr.LoadEnd = loadAvg()
 		fr.Seconds = time.Since(fileStart).Seconds()
@@ -386,6 +317,89 @@ func cmdRun(args []string) error {
 	}
 	writeMarkdown(os.Stdout, &rep)
 	return nil
+}
+
+// parseTools turns --tools into the tools to run, in the order of
+// allTools, with the tools they are measured against added.
+func parseTools(list string) ([]string, error) {
+	var tools []string
+	for _, t := range strings.Split(list, ",") {
+		if !slices.Contains(allTools, t) {
+			return nil, fmt.Errorf("unknown tool %q (have %s)", t, strings.Join(allTools, ", "))
+		}
+		tools = append(tools, t)
+		for _, n := range needs[t] {
+			if !slices.Contains(tools, n) && !strings.Contains(","+list+",", ","+n+",") {
+				logf("adding %s: %s is measured against it", n, t)
+				tools = append(tools, n)
+			}
+		}
+	}
+	// Run and report in the order of allTools.
+	slices.SortStableFunc(tools, func(a, b string) int {
+		return slices.Index(allTools, a) - slices.Index(allTools, b)
+	})
+	tools = slices.Compact(tools)
+	return tools, nil
+}
+
+// defaultFiles lists the benchmark files present in the default directory.
+func defaultFiles() ([]string, error) {
+	var files []string
+	for _, sc := range scales {
+		p := filepath.Join(defaultDir(), sc.name+".rdb")
+		if _, err := os.Stat(p); err == nil {
+			files = append(files, p)
+		}
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no benchmark files in %s: run \"rdbbench make\" or pass --file", defaultDir())
+	}
+	return files, nil
+}
+
+// measure runs tool t once on file. prof, when set, receives the CPU
+// profile of the tools run in a child of this program; fileKeys is the
+// file's key count, which a restore's result is checked against.
+func (e *benchEnv) measure(t, file, prof, checkBin string, fileKeys int64) measurement {
+	switch t {
+	case toolHeaders, toolFull, toolFrameLZF, toolHDT:
+		return runChild(e.self, t, file, prof)
+	case toolCheckRDB:
+		return runCheckRDB(checkBin, file)
+	case toolServerLoad:
+		return runServerLoad(e.serverBin, file)
+	case toolAnalyze:
+		return e.runAnalyze(file)
+	case toolHDTMemory:
+		return e.runHDTMemory(file)
+	case toolConvert:
+		return e.runConvert(file)
+	case toolAnalyzeMutated:
+		if e.mutateErr != nil {
+			return measurement{Error: e.mutateErr.Error()}
+		}
+		return e.runAnalyze(e.mutated)
+	case toolDiff:
+		return e.runDiff(file)
+	case toolCheck:
+		return e.runCheck(file)
+	case toolCheckZeroed:
+		return e.runCheckZeroed(file)
+	case toolCheckS3:
+		return e.runS3("check")
+	case toolAnalyzeS3:
+		return e.runS3("analyze", "--format", "json")
+	case toolRestore:
+		return e.runRestore(file, fileKeys)
+	case toolPipe:
+		return e.runPipe(file, fileKeys)
+	case toolSnapshot, toolCliRDB:
+		return e.runSnapshotTool(t, file)
+	case toolParquet:
+		return e.runParquet(file)
+	}
+	return measurement{}
 }
 
 func logf(format string, args ...any) {
@@ -525,6 +539,28 @@ func median(v []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
+// summarizeRuns summarizes each tool's runs on a file of size bytes, with
+// its time as a ratio of the full decode's.
+func summarizeRuns(tools []string, runs map[string][]measurement, size int64) []toolResult {
+	var results []toolResult
+	for _, t := range tools {
+		results = append(results, summarize(t, runs[t], size))
+	}
+	var fullSecs float64
+	for _, r := range results {
+		if r.Tool == toolFull && r.Error == "" {
+			fullSecs = r.Seconds
+		}
+	}
+	for i := range results {
+		if fullSecs > 0 && results[i].Error == "" {
+			results[i].Ratio = results[i].Seconds / fullSecs
+		}
+	}
+	return results
+}
+
+// checkTargets compares a file's results with the targets the issues set.
 func checkTargets(results []toolResult) []targetCheck {
 	get := func(t string) *toolResult {
 		for i := range results {
@@ -538,6 +574,20 @@ func checkTargets(results []toolResult) []targetCheck {
 	add := func(issue, name, want, got string, pass bool) {
 		out = append(out, targetCheck{Issue: issue, Name: name, Want: want, Got: got, Pass: pass})
 	}
+	decodeTargets(get, add)
+	checkDiffTargets(get, add)
+	transferTargets(get, add)
+	return out
+}
+
+// resultOf returns a tool's result when it ran without error, else nil.
+type resultOf func(tool string) *toolResult
+
+// addTarget records one target's check.
+type addTarget func(issue, name, want, got string, pass bool)
+
+// decodeTargets checks the reader's passes, convert and analyze.
+func decodeTargets(get resultOf, add addTarget) {
 	full, hdt, hdr := get(toolFull), get(toolHDT), get(toolHeaders)
 	if full != nil && hdt != nil {
 		x := full.MBps / hdt.MBps
@@ -579,7 +629,11 @@ func checkTargets(results []toolResult) []targetCheck {
 		}
 		add("4", "analyze peak RSS", "≤ 128 MiB", mib(an.PeakRSS), an.PeakRSS <= targetAnalyzeRSS)
 	}
+}
 
+// checkDiffTargets checks check and analyze from S3, check against
+// redis-check-rdb and a zeroed range, and diff.
+func checkDiffTargets(get resultOf, add addTarget) {
 	// Issue 5: S3 against disk.
 	if s3r, disk := get(toolCheckS3), get(toolCheck); s3r != nil && disk != nil {
 		x := s3r.MBps / disk.MBps
@@ -615,7 +669,10 @@ func checkTargets(results []toolResult) []targetCheck {
 		}
 		add("6", "diff peak RSS", "≤ 256 MiB (--mem-limit 256M)", mib(d.PeakRSS), d.PeakRSS <= targetDiffRSS)
 	}
+}
 
+// transferTargets checks the Parquet export, restore and snapshot.
+func transferTargets(get resultOf, add addTarget) {
 	// Issue 18: Parquet export.
 	if pq := get(toolParquet); pq != nil {
 		if an := get(toolAnalyze); an != nil {
@@ -650,7 +707,6 @@ func checkTargets(results []toolResult) []targetCheck {
 		}
 		add("17", "snapshot peak RSS", "≤ 64 MiB", mib(sn.PeakRSS), sn.PeakRSS <= targetPeakRSS)
 	}
-	return out
 }
 
 func mib(n int64) string {
@@ -698,19 +754,12 @@ func writeMarkdown(w io.Writer, rep *report) {
 	}
 }
 
+// commas writes n with thousands separators.
 func commas(n int64) string {
-	s := fmt.Sprint(n)
 	if n < 0 {
-		return s
+		return fmt.Sprint(n)
 	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
+	return display.Count(uint64(n))
 }
 
 // cpuModel returns the CPU model name on Linux, or "".

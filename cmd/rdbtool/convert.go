@@ -18,14 +18,38 @@ import (
 
 // writeFlags choose the output format and what may be left out.
 type writeFlags struct {
-	targetVersion    int
-	target           string
-	noCompression    bool
+	targetVersion int
+	target        string
+	noCompression bool
+	policyFlags
+	skipModules bool
+}
+
+// policyFlags are the --drop-* and --downgrade-streams flags of convert,
+// split and restore: what may be left out that the target cannot hold.
+type policyFlags struct {
 	dropFieldTTLs    bool
 	downgradeStreams bool
 	dropKeyMeta      bool
 	dropFunctions    bool
-	skipModules      bool
+}
+
+// policy is the rdb.Policy the flags allow.
+func (f *policyFlags) policy() rdb.Policy {
+	var p rdb.Policy
+	if f.dropFieldTTLs {
+		p |= rdb.DropFieldTTLs
+	}
+	if f.downgradeStreams {
+		p |= rdb.DowngradeStreams
+	}
+	if f.dropKeyMeta {
+		p |= rdb.DropKeyMeta
+	}
+	if f.dropFunctions {
+		p |= rdb.DropFunctions
+	}
+	return p
 }
 
 func (f *writeFlags) register(cmd *cobra.Command) {
@@ -57,18 +81,7 @@ func (f *writeFlags) options(in *rdb.Reader) (rdb.WriterOptions, error) {
 		return o, err
 	}
 	o.NoCompression = f.noCompression
-	if f.dropFieldTTLs {
-		o.Policy |= rdb.DropFieldTTLs
-	}
-	if f.downgradeStreams {
-		o.Policy |= rdb.DowngradeStreams
-	}
-	if f.dropKeyMeta {
-		o.Policy |= rdb.DropKeyMeta
-	}
-	if f.dropFunctions {
-		o.Policy |= rdb.DropFunctions
-	}
+	o.Policy |= f.policy()
 	return o, nil
 }
 

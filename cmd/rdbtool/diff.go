@@ -54,24 +54,7 @@ func parseTime(s string) (time.Time, error) {
 }
 
 func newDiffCommand() *cobra.Command {
-	var (
-		rf          readerFlags
-		format      string
-		tol         time.Duration
-		ignoreTTL   bool
-		ff          filterFlags
-		summaryOnly bool
-		maxDetails  int
-		memLimit    string
-		asOf        string
-		keepExpired bool
-		seps        string
-		depth       int
-		tempDir     string
-		output      string
-		overwrite   bool
-		jobs        int
-	)
+	var f diffFlags
 	cmd := &cobra.Command{
 		Use:   "diff A B",
 		Short: "Show what changed between two snapshots, or a snapshot and a live server",
@@ -96,119 +79,154 @@ Exit status: 0 when the inputs are the same, 1 when they differ, 2 on
 trouble.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			opts := diff.Options{
-				TTLTolerance: tol, IgnoreTTL: ignoreTTL, SummaryOnly: summaryOnly,
-				MaxDetails: maxDetails, KeepExpired: keepExpired, Separators: seps, PrefixDepth: depth, TempDir: tempDir,
-				Jobs: jobs,
-			}
-			if jobs < 0 {
-				return &exitError{2, fmt.Errorf("--jobs must be 0 (number of CPUs) or more, not %d", jobs)}
-			}
-			filter, err := ff.filter()
-			if err != nil {
-				return err
-			}
-			// One database and the glob also go to a live server (SELECT,
-			// SCAN MATCH); the filter applies the rest.
-			if len(filter.DBs) == 1 {
-				opts.FilterDB, opts.DB = true, filter.DBs[0]
-			}
-			opts.Match = filter.Match
-			if filter.Filtering() {
-				opts.Filter = filter.Keep
-			}
-			if memLimit != "" {
-				n, err := parseSize(memLimit)
-				if err != nil {
-					return &exitError{2, err}
-				}
-				opts.MemLimit = n
-			} else {
-				opts.MemLimit = diff.DefaultMemLimit
-			}
-			// Hold the Go heap to the budget: the GC works harder near it
-			// rather than letting garbage double the footprint. The
-			// comparison's structures take about 60% of the budget (see
-			// the diff package's doc); an eighth is left for what the Go
-			// runtime does not count (the program's code, mapped files).
-			debug.SetMemoryLimit(max(opts.MemLimit-opts.MemLimit/8, 32<<20))
-			if asOf != "" {
-				t, err := parseTime(asOf)
-				if err != nil {
-					return &exitError{2, fmt.Errorf("--as-of: %w", err)}
-				}
-				opts.AsOf = t
-			}
-			switch format {
-			case "text", "json", "jsonl":
-			case "parquet":
-				if output == "" {
-					return &exitError{2, fmt.Errorf("--format parquet needs -o FILE (a local file, s3://bucket/key or -)")}
-				}
-				if summaryOnly {
-					return &exitError{2, fmt.Errorf("--format parquet writes one row per difference; --summary-only has none")}
-				}
-			default:
-				return &exitError{2, fmt.Errorf("unknown --format %q (text, json, jsonl or parquet)", format)}
-			}
-			var inputs [2]diff.Input
-			for i, name := range args {
-				in, err := rf.diffInput(ctx, name)
-				if err != nil {
-					return &exitError{2, err}
-				}
-				defer in.Close()
-				inputs[i] = in
-			}
-			res, err := diff.Compare(ctx, inputs[0], inputs[1], opts)
-			if err != nil {
-				return &exitError{2, err}
-			}
-			defer res.Close()
-			endProgress()
-			out := cmd.OutOrStdout()
-			switch format {
-			case "json":
-				err = diff.WriteJSON(out, res, summaryOnly)
-			case "jsonl":
-				err = diff.WriteJSONL(out, res, summaryOnly)
-			case "parquet":
-				err = writeDiffParquet(cmd, res, inputs, parquetOutput{out: output, overwrite: overwrite}, seps, depth, opts.MemLimit)
-			default:
-				err = diff.WriteText(out, res, summaryOnly)
-			}
-			if err != nil {
-				return &exitError{2, err}
-			}
-			if !res.Summary.Same {
-				return &exitError{1, nil}
-			}
-			return nil
+			return runDiff(cmd, args, &f)
 		},
 	}
-	rf.register(cmd)
-	f := cmd.Flags()
-	formatFlag(cmd, &format, "output format: text, json (one document), jsonl (one object per differing key) or parquet (one row per differing key, with -o)", "text", "json", "jsonl", "parquet")
-	f.StringVarP(&output, "output", "o", "", "write the result to FILE instead of standard output, complete or not at all (parquet: a local file, s3://bucket/key, or - for standard output)")
-	f.BoolVar(&overwrite, "overwrite", false, "replace the -o FILE if it exists")
-	redirectOutput(cmd, false, func() (outputFlags, bool) { return outputFlags{output, overwrite}, format != "parquet" })
-	f.DurationVar(&tol, "ttl-tolerance", 0, "expiries that differ by no more than this are equal (e.g. 2s)")
-	f.BoolVar(&ignoreTTL, "ignore-ttl", false, "ignore key and hash-field expiries")
+	f.rf.register(cmd)
+	fl := cmd.Flags()
+	formatFlag(cmd, &f.format, "output format: text, json (one document), jsonl (one object per differing key) or parquet (one row per differing key, with -o)", "text", "json", "jsonl", "parquet")
+	fl.StringVarP(&f.output, "output", "o", "", "write the result to FILE instead of standard output, complete or not at all (parquet: a local file, s3://bucket/key, or - for standard output)")
+	fl.BoolVar(&f.overwrite, "overwrite", false, "replace the -o FILE if it exists")
+	redirectOutput(cmd, false, func() (outputFlags, bool) { return outputFlags{f.output, f.overwrite}, f.format != "parquet" })
+	fl.DurationVar(&f.tol, "ttl-tolerance", 0, "expiries that differ by no more than this are equal (e.g. 2s)")
+	fl.BoolVar(&f.ignoreTTL, "ignore-ttl", false, "ignore key and hash-field expiries")
 	// No --min-bytes: a size is the value's, which differs between the
 	// sides; a key that grew past it would read as added.
-	ff.register(cmd, "")
-	f.Lookup("type").Usage += "; a key whose type changed to or from them reads as added or removed"
-	f.BoolVar(&summaryOnly, "summary-only", false, "print only the summary (skips the detail pass)")
-	f.IntVar(&maxDetails, "max-details", 10, "items listed per detail list (counts are always complete)")
-	f.StringVar(&memLimit, "mem-limit", "256M", "memory budget; past it keys are partitioned to temporary files")
-	f.StringVar(&asOf, "as-of", "", "instant at which keys count as expired: RFC 3339, Unix seconds or now (default: the later input's time)")
-	f.BoolVar(&keepExpired, "keep-expired", false, "compare keys and fields whose TTL has passed like any others")
-	f.StringVar(&seps, "separators", ":", "characters that separate key prefix segments")
-	f.IntVar(&depth, "depth", 1, "prefix segments in the by-prefix summary")
-	f.StringVar(&tempDir, "temp-dir", "", "directory for temporary files (default: the system's)")
-	f.IntVar(&jobs, "jobs", 0, "goroutines digesting each file's values beside the one reading it (default: number of CPUs; 1 reads each file on one goroutine); the result is the same")
+	f.ff.register(cmd, "")
+	fl.Lookup("type").Usage += "; a key whose type changed to or from them reads as added or removed"
+	fl.BoolVar(&f.summaryOnly, "summary-only", false, "print only the summary (skips the detail pass)")
+	fl.IntVar(&f.maxDetails, "max-details", 10, "items listed per detail list (counts are always complete)")
+	fl.StringVar(&f.memLimit, "mem-limit", "256M", "memory budget; past it keys are partitioned to temporary files")
+	fl.StringVar(&f.asOf, "as-of", "", "instant at which keys count as expired: RFC 3339, Unix seconds or now (default: the later input's time)")
+	fl.BoolVar(&f.keepExpired, "keep-expired", false, "compare keys and fields whose TTL has passed like any others")
+	fl.StringVar(&f.seps, "separators", ":", "characters that separate key prefix segments")
+	fl.IntVar(&f.depth, "depth", 1, "prefix segments in the by-prefix summary")
+	fl.StringVar(&f.tempDir, "temp-dir", "", "directory for temporary files (default: the system's)")
+	fl.IntVar(&f.jobs, "jobs", 0, "goroutines digesting each file's values beside the one reading it (default: number of CPUs; 1 reads each file on one goroutine); the result is the same")
 	return cmd
+}
+
+// diffFlags holds diff's flags.
+type diffFlags struct {
+	rf          readerFlags
+	format      string
+	tol         time.Duration
+	ignoreTTL   bool
+	ff          filterFlags
+	summaryOnly bool
+	maxDetails  int
+	memLimit    string
+	asOf        string
+	keepExpired bool
+	seps        string
+	depth       int
+	tempDir     string
+	output      string
+	overwrite   bool
+	jobs        int
+}
+
+// runDiff is diff's RunE: options from the flags, the comparison, the
+// result in the chosen format and the exit status.
+func runDiff(cmd *cobra.Command, args []string, f *diffFlags) error {
+	ctx := cmd.Context()
+	opts, err := f.options()
+	if err != nil {
+		return err
+	}
+	// Hold the Go heap to the budget: the GC works harder near it
+	// rather than letting garbage double the footprint. The
+	// comparison's structures take about 60% of the budget (see
+	// the diff package's doc); an eighth is left for what the Go
+	// runtime does not count (the program's code, mapped files).
+	debug.SetMemoryLimit(max(opts.MemLimit-opts.MemLimit/8, 32<<20))
+	switch f.format {
+	case "text", "json", "jsonl":
+	case "parquet":
+		if f.output == "" {
+			return &exitError{2, fmt.Errorf("--format parquet needs -o FILE (a local file, s3://bucket/key or -)")}
+		}
+		if f.summaryOnly {
+			return &exitError{2, fmt.Errorf("--format parquet writes one row per difference; --summary-only has none")}
+		}
+	default:
+		return &exitError{2, fmt.Errorf("unknown --format %q (text, json, jsonl or parquet)", f.format)}
+	}
+	var inputs [2]diff.Input
+	for i, name := range args {
+		in, err := f.rf.diffInput(ctx, name)
+		if err != nil {
+			return &exitError{2, err}
+		}
+		defer in.Close()
+		inputs[i] = in
+	}
+	res, err := diff.Compare(ctx, inputs[0], inputs[1], opts)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	defer res.Close()
+	endProgress()
+	out := cmd.OutOrStdout()
+	switch f.format {
+	case "json":
+		err = diff.WriteJSON(out, res, f.summaryOnly)
+	case "jsonl":
+		err = diff.WriteJSONL(out, res, f.summaryOnly)
+	case "parquet":
+		err = writeDiffParquet(cmd, res, inputs, parquetOutput{out: f.output, overwrite: f.overwrite}, f.seps, f.depth, opts.MemLimit)
+	default:
+		err = diff.WriteText(out, res, f.summaryOnly)
+	}
+	if err != nil {
+		return &exitError{2, err}
+	}
+	if !res.Summary.Same {
+		return &exitError{1, nil}
+	}
+	return nil
+}
+
+// options turns the flags into diff.Options.
+func (f *diffFlags) options() (diff.Options, error) {
+	opts := diff.Options{
+		TTLTolerance: f.tol, IgnoreTTL: f.ignoreTTL, SummaryOnly: f.summaryOnly,
+		MaxDetails: f.maxDetails, KeepExpired: f.keepExpired, Separators: f.seps, PrefixDepth: f.depth, TempDir: f.tempDir,
+		Jobs: f.jobs,
+	}
+	if f.jobs < 0 {
+		return diff.Options{}, &exitError{2, fmt.Errorf("--jobs must be 0 (number of CPUs) or more, not %d", f.jobs)}
+	}
+	filter, err := f.ff.filter()
+	if err != nil {
+		return diff.Options{}, err
+	}
+	// One database and the glob also go to a live server (SELECT,
+	// SCAN MATCH); the filter applies the rest.
+	if len(filter.DBs) == 1 {
+		opts.FilterDB, opts.DB = true, filter.DBs[0]
+	}
+	opts.Match = filter.Match
+	if filter.Filtering() {
+		opts.Filter = filter.Keep
+	}
+	if f.memLimit != "" {
+		n, err := parseSize(f.memLimit)
+		if err != nil {
+			return diff.Options{}, &exitError{2, err}
+		}
+		opts.MemLimit = n
+	} else {
+		opts.MemLimit = diff.DefaultMemLimit
+	}
+	if f.asOf != "" {
+		t, err := parseTime(f.asOf)
+		if err != nil {
+			return diff.Options{}, &exitError{2, fmt.Errorf("--as-of: %w", err)}
+		}
+		opts.AsOf = t
+	}
+	return opts, nil
 }
 
 // diffInput opens a side of a diff with the reader flags: a server URL,

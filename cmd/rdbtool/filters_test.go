@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rdbtool/rdbtool/internal/corpustest"
+	"github.com/rdbtool/rdbtool/internal/golden"
 	"github.com/rdbtool/rdbtool/internal/redistest"
 	"github.com/rdbtool/rdbtool/rdb"
 )
@@ -466,20 +467,7 @@ func TestKeysGolden(t *testing.T) {
 		{"keys-main.golden", []string{"keys", sample}},
 		{"keys-main-showdb-db1.golden", []string{"keys", "--show-db", "--db", "1", sample}},
 	} {
-		out := mustRun(t, c.args...)
-		path := filepath.Join("testdata", c.golden)
-		if *update {
-			if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out != string(want) {
-			t.Errorf("%v: output differs from %s:\n%q", c.args, path, out)
-		}
+		golden.Check(t, c.golden, []byte(mustRun(t, c.args...)))
 	}
 	// The file's order, and every key once.
 	out := mustRun(t, "keys", "--show-db", sample)

@@ -20,13 +20,8 @@ import (
 )
 
 func newSnapshotCommand() *cobra.Command {
-	var (
-		o         snapshot.ClusterOptions
-		cluster   bool
-		format    string
-		overwrite bool
-		quiet     bool
-	)
+	var f snapshotFlags
+	o := &f.opts
 	cmd := &cobra.Command{
 		Use:   "snapshot SOURCE-URL OUT",
 		Short: "Take a verified RDB snapshot of a live Redis or Valkey server (or cluster) to a file or S3",
@@ -57,105 +52,18 @@ The ACL user needs only what a replica needs: +psync +replconf +ping (and
 when every snapshot was received, verified and stored.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "text" && format != "json" {
-				return &exitError{2, fmt.Errorf("unknown --format %q (text or json)", format)}
-			}
-			if o.Password == "" {
-				o.Password = os.Getenv("REDISCLI_AUTH")
-			}
-			ctx := cmd.Context()
-			if ctx == nil {
-				ctx = context.Background()
-			}
-			out, err := snapshot.ExpandTime(args[1], time.Now().UTC())
-			if err != nil {
-				return &exitError{2, err}
-			}
-			if err := checkOutName(out); err != nil {
-				return &exitError{2, err}
-			}
-			if !cluster {
-				if o.FromReplicas {
-					return &exitError{2, errors.New("--from-replicas needs --cluster")}
-				}
-				if strings.HasSuffix(out, "/") || isLocalDir(out) {
-					out = strings.TrimSuffix(out, "/") + "/snapshot.rdb"
-				}
-				if !overwrite {
-					if err := refuseExisting(ctx, out); err != nil {
-						return &exitError{2, err}
-					}
-				}
-				r, err := snapshot.Open(ctx, args[0], o.Options)
-				if err != nil {
-					return &exitError{2, err}
-				}
-				stop := snapshotProgress(cmd, quiet, func() int64 { return r.Received() })
-				err = snapshot.Save(ctx, r, out)
-				stop()
-				info := r.Info()
-				r.Close()
-				if err != nil {
-					return &exitError{2, err}
-				}
-				return printSnapshot(cmd.OutOrStdout(), format, out, info)
-			}
-			if isLocalDir(out) && !strings.HasSuffix(out, "/") {
-				out += "/"
-			}
-			if !overwrite {
-				files, manifest := snapshot.ClusterNames(out, 1)
-				for _, name := range []string{files[0], manifest} {
-					if err := refuseExisting(ctx, name); err != nil {
-						return &exitError{2, err}
-					}
-				}
-			}
-			var mu sync.Mutex
-			var readers []*snapshot.Reader
-			o.OnOpen = func(_ int, r *snapshot.Reader) {
-				mu.Lock()
-				readers = append(readers, r)
-				mu.Unlock()
-			}
-			stop := snapshotProgress(cmd, quiet, func() int64 {
-				mu.Lock()
-				defer mu.Unlock()
-				var n int64
-				for _, r := range readers {
-					n += r.Received()
-				}
-				return n
-			})
-			m, err := snapshot.TakeCluster(ctx, args[0], out, o)
-			stop()
-			if err != nil {
-				return &exitError{2, err}
-			}
-			_, manifest := snapshot.ClusterNames(out, len(m.Shards))
-			if format == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(m)
-			}
-			w := cmd.OutOrStdout()
-			for _, s := range m.Shards {
-				fmt.Fprintf(w, "%s: %s %s slots %s: %d bytes, %d keys, RDB %d (%s), checksum %s\n",
-					s.File, s.Role, s.Address, slotText(s.Slots), s.Bytes, s.Keys, s.RDBVersion, s.ServerVersion, s.Checksum)
-			}
-			fmt.Fprintf(w, "%s: manifest of %d shards\n", manifest, len(m.Shards))
-			return nil
+			return runSnapshot(cmd, args, &f)
 		},
 	}
 	fl := cmd.Flags()
-	fl.BoolVar(&cluster, "cluster", false, "snapshot every shard of the cluster SOURCE-URL belongs to, with a manifest")
+	fl.BoolVar(&f.cluster, "cluster", false, "snapshot every shard of the cluster SOURCE-URL belongs to, with a manifest")
 	fl.BoolVar(&o.FromReplicas, "from-replicas", false, "with --cluster: snapshot a healthy replica of each shard, not its master")
 	fl.IntVar(&o.Parallel, "parallel", 4, "with --cluster: shards snapshotted at once")
 	fl.BoolVar(&o.Sync, "sync", false, "ask with SYNC instead of PSYNC (servers before 2.8; otherwise used only when PSYNC is unknown)")
 	fl.DurationVar(&o.Timeout, "timeout", 60*time.Second, "how long the server may stay silent (it sends a newline every second while it prepares the RDB)")
-	fl.BoolVar(&overwrite, "overwrite", false, "replace an existing snapshot of the same name")
-	formatFlag(cmd, &format, "text or json (the snapshot's facts, or the cluster manifest)", "text", "json")
-	fl.BoolVarP(&quiet, "quiet", "q", false, "no progress line on a terminal")
+	fl.BoolVar(&f.overwrite, "overwrite", false, "replace an existing snapshot of the same name")
+	formatFlag(cmd, &f.format, "text or json (the snapshot's facts, or the cluster manifest)", "text", "json")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no progress line on a terminal")
 	fl.StringVar(&o.Username, "user", "", "ACL user (overrides the URL)")
 	fl.StringVar(&o.Password, "password", "", "password (overrides the URL; default $REDISCLI_AUTH)")
 	fl.StringVar(&o.TLS.CAFile, "tls-ca", "", "CA bundle (PEM) to verify the server")
@@ -165,6 +73,122 @@ when every snapshot was received, verified and stored.`,
 	fl.StringVar(&o.TLS.ServerName, "tls-server-name", "", "server name to verify (SNI)")
 	fl.BoolVar(&o.AllowNewer, "allow-newer", false, "accept an RDB version newer than this tool knows (its framing is then checked as far as it is known)")
 	return cmd
+}
+
+// snapshotFlags holds snapshot's flags; opts is filled in directly by the
+// flags that map one to one onto snapshot.ClusterOptions.
+type snapshotFlags struct {
+	opts      snapshot.ClusterOptions
+	cluster   bool
+	format    string
+	overwrite bool
+	quiet     bool
+}
+
+// runSnapshot is snapshot's RunE: it checks the flags and OUT, then takes
+// one server's snapshot or, with --cluster, every shard's.
+func runSnapshot(cmd *cobra.Command, args []string, f *snapshotFlags) error {
+	if f.format != "text" && f.format != "json" {
+		return &exitError{2, fmt.Errorf("unknown --format %q (text or json)", f.format)}
+	}
+	if f.opts.Password == "" {
+		f.opts.Password = os.Getenv("REDISCLI_AUTH")
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	out, err := snapshot.ExpandTime(args[1], time.Now().UTC())
+	if err != nil {
+		return &exitError{2, err}
+	}
+	if err := checkOutName(out); err != nil {
+		return &exitError{2, err}
+	}
+	if !f.cluster {
+		return snapshotServer(ctx, cmd, args[0], out, f)
+	}
+	return snapshotCluster(ctx, cmd, args[0], out, f)
+}
+
+// snapshotServer takes one server's snapshot into out (a file, or
+// snapshot.rdb in a directory or under a prefix).
+func snapshotServer(ctx context.Context, cmd *cobra.Command, src, out string, f *snapshotFlags) error {
+	if f.opts.FromReplicas {
+		return &exitError{2, errors.New("--from-replicas needs --cluster")}
+	}
+	if strings.HasSuffix(out, "/") || isLocalDir(out) {
+		out = strings.TrimSuffix(out, "/") + "/snapshot.rdb"
+	}
+	if !f.overwrite {
+		if err := refuseExisting(ctx, out); err != nil {
+			return &exitError{2, err}
+		}
+	}
+	r, err := snapshot.Open(ctx, src, f.opts.Options)
+	if err != nil {
+		return &exitError{2, err}
+	}
+	stop := snapshotProgress(cmd, f.quiet, func() int64 { return r.Received() })
+	err = snapshot.Save(ctx, r, out)
+	stop()
+	info := r.Info()
+	r.Close()
+	if err != nil {
+		return &exitError{2, err}
+	}
+	return printSnapshot(cmd.OutOrStdout(), f.format, out, info)
+}
+
+// snapshotCluster takes every shard's snapshot of the cluster src belongs
+// to, with a manifest, and prints the manifest.
+func snapshotCluster(ctx context.Context, cmd *cobra.Command, src, out string, f *snapshotFlags) error {
+	o := &f.opts
+	if isLocalDir(out) && !strings.HasSuffix(out, "/") {
+		out += "/"
+	}
+	if !f.overwrite {
+		files, manifest := snapshot.ClusterNames(out, 1)
+		for _, name := range []string{files[0], manifest} {
+			if err := refuseExisting(ctx, name); err != nil {
+				return &exitError{2, err}
+			}
+		}
+	}
+	var mu sync.Mutex
+	var readers []*snapshot.Reader
+	o.OnOpen = func(_ int, r *snapshot.Reader) {
+		mu.Lock()
+		readers = append(readers, r)
+		mu.Unlock()
+	}
+	stop := snapshotProgress(cmd, f.quiet, func() int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		var n int64
+		for _, r := range readers {
+			n += r.Received()
+		}
+		return n
+	})
+	m, err := snapshot.TakeCluster(ctx, src, out, *o)
+	stop()
+	if err != nil {
+		return &exitError{2, err}
+	}
+	_, manifest := snapshot.ClusterNames(out, len(m.Shards))
+	if f.format == "json" {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		return enc.Encode(m)
+	}
+	w := cmd.OutOrStdout()
+	for _, s := range m.Shards {
+		fmt.Fprintf(w, "%s: %s %s slots %s: %d bytes, %d keys, RDB %d (%s), checksum %s\n",
+			s.File, s.Role, s.Address, slotText(s.Slots), s.Bytes, s.Keys, s.RDBVersion, s.ServerVersion, s.Checksum)
+	}
+	fmt.Fprintf(w, "%s: manifest of %d shards\n", manifest, len(m.Shards))
+	return nil
 }
 
 // checkOutName refuses outputs a snapshot cannot honestly be written to.

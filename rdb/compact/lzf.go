@@ -167,6 +167,7 @@ func lzfIdx(h uint32) uint32 {
 // a stored position of 0 means "empty", exactly as LZF_USE_OFFSETS does, so a
 // match can never start at offset 0. out must have len > outEnd. It returns
 // the compressed length, or 0 where lzf_compress returns 0.
+// One function on purpose: it is the hot loop, kept line for line beside the C.
 func (st *lzfState) compress(in, out []byte, outEnd int) int {
 	inLen := len(in)
 	if uint64(st.base)+uint64(inLen)+1 >= 1<<32 {
