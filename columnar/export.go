@@ -49,15 +49,22 @@ func (o ExportOptions) parallel() int {
 	return min(p, maxParallel)
 }
 
+// writerOptions are those of each of parallel writers running at once:
+// the cores left over by the inputs read at once encode row groups side by
+// side (at most two per writer), and the row groups of all share
+// MemoryBudget.
 func (o ExportOptions) writerOptions(parallel int) WriterOptions {
 	w := o.Writer
 	budget := o.MemoryBudget
 	if budget <= 0 {
 		budget = defaultMemoryBudget
 	}
-	share := max(budget/int64(parallel), 4<<20)
+	if w.Encoders <= 0 {
+		w.Encoders = max(1, min(2, runtime.GOMAXPROCS(0)/parallel))
+	}
+	share := max(budget/int64(parallel*w.Encoders), 4<<20)
 	if w.RowGroupBytes <= 0 || w.RowGroupBytes > share {
-		w.RowGroupBytes = min(share, defaultRowGroupBytes)
+		w.RowGroupBytes = min(share, defaultRowGroupBytes/int64(w.Encoders))
 	}
 	return w
 }
@@ -137,7 +144,7 @@ var ErrNoSnapshotTime = errors.New("no ctime aux field to date the snapshot")
 // stay, and the stats list them.
 func ExportPartitioned(ctx context.Context, inputs []analyze.Input, dest Dest, opts ExportOptions) (ExportStats, error) {
 	parallel := opts.parallel()
-	wopts := opts.writerOptions(parallel)
+	wopts := opts.writerOptions(min(parallel, max(len(inputs), 1)))
 	shards := make([]string, len(inputs))
 	parts := make([]int, len(inputs))
 	seen := map[string]int{}

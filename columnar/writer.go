@@ -1,6 +1,7 @@
 package columnar
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,10 @@ type WriterOptions struct {
 	RowGroupBytes int64
 	// Metadata is added to the file footer's key/value metadata.
 	Metadata map[string]string
+	// Encoders is how many row groups are encoded and compressed at
+	// once, each on a goroutine of its own (default 1, at most 4). Each
+	// holds up to two row groups, compressed.
+	Encoders int
 }
 
 const (
@@ -42,24 +47,44 @@ const (
 
 // Writer streams rows of one kind into a Parquet file. Write copies the
 // row, so the caller may reuse it and what it points to. Rows are
-// encoded and compressed on a goroutine of the Writer's own, in batches,
-// while the caller produces the next ones. Close completes the file (the
-// footer) but does not close the underlying io.Writer. Only the output
-// is written to: it need not seek, so it may be a pipe or an S3 upload.
-// A Writer is not safe for concurrent use.
+// encoded and compressed on goroutines of the Writer's own, in batches,
+// while the caller produces the next ones: with WriterOptions.Encoders
+// above 1, consecutive row groups are encoded at the same time, each into
+// a Parquet file of its own in memory, and spliced into the output in
+// order (their pages copied as they are). Close completes the file (the
+// footer) but does not close the underlying io.Writer. Only the output is
+// written to: it need not seek, so it may be a pipe or an S3 upload. A
+// Writer is not safe for concurrent use.
 type Writer[T Row] struct {
-	pw   *parquet.GenericWriter[T]
-	opts WriterOptions
-	cur  *batch[T]
-	// Batches circulate between Write and the encoding goroutine.
-	full, free chan *batch[T]
-	done       chan struct{}
-	failed     atomic.Pointer[error] // the encoder's error
+	out   io.Writer
+	popts []parquet.WriterOption
+	opts  WriterOptions
+	cur   *batch[T]
+	// Batches circulate between Write and the encoders through each
+	// encoder's in and free.
+	free     chan *batch[T]
+	encoders []*encoder[T]
+	splicer  fileSplicer
+	spliced  chan struct{} // closed when the splicing goroutine ends
+	failed   atomic.Pointer[error]
 
+	group      int // the row group being filled, counted from 0
 	groupBytes int64
 	groupRows  int64
 	rows       int64
 	closed     bool
+}
+
+// encoder turns the batches of every len(encoders)-th row group into a
+// Parquet file of that one row group, a part the splicer appends.
+//
+// A Writer with one encoder has no parts: its encoder writes the output
+// itself (pw), cutting row groups with Flush, and Close completes it.
+type encoder[T Row] struct {
+	in    chan *batch[T]
+	parts chan *bytes.Buffer // complete parts, in row group order
+	bufs  chan *bytes.Buffer // buffers for parts, back from the splicer
+	pw    *parquet.GenericWriter[T]
 }
 
 // batch is rows on their way to the encoder. arena holds their byte
@@ -95,9 +120,16 @@ func (b *batch[T]) reset() {
 	b.cut = false
 }
 
-// batchesInFlight is how many batches circulate: one being filled, the
-// others queued or being encoded.
-const batchesInFlight = 3
+const (
+	// batchesQueued is how many batches wait for each encoder.
+	batchesQueued = 2
+	// partsPerEncoder is how many parts an encoder may hold: one being
+	// written, one waiting for the splicer.
+	partsPerEncoder = 2
+	// maxEncoders bounds WriterOptions.Encoders: each holds up to
+	// partsPerEncoder row groups.
+	maxEncoders = 4
+)
 
 // NewWriter returns a Writer of Parquet to w: zstd compression,
 // dictionary encoding for the columns with few distinct values,
@@ -109,6 +141,7 @@ func NewWriter[T Row](w io.Writer, opts WriterOptions) *Writer[T] {
 	if opts.RowGroupBytes <= 0 {
 		opts.RowGroupBytes = defaultRowGroupBytes
 	}
+	opts.Encoders = min(max(opts.Encoders, 1), maxEncoders)
 	popts := []parquet.WriterOption{
 		// zstd's fastest level: within a few percent of the default's
 		// ratio on these columns at about half its CPU time.
@@ -125,38 +158,107 @@ func NewWriter[T Row](w io.Writer, opts WriterOptions) *Writer[T] {
 		popts = append(popts, parquet.KeyValueMetadata(k, v))
 	}
 	wr := &Writer[T]{
-		pw:   parquet.NewGenericWriter[T](w, popts...),
-		opts: opts,
-		full: make(chan *batch[T], batchesInFlight),
-		free: make(chan *batch[T], batchesInFlight),
-		done: make(chan struct{}),
+		out:      w,
+		popts:    popts,
+		opts:     opts,
+		splicer:  fileSplicer{out: w},
+		free:     make(chan *batch[T], (batchesQueued+1)*opts.Encoders+1),
+		encoders: make([]*encoder[T], opts.Encoders),
+		spliced:  make(chan struct{}),
 	}
-	for i := 0; i < batchesInFlight-1; i++ {
-		wr.free <- newBatch[T]()
+	for i := range wr.encoders {
+		e := &encoder[T]{
+			in:    make(chan *batch[T], batchesQueued),
+			parts: make(chan *bytes.Buffer, 1),
+			bufs:  make(chan *bytes.Buffer, partsPerEncoder),
+		}
+		if opts.Encoders == 1 {
+			e.pw = parquet.NewGenericWriter[T](w, popts...)
+		}
+		for j := 0; j < partsPerEncoder; j++ {
+			e.bufs <- new(bytes.Buffer)
+		}
+		wr.encoders[i] = e
+		for j := 0; j < batchesQueued+1; j++ {
+			wr.free <- newBatch[T]()
+		}
+		go wr.encode(e)
 	}
 	wr.cur = newBatch[T]()
-	go wr.encode()
+	go wr.splice()
 	return wr
 }
 
-// encode hands full batches to the Parquet encoder until full is closed.
-// After an error it only recycles batches.
-func (w *Writer[T]) encode() {
-	defer close(w.done)
-	for b := range w.full {
-		if w.failed.Load() == nil {
-			var err error
-			if _, err = w.pw.Write(b.rows); err == nil && b.cut {
-				err = w.pw.Flush()
+// encode writes the batches e receives, one part per row group, until
+// e.in is closed. After an error it only recycles batches.
+func (w *Writer[T]) encode(e *encoder[T]) {
+	defer close(e.parts)
+	var (
+		pw  = e.pw
+		buf *bytes.Buffer // the part being written
+	)
+	for b := range e.in {
+		if w.failed.Load() == nil && e.pw != nil {
+			_, err := pw.Write(b.rows)
+			if err == nil && b.cut {
+				err = pw.Flush()
 			}
 			if err != nil {
-				err = fmt.Errorf("parquet: %w", err)
-				w.failed.Store(&err)
+				w.fail(fmt.Errorf("parquet: %w", err))
+			}
+		} else if w.failed.Load() == nil {
+			if buf == nil {
+				buf = <-e.bufs
+				buf.Reset()
+				if pw == nil {
+					pw = parquet.NewGenericWriter[T](buf, w.popts...)
+				} else {
+					pw.Reset(buf)
+				}
+			}
+			_, err := pw.Write(b.rows)
+			if err == nil && b.cut {
+				if err = pw.Close(); err == nil {
+					e.parts <- buf
+					buf = nil
+				}
+			}
+			if err != nil {
+				w.fail(fmt.Errorf("parquet: %w", err))
 			}
 		}
 		b.reset()
 		w.free <- b
 	}
+}
+
+// splice appends the encoders' parts to the output in row group order:
+// row group g is encoder g%len(encoders)'s. It ends when the encoder of
+// the next row group has ended, after draining the others.
+func (w *Writer[T]) splice() {
+	defer close(w.spliced)
+	for g := 0; ; g++ {
+		e := w.encoders[g%len(w.encoders)]
+		part, ok := <-e.parts
+		if !ok {
+			break
+		}
+		if w.failed.Load() == nil {
+			if err := w.splicer.add(part.Bytes()); err != nil {
+				w.fail(err)
+			}
+		}
+		e.bufs <- part
+	}
+	for _, e := range w.encoders {
+		for part := range e.parts {
+			e.bufs <- part
+		}
+	}
+}
+
+func (w *Writer[T]) fail(err error) {
+	w.failed.CompareAndSwap(nil, &err)
 }
 
 func (w *Writer[T]) err() error {
@@ -208,12 +310,9 @@ func (w *Writer[T]) Write(row *T) error {
 		r.EstimatedBytesDelta = b.keepInt(r.EstimatedBytesDelta)
 	}
 	w.groupBytes += int64(n)
+	w.groupRows++
 	w.rows++
-	if w.groupRows++; w.groupRows == w.opts.RowGroupRows {
-		w.groupRows, w.groupBytes = 0, 0 // the encoder cuts the row group here
-	}
-	if w.groupBytes >= w.opts.RowGroupBytes {
-		w.groupRows, w.groupBytes = 0, 0
+	if w.groupRows == w.opts.RowGroupRows || w.groupBytes >= w.opts.RowGroupBytes {
 		b.cut = true
 	}
 	if b.cut || len(b.rows) == cap(b.rows) {
@@ -222,9 +321,15 @@ func (w *Writer[T]) Write(row *T) error {
 	return nil
 }
 
-// send queues the current batch and takes a free one.
+// send queues the current batch for the encoder of its row group and
+// takes a free one.
 func (w *Writer[T]) send() {
-	w.full <- w.cur
+	cut := w.cur.cut // the encoder resets the batch
+	w.encoders[w.group%len(w.encoders)].in <- w.cur
+	if cut {
+		w.group++
+		w.groupRows, w.groupBytes = 0, 0
+	}
 	w.cur = <-w.free
 }
 
@@ -265,22 +370,35 @@ func (b *batch[T]) keepString(p *string) *string {
 }
 
 // Close writes what is buffered and the file footer. The Writer's
-// goroutine has ended when it returns.
+// goroutines have ended when it returns.
 func (w *Writer[T]) Close() error {
 	if w.closed {
 		return errClosed
 	}
 	w.closed = true
-	if len(w.cur.rows) > 0 {
-		w.full <- w.cur
+	if w.groupRows > 0 {
+		w.cur.cut = true // the last row group ends here
+		w.send()
 	}
-	close(w.full)
-	<-w.done
+	for _, e := range w.encoders {
+		close(e.in)
+	}
+	<-w.spliced
 	if p := w.failed.Load(); p != nil {
 		return *p
 	}
-	if err := w.pw.Close(); err != nil {
-		return fmt.Errorf("parquet: %w", err)
+	if pw := w.encoders[0].pw; pw != nil {
+		if err := pw.Close(); err != nil {
+			return fmt.Errorf("parquet: %w", err)
+		}
+		return nil
 	}
-	return nil
+	if w.splicer.parts == 0 {
+		// No rows: parquet-go writes the file of no row groups.
+		if err := parquet.NewGenericWriter[T](w.out, w.popts...).Close(); err != nil {
+			return fmt.Errorf("parquet: %w", err)
+		}
+		return nil
+	}
+	return w.splicer.close()
 }
