@@ -27,7 +27,10 @@ type ExportOptions struct {
 	// s3src.ShardNumber.
 	Shard func(name string) string
 	// Writer tunes the files; its RowGroupBytes is lowered to share
-	// MemoryBudget between the writers running at once.
+	// MemoryBudget between the writers running at once and their
+	// encoders. Encoders, when 0, is what the CPUs left by the inputs
+	// read at once allow: two on two or more CPUs for one file, one per
+	// file when several are written at once.
 	Writer WriterOptions
 	// MemoryBudget bounds the row groups buffered by all writers
 	// together (default 128 MiB).
