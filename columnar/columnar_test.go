@@ -466,6 +466,36 @@ func TestSplicedFileEqualsOneEncoder(t *testing.T) {
 	}
 }
 
+// TestSplitColumnsAreKeyRows: the two encoders' row types hold KeyRow's
+// columns between them, each as KeyRow declares it.
+func TestSplitColumnsAreKeyRows(t *testing.T) {
+	describe := func(f parquet.Field) string {
+		enc := ""
+		if e := f.Encoding(); e != nil {
+			enc = e.String()
+		}
+		return fmt.Sprintf("%s optional=%v encoding=%s", f.Type(), f.Optional(), enc)
+	}
+	split := map[string]string{}
+	for _, s := range []*parquet.Schema{parquet.SchemaOf(keyColumns{}), parquet.SchemaOf(keyOtherColumns{})} {
+		for _, f := range s.Fields() {
+			if _, dup := split[f.Name()]; dup {
+				t.Errorf("column %s in both", f.Name())
+			}
+			split[f.Name()] = describe(f)
+		}
+	}
+	fields := parquet.SchemaOf(KeyRow{}).Fields()
+	for _, f := range fields {
+		if got, want := split[f.Name()], describe(f); got != want {
+			t.Errorf("column %s: %q, KeyRow's %q", f.Name(), got, want)
+		}
+	}
+	if len(split) != len(fields) {
+		t.Errorf("%d columns split, KeyRow has %d", len(split), len(fields))
+	}
+}
+
 // TestSplicedEmptyFile: a Writer of several encoders and no rows writes a
 // file of no row groups.
 func TestSplicedEmptyFile(t *testing.T) {

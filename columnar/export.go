@@ -27,10 +27,10 @@ type ExportOptions struct {
 	// s3src.ShardNumber.
 	Shard func(name string) string
 	// Writer tunes the files; its RowGroupBytes is lowered to share
-	// MemoryBudget between the writers running at once and their
-	// encoders. Encoders, when 0, is what the CPUs left by the inputs
-	// read at once allow: two on two or more CPUs for one file, one per
-	// file when several are written at once.
+	// MemoryBudget between the writers running at once. Encoders, when
+	// 0, is what the CPUs left by the inputs read at once allow: two on
+	// two or more CPUs for one file, one per file when several are
+	// written at once.
 	Writer WriterOptions
 	// MemoryBudget bounds the row groups buffered by all writers
 	// together (default 128 MiB).
@@ -53,9 +53,9 @@ func (o ExportOptions) parallel() int {
 }
 
 // writerOptions are those of each of parallel writers running at once:
-// the cores left over by the inputs read at once encode row groups side by
-// side (at most two per writer), and the row groups of all share
-// MemoryBudget.
+// the CPUs left over by the inputs read at once encode columns side by
+// side (two encoders per writer at most), and the row groups of all
+// share MemoryBudget.
 func (o ExportOptions) writerOptions(parallel int) WriterOptions {
 	w := o.Writer
 	budget := o.MemoryBudget
@@ -65,9 +65,9 @@ func (o ExportOptions) writerOptions(parallel int) WriterOptions {
 	if w.Encoders <= 0 {
 		w.Encoders = max(1, min(2, runtime.GOMAXPROCS(0)/parallel))
 	}
-	share := max(budget/int64(parallel*w.Encoders), 4<<20)
+	share := max(budget/int64(parallel), 4<<20)
 	if w.RowGroupBytes <= 0 || w.RowGroupBytes > share {
-		w.RowGroupBytes = min(share, defaultRowGroupBytes/int64(w.Encoders))
+		w.RowGroupBytes = min(share, defaultRowGroupBytes)
 	}
 	return w
 }

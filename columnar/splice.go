@@ -12,20 +12,27 @@ import (
 )
 
 // fileSplicer writes one Parquet file out of whole Parquet files ("parts")
-// that encoders produced side by side, each holding the next row groups:
-// the parts' column chunks are copied as they are (no decoding, no second
-// compression) and their footers merged, with every offset moved to where
-// the bytes land. The parts must share one schema and writer options.
+// that encoders produced side by side, each holding some of the columns
+// of the same rows: every row group of the output is assembled from one
+// row group of each part, column chunks copied as they are (no decoding,
+// no second compression) in the order of the output's schema, and the
+// footers merged, with every offset moved to where the bytes land.
+//
+// The output's schema, column orders and key/value metadata are those of
+// template, a file of no rows that parquet-go wrote for the whole row
+// type with the parts' writer options; it is also the output when no
+// row group is added.
 //
 // The page index (column and offset indexes) goes after the last row
 // group and before the footer, where parquet-go puts it: the column
 // indexes are copied as they are, the offset indexes re-encoded with the
 // page offsets moved.
 type fileSplicer struct {
-	out    io.Writer
-	offset int64 // bytes written to out
-	meta   format.FileMetaData
-	parts  int
+	out      io.Writer
+	offset   int64 // bytes written to out
+	template []byte
+	meta     format.FileMetaData
+	columns  []string // leaf column names, in schema order
 	// Per row group and column: the column index as the part encoded it,
 	// and the offset index moved.
 	columnIndexes [][][]byte
@@ -37,6 +44,20 @@ var parquetMagic = []byte("PAR1")
 // errPart is a part that is not a Parquet file as parquet-go writes them;
 // it would be a bug in this package, not bad input.
 var errPart = errors.New("columnar: encoder produced a malformed Parquet part")
+
+// newFileSplicer returns a splicer to out of files shaped as template.
+func newFileSplicer(out io.Writer, template []byte) (*fileSplicer, error) {
+	meta, err := partFooter(template)
+	if err != nil {
+		return nil, err
+	}
+	s := &fileSplicer{out: out, template: template, meta: *meta}
+	// The row types are flat: the schema is the root and its leaves.
+	for _, e := range meta.Schema[1:] {
+		s.columns = append(s.columns, e.Name)
+	}
+	return s, nil
+}
 
 // partFooter decodes the footer of a whole Parquet file.
 func partFooter(part []byte) (*format.FileMetaData, error) {
@@ -63,89 +84,105 @@ func inPart(part []byte, off int64, n int64) ([]byte, error) {
 	return part[off : off+n], nil
 }
 
-// add appends the row groups of one part.
-func (s *fileSplicer) add(part []byte) error {
-	meta, err := partFooter(part)
-	if err != nil {
-		return err
-	}
-	if s.parts == 0 {
+// add appends the row group the parts hold: one row group each, of the
+// same rows, whose columns together are the template's.
+func (s *fileSplicer) add(parts [][]byte) error {
+	if s.offset == 0 {
 		if _, err := s.write(parquetMagic); err != nil {
 			return err
 		}
-		s.meta = *meta
-		s.meta.RowGroups, s.meta.NumRows = nil, 0
 	}
-	s.parts++
-	if len(meta.RowGroups) == 0 {
-		return nil
+	type source struct {
+		part  []byte
+		chunk *format.ColumnChunk
 	}
-	// The row groups' pages are one run of bytes, from the first column
-	// chunk of the first row group to the end of the last.
-	start, end := int64(len(part)), int64(0)
-	for _, rg := range meta.RowGroups {
-		for i := range rg.Columns {
-			md := &rg.Columns[i].MetaData
-			first := md.DataPageOffset
-			if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < first {
-				first = md.DictionaryPageOffset
+	byName := map[string]source{}
+	rg := format.RowGroup{NumRows: -1, Ordinal: int16(len(s.meta.RowGroups))}
+	for _, part := range parts {
+		meta, err := partFooter(part)
+		if err != nil {
+			return err
+		}
+		if len(meta.RowGroups) != 1 || rg.NumRows >= 0 && meta.RowGroups[0].NumRows != rg.NumRows {
+			return errPart
+		}
+		g := &meta.RowGroups[0]
+		rg.NumRows = g.NumRows
+		rg.TotalByteSize += g.TotalByteSize
+		for i := range g.Columns {
+			c := &g.Columns[i]
+			if len(c.MetaData.PathInSchema) != 1 {
+				return errPart
 			}
-			start, end = min(start, first), max(end, first+md.TotalCompressedSize)
+			byName[c.MetaData.PathInSchema[0]] = source{part, c}
 		}
 	}
-	data, err := inPart(part, start, end-start)
-	if err != nil {
-		return err
+	if len(byName) != len(s.columns) {
+		return errPart
 	}
-	at := s.offset
-	if _, err := s.write(data); err != nil {
-		return err
-	}
-	shift := at - start
-	for _, rg := range meta.RowGroups {
-		rg.FileOffset += shift
-		rg.Ordinal = int16(len(s.meta.RowGroups))
-		colIdx := make([][]byte, len(rg.Columns))
-		offIdx := make([]format.OffsetIndex, len(rg.Columns))
-		for i := range rg.Columns {
-			c := &rg.Columns[i]
-			if c.FileOffset != 0 {
-				c.FileOffset += shift
-			}
-			c.MetaData.DataPageOffset += shift
-			if c.MetaData.DictionaryPageOffset != 0 {
-				c.MetaData.DictionaryPageOffset += shift
-			}
-			if c.MetaData.IndexPageOffset != 0 {
-				c.MetaData.IndexPageOffset += shift
-			}
-			if c.ColumnIndexOffset != 0 {
-				b, err := inPart(part, c.ColumnIndexOffset, int64(c.ColumnIndexLength))
-				if err != nil {
-					return err
-				}
-				colIdx[i] = bytes.Clone(b) // part is reused
-			}
-			if c.OffsetIndexOffset != 0 {
-				b, err := inPart(part, c.OffsetIndexOffset, int64(c.OffsetIndexLength))
-				if err != nil {
-					return err
-				}
-				if err := thrift.Unmarshal(new(thrift.CompactProtocol), b, &offIdx[i]); err != nil {
-					return fmt.Errorf("%w: offset index: %v", errPart, err)
-				}
-				for j := range offIdx[i].PageLocations {
-					offIdx[i].PageLocations[j].Offset += shift
-				}
-			}
-			c.ColumnIndexOffset, c.ColumnIndexLength = 0, 0
-			c.OffsetIndexOffset, c.OffsetIndexLength = 0, 0
+	colIdx := make([][]byte, len(s.columns))
+	offIdx := make([]format.OffsetIndex, len(s.columns))
+	for i, name := range s.columns {
+		src, ok := byName[name]
+		if !ok {
+			return errPart
 		}
-		s.meta.RowGroups = append(s.meta.RowGroups, rg)
-		s.meta.NumRows += rg.NumRows
-		s.columnIndexes = append(s.columnIndexes, colIdx)
-		s.offsetIndexes = append(s.offsetIndexes, offIdx)
+		c, part := src.chunk, src.part
+		md := &c.MetaData
+		start := md.DataPageOffset
+		if md.DictionaryPageOffset > 0 && md.DictionaryPageOffset < start {
+			start = md.DictionaryPageOffset
+		}
+		data, err := inPart(part, start, md.TotalCompressedSize)
+		if err != nil {
+			return err
+		}
+		at := s.offset
+		if i == 0 {
+			rg.FileOffset = at
+		}
+		if _, err := s.write(data); err != nil {
+			return err
+		}
+		rg.TotalCompressedSize += md.TotalCompressedSize
+		shift := at - start
+		if c.FileOffset != 0 {
+			c.FileOffset += shift
+		}
+		md.DataPageOffset += shift
+		if md.DictionaryPageOffset != 0 {
+			md.DictionaryPageOffset += shift
+		}
+		if md.IndexPageOffset != 0 {
+			md.IndexPageOffset += shift
+		}
+		if c.ColumnIndexOffset != 0 {
+			b, err := inPart(part, c.ColumnIndexOffset, int64(c.ColumnIndexLength))
+			if err != nil {
+				return err
+			}
+			colIdx[i] = bytes.Clone(b) // part is reused
+		}
+		if c.OffsetIndexOffset != 0 {
+			b, err := inPart(part, c.OffsetIndexOffset, int64(c.OffsetIndexLength))
+			if err != nil {
+				return err
+			}
+			if err := thrift.Unmarshal(new(thrift.CompactProtocol), b, &offIdx[i]); err != nil {
+				return fmt.Errorf("%w: offset index: %v", errPart, err)
+			}
+			for j := range offIdx[i].PageLocations {
+				offIdx[i].PageLocations[j].Offset += shift
+			}
+		}
+		c.ColumnIndexOffset, c.ColumnIndexLength = 0, 0
+		c.OffsetIndexOffset, c.OffsetIndexLength = 0, 0
+		rg.Columns = append(rg.Columns, *c)
 	}
+	s.meta.RowGroups = append(s.meta.RowGroups, rg)
+	s.meta.NumRows += rg.NumRows
+	s.columnIndexes = append(s.columnIndexes, colIdx)
+	s.offsetIndexes = append(s.offsetIndexes, offIdx)
 	return nil
 }
 
@@ -155,11 +192,12 @@ func (s *fileSplicer) write(b []byte) (int, error) {
 	return n, err
 }
 
-// close writes the page index and the footer. At least one part must
-// have been added.
+// close writes the page index and the footer; with no row groups added,
+// the template.
 func (s *fileSplicer) close() error {
-	if s.parts == 0 {
-		return errPart
+	if len(s.meta.RowGroups) == 0 {
+		_, err := s.write(s.template)
+		return err
 	}
 	// The column indexes as the parts wrote them (column indexes hold no
 	// offsets), then the offset indexes.

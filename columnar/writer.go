@@ -25,9 +25,11 @@ type WriterOptions struct {
 	RowGroupBytes int64
 	// Metadata is added to the file footer's key/value metadata.
 	Metadata map[string]string
-	// Encoders is how many row groups are encoded and compressed at
-	// once, each on a goroutine of its own (default 1, at most 4). Each
-	// holds up to two row groups, compressed.
+	// Encoders above 1 has a KeyRow writer encode and compress its
+	// columns on two goroutines (the key, key_utf8 and prefix columns on
+	// one, the others on the other), each holding its columns of a row
+	// group twice more, compressed, on their way to the output. A DiffRow
+	// writer has one encoder.
 	Encoders int
 }
 
@@ -49,45 +51,43 @@ const (
 // row, so the caller may reuse it and what it points to. Rows are
 // encoded and compressed on goroutines of the Writer's own, in batches,
 // while the caller produces the next ones: with WriterOptions.Encoders
-// above 1, consecutive row groups are encoded at the same time, each into
-// a Parquet file of its own in memory, and spliced into the output in
-// order (their pages copied as they are). Close completes the file (the
-// footer) but does not close the underlying io.Writer. Only the output is
-// written to: it need not seek, so it may be a pipe or an S3 upload. A
-// Writer is not safe for concurrent use.
+// above 1, a KeyRow writer encodes its columns on two goroutines, each
+// into a Parquet file of its own in memory, and joins their row groups
+// in the output (their pages copied as they are). Close completes the
+// file (the footer) but does not close the underlying io.Writer. Only the
+// output is written to: it need not seek, so it may be a pipe or an S3
+// upload. A Writer is not safe for concurrent use.
 type Writer[T Row] struct {
 	out   io.Writer
 	popts []parquet.WriterOption
 	opts  WriterOptions
 	cur   *batch[T]
-	// Batches circulate between Write and the encoders through each
-	// encoder's in and free.
+	// Batches go from Write to every encoder's in, and back through free
+	// from the last encoder done with them.
 	free     chan *batch[T]
 	encoders []*encoder[T]
-	splicer  fileSplicer
+	splicer  *fileSplicer  // nil: one encoder writing the output itself
 	spliced  chan struct{} // closed when the splicing goroutine ends
 	failed   atomic.Pointer[error]
 
-	group      int // the row group being filled, counted from 0
 	groupBytes int64
 	groupRows  int64
 	rows       int64
 	closed     bool
 }
 
-// encoder turns the batches of every len(encoders)-th row group into a
-// Parquet file of that one row group, a part the splicer appends.
-//
-// A Writer with one encoder has no parts: its encoder writes the output
-// itself (pw), cutting row groups with Flush, and Close completes it.
+// encoder writes the batches it receives: with one encoder, to the output
+// (pw), cutting row groups with Flush; with several, its columns of each
+// row group into a part (part) for the splicer.
 type encoder[T Row] struct {
 	in    chan *batch[T]
+	pw    *parquet.GenericWriter[T]
+	part  partWriter[T]
 	parts chan *bytes.Buffer // complete parts, in row group order
 	bufs  chan *bytes.Buffer // buffers for parts, back from the splicer
-	pw    *parquet.GenericWriter[T]
 }
 
-// batch is rows on their way to the encoder. arena holds their byte
+// batch is rows on their way to the encoders. arena holds their byte
 // slices; ints, floats, int32s and strs the values of their pointer
 // fields (allocated with room for every row, so they never move).
 type batch[T Row] struct {
@@ -99,6 +99,8 @@ type batch[T Row] struct {
 	strs   []string
 	// cut ends the row group after these rows.
 	cut bool
+	// left counts the encoders yet to write the batch.
+	left atomic.Int32
 }
 
 func newBatch[T Row]() *batch[T] {
@@ -121,14 +123,11 @@ func (b *batch[T]) reset() {
 }
 
 const (
-	// batchesQueued is how many batches wait for each encoder.
-	batchesQueued = 2
+	// batchesQueued is how many batches may wait for the encoders.
+	batchesQueued = 3
 	// partsPerEncoder is how many parts an encoder may hold: one being
 	// written, one waiting for the splicer.
 	partsPerEncoder = 2
-	// maxEncoders bounds WriterOptions.Encoders: each holds up to
-	// partsPerEncoder row groups.
-	maxEncoders = 4
 )
 
 // NewWriter returns a Writer of Parquet to w: zstd compression,
@@ -141,7 +140,6 @@ func NewWriter[T Row](w io.Writer, opts WriterOptions) *Writer[T] {
 	if opts.RowGroupBytes <= 0 {
 		opts.RowGroupBytes = defaultRowGroupBytes
 	}
-	opts.Encoders = min(max(opts.Encoders, 1), maxEncoders)
 	popts := []parquet.WriterOption{
 		// zstd's fastest level: within a few percent of the default's
 		// ratio on these columns at about half its CPU time.
@@ -158,101 +156,117 @@ func NewWriter[T Row](w io.Writer, opts WriterOptions) *Writer[T] {
 		popts = append(popts, parquet.KeyValueMetadata(k, v))
 	}
 	wr := &Writer[T]{
-		out:      w,
-		popts:    popts,
-		opts:     opts,
-		splicer:  fileSplicer{out: w},
-		free:     make(chan *batch[T], (batchesQueued+1)*opts.Encoders+1),
-		encoders: make([]*encoder[T], opts.Encoders),
-		spliced:  make(chan struct{}),
+		out:     w,
+		popts:   popts,
+		opts:    opts,
+		free:    make(chan *batch[T], batchesQueued+1),
+		spliced: make(chan struct{}),
 	}
-	for i := range wr.encoders {
-		e := &encoder[T]{
-			in:    make(chan *batch[T], batchesQueued),
-			parts: make(chan *bytes.Buffer, 1),
-			bufs:  make(chan *bytes.Buffer, partsPerEncoder),
+	var parts []partWriter[T]
+	if opts.Encoders > 1 {
+		parts = splitKeyRows[T](popts)
+	}
+	if parts != nil {
+		// The file of no rows gives the splicer the whole schema.
+		var template bytes.Buffer
+		err := parquet.NewGenericWriter[T](&template, popts...).Close()
+		if err == nil {
+			wr.splicer, err = newFileSplicer(w, template.Bytes())
 		}
-		if opts.Encoders == 1 {
-			e.pw = parquet.NewGenericWriter[T](w, popts...)
+		if err != nil {
+			wr.fail(fmt.Errorf("parquet: %w", err))
+			parts = nil
 		}
+	}
+	if parts == nil {
+		wr.encoders = []*encoder[T]{{pw: parquet.NewGenericWriter[T](w, popts...)}}
+	}
+	for _, p := range parts {
+		e := &encoder[T]{part: p, bufs: make(chan *bytes.Buffer, partsPerEncoder)}
 		for j := 0; j < partsPerEncoder; j++ {
 			e.bufs <- new(bytes.Buffer)
 		}
-		wr.encoders[i] = e
-		for j := 0; j < batchesQueued+1; j++ {
-			wr.free <- newBatch[T]()
-		}
+		wr.encoders = append(wr.encoders, e)
+	}
+	for _, e := range wr.encoders {
+		e.in = make(chan *batch[T], batchesQueued)
+		e.parts = make(chan *bytes.Buffer, 1)
 		go wr.encode(e)
+	}
+	for i := 0; i < batchesQueued; i++ {
+		wr.free <- newBatch[T]()
 	}
 	wr.cur = newBatch[T]()
 	go wr.splice()
 	return wr
 }
 
-// encode writes the batches e receives, one part per row group, until
-// e.in is closed. After an error it only recycles batches.
+// encode writes the batches e receives until e.in is closed. After an
+// error it only recycles batches.
 func (w *Writer[T]) encode(e *encoder[T]) {
 	defer close(e.parts)
-	var (
-		pw  = e.pw
-		buf *bytes.Buffer // the part being written
-	)
+	var buf *bytes.Buffer // the part being written
 	for b := range e.in {
-		if w.failed.Load() == nil && e.pw != nil {
-			_, err := pw.Write(b.rows)
-			if err == nil && b.cut {
-				err = pw.Flush()
+		var err error
+		switch {
+		case w.failed.Load() != nil:
+		case e.pw != nil:
+			if _, err = e.pw.Write(b.rows); err == nil && b.cut {
+				err = e.pw.Flush()
 			}
-			if err != nil {
-				w.fail(fmt.Errorf("parquet: %w", err))
-			}
-		} else if w.failed.Load() == nil {
+		default:
 			if buf == nil {
 				buf = <-e.bufs
 				buf.Reset()
-				if pw == nil {
-					pw = parquet.NewGenericWriter[T](buf, w.popts...)
-				} else {
-					pw.Reset(buf)
-				}
+				e.part.reset(buf)
 			}
-			_, err := pw.Write(b.rows)
-			if err == nil && b.cut {
-				if err = pw.Close(); err == nil {
+			if err = e.part.write(b.rows); err == nil && b.cut {
+				if err = e.part.close(); err == nil {
 					e.parts <- buf
 					buf = nil
 				}
 			}
-			if err != nil {
-				w.fail(fmt.Errorf("parquet: %w", err))
-			}
 		}
-		b.reset()
-		w.free <- b
+		if err != nil {
+			w.fail(fmt.Errorf("parquet: %w", err))
+		}
+		if b.left.Add(-1) == 0 {
+			b.reset()
+			w.free <- b
+		}
 	}
 }
 
-// splice appends the encoders' parts to the output in row group order:
-// row group g is encoder g%len(encoders)'s. It ends when the encoder of
-// the next row group has ended, after draining the others.
+// splice joins the encoders' parts of each row group into the output, in
+// order. It ends when an encoder has ended, after draining the others.
 func (w *Writer[T]) splice() {
 	defer close(w.spliced)
-	for g := 0; ; g++ {
-		e := w.encoders[g%len(w.encoders)]
-		part, ok := <-e.parts
-		if !ok {
-			break
+	parts := make([]*bytes.Buffer, len(w.encoders))
+	data := make([][]byte, len(w.encoders))
+	for done := false; !done; {
+		for i, e := range w.encoders {
+			var ok bool
+			if parts[i], ok = <-e.parts; !ok {
+				done = true
+				break
+			}
+			data[i] = parts[i].Bytes()
 		}
-		if w.failed.Load() == nil {
-			if err := w.splicer.add(part.Bytes()); err != nil {
+		if !done && w.failed.Load() == nil {
+			if err := w.splicer.add(data); err != nil {
 				w.fail(err)
 			}
 		}
-		e.bufs <- part
+		for i, p := range parts {
+			if p != nil {
+				w.encoders[i].bufs <- p
+			}
+			parts[i] = nil
+		}
 	}
 	for _, e := range w.encoders {
-		for part := range e.parts {
-			e.bufs <- part
+		for p := range e.parts {
+			e.bufs <- p
 		}
 	}
 }
@@ -321,14 +335,14 @@ func (w *Writer[T]) Write(row *T) error {
 	return nil
 }
 
-// send queues the current batch for the encoder of its row group and
-// takes a free one.
+// send queues the current batch for every encoder and takes a free one.
 func (w *Writer[T]) send() {
-	cut := w.cur.cut // the encoder resets the batch
-	w.encoders[w.group%len(w.encoders)].in <- w.cur
-	if cut {
-		w.group++
+	if w.cur.cut {
 		w.groupRows, w.groupBytes = 0, 0
+	}
+	w.cur.left.Store(int32(len(w.encoders)))
+	for _, e := range w.encoders {
+		e.in <- w.cur
 	}
 	w.cur = <-w.free
 }
@@ -387,18 +401,11 @@ func (w *Writer[T]) Close() error {
 	if p := w.failed.Load(); p != nil {
 		return *p
 	}
-	if pw := w.encoders[0].pw; pw != nil {
-		if err := pw.Close(); err != nil {
-			return fmt.Errorf("parquet: %w", err)
-		}
-		return nil
+	if w.splicer != nil {
+		return w.splicer.close()
 	}
-	if w.splicer.parts == 0 {
-		// No rows: parquet-go writes the file of no row groups.
-		if err := parquet.NewGenericWriter[T](w.out, w.popts...).Close(); err != nil {
-			return fmt.Errorf("parquet: %w", err)
-		}
-		return nil
+	if err := w.encoders[0].pw.Close(); err != nil {
+		return fmt.Errorf("parquet: %w", err)
 	}
-	return w.splicer.close()
+	return nil
 }
