@@ -94,16 +94,18 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 }
 
 func TestWriterReportsOutputErrors(t *testing.T) {
-	w := NewWriter[KeyRow](&failingWriter{n: 100}, WriterOptions{RowGroupBytes: 4 << 10})
-	var err error
-	for i := 0; i < 100000 && err == nil; i++ {
-		err = w.Write(&KeyRow{Key: []byte(strings.Repeat("k", 40))})
-	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil || !strings.Contains(err.Error(), "disk full") {
-		t.Fatalf("error %v, want disk full", err)
+	for _, encoders := range []int{1, 2} {
+		w := NewWriter[KeyRow](&failingWriter{n: 100}, WriterOptions{RowGroupBytes: 4 << 10, Encoders: encoders})
+		var err error
+		for i := 0; i < 100000 && err == nil; i++ {
+			err = w.Write(&KeyRow{Key: []byte(strings.Repeat("k", 40))})
+		}
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil || !strings.Contains(err.Error(), "disk full") {
+			t.Fatalf("%d encoders: error %v, want disk full", encoders, err)
+		}
 	}
 }
 

@@ -202,17 +202,20 @@ func NewWriter[T Row](w io.Writer, opts WriterOptions) *Writer[T] {
 }
 
 // encode writes the batches e receives until e.in is closed. After an
-// error it only recycles batches.
+// error it only recycles batches; an encoder of parts still hands one
+// over at every cut, so that the splicer, which then drops them, never
+// waits for a part that will not come.
 func (w *Writer[T]) encode(e *encoder[T]) {
 	defer close(e.parts)
 	var buf *bytes.Buffer // the part being written
 	for b := range e.in {
 		var err error
 		switch {
-		case w.failed.Load() != nil:
 		case e.pw != nil:
-			if _, err = e.pw.Write(b.rows); err == nil && b.cut {
-				err = e.pw.Flush()
+			if w.failed.Load() == nil {
+				if _, err = e.pw.Write(b.rows); err == nil && b.cut {
+					err = e.pw.Flush()
+				}
 			}
 		default:
 			if buf == nil {
@@ -220,15 +223,18 @@ func (w *Writer[T]) encode(e *encoder[T]) {
 				buf.Reset()
 				e.part.reset(buf)
 			}
-			if err = e.part.write(b.rows); err == nil && b.cut {
-				if err = e.part.close(); err == nil {
-					e.parts <- buf
-					buf = nil
+			if w.failed.Load() == nil {
+				if err = e.part.write(b.rows); err == nil && b.cut {
+					err = e.part.close()
 				}
 			}
 		}
 		if err != nil {
 			w.fail(fmt.Errorf("parquet: %w", err))
+		}
+		if buf != nil && b.cut {
+			e.parts <- buf
+			buf = nil
 		}
 		if b.left.Add(-1) == 0 {
 			b.reset()
