@@ -56,7 +56,7 @@ func memorySizes(t *testing.T, file string) map[string]int64 {
 	sizes := map[string]int64{}
 	for _, line := range bytes.Split(bytes.TrimSpace(run(t, "memory", file, "--format", "jsonl")), []byte("\n")) {
 		var k struct {
-			DB   int    `json:"database"`
+			DB   int    `json:"db"`
 			Key  string `json:"key_b64"`
 			Size int64  `json:"size_in_bytes"`
 		}
