@@ -28,9 +28,9 @@ type ExportOptions struct {
 	Shard func(name string) string
 	// Writer tunes the files; its RowGroupBytes is lowered to share
 	// MemoryBudget between the writers running at once. Encoders, when
-	// 0, is what the CPUs left by the inputs read at once allow: two on
-	// two or more CPUs for one file, one per file when several are
-	// written at once.
+	// 0, is two on two or more CPUs for one file written at a time, one
+	// per file when several are written at once (two encoders hold
+	// more batches and parts: once, not per file, within 256 MiB).
 	Writer WriterOptions
 	// MemoryBudget bounds the row groups buffered by all writers
 	// together (default 128 MiB).
@@ -53,9 +53,8 @@ func (o ExportOptions) parallel() int {
 }
 
 // writerOptions are those of each of parallel writers running at once:
-// the CPUs left over by the inputs read at once encode columns side by
-// side (two encoders per writer at most), and the row groups of all
-// share MemoryBudget.
+// a lone writer encodes its columns on two goroutines when there are
+// two CPUs, and the row groups of all share MemoryBudget.
 func (o ExportOptions) writerOptions(parallel int) WriterOptions {
 	w := o.Writer
 	budget := o.MemoryBudget
@@ -63,7 +62,10 @@ func (o ExportOptions) writerOptions(parallel int) WriterOptions {
 		budget = defaultMemoryBudget
 	}
 	if w.Encoders <= 0 {
-		w.Encoders = max(1, min(2, runtime.GOMAXPROCS(0)/parallel))
+		w.Encoders = 1
+		if parallel == 1 && runtime.GOMAXPROCS(0) >= 2 {
+			w.Encoders = 2
+		}
 	}
 	share := max(budget/int64(parallel), 4<<20)
 	if w.RowGroupBytes <= 0 || w.RowGroupBytes > share {

@@ -123,8 +123,16 @@ func (b *batch[T]) reset() {
 }
 
 const (
-	// batchesQueued is how many batches may wait for the encoders.
+	// batchesQueued is how many batches may wait for one encoder.
 	batchesQueued = 3
+	// batchesQueuedSplit is how many may wait for two: a batch goes back
+	// to Write only when both encoders are done with it, so this is how
+	// far the faster may run ahead of the slower. With 3 they ran nearly
+	// in step, each waiting on the other at every stall; 32 (about 13 MiB
+	// of batches) took the export of mixed.rdb from 0.39x to 0.47x of
+	// analyze (BENCHMARKS.md). Export gives two encoders to one writer
+	// at a time only, so this adds to the memory bound once.
+	batchesQueuedSplit = 32
 	// partsPerEncoder is how many parts an encoder may hold: one being
 	// written, one waiting for the splicer.
 	partsPerEncoder = 2
@@ -159,7 +167,6 @@ func NewWriter[T Row](w io.Writer, opts WriterOptions) *Writer[T] {
 		out:     w,
 		popts:   popts,
 		opts:    opts,
-		free:    make(chan *batch[T], batchesQueued+1),
 		spliced: make(chan struct{}),
 	}
 	var parts []partWriter[T]
@@ -188,12 +195,17 @@ func NewWriter[T Row](w io.Writer, opts WriterOptions) *Writer[T] {
 		}
 		wr.encoders = append(wr.encoders, e)
 	}
+	queued := batchesQueued
+	if len(wr.encoders) > 1 {
+		queued = batchesQueuedSplit
+	}
+	wr.free = make(chan *batch[T], queued+1)
 	for _, e := range wr.encoders {
-		e.in = make(chan *batch[T], batchesQueued)
+		e.in = make(chan *batch[T], queued)
 		e.parts = make(chan *bytes.Buffer, 1)
 		go wr.encode(e)
 	}
-	for i := 0; i < batchesQueued; i++ {
+	for i := 0; i < queued; i++ {
 		wr.free <- newBatch[T]()
 	}
 	wr.cur = newBatch[T]()
