@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -509,5 +510,20 @@ func TestSplicedEmptyFile(t *testing.T) {
 	f, err := parquet.OpenFile(bytes.NewReader(out.Bytes()), int64(out.Len()))
 	if err != nil || f.NumRows() != 0 || len(f.Schema().Fields()) != 18 {
 		t.Fatalf("%v, %d rows", err, f.NumRows())
+	}
+}
+
+// TestExportEncoders: two encoders (and their larger batch queue) only
+// for a writer running alone, so that several files written at once stay
+// within the memory bound; a chosen Encoders is kept.
+func TestExportEncoders(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8)) // CPUs to spare for two encoders per writer
+	for _, c := range []struct {
+		set, parallel, want int
+	}{{0, 1, 2}, {0, 2, 1}, {0, 4, 1}, {1, 1, 1}, {2, 4, 2}} {
+		opts := ExportOptions{Writer: WriterOptions{Encoders: c.set}}
+		if got := opts.writerOptions(c.parallel).Encoders; got != c.want {
+			t.Errorf("Encoders %d, %d writers at once: %d encoders, want %d", c.set, c.parallel, got, c.want)
+		}
 	}
 }
