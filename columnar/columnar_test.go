@@ -10,12 +10,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
 
 	"github.com/rdbtool/rdbtool/analyze"
 	"github.com/rdbtool/rdbtool/diff"
@@ -93,16 +95,18 @@ func (w *failingWriter) Write(p []byte) (int, error) {
 }
 
 func TestWriterReportsOutputErrors(t *testing.T) {
-	w := NewWriter[KeyRow](&failingWriter{n: 100}, WriterOptions{RowGroupBytes: 4 << 10})
-	var err error
-	for i := 0; i < 100000 && err == nil; i++ {
-		err = w.Write(&KeyRow{Key: []byte(strings.Repeat("k", 40))})
-	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil || !strings.Contains(err.Error(), "disk full") {
-		t.Fatalf("error %v, want disk full", err)
+	for _, encoders := range []int{1, 2} {
+		w := NewWriter[KeyRow](&failingWriter{n: 100}, WriterOptions{RowGroupBytes: 4 << 10, Encoders: encoders})
+		var err error
+		for i := 0; i < 100000 && err == nil; i++ {
+			err = w.Write(&KeyRow{Key: []byte(strings.Repeat("k", 40))})
+		}
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil || !strings.Contains(err.Error(), "disk full") {
+			t.Fatalf("%d encoders: error %v, want disk full", encoders, err)
+		}
 	}
 }
 
@@ -326,14 +330,16 @@ func TestWriterEqualsParquetGoRowWriter(t *testing.T) {
 			OldLen: i64(), NewLen: i64(), LenDelta: i64(), Prefix: bs(), OldSource: "a", NewSource: "b",
 			OldEstimatedBytes: i64(), NewEstimatedBytes: i64(), EstimatedBytesDelta: i64()}
 	}
-	sameRows(t, keys)
-	sameRows(t, diffs)
+	for _, encoders := range []int{1, 3} {
+		sameRows(t, keys, encoders)
+		sameRows(t, diffs, encoders)
+	}
 }
 
-func sameRows[T Row](t *testing.T, rows []T) {
+func sameRows[T Row](t *testing.T, rows []T, encoders int) {
 	t.Helper()
 	var ours, theirs bytes.Buffer
-	w := NewWriter[T](&ours, WriterOptions{RowGroupRows: 700})
+	w := NewWriter[T](&ours, WriterOptions{RowGroupRows: 700, Encoders: encoders})
 	for i := range rows {
 		if err := w.Write(&rows[i]); err != nil {
 			t.Fatal(err)
@@ -364,7 +370,160 @@ func sameRows[T Row](t *testing.T, rows []T) {
 		if !reflect.DeepEqual(got[i], want[i]) {
 			g, _ := json.Marshal(got[i]) // pointers shown as their values
 			w, _ := json.Marshal(want[i])
-			t.Fatalf("row %d:\nWriter:     %s\nparquet-go: %s", i, g, w)
+			t.Fatalf("row %d (%d encoders):\nWriter:     %s\nparquet-go: %s", i, encoders, g, w)
+		}
+	}
+}
+
+// TestSplicedFileEqualsOneEncoder: row groups encoded side by side and
+// spliced make the file one encoder makes, but for where the pages are:
+// the same column chunks byte for byte, statistics, column indexes, and
+// offset indexes that point at the same pages.
+func TestSplicedFileEqualsOneEncoder(t *testing.T) {
+	rows := make([]KeyRow, 10000)
+	for i := range rows {
+		key := fmt.Appendf(nil, "%s:%d", []string{"user", "cart", "feed"}[i%3], i*7919%10007)
+		ttl, exp := float64(i), int64(1764892800000+i)
+		rows[i] = KeyRow{Source: "a.rdb", DB: int32(i % 3), Key: key, KeyUTF8: key, Type: "hash", Encoding: "listpack",
+			EstimatedBytes: int64(i * 31 % 977), Elements: int64(i % 50), Prefix: key[:5]}
+		if i%4 != 0 {
+			rows[i].TTLSeconds, rows[i].ExpireAt = &ttl, &exp
+		}
+	}
+	write := func(encoders int) *parquet.File {
+		var out bytes.Buffer
+		// Small row groups, and pages of a few hundred rows.
+		w := NewWriter[KeyRow](&out, WriterOptions{RowGroupRows: 1500, RowGroupBytes: 64 << 10, Encoders: encoders})
+		for i := range rows {
+			if err := w.Write(&rows[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f, err := parquet.OpenFile(bytes.NewReader(out.Bytes()), int64(out.Len()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	one, spliced := write(1), write(3)
+	if one.NumRows() != int64(len(rows)) || spliced.NumRows() != int64(len(rows)) {
+		t.Fatalf("%d and %d rows, want %d", one.NumRows(), spliced.NumRows(), len(rows))
+	}
+	m1, m3 := one.Metadata(), spliced.Metadata()
+	if len(m1.RowGroups) < 7 || len(m3.RowGroups) != len(m1.RowGroups) {
+		t.Fatalf("%d and %d row groups", len(m1.RowGroups), len(m3.RowGroups))
+	}
+	chunk := func(f *parquet.File, c *format.ColumnChunk) (start int64, b []byte) {
+		start = c.MetaData.DataPageOffset
+		if d := c.MetaData.DictionaryPageOffset; d > 0 && d < start {
+			start = d
+		}
+		b = make([]byte, c.MetaData.TotalCompressedSize)
+		if _, err := f.ReadAt(b, start); err != nil {
+			t.Fatal(err)
+		}
+		return start, b
+	}
+	ci1, ci3, oi1, oi3 := one.ColumnIndexes(), spliced.ColumnIndexes(), one.OffsetIndexes(), spliced.OffsetIndexes()
+	ncol := len(m1.RowGroups[0].Columns)
+	for r := range m1.RowGroups {
+		g1, g3 := &m1.RowGroups[r], &m3.RowGroups[r]
+		if g1.NumRows != g3.NumRows || g3.Ordinal != int16(r) || g1.TotalByteSize != g3.TotalByteSize {
+			t.Fatalf("row group %d: %d rows (ordinal %d), want %d", r, g3.NumRows, g3.Ordinal, g1.NumRows)
+		}
+		for c := range g1.Columns {
+			c1, c3 := &g1.Columns[c], &g3.Columns[c]
+			s1, b1 := chunk(one, c1)
+			s3, b3 := chunk(spliced, c3)
+			if !bytes.Equal(b1, b3) {
+				t.Fatalf("row group %d column %d: chunks differ", r, c)
+			}
+			if !reflect.DeepEqual(c1.MetaData.Statistics, c3.MetaData.Statistics) {
+				t.Errorf("row group %d column %d: statistics %+v, want %+v", r, c, c3.MetaData.Statistics, c1.MetaData.Statistics)
+			}
+			if !reflect.DeepEqual(ci1[r*ncol+c], ci3[r*ncol+c]) {
+				t.Errorf("row group %d column %d: column index differs", r, c)
+			}
+			p1, p3 := oi1[r*ncol+c].PageLocations, oi3[r*ncol+c].PageLocations
+			if len(p1) != len(p3) || len(p1) == 0 {
+				t.Fatalf("row group %d column %d: %d and %d pages", r, c, len(p1), len(p3))
+			}
+			for i := range p1 {
+				if p1[i].Offset-s1 != p3[i].Offset-s3 || p1[i].CompressedPageSize != p3[i].CompressedPageSize || p1[i].FirstRowIndex != p3[i].FirstRowIndex {
+					t.Fatalf("row group %d column %d page %d: %+v at chunk %d, want %+v at %d", r, c, i, p3[i], s3, p1[i], s1)
+				}
+			}
+		}
+	}
+	back, err := parquet.Read[KeyRow](spliced, spliced.Size())
+	if err != nil || len(back) != len(rows) {
+		t.Fatalf("%d rows read, %v", len(back), err)
+	}
+	for i := range back {
+		if !bytes.Equal(back[i].Key, rows[i].Key) || back[i].EstimatedBytes != rows[i].EstimatedBytes || (back[i].ExpireAt == nil) != (i%4 == 0) {
+			t.Fatalf("row %d: %q %d, want %q %d", i, back[i].Key, back[i].EstimatedBytes, rows[i].Key, rows[i].EstimatedBytes)
+		}
+	}
+}
+
+// TestSplitColumnsAreKeyRows: the two encoders' row types hold KeyRow's
+// columns between them, each as KeyRow declares it.
+func TestSplitColumnsAreKeyRows(t *testing.T) {
+	describe := func(f parquet.Field) string {
+		enc := ""
+		if e := f.Encoding(); e != nil {
+			enc = e.String()
+		}
+		return fmt.Sprintf("%s optional=%v encoding=%s", f.Type(), f.Optional(), enc)
+	}
+	split := map[string]string{}
+	for _, s := range []*parquet.Schema{parquet.SchemaOf(keyColumns{}), parquet.SchemaOf(keyOtherColumns{})} {
+		for _, f := range s.Fields() {
+			if _, dup := split[f.Name()]; dup {
+				t.Errorf("column %s in both", f.Name())
+			}
+			split[f.Name()] = describe(f)
+		}
+	}
+	fields := parquet.SchemaOf(KeyRow{}).Fields()
+	for _, f := range fields {
+		if got, want := split[f.Name()], describe(f); got != want {
+			t.Errorf("column %s: %q, KeyRow's %q", f.Name(), got, want)
+		}
+	}
+	if len(split) != len(fields) {
+		t.Errorf("%d columns split, KeyRow has %d", len(split), len(fields))
+	}
+}
+
+// TestSplicedEmptyFile: a Writer of several encoders and no rows writes a
+// file of no row groups.
+func TestSplicedEmptyFile(t *testing.T) {
+	var out bytes.Buffer
+	w := NewWriter[KeyRow](&out, WriterOptions{Encoders: 2})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := parquet.OpenFile(bytes.NewReader(out.Bytes()), int64(out.Len()))
+	if err != nil || f.NumRows() != 0 || len(f.Schema().Fields()) != 18 {
+		t.Fatalf("%v, %d rows", err, f.NumRows())
+	}
+}
+
+// TestExportEncoders: two encoders (and their larger batch queue) only
+// for a writer running alone, so that several files written at once stay
+// within the memory bound; a chosen Encoders is kept.
+func TestExportEncoders(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8)) // CPUs to spare for two encoders per writer
+	for _, c := range []struct {
+		set, parallel, want int
+	}{{0, 1, 2}, {0, 2, 1}, {0, 4, 1}, {1, 1, 1}, {2, 4, 2}} {
+		opts := ExportOptions{Writer: WriterOptions{Encoders: c.set}}
+		if got := opts.writerOptions(c.parallel).Encoders; got != c.want {
+			t.Errorf("Encoders %d, %d writers at once: %d encoders, want %d", c.set, c.parallel, got, c.want)
 		}
 	}
 }

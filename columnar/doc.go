@@ -90,5 +90,8 @@
 // 1,048,576 rows (DuckDB reads a file in parallel by row group; Spark and
 // Athena split files at row-group boundaries) and are cut early when
 // their buffered data passes WriterOptions.RowGroupBytes, which bounds a
-// writer's memory.
+// writer's memory. A key writer with two encoders (WriterOptions.Encoders)
+// encodes the key columns and the others at once and copies their pages
+// into the file: the file is the one a single encoder writes but for the
+// offsets of its pages.
 package columnar

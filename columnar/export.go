@@ -27,7 +27,10 @@ type ExportOptions struct {
 	// s3src.ShardNumber.
 	Shard func(name string) string
 	// Writer tunes the files; its RowGroupBytes is lowered to share
-	// MemoryBudget between the writers running at once.
+	// MemoryBudget between the writers running at once. Encoders, when
+	// 0, is two on two or more CPUs for one file written at a time, one
+	// per file when several are written at once (two encoders hold
+	// more batches and parts: once, not per file, within 256 MiB).
 	Writer WriterOptions
 	// MemoryBudget bounds the row groups buffered by all writers
 	// together (default 128 MiB).
@@ -49,11 +52,20 @@ func (o ExportOptions) parallel() int {
 	return min(p, maxParallel)
 }
 
+// writerOptions are those of each of parallel writers running at once:
+// a lone writer encodes its columns on two goroutines when there are
+// two CPUs, and the row groups of all share MemoryBudget.
 func (o ExportOptions) writerOptions(parallel int) WriterOptions {
 	w := o.Writer
 	budget := o.MemoryBudget
 	if budget <= 0 {
 		budget = defaultMemoryBudget
+	}
+	if w.Encoders <= 0 {
+		w.Encoders = 1
+		if parallel == 1 && runtime.GOMAXPROCS(0) >= 2 {
+			w.Encoders = 2
+		}
 	}
 	share := max(budget/int64(parallel), 4<<20)
 	if w.RowGroupBytes <= 0 || w.RowGroupBytes > share {
@@ -137,7 +149,7 @@ var ErrNoSnapshotTime = errors.New("no ctime aux field to date the snapshot")
 // stay, and the stats list them.
 func ExportPartitioned(ctx context.Context, inputs []analyze.Input, dest Dest, opts ExportOptions) (ExportStats, error) {
 	parallel := opts.parallel()
-	wopts := opts.writerOptions(parallel)
+	wopts := opts.writerOptions(min(parallel, max(len(inputs), 1)))
 	shards := make([]string, len(inputs))
 	parts := make([]int, len(inputs))
 	seen := map[string]int{}

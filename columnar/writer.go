@@ -1,6 +1,7 @@
 package columnar
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,12 @@ type WriterOptions struct {
 	RowGroupBytes int64
 	// Metadata is added to the file footer's key/value metadata.
 	Metadata map[string]string
+	// Encoders above 1 has a KeyRow writer encode and compress its
+	// columns on two goroutines (the key, key_utf8 and prefix columns on
+	// one, the others on the other), each holding its columns of a row
+	// group twice more, compressed, on their way to the output. A DiffRow
+	// writer has one encoder.
+	Encoders int
 }
 
 const (
@@ -42,19 +49,26 @@ const (
 
 // Writer streams rows of one kind into a Parquet file. Write copies the
 // row, so the caller may reuse it and what it points to. Rows are
-// encoded and compressed on a goroutine of the Writer's own, in batches,
-// while the caller produces the next ones. Close completes the file (the
-// footer) but does not close the underlying io.Writer. Only the output
-// is written to: it need not seek, so it may be a pipe or an S3 upload.
-// A Writer is not safe for concurrent use.
+// encoded and compressed on goroutines of the Writer's own, in batches,
+// while the caller produces the next ones: with WriterOptions.Encoders
+// above 1, a KeyRow writer encodes its columns on two goroutines, each
+// into a Parquet file of its own in memory, and joins their row groups
+// in the output (their pages copied as they are). Close completes the
+// file (the footer) but does not close the underlying io.Writer. Only the
+// output is written to: it need not seek, so it may be a pipe or an S3
+// upload. A Writer is not safe for concurrent use.
 type Writer[T Row] struct {
-	pw   *parquet.GenericWriter[T]
-	opts WriterOptions
-	cur  *batch[T]
-	// Batches circulate between Write and the encoding goroutine.
-	full, free chan *batch[T]
-	done       chan struct{}
-	failed     atomic.Pointer[error] // the encoder's error
+	out   io.Writer
+	popts []parquet.WriterOption
+	opts  WriterOptions
+	cur   *batch[T]
+	// Batches go from Write to every encoder's in, and back through free
+	// from the last encoder done with them.
+	free     chan *batch[T]
+	encoders []*encoder[T]
+	splicer  *fileSplicer  // nil: one encoder writing the output itself
+	spliced  chan struct{} // closed when the splicing goroutine ends
+	failed   atomic.Pointer[error]
 
 	groupBytes int64
 	groupRows  int64
@@ -62,7 +76,18 @@ type Writer[T Row] struct {
 	closed     bool
 }
 
-// batch is rows on their way to the encoder. arena holds their byte
+// encoder writes the batches it receives: with one encoder, to the output
+// (pw), cutting row groups with Flush; with several, its columns of each
+// row group into a part (part) for the splicer.
+type encoder[T Row] struct {
+	in    chan *batch[T]
+	pw    *parquet.GenericWriter[T]
+	part  partWriter[T]
+	parts chan *bytes.Buffer // complete parts, in row group order
+	bufs  chan *bytes.Buffer // buffers for parts, back from the splicer
+}
+
+// batch is rows on their way to the encoders. arena holds their byte
 // slices; ints, floats, int32s and strs the values of their pointer
 // fields (allocated with room for every row, so they never move).
 type batch[T Row] struct {
@@ -74,6 +99,8 @@ type batch[T Row] struct {
 	strs   []string
 	// cut ends the row group after these rows.
 	cut bool
+	// left counts the encoders yet to write the batch.
+	left atomic.Int32
 }
 
 func newBatch[T Row]() *batch[T] {
@@ -95,9 +122,21 @@ func (b *batch[T]) reset() {
 	b.cut = false
 }
 
-// batchesInFlight is how many batches circulate: one being filled, the
-// others queued or being encoded.
-const batchesInFlight = 3
+const (
+	// batchesQueued is how many batches may wait for one encoder.
+	batchesQueued = 3
+	// batchesQueuedSplit is how many may wait for two: a batch goes back
+	// to Write only when both encoders are done with it, so this is how
+	// far the faster may run ahead of the slower. With 3 they ran nearly
+	// in step, each waiting on the other at every stall; 32 (about 13 MiB
+	// of batches) took the export of mixed.rdb from 0.39x to 0.47x of
+	// analyze (BENCHMARKS.md). Export gives two encoders to one writer
+	// at a time only, so this adds to the memory bound once.
+	batchesQueuedSplit = 32
+	// partsPerEncoder is how many parts an encoder may hold: one being
+	// written, one waiting for the splicer.
+	partsPerEncoder = 2
+)
 
 // NewWriter returns a Writer of Parquet to w: zstd compression,
 // dictionary encoding for the columns with few distinct values,
@@ -125,38 +164,133 @@ func NewWriter[T Row](w io.Writer, opts WriterOptions) *Writer[T] {
 		popts = append(popts, parquet.KeyValueMetadata(k, v))
 	}
 	wr := &Writer[T]{
-		pw:   parquet.NewGenericWriter[T](w, popts...),
-		opts: opts,
-		full: make(chan *batch[T], batchesInFlight),
-		free: make(chan *batch[T], batchesInFlight),
-		done: make(chan struct{}),
+		out:     w,
+		popts:   popts,
+		opts:    opts,
+		spliced: make(chan struct{}),
 	}
-	for i := 0; i < batchesInFlight-1; i++ {
+	var parts []partWriter[T]
+	if opts.Encoders > 1 {
+		parts = splitKeyRows[T](popts)
+	}
+	if parts != nil {
+		// The file of no rows gives the splicer the whole schema.
+		var template bytes.Buffer
+		err := parquet.NewGenericWriter[T](&template, popts...).Close()
+		if err == nil {
+			wr.splicer, err = newFileSplicer(w, template.Bytes())
+		}
+		if err != nil {
+			wr.fail(fmt.Errorf("parquet: %w", err))
+			parts = nil
+		}
+	}
+	if parts == nil {
+		wr.encoders = []*encoder[T]{{pw: parquet.NewGenericWriter[T](w, popts...)}}
+	}
+	for _, p := range parts {
+		e := &encoder[T]{part: p, bufs: make(chan *bytes.Buffer, partsPerEncoder)}
+		for j := 0; j < partsPerEncoder; j++ {
+			e.bufs <- new(bytes.Buffer)
+		}
+		wr.encoders = append(wr.encoders, e)
+	}
+	queued := batchesQueued
+	if len(wr.encoders) > 1 {
+		queued = batchesQueuedSplit
+	}
+	wr.free = make(chan *batch[T], queued+1)
+	for _, e := range wr.encoders {
+		e.in = make(chan *batch[T], queued)
+		e.parts = make(chan *bytes.Buffer, 1)
+		go wr.encode(e)
+	}
+	for i := 0; i < queued; i++ {
 		wr.free <- newBatch[T]()
 	}
 	wr.cur = newBatch[T]()
-	go wr.encode()
+	go wr.splice()
 	return wr
 }
 
-// encode hands full batches to the Parquet encoder until full is closed.
-// After an error it only recycles batches.
-func (w *Writer[T]) encode() {
-	defer close(w.done)
-	for b := range w.full {
-		if w.failed.Load() == nil {
-			var err error
-			if _, err = w.pw.Write(b.rows); err == nil && b.cut {
-				err = w.pw.Flush()
+// encode writes the batches e receives until e.in is closed. After an
+// error it only recycles batches; an encoder of parts still hands one
+// over at every cut, so that the splicer, which then drops them, never
+// waits for a part that will not come.
+func (w *Writer[T]) encode(e *encoder[T]) {
+	defer close(e.parts)
+	var buf *bytes.Buffer // the part being written
+	for b := range e.in {
+		var err error
+		switch {
+		case e.pw != nil:
+			if w.failed.Load() == nil {
+				if _, err = e.pw.Write(b.rows); err == nil && b.cut {
+					err = e.pw.Flush()
+				}
 			}
-			if err != nil {
-				err = fmt.Errorf("parquet: %w", err)
-				w.failed.Store(&err)
+		default:
+			if buf == nil {
+				buf = <-e.bufs
+				buf.Reset()
+				e.part.reset(buf)
+			}
+			if w.failed.Load() == nil {
+				if err = e.part.write(b.rows); err == nil && b.cut {
+					err = e.part.close()
+				}
 			}
 		}
-		b.reset()
-		w.free <- b
+		if err != nil {
+			w.fail(fmt.Errorf("parquet: %w", err))
+		}
+		if buf != nil && b.cut {
+			e.parts <- buf
+			buf = nil
+		}
+		if b.left.Add(-1) == 0 {
+			b.reset()
+			w.free <- b
+		}
 	}
+}
+
+// splice joins the encoders' parts of each row group into the output, in
+// order. It ends when an encoder has ended, after draining the others.
+func (w *Writer[T]) splice() {
+	defer close(w.spliced)
+	parts := make([]*bytes.Buffer, len(w.encoders))
+	data := make([][]byte, len(w.encoders))
+	for done := false; !done; {
+		for i, e := range w.encoders {
+			var ok bool
+			if parts[i], ok = <-e.parts; !ok {
+				done = true
+				break
+			}
+			data[i] = parts[i].Bytes()
+		}
+		if !done && w.failed.Load() == nil {
+			if err := w.splicer.add(data); err != nil {
+				w.fail(err)
+			}
+		}
+		for i, p := range parts {
+			if p != nil {
+				w.encoders[i].bufs <- p
+			}
+			parts[i] = nil
+		}
+	}
+	for _, e := range w.encoders {
+		for p := range e.parts {
+			e.bufs <- p
+		}
+	}
+}
+
+func (w *Writer[T]) fail(err error) {
+	w.failed.CompareAndSwap(nil, &err)
 }
 
 func (w *Writer[T]) err() error {
@@ -208,12 +342,9 @@ func (w *Writer[T]) Write(row *T) error {
 		r.EstimatedBytesDelta = b.keepInt(r.EstimatedBytesDelta)
 	}
 	w.groupBytes += int64(n)
+	w.groupRows++
 	w.rows++
-	if w.groupRows++; w.groupRows == w.opts.RowGroupRows {
-		w.groupRows, w.groupBytes = 0, 0 // the encoder cuts the row group here
-	}
-	if w.groupBytes >= w.opts.RowGroupBytes {
-		w.groupRows, w.groupBytes = 0, 0
+	if w.groupRows == w.opts.RowGroupRows || w.groupBytes >= w.opts.RowGroupBytes {
 		b.cut = true
 	}
 	if b.cut || len(b.rows) == cap(b.rows) {
@@ -222,9 +353,15 @@ func (w *Writer[T]) Write(row *T) error {
 	return nil
 }
 
-// send queues the current batch and takes a free one.
+// send queues the current batch for every encoder and takes a free one.
 func (w *Writer[T]) send() {
-	w.full <- w.cur
+	if w.cur.cut {
+		w.groupRows, w.groupBytes = 0, 0
+	}
+	w.cur.left.Store(int32(len(w.encoders)))
+	for _, e := range w.encoders {
+		e.in <- w.cur
+	}
 	w.cur = <-w.free
 }
 
@@ -265,21 +402,27 @@ func (b *batch[T]) keepString(p *string) *string {
 }
 
 // Close writes what is buffered and the file footer. The Writer's
-// goroutine has ended when it returns.
+// goroutines have ended when it returns.
 func (w *Writer[T]) Close() error {
 	if w.closed {
 		return errClosed
 	}
 	w.closed = true
-	if len(w.cur.rows) > 0 {
-		w.full <- w.cur
+	if w.groupRows > 0 {
+		w.cur.cut = true // the last row group ends here
+		w.send()
 	}
-	close(w.full)
-	<-w.done
+	for _, e := range w.encoders {
+		close(e.in)
+	}
+	<-w.spliced
 	if p := w.failed.Load(); p != nil {
 		return *p
 	}
-	if err := w.pw.Close(); err != nil {
+	if w.splicer != nil {
+		return w.splicer.close()
+	}
+	if err := w.encoders[0].pw.Close(); err != nil {
 		return fmt.Errorf("parquet: %w", err)
 	}
 	return nil
