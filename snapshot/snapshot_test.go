@@ -273,38 +273,12 @@ func TestSnapshotServerKilledMidTransfer(t *testing.T) {
 	}
 }
 
-// cutProxy forwards one connection to addr and drops it once limit bytes
-// have come back from the server.
-func cutProxy(t *testing.T, addr string, limit int64) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.Dial("tcp", addr)
-		if err != nil {
-			c.Close()
-			return
-		}
-		go io.Copy(s, c)
-		io.CopyN(c, s, limit)
-		c.Close()
-		s.Close()
-	}()
-	return l.Addr().String()
-}
-
 func TestSnapshotConnectionDropped(t *testing.T) {
 	f := corpustest.Find(t, "redis-7.0.15/main")
 	for _, diskless := range []bool{false, true} {
 		srv := redistest.Start(t, f.RDB, diskArgs(diskless)...)
 		out := filepath.Join(t.TempDir(), "snap.rdb")
-		proxy := cutProxy(t, srv.Addr, 100_000) // the RDB is 155 kB
+		proxy := redistest.CutProxy(t, srv.Addr, 100_000) // the RDB is 155 kB
 		_, err := snapshot.Take(context.Background(), "redis://"+proxy, out, snapshot.Options{})
 		if err == nil || !strings.Contains(err.Error(), "closed the connection") {
 			t.Errorf("diskless=%v: error %v, want a closed connection", diskless, err)

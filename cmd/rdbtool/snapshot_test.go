@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -105,7 +104,7 @@ func TestSnapshotCommandS3AndInterrupted(t *testing.T) {
 		t.Errorf("dump from S3: exit %d, %d keys (the loaded file has %d)", code, strings.Count(fromS3, "\n"), strings.Count(fromDisk, "\n"))
 	}
 
-	proxy := cutAfter(t, srv.Addr, 120_000)
+	proxy := redistest.CutProxy(t, srv.Addr, 120_000)
 	out, code := runMsg(t, "snapshot", "redis://"+proxy, "s3://snaps/cut/snap.rdb")
 	if code == 0 || !strings.Contains(out, "closed the connection") {
 		t.Errorf("cut transfer: exit %d: %s", code, out)
@@ -116,32 +115,6 @@ func TestSnapshotCommandS3AndInterrupted(t *testing.T) {
 	if ups, err := st.PendingUploads(context.Background(), "s3://snaps/"); err != nil || len(ups) != 0 {
 		t.Errorf("pending uploads after a cut transfer: %v %v", ups, err)
 	}
-}
-
-// cutAfter proxies one connection to addr and drops it after limit bytes
-// from the server.
-func cutAfter(t *testing.T, addr string, limit int64) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.Dial("tcp", addr)
-		if err != nil {
-			c.Close()
-			return
-		}
-		go io.Copy(s, c)
-		io.CopyN(c, s, limit)
-		c.Close()
-		s.Close()
-	}()
-	return l.Addr().String()
 }
 
 // fillCluster writes n string keys, each to the node owning its slot.
@@ -411,8 +384,26 @@ func TestSnapshotClusterFromReplicas(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	// The masters' view must list the replicas as connected.
-	time.Sleep(2 * time.Second)
+	// The view of the node the command asks (CLUSTER NODES on Nodes[0],
+	// learnt by gossip) must list every replica as a connected one: a
+	// fixed wait was too short on a loaded machine.
+	for {
+		nodes := string(redistest.AsBytes(redistest.MustDo(t, c.Nodes[0], "CLUSTER", "NODES")))
+		connected := 0
+		for _, line := range strings.Split(nodes, "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 8 && strings.Contains(f[2], "slave") && !strings.Contains(f[2], "fail") && f[3] != "-" && f[7] == "connected" {
+				connected++
+			}
+		}
+		if connected == len(replicas) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replicas not all connected in %s's view:\n%s", c.Nodes[0].Addr, nodes)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	dir := t.TempDir()
 	out, code := runMsg(t, "snapshot", "--cluster", "--from-replicas", "--format", "json", "redis://"+c.Nodes[0].Addr, dir+"/x.rdb")
 	if code != 0 {
