@@ -76,35 +76,12 @@ func cmdChild(args []string) error {
 // walkOurs reads every record of file with rdbtool's reader, CRC on; for
 // each key it skips the value (headers pass) or decodes every element.
 func walkOurs(file string, full bool) (keys int64, note string, err error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return 0, "", err
-	}
-	defer f.Close()
-	r := rdb.NewReader(f, rdb.WithName(filepath.Base(file)))
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return keys, "", err
-		}
-		if rec.Kind != rdb.KindKey {
-			continue
-		}
-		keys++
+	return walkKeys(file, func(r *rdb.Reader, _ *rdb.Record) error {
 		if full {
-			err = r.VerifyValue()
-		} else {
-			err = r.Skip()
+			return r.VerifyValue()
 		}
-		if err != nil {
-			return keys, "", err
-		}
-	}
-	st, _ := r.Checksum()
-	return keys, "checksum " + st.String(), nil
+		return r.Skip()
+	})
 }
 
 // walkFrameLZF is the single-core reader analyze's parallel target is set
@@ -113,14 +90,27 @@ func walkOurs(file string, full bool) (keys int64, note string, err error) {
 // ReadShape with Deep for the rest, which also walks the decompressed
 // blobs), CRC on.
 func walkFrameLZF(file string) (keys int64, note string, err error) {
+	var s rdb.Shape
+	deep := rdb.ShapeOptions{Deep: true}
+	return walkKeys(file, func(r *rdb.Reader, rec *rdb.Record) error {
+		if rec.Type == rdb.TypeString {
+			_, err := r.ReadString()
+			return err
+		}
+		return r.ReadShapeInto(&s, &deep)
+	})
+}
+
+// walkKeys reads every record of file with rdbtool's reader, CRC on, and
+// hands each key's value to value, which must consume it. It returns the
+// keys read and the checksum's status.
+func walkKeys(file string, value func(*rdb.Reader, *rdb.Record) error) (keys int64, note string, err error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return 0, "", err
 	}
 	defer f.Close()
 	r := rdb.NewReader(f, rdb.WithName(filepath.Base(file)))
-	var s rdb.Shape
-	deep := rdb.ShapeOptions{Deep: true}
 	for {
 		rec, err := r.Next()
 		if err == io.EOF {
@@ -133,12 +123,7 @@ func walkFrameLZF(file string) (keys int64, note string, err error) {
 			continue
 		}
 		keys++
-		if rec.Type == rdb.TypeString {
-			_, err = r.ReadString()
-		} else {
-			err = r.ReadShapeInto(&s, &deep)
-		}
-		if err != nil {
+		if err := value(r, rec); err != nil {
 			return keys, "", err
 		}
 	}
