@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -25,7 +26,10 @@ import (
 // were wholly inside the framing Reader's buffer, a fixed number of
 // batches circulate, and a record that does not fit in the buffer's
 // look-ahead (a 2 GiB list) is handed to Work on the framing goroutine
-// with the framing Reader, which streams it as the sequential path does.
+// with the framing Reader, which streams it as the sequential path does;
+// or, when the handler's Split allows it, handed to the workers in parts
+// of up to a batch's size each (a run of its elements, or of its
+// quicklist nodes), so that one large value keeps every core busy too.
 
 // ParallelOptions tunes ReadParallel.
 type ParallelOptions struct {
@@ -69,6 +73,31 @@ type ParallelHandler[T any] struct {
 	// their keys up in its duplicate check together). It handles them in
 	// order and stops at its first error.
 	SinkBatch func([]T) error
+	// Split, when set, is asked on the framing goroutine about a key
+	// whose value is too large to batch, with the record as Framing saw
+	// it (the name still in the buffer, no Encoding): true lets its value
+	// be handed to Work in parts, if its encoding allows (a plain list,
+	// set, sorted set or hash, or a quicklist: elements or nodes stored
+	// one after another). Each part is an ordinary value of the record's
+	// type holding a run of the elements (or nodes), in file order; Work
+	// is called once per part with the same record and learns which part
+	// it has from Worker.Part. Parts go to Sink one after another, in
+	// order, with nothing between them; a part that does not fit a batch
+	// (an element larger than the look-ahead) is given to Work on the
+	// framing goroutine, with the rest of the value, as the last part.
+	// Split is ignored with Unordered.
+	Split func(rec *Record) bool
+}
+
+// ValuePart tells which part of a value Work was given (see
+// ParallelHandler.Split).
+type ValuePart struct {
+	Index int  // 0 for the first part
+	Last  bool // no part of this value follows
+	// ValueOffset is the file offset of the value's first byte (its
+	// count), for working out the whole value's stored size once the last
+	// part has been read.
+	ValueOffset int64
 }
 
 // Worker is what Work runs with.
@@ -81,7 +110,12 @@ type Worker struct {
 	Reader *Reader
 	arena  *[]byte
 	inline bool
+	part   *ValuePart
 }
+
+// Part returns which part of the record's value Work was given, or nil
+// when it was given the whole value.
+func (w *Worker) Part() *ValuePart { return w.part }
 
 // Inline reports that Work was given a record too large to batch, on the
 // framing goroutine with the framing Reader, whose value is streamed from
@@ -108,9 +142,12 @@ func (w *Worker) Keep(b []byte) []byte {
 const (
 	parallelBatchBytes   = 128 << 10
 	parallelBatchRecords = 4096
-	parallelBufferSize   = 1 << 20
 	parallelMaxBatches   = 64
 )
+
+// parallelBufferSize is the framing Reader's least buffer size; a
+// variable so that tests can make every value "large".
+var parallelBufferSize = 1 << 20
 
 // ReadParallel reads every remaining record of r (a Reader from NewReader,
 // not yet past its last record) as described above: Framing for each
@@ -190,6 +227,13 @@ type parBatch[T any] struct {
 	valkeyVer string
 	size      int64 // the input's size, as the framing Reader knows it
 
+	// A part of a large value (see ParallelHandler.Split): buf holds
+	// partCount elements or nodes of partRec's value.
+	isPart    bool
+	part      ValuePart
+	partRec   Record
+	partCount uint64
+
 	results []T
 	arena   []byte // Worker.Keep
 	err     error  // the error that ended this batch, after results
@@ -217,6 +261,7 @@ func (b *parBatch[T]) reset() {
 		b.buf = nil // after a batch of unusually large records
 	}
 	b.buf, b.results, b.arena, b.n, b.err, b.barrier = b.buf[:0], b.results[:0], b.arena[:0], 0, nil, nil
+	b.isPart, b.partRec = false, Record{}
 }
 
 type parallelRun[T any] struct {
@@ -347,7 +392,13 @@ func (p *parallelRun[T]) frame(ctx context.Context) {
 			}
 		}
 		if end < 0 {
-			if !p.inline(rec) {
+			var ok bool
+			if start >= 0 && p.h.Split != nil && !p.o.Unordered && r.splittable() && p.h.Split(rec) {
+				ok = p.split(rec)
+			} else {
+				ok = p.inline(rec, nil)
+			}
+			if !ok {
 				return
 			}
 			continue
@@ -373,8 +424,10 @@ func (p *parallelRun[T]) frame(ctx context.Context) {
 }
 
 // inline runs Work on the framing goroutine for a record that could not
-// be batched, in its place in file order. It reports whether to go on.
-func (p *parallelRun[T]) inline(rec *Record) bool {
+// be batched, in its place in file order: the whole record, or with part
+// set the rest of its value, whose earlier parts went to the workers. It
+// reports whether to go on.
+func (p *parallelRun[T]) inline(rec *Record, part *ValuePart) bool {
 	p.flush()
 	if !p.o.Unordered {
 		// Wait until every earlier result has reached Sink.
@@ -395,8 +448,8 @@ func (p *parallelRun[T]) inline(rec *Record) bool {
 	if b == nil {
 		return false
 	}
-	w := &Worker{ID: p.workers, Reader: p.r, arena: &b.arena, inline: true}
-	if rec.Kind == KindKey {
+	w := &Worker{ID: p.workers, Reader: p.r, arena: &b.arena, inline: true, part: part}
+	if rec.Kind == KindKey && part == nil {
 		b.err = p.r.keepKey(rec)
 	}
 	if b.err != nil {
@@ -414,6 +467,72 @@ func (p *parallelRun[T]) inline(rec *Record) bool {
 	ok := b.err == nil
 	p.finished(b)
 	return ok
+}
+
+// split hands the value of rec, a key whose value is not wholly in the
+// buffer, to the workers in parts (see ParallelHandler.Split). It reports
+// whether to go on.
+func (p *parallelRun[T]) split(rec *Record) bool {
+	r := p.r
+	if err := r.keepKey(rec); err != nil {
+		p.fail(err)
+		return false
+	}
+	valueOff := r.in.offset()
+	if !r.frameCount() {
+		// The count is damaged or the value cannot be as long as it
+		// says: the sequential path reports it.
+		return p.inline(rec, nil)
+	}
+	p.flush()
+	for idx := 0; ; idx++ {
+		if p.stop.Load() {
+			return false
+		}
+		in := r.in
+		if in.err == nil && in.w-in.r < p.maxRecord {
+			in.fill(len(in.buf))
+		}
+		from, off := in.r, in.offset()
+		n := r.frameUnits(parallelBatchBytes)
+		last := r.val.remaining == 0
+		if n == 0 && !last {
+			// The next element does not fit in the look-ahead (or is
+			// damaged): stream the rest of the value here.
+			r.val.started, r.val.part, r.val.partCount = false, true, r.val.remaining
+			return p.inline(rec, &ValuePart{Index: idx, Last: true, ValueOffset: valueOff})
+		}
+		b := p.get()
+		if b == nil {
+			return false
+		}
+		b.isPart, b.partCount = true, n
+		b.part = ValuePart{Index: idx, Last: last, ValueOffset: valueOff}
+		b.partRec = *rec
+		b.arena = append(b.arena[:0], rec.Key...)
+		b.partRec.Key = b.arena[:len(rec.Key):len(rec.Key)]
+		b.partRec.KeyMeta = nil
+		if len(rec.KeyMeta) > 0 {
+			// The framing Reader reuses these once it moves on.
+			b.partRec.KeyMeta = make([]KeyMeta, len(rec.KeyMeta))
+			for i, m := range rec.KeyMeta {
+				b.partRec.KeyMeta[i] = KeyMeta{Class: m.Class, Raw: append([]byte(nil), m.Raw...)}
+			}
+		}
+		if b.buf == nil {
+			b.buf = make([]byte, 0, 2*parallelBatchBytes)
+		}
+		b.buf = append(b.buf, in.buf[from:in.r]...)
+		b.off, b.db, b.redisVer, b.valkeyVer, b.size = off, r.db, r.redisVer, r.valkeyVer, in.size
+		b.dialect, b.version = r.dialect, r.version
+		b.n = 1
+		p.cur = b
+		p.flush()
+		if last {
+			r.endValue()
+			return true
+		}
+	}
 }
 
 func (p *parallelRun[T]) runWorker(id int) {
@@ -436,6 +555,19 @@ func (p *parallelRun[T]) runBatch(w *Worker, b *parBatch[T]) {
 	rd := w.Reader
 	rd.dialect, rd.version = b.dialect, b.version
 	rd.startBatch(b.buf, b.off, b.size, b.db, b.redisVer, b.valkeyVer)
+	if b.isPart {
+		rd.startPart(&b.partRec, b.partCount)
+		w.part = &b.part
+		err := p.h.Work(w, &rd.rec, b.slot())
+		w.part = nil
+		if err != nil {
+			b.results = b.results[:len(b.results)-1]
+			b.err = err
+		} else {
+			b.err = rd.Skip()
+		}
+		return
+	}
 	for range b.n {
 		rec, err := rd.Next()
 		if err != nil {
@@ -517,6 +649,96 @@ func (r *Reader) frameValue() (int64, bool) {
 	in.r = look.r
 	r.endValue()
 	return in.offset(), true
+}
+
+// splittable reports whether the current key's value, not yet started,
+// is elements (or quicklist nodes) stored one after another behind a
+// count, which ReadParallel can hand out in parts.
+func (r *Reader) splittable() bool {
+	v := &r.val
+	if v.started || v.done {
+		return false
+	}
+	switch v.typ {
+	case typeList, typeSet, typeZSet, typeZSet2, typeHash, typeListQuicklist, typeListQuicklist2:
+		return true
+	}
+	return false
+}
+
+// frameCount reads the current value's count, if it lies in the buffered
+// input and the input can hold that many elements; otherwise it consumes
+// nothing and reports false.
+func (r *Reader) frameCount() bool {
+	in := r.in
+	if r.look == nil {
+		r.look = &input{}
+	}
+	look := r.look
+	*look = input{buf: in.buf, r: in.r, w: in.w, base: in.base, size: in.size, err: io.EOF, fixed: true}
+	r.in = look
+	n, err := r.readLen("a collection length")
+	r.in = in
+	if err != nil || !in.fits(n) || r.val.typ == typeHash && n > math.MaxUint64/2 {
+		return false
+	}
+	in.r = look.r
+	r.val.started, r.val.remaining = true, n
+	return true
+}
+
+// frameUnits passes over whole elements (quicklist nodes) of the current
+// value that lie in the buffered input, until more than limit bytes have
+// been passed or none is left, and returns how many. The bytes it passes
+// over stay buffered and are checksummed as if read.
+func (r *Reader) frameUnits(limit int) uint64 {
+	in, v := r.in, &r.val
+	look := r.look
+	*look = input{buf: in.buf, r: in.r, w: in.w, base: in.base, size: in.size, err: io.EOF, fixed: true}
+	r.in = look
+	var n uint64
+	for v.remaining > 0 && look.r-in.r < limit {
+		at := look.r
+		var err error
+		switch v.typ {
+		case typeList, typeSet, typeListQuicklist:
+			err = r.skipStrings(1, 0, "a collection element")
+		case typeHash:
+			err = r.skipStrings(2, 0, "a hash field or value")
+		case typeZSet2:
+			err = r.skipStrings(1, 8, "a sorted set member and score")
+		case typeZSet:
+			if _, err = r.skipString("a sorted set member"); err == nil {
+				_, err = r.readTextScore()
+			}
+		case typeListQuicklist2:
+			if _, err = r.readLen("a quicklist node container"); err == nil {
+				_, err = r.skipString("a quicklist node")
+			}
+		}
+		if err != nil {
+			look.r = at
+			break
+		}
+		v.remaining--
+		n++
+	}
+	r.in = in
+	in.r = look.r
+	return n
+}
+
+// startPart makes a batchReader, pointed at a part of a value by
+// startBatch, return rec as its current key, with a value of count
+// elements (or nodes): what Next would return for the key if its value
+// had only those.
+func (r *Reader) startPart(rec *Record, count uint64) {
+	meta := r.rec.KeyMeta[:0] // the Reader's own, as Next keeps it
+	r.rec = *rec
+	r.rec.KeyMeta = append(meta, rec.KeyMeta...)
+	r.inKey = true
+	r.val.reset(int(rec.RDBType))
+	r.val.part, r.val.partCount = true, count
 }
 
 // batchReader returns a Reader that decodes batches of r's records.

@@ -22,7 +22,7 @@ import (
 func describeRecord(r *rdb.Reader, rec *rdb.Record) (string, error) {
 	if rec.Kind != rdb.KindKey {
 		c := *rec
-		c.Key = nil // what the reused Record kept from an earlier key
+		c.Key, c.KeyMeta = nil, nil // what the reused Record kept from an earlier key
 		b, _ := json.Marshal(c)
 		return string(b), nil
 	}
@@ -43,7 +43,11 @@ func describeRecord(r *rdb.Reader, rec *rdb.Record) (string, error) {
 		}
 	}
 	v.Stream, v.Module = nil, nil
-	rb, _ := json.Marshal(rec) // after the value: Size is known
+	c := *rec
+	if len(c.KeyMeta) == 0 {
+		c.KeyMeta = nil // empty or nil, as the Reader last had it
+	}
+	rb, _ := json.Marshal(c) // after the value: Size is known
 	return fmt.Sprintf("%s %+v %s %s", rb, *v, stream, module), nil
 }
 

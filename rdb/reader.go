@@ -613,6 +613,15 @@ func (r *Reader) readTrailer() error {
 	return io.EOF
 }
 
+// readCount reads a collection's element or quicklist node count, or
+// takes the count of the part of a value being read (see startPart).
+func (r *Reader) readCount(what string) (uint64, error) {
+	if r.val.part {
+		return r.val.partCount, nil
+	}
+	return r.readLen(what)
+}
+
 // readLen reads an RDB length. what names the field for error messages.
 func (r *Reader) readLen(what string) (uint64, error) {
 	n, special, err := r.readLenOrSpecial(what)

@@ -145,11 +145,11 @@ func (r *Reader) shapePlain(s *Shape, o *ShapeOptions) error {
 			return err
 		}
 	}
-	n, err := r.readLen("a collection length")
+	n, err := r.readCount("a collection length")
 	if err != nil {
 		return err
 	}
-	if !r.in.fits(n) {
+	if !r.val.part && !r.in.fits(n) { // a part: checked for the whole value
 		return r.errorf(ErrCorrupt, "collection length %d exceeds the %d bytes left in the input", n, r.in.remaining())
 	}
 	s.Elements, s.LargestKnown = n, true
@@ -446,11 +446,11 @@ func (r *Reader) countInner() (count, largest uint64, err error) {
 
 func (r *Reader) shapeQuicklist(s *Shape, o *ShapeOptions) error {
 	v := &r.val
-	n, err := r.readLen("a quicklist node count")
+	n, err := r.readCount("a quicklist node count")
 	if err != nil {
 		return err
 	}
-	if !r.in.fits(n) {
+	if !r.val.part && !r.in.fits(n) {
 		return r.errorf(ErrCorrupt, "quicklist node count %d exceeds the input", n)
 	}
 	s.Nodes = n

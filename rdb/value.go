@@ -64,6 +64,12 @@ type valueState struct {
 	lazyInt bool
 
 	stream streamState
+
+	// part: the value is one part of a larger one, handed out by
+	// ReadParallel (see ParallelHandler.Split): partCount elements or
+	// quicklist nodes, whose count is not in the input.
+	part      bool
+	partCount uint64
 }
 
 func (v *valueState) reset(t int) {
@@ -73,6 +79,7 @@ func (v *valueState) reset(t int) {
 	v.remaining = 0
 	v.inner = innerNone
 	v.minExpire = 0
+	v.part = false
 	v.stream.reset()
 }
 
@@ -83,6 +90,9 @@ func (v *valueState) reset(t int) {
 func (r *Reader) Len() (n uint64, ok bool) {
 	if !r.inKey || r.val.started {
 		return 0, false
+	}
+	if r.val.part {
+		return r.val.partCount, true
 	}
 	switch r.val.typ {
 	case typeList, typeSet, typeZSet, typeZSet2, typeHash:

@@ -16,11 +16,11 @@ func (r *Reader) startElements() error {
 				return err
 			}
 		}
-		v.remaining, err = r.readLen("a collection length")
+		v.remaining, err = r.readCount("a collection length")
 		if err != nil {
 			return err
 		}
-		if !r.in.fits(v.remaining) {
+		if !v.part && !r.in.fits(v.remaining) { // a part: checked for the whole value
 			return r.errorf(ErrCorrupt, "collection length %d exceeds the %d bytes left in the input", v.remaining, r.in.remaining())
 		}
 	case typeHashListpackEx:

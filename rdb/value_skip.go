@@ -21,6 +21,10 @@ func (r *Reader) RawValue() ([]byte, error) {
 	if r.val.started || r.val.done {
 		return nil, r.errorf(ErrWrongType, "RawValue: part of the value was already read")
 	}
+	if r.val.part {
+		// Its elements are stored without the value's count.
+		return nil, r.errorf(ErrWrongType, "RawValue: the value was handed out in parts")
+	}
 	r.in.startTee()
 	err := r.finishValue()
 	r.val.str = r.in.stopTee(append(r.val.str[:0], r.rec.RDBType))
@@ -79,7 +83,7 @@ func (r *Reader) skipRest() error {
 				return err
 			}
 		}
-		if v.remaining, err = r.readLen("a collection length"); err != nil {
+		if v.remaining, err = r.readCount("a collection length"); err != nil {
 			return err
 		}
 	}
