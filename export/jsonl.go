@@ -143,6 +143,65 @@ func (j *JSONWriter) WriteSlotInfo(rec *rdb.Record) error {
 // returned) and consumes its value.
 func (j *JSONWriter) WriteKey(r *rdb.Reader, rec *rdb.Record) error {
 	w := j.w
+	mod, err := j.keyHead(r, rec)
+	if err != nil {
+		return err
+	}
+	switch rec.Type {
+	case rdb.TypeString:
+		var s []byte
+		if s, err = r.ReadString(); err == nil {
+			j.textField("value", s)
+			w.WriteString(`,"value_b64":`)
+			j.b64(s)
+		}
+	case rdb.TypeModule:
+		w.WriteString(`,"module":{"name":`)
+		j.text([]byte(mod.Name))
+		w.WriteString(`,"encver":`)
+		j.int(int64(mod.EncVer))
+		w.WriteString(`,"raw_b64":`)
+		j.b64(mod.Raw)
+		w.WriteByte('}')
+	case rdb.TypeStream:
+		err = j.stream(r)
+	default:
+		err = j.elements(r, rec.Type)
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteString("}\n")
+	return nil
+}
+
+// writePart writes one part of a key's value (see rdb.ParallelHandler.Split):
+// with the first, what WriteKey writes before the elements; with the last,
+// what it writes after them. first says whether no element of the value
+// has been written before this part; wrote reports whether this part
+// wrote one.
+func (j *JSONWriter) writePart(r *rdb.Reader, rec *rdb.Record, part *rdb.ValuePart, first bool) (wrote bool, err error) {
+	j.ttls = j.ttls[:0] // values handed out in parts have no field TTLs
+	if part.Index == 0 {
+		if _, err := j.keyHead(r, rec); err != nil {
+			return false, err
+		}
+		j.openElements(rec.Type)
+	}
+	if wrote, err = j.elementList(r, rec.Type, first); err != nil {
+		return wrote, err
+	}
+	if part.Last {
+		j.closeElements(rec.Type)
+		j.w.WriteString("}\n")
+	}
+	return wrote, nil
+}
+
+// keyHead writes a key's fields before its value; a module value's
+// header is read for its type name, and returned.
+func (j *JSONWriter) keyHead(r *rdb.Reader, rec *rdb.Record) (*rdb.ModuleValue, error) {
+	w := j.w
 	w.WriteString(`{"db":`)
 	j.int(int64(rec.DB))
 	j.textField("key", rec.Key)
@@ -154,7 +213,7 @@ func (j *JSONWriter) WriteKey(r *rdb.Reader, rec *rdb.Record) error {
 	if rec.Type == rdb.TypeModule {
 		var err error
 		if mod, err = r.Module(); err != nil {
-			return err
+			return nil, err
 		}
 		typeName = mod.Name
 	}
@@ -193,53 +252,41 @@ func (j *JSONWriter) WriteKey(r *rdb.Reader, rec *rdb.Record) error {
 		}
 		w.WriteByte(']')
 	}
-	var err error
-	switch rec.Type {
-	case rdb.TypeString:
-		var s []byte
-		if s, err = r.ReadString(); err == nil {
-			j.textField("value", s)
-			w.WriteString(`,"value_b64":`)
-			j.b64(s)
-		}
-	case rdb.TypeModule:
-		w.WriteString(`,"module":{"name":`)
-		j.text([]byte(mod.Name))
-		w.WriteString(`,"encver":`)
-		j.int(int64(mod.EncVer))
-		w.WriteString(`,"raw_b64":`)
-		j.b64(mod.Raw)
-		w.WriteByte('}')
-	case rdb.TypeStream:
-		err = j.stream(r)
-	default:
-		err = j.elements(r, rec.Type)
-	}
-	if err != nil {
-		return err
-	}
-	w.WriteString("}\n")
-	return nil
+	return mod, nil
 }
 
 func (j *JSONWriter) elements(r *rdb.Reader, t rdb.Type) error {
-	w := j.w
-	open, close := byte('['), byte(']')
-	if t == rdb.TypeHash {
-		open, close = '{', '}'
+	j.openElements(t)
+	if _, err := j.elementList(r, t, true); err != nil {
+		return err
 	}
-	w.WriteString(`,"value":`)
-	w.WriteByte(open)
+	j.closeElements(t)
+	return nil
+}
+
+// openElements starts a list, set, sorted set or hash value.
+func (j *JSONWriter) openElements(t rdb.Type) {
+	j.w.WriteString(`,"value":`)
+	if t == rdb.TypeHash {
+		j.w.WriteByte('{')
+	} else {
+		j.w.WriteByte('[')
+	}
 	j.ttls = j.ttls[:0]
-	first := true
+}
+
+// elementList writes the value's elements, each after a comma unless
+// first and it is the first; wrote reports whether it wrote one.
+func (j *JSONWriter) elementList(r *rdb.Reader, t rdb.Type, first bool) (wrote bool, err error) {
+	w := j.w
 	for e, err := range r.Elements() {
 		if err != nil {
-			return err
+			return wrote, err
 		}
 		if !first {
 			w.WriteByte(',')
 		}
-		first = false
+		first, wrote = false, true
 		switch t {
 		case rdb.TypeList, rdb.TypeSet:
 			j.b64(e.Member)
@@ -258,7 +305,18 @@ func (j *JSONWriter) elements(r *rdb.Reader, t rdb.Type) error {
 			}
 		}
 	}
-	w.WriteByte(close)
+	return wrote, nil
+}
+
+// closeElements ends the value openElements started, with its fields'
+// expiry times.
+func (j *JSONWriter) closeElements(t rdb.Type) {
+	w := j.w
+	if t == rdb.TypeHash {
+		w.WriteByte('}')
+	} else {
+		w.WriteByte(']')
+	}
 	if len(j.ttls) > 0 {
 		w.WriteString(`,"field_expire_at_ms":{`)
 		for i, f := range j.ttls {
@@ -271,7 +329,6 @@ func (j *JSONWriter) elements(r *rdb.Reader, t rdb.Type) error {
 		}
 		w.WriteByte('}')
 	}
-	return nil
 }
 
 func (j *JSONWriter) stream(r *rdb.Reader) error {

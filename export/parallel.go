@@ -8,20 +8,34 @@ import (
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
+// framingBufferSize is ReadParallel's buffer size (0: its default); tests
+// make it small to render most values in parts.
+var framingBufferSize = 0
+
 // jsonLine is one key rendered by a worker, and the error that cut it
-// short, if any (the sequential writer leaves such a line partial too).
+// short, if any (the sequential writer leaves such a line partial too);
+// or one part of a key's line, when its value was handed out in parts.
 type jsonLine struct {
 	line []byte
 	err  error
+
+	part  bool
+	last  bool // the value's last part
+	wrote bool // the part wrote an element
+	// comma: the line starts with the comma before the part's first
+	// element, which Sink drops when no earlier part wrote one.
+	comma bool
 }
 
 // WriteRecords writes every remaining key of r as WriteKey does, and
 // every slot info record as WriteSlotInfo does, in file order, with values
 // decoded and rendered on workers goroutines (0: runtime.GOMAXPROCS) by
 // rdb.ReadParallel. The output is byte for byte that of calling those for
-// each record, up to and including a partial line before an error. Keys too large to batch are written by streaming
-// their values, as WriteKey does; other lines are held in memory until
-// their turn.
+// each record, up to and including a partial line before an error. The
+// elements of a list, set, sorted set or hash too large to batch are
+// rendered in parts, a batch's worth each (the line's parts are held in
+// memory until their turn); other keys too large to batch are written by
+// streaming their values, as WriteKey does.
 func (j *JSONWriter) WriteRecords(ctx context.Context, r *rdb.Reader, workers int) error {
 	return j.WriteRecordsFiltered(ctx, r, workers, nil)
 }
@@ -39,14 +53,22 @@ func (j *JSONWriter) WriteRecordsFiltered(ctx context.Context, r *rdb.Reader, wo
 	}
 	// One per Worker.ID; each is used only by the goroutine of its ID.
 	rs := make([]*renderer, workers+1)
-	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers}, rdb.ParallelHandler[jsonLine]{
+	partWrote := false // an earlier part of the current value wrote an element
+	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers, BufferSize: framingBufferSize}, rdb.ParallelHandler[jsonLine]{
+		Split: func(*rdb.Record) bool { return true },
 		Work: func(w *rdb.Worker, rec *rdb.Record, out *jsonLine) error {
 			if rec.Kind != rdb.KindKey && rec.Kind != rdb.KindSlotInfo || keep != nil && rec.Kind == rdb.KindKey && !keep(rec) {
 				return nil
 			}
+			part := w.Part()
 			if w.Inline() {
-				// Every earlier line is out: stream this one.
-				out.err = j.writeRecord(w.Reader, rec)
+				// Every earlier line (and part) is out: stream this one.
+				if part != nil {
+					_, out.err = j.writePart(w.Reader, rec, part, !partWrote)
+					partWrote = false
+				} else {
+					out.err = j.writeRecord(w.Reader, rec)
+				}
 				return nil
 			}
 			rd := rs[w.ID]
@@ -55,14 +77,28 @@ func (j *JSONWriter) WriteRecordsFiltered(ctx context.Context, r *rdb.Reader, wo
 				rd.jw = NewJSONWriter(&rd.buf)
 				rs[w.ID] = rd
 			}
-			err := rd.jw.writeRecord(w.Reader, rec)
+			var err error
+			if part != nil {
+				out.part, out.last = true, part.Last
+				out.wrote, err = rd.jw.writePart(w.Reader, rec, part, part.Index == 0)
+				out.comma = out.wrote && part.Index > 0
+			} else {
+				err = rd.jw.writeRecord(w.Reader, rec)
+			}
 			rd.jw.Flush()
 			out.line, out.err = w.Keep(rd.buf.Bytes()), err
 			rd.buf.Reset()
 			return nil
 		},
 		Sink: func(l *jsonLine) error {
-			j.w.Write(l.line)
+			line := l.line
+			if l.part {
+				if l.comma && !partWrote {
+					line = line[1:]
+				}
+				partWrote = (partWrote || l.wrote) && !l.last
+			}
+			j.w.Write(line)
 			return l.err
 		},
 	})

@@ -14,10 +14,10 @@ import (
 )
 
 // dumpSequential is what "rdbtool dump" printed before WriteKeys.
-func dumpSequential(data []byte) ([]byte, string) {
+func dumpSequential(data []byte, opts ...rdb.Option) ([]byte, string) {
 	var out bytes.Buffer
 	j := NewJSONWriter(&out)
-	r := rdb.NewReader(bytes.NewReader(data))
+	r := rdb.NewReader(bytes.NewReader(data), opts...)
 	var err error
 	for {
 		var rec *rdb.Record
@@ -41,19 +41,19 @@ func dumpSequential(data []byte) ([]byte, string) {
 	return out.Bytes(), fmt.Sprint(err)
 }
 
-func dumpParallel(data []byte, workers int) ([]byte, string) {
+func dumpParallel(data []byte, workers int, opts ...rdb.Option) ([]byte, string) {
 	var out bytes.Buffer
 	j := NewJSONWriter(&out)
-	err := j.WriteRecords(context.Background(), rdb.NewReader(bytes.NewReader(data)), workers)
+	err := j.WriteRecords(context.Background(), rdb.NewReader(bytes.NewReader(data), opts...), workers)
 	j.Flush()
 	return out.Bytes(), fmt.Sprint(err)
 }
 
-func compareDumps(t *testing.T, name string, data []byte) {
+func compareDumps(t *testing.T, name string, data []byte, opts ...rdb.Option) {
 	t.Helper()
-	want, wantErr := dumpSequential(data)
+	want, wantErr := dumpSequential(data, opts...)
 	for _, w := range []int{1, 2, 8} {
-		got, gotErr := dumpParallel(data, w)
+		got, gotErr := dumpParallel(data, w, opts...)
 		if gotErr != wantErr {
 			t.Fatalf("%s, %d workers: error %s, sequential %s", name, w, gotErr, wantErr)
 		}
@@ -108,4 +108,29 @@ func TestWriteRecordsLargeValue(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareDumps(t, "large value", buf.Bytes())
+}
+
+// With a 4 KiB framing buffer, every collection over 1 KiB is rendered in
+// parts on the workers (or, past an element larger than the look-ahead,
+// streamed): the output is still byte for byte the sequential one, on
+// every corpus file and cut short anywhere.
+func TestWriteRecordsInPartsIdentical(t *testing.T) {
+	defer func(n int) { framingBufferSize = n }(framingBufferSize)
+	framingBufferSize = 4096
+	small := rdb.WithBufferSize(4096) // the encoding of some one-node quicklists depends on it
+	for _, f := range corpustest.Files(t) {
+		data, err := os.ReadFile(f.RDB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareDumps(t, f.Name, data, small)
+	}
+	p := filepath.Join(corpustest.Root(), "testdata", "corpus", "redis-7.4.1", "main.rdb")
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 0; n < len(data); n += len(data) / 25 {
+		compareDumps(t, fmt.Sprintf("truncated at %d", n), data[:n], small)
+	}
 }

@@ -15,12 +15,3 @@ var CRC16 = crc16
 // of KeyEncoder and WriteEncoded.
 func StatsSinceForTest(s, before WriterStats) WriterStats { return s.since(before) }
 func AddStatsForTest(s *WriterStats, d WriterStats)       { s.add(d) }
-
-// SetParallelBufferSize sets ReadParallel's least framing buffer size, so
-// that tests with a small WithBufferSize see values handed out in parts;
-// it returns the previous size.
-func SetParallelBufferSize(n int) int {
-	old := parallelBufferSize
-	parallelBufferSize = n
-	return old
-}

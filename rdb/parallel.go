@@ -44,6 +44,11 @@ type ParallelOptions struct {
 	// KeysOnly calls Work, and so Sink, for key records only. The other
 	// records are still framed, checked and given to Framing.
 	KeysOnly bool
+	// BufferSize is the framing Reader's least buffer size (0: 1 MiB,
+	// at least 4 KiB); records over a quarter of it may not be batched
+	// (see ParallelHandler.Split). Smaller buffers batch fewer records,
+	// which tests use to reach those paths with small files.
+	BufferSize int
 }
 
 // ParallelHandler holds what ReadParallel calls. Framing, Sink and
@@ -145,9 +150,8 @@ const (
 	parallelMaxBatches   = 64
 )
 
-// parallelBufferSize is the framing Reader's least buffer size; a
-// variable so that tests can make every value "large".
-var parallelBufferSize = 1 << 20
+// parallelBufferSize is the framing Reader's least buffer size by default.
+const parallelBufferSize = 1 << 20
 
 // ReadParallel reads every remaining record of r (a Reader from NewReader,
 // not yet past its last record) as described above: Framing for each
@@ -165,8 +169,13 @@ func ReadParallel[T any](ctx context.Context, r *Reader, o ParallelOptions, h Pa
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	if in := r.in; in.w == 0 && len(in.buf) < parallelBufferSize {
-		in.buf, in.spare = make([]byte, parallelBufferSize), nil
+	bufSize := o.BufferSize
+	if bufSize <= 0 {
+		bufSize = parallelBufferSize
+	}
+	bufSize = max(bufSize, 4096)
+	if in := r.in; in.w == 0 && len(in.buf) != bufSize && (len(in.buf) < bufSize || o.BufferSize > 0) {
+		in.buf, in.spare = make([]byte, bufSize), nil
 	}
 	nb := min(workers+4, parallelMaxBatches)
 	p := &parallelRun[T]{
