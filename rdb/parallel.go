@@ -99,6 +99,9 @@ type ParallelHandler[T any] struct {
 type ValuePart struct {
 	Index int  // 0 for the first part
 	Last  bool // no part of this value follows
+	// Count is the whole value's element count as stored (quicklists:
+	// its node count), for writers that need it before the elements.
+	Count uint64
 	// ValueOffset is the file offset of the value's first byte (its
 	// count), for working out the whole value's stored size once the last
 	// part has been read.
@@ -494,6 +497,7 @@ func (p *parallelRun[T]) split(rec *Record) bool {
 		return p.inline(rec, nil)
 	}
 	p.flush()
+	count := r.val.remaining
 	for idx := 0; ; idx++ {
 		if p.stop.Load() {
 			return false
@@ -509,14 +513,14 @@ func (p *parallelRun[T]) split(rec *Record) bool {
 			// The next element does not fit in the look-ahead (or is
 			// damaged): stream the rest of the value here.
 			r.val.started, r.val.part, r.val.partCount = false, true, r.val.remaining
-			return p.inline(rec, &ValuePart{Index: idx, Last: true, ValueOffset: valueOff})
+			return p.inline(rec, &ValuePart{Index: idx, Last: true, ValueOffset: valueOff, Count: count})
 		}
 		b := p.get()
 		if b == nil {
 			return false
 		}
 		b.isPart, b.partCount = true, n
-		b.part = ValuePart{Index: idx, Last: last, ValueOffset: valueOff}
+		b.part = ValuePart{Index: idx, Last: last, ValueOffset: valueOff, Count: count}
 		b.partRec = *rec
 		b.arena = append(b.arena[:0], rec.Key...)
 		b.partRec.Key = b.arena[:len(rec.Key):len(rec.Key)]

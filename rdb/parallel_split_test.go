@@ -61,6 +61,9 @@ func readSplit(data []byte, workers, bufSize int, opts ...rdb.Option) (out []str
 		Split: func(rec *rdb.Record) bool { return true },
 		Work: func(w *rdb.Worker, rec *rdb.Record, out *splitResult) (err error) {
 			if p := w.Part(); p != nil {
+				if n, ok := w.Reader.Len(); ok && p.Count < n {
+					return fmt.Errorf("part of %d elements in a value of %d", n, p.Count)
+				}
 				c := *p
 				out.part = &c
 				if p.Index > 0 && p.Last && w.Inline() {
