@@ -132,6 +132,19 @@ func (in *input) rotate() bool {
 	return true
 }
 
+// grow makes buf at least n bytes long, keeping what it holds where it
+// is: for peeks larger than a small buffer (quicklist2Encoding), so that
+// what the Reader reports does not depend on its buffer size.
+func (in *input) grow(n int) {
+	if n <= len(in.buf) || in.fixed {
+		return
+	}
+	in.waitCRC() // the spare buffer may still be checksummed
+	nb := make([]byte, n)
+	copy(nb, in.buf[:in.w])
+	in.buf, in.spare = nb, nil
+}
+
 // fill makes at least n bytes (n <= len(buf)) available in buf[r:w].
 func (in *input) fill(n int) error {
 	if in.w-in.r >= n {

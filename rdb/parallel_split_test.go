@@ -123,11 +123,6 @@ func readWhole(data []byte, opts ...rdb.Option) ([]string, error) {
 // returns how many values were split.
 func compareSplit(t *testing.T, name string, data []byte, workers, bufSize int, opts ...rdb.Option) (split, inlineRest int) {
 	t.Helper()
-	if bufSize > 0 {
-		// Readers with a 4 KiB buffer name some one-node quicklists
-		// "quicklist" rather than "listpack": they cannot peek the node.
-		opts = append(opts, rdb.WithBufferSize(bufSize))
-	}
 	want, wantErr := readWhole(data, opts...)
 	got, split, inlineRest, gotErr := readSplit(data, workers, bufSize, opts...)
 	if errText(gotErr) != errText(wantErr) {

@@ -271,6 +271,7 @@ func (r *Reader) quicklist2Encoding() string {
 	if p[2]>>6 == 1 {
 		hdr = 2
 	}
+	r.in.grow(2 + hdr + int(size))
 	node := r.in.peek(2 + hdr + int(size))
 	if len(node) < 2+hdr+int(size) {
 		return "quicklist"
