@@ -256,6 +256,37 @@ func needsElements(t rdb.Type, enc string) bool {
 	return false
 }
 
+// partSums is what the element and node callbacks gathered from one
+// part of a value read in parts (rdb.ParallelHandler.Split).
+type partSums struct {
+	elem, elemTTL            uint64
+	nodeSum, lastNode, nodes uint64
+	nodeSizes                [][2]uint64
+}
+
+// sums returns what the callbacks gathered since begin.
+func (e *estimator) sums() partSums {
+	return partSums{e.elem, e.elemTTL, e.nodeSum, e.lastNode, e.nodes, slices.Clone(e.nodeSizes)}
+}
+
+// addPart folds in the sums of the value's next part, as if the
+// callbacks had seen its elements and nodes after the earlier parts'.
+// Linked lists packed into quicklist nodes (listToQL) cannot be summed
+// up in parts: the packing carries over from element to element.
+func (e *estimator) addPart(p *partSums) {
+	e.elem += p.elem
+	e.elemTTL += p.elemTTL
+	if p.nodes > 0 {
+		if e.nodes > 0 {
+			e.nodeSum += e.m.u(e.lastNode)
+		}
+		e.nodeSum += p.nodeSum
+		e.lastNode = p.lastNode
+		e.nodes += p.nodes
+	}
+	e.nodeSizes = append(e.nodeSizes, p.nodeSizes...)
+}
+
 // begin prepares for a key; it returns the shape options to pass to
 // ReadShape.
 func (e *estimator) begin(t rdb.Type, enc string, deep bool) rdb.ShapeOptions {

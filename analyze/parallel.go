@@ -13,6 +13,10 @@ import (
 // worker, so that tests can compare it with the sequential scan.
 var alwaysPipeline = false
 
+// framingBufferSize is the parallel engine's buffer size (0: its
+// default); tests make it small so that most values are read in parts.
+var framingBufferSize = 0
+
 // scanWorkers returns how many workers a scan with Options.Jobs = jobs
 // runs beside its framing goroutine, 0 for the sequential scan.
 func scanWorkers(jobs int) int {
@@ -34,6 +38,26 @@ type scanResult struct {
 
 	resize          bool // a resize-db hint (for the load prediction)
 	dbSize, expSize uint64
+
+	// A part of a value read in parts: its shape and sums; with the
+	// first, the record; with the last, where the value ends.
+	part     *rdb.ValuePart
+	partRec  *rdb.Record
+	shape    rdb.Shape
+	sums     partSums
+	valueEnd int64
+}
+
+// rdbTypeLinkedList is the type byte of a list stored element by element
+// (Redis before 3.2), which the reader calls "linkedlist".
+const rdbTypeLinkedList = 1
+
+// partialKey gathers a value's parts on the sink goroutine.
+type partialKey struct {
+	rec   rdb.Record
+	key   []byte
+	shape rdb.Shape
+	est   *estimator
 }
 
 // scanWorker is one worker's estimator and scratch shape.
@@ -54,7 +78,22 @@ func scanFileParallel(ctx context.Context, r *rdb.Reader, o scanOptions, workers
 		framed  = FileMeta{Aux: map[string]string{}}
 		first   *estimator // the file's estimator, fixed at its first key
 		perWork = make([]*scanWorker, workers+1)
+		pending partialKey // the value whose parts are reaching the sink
 	)
+	// One estimator per worker (and one for the sink's sums of parts):
+	// the model is read-only; each has its own state around it.
+	estimatorLike := func(f *estimator) *estimator {
+		e := newEstimator(f.m)
+		e.compressDepth, e.zipNodes = f.compressDepth, f.zipNodes
+		return e
+	}
+	// keep is what the sink does with a measured key.
+	keep := func(k *Key, alloc uint64, sharedInt bool) error {
+		if o.load != nil {
+			o.load.key(meta, k, alloc, sharedInt)
+		}
+		return fn(k)
+	}
 	h := rdb.ParallelHandler[scanResult]{
 		Framing: func(rec *rdb.Record) error {
 			switch rec.Kind {
@@ -81,12 +120,11 @@ func scanFileParallel(ctx context.Context, r *rdb.Reader, o scanOptions, workers
 				}
 				sw := perWork[w.ID]
 				if sw == nil {
-					// The model is read-only; each worker has its own
-					// estimator state around it.
-					e := newEstimator(first.m)
-					e.compressDepth, e.zipNodes = first.compressDepth, first.zipNodes
-					sw = &scanWorker{est: e}
+					sw = &scanWorker{est: estimatorLike(first)}
 					perWork[w.ID] = sw
+				}
+				if part := w.Part(); part != nil {
+					return measurePart(w, sw, rec, part, o, res)
 				}
 				mu, sharedInt, err := sw.est.measure(w.Reader, rec, &sw.shape, o.deep, o.gate, o.load != nil, &res.k)
 				if err != nil {
@@ -110,15 +148,30 @@ func scanFileParallel(ctx context.Context, r *rdb.Reader, o scanOptions, workers
 					o.load.resize(res.k.DB, res.dbSize, res.expSize)
 				}
 			case res.isKey:
-				if o.load != nil {
-					o.load.key(meta, &res.k, res.alloc, res.sharedInt)
+				return keep(&res.k, res.alloc, res.sharedInt)
+			case res.part != nil:
+				if pending.est == nil {
+					pending.est = estimatorLike(first)
 				}
-				return fn(&res.k)
+				if !pending.add(res, o.deep) {
+					return nil
+				}
+				k, alloc, ok := pending.finish(o)
+				if !ok {
+					return nil
+				}
+				return keep(k, alloc, false)
 			}
 			return nil
 		},
+		// A linked list loaded by a version that keeps lists in
+		// quicklists is packed element by element: its estimate cannot
+		// be summed up from parts.
+		Split: func(rec *rdb.Record) bool {
+			return rec.RDBType != rdbTypeLinkedList || !first.m.quicklistOnly()
+		},
 	}
-	err := rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers}, h)
+	err := rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers, BufferSize: framingBufferSize}, h)
 	if err == nil && first == nil {
 		newFileEstimator(r, o, &framed)
 	}
@@ -128,4 +181,56 @@ func scanFileParallel(ctx context.Context, r *rdb.Reader, o scanOptions, workers
 	}
 	meta.Bytes = r.Offset()
 	return nil
+}
+
+// measurePart reads one part of a value handed out in parts into res:
+// its shape and the estimator's sums, the record with the first part and
+// where the value ends with the last.
+func measurePart(w *rdb.Worker, sw *scanWorker, rec *rdb.Record, part *rdb.ValuePart, o scanOptions, res *scanResult) error {
+	if _, err := sw.est.readShape(w.Reader, rec, &res.shape, o.deep, o.gate, false); err != nil {
+		return err
+	}
+	res.part, res.sums = part, sw.est.sums()
+	if part.Index == 0 {
+		c := *rec
+		c.Key, c.KeyMeta = w.Keep(rec.Key), nil
+		res.partRec = &c
+	}
+	if part.Last {
+		res.valueEnd = w.Reader.Offset()
+	}
+	return nil
+}
+
+// add folds a part into the key; it reports whether it was the last.
+func (pk *partialKey) add(res *scanResult, deep bool) bool {
+	if res.part.Index == 0 {
+		pk.rec = *res.partRec
+		pk.key = append(pk.key[:0], pk.rec.Key...)
+		pk.rec.Key = pk.key
+		pk.shape = res.shape
+		pk.est.begin(pk.rec.Type, pk.rec.Encoding, deep)
+	} else {
+		pk.shape.Add(&res.shape)
+	}
+	pk.est.addPart(&res.sums)
+	if !res.part.Last {
+		return false
+	}
+	pk.shape.StoredBytes = res.valueEnd - res.part.ValueOffset
+	return true
+}
+
+// finish estimates the key whose last part was added, as the workers
+// estimate a whole key; ok is false when --min-bytes drops it.
+func (pk *partialKey) finish(o scanOptions) (k *Key, alloc uint64, ok bool) {
+	k = &Key{}
+	mu := pk.est.estimate(&pk.rec, &pk.shape, k)
+	if o.loaded {
+		k.Bytes = uint64(int64(mu) + pk.est.loadDelta)
+	}
+	if k.Bytes < o.minBytes {
+		return nil, 0, false
+	}
+	return k, pk.est.allocated(mu), true
 }

@@ -59,6 +59,20 @@ func scanOutputs(t *testing.T, path string, jobs int) []byte {
 // one goroutine and on the parallel engine with 1, 2 and 8 workers, for
 // every corpus file.
 func TestParallelScanIdenticalOnCorpus(t *testing.T) {
+	testScanIdenticalOnCorpus(t)
+}
+
+// With a 4 KiB framing buffer every collection over 1 KiB is measured in
+// parts (their shapes and element sums added up on the sink goroutine),
+// or past an element larger than the look-ahead on the framing goroutine:
+// the reports stay byte-identical.
+func TestParallelScanInPartsIdenticalOnCorpus(t *testing.T) {
+	defer func(n int) { framingBufferSize = n }(framingBufferSize)
+	framingBufferSize = 4096
+	testScanIdenticalOnCorpus(t)
+}
+
+func testScanIdenticalOnCorpus(t *testing.T) {
 	var paths []string
 	for _, f := range corpustest.Files(t) {
 		paths = append(paths, f.RDB)

@@ -203,6 +203,34 @@ func (meta *FileMeta) add(rec *rdb.Record) {
 // whether the value is a shared integer object (which takes reading
 // int-encoded strings).
 func (est *estimator) measure(r *rdb.Reader, rec *rdb.Record, s *rdb.Shape, deep bool, gate *deepGate, ints bool, kp *Key) (mu uint64, sharedInt bool, err error) {
+	if sharedInt, err = est.readShape(r, rec, s, deep, gate, ints); err != nil {
+		return 0, false, err
+	}
+	return est.estimate(rec, s, kp), sharedInt, nil
+}
+
+// estimate fills kp from the key's record and shape, read by readShape
+// (or a value's parts', summed up), and returns its MEMORY USAGE figure.
+func (est *estimator) estimate(rec *rdb.Record, s *rdb.Shape, kp *Key) (mu uint64) {
+	enc := rec.Encoding
+	*kp = Key{
+		DB: rec.DB, Key: rec.Key, Type: rec.Type.String(), Encoding: enc,
+		Elements: s.Elements, Largest: s.Largest, LargestKnown: s.LargestKnown,
+		ExpireAt: rec.ExpireAt, Freq: rec.Freq, Idle: rec.Idle,
+		StoredBytes: s.StoredBytes, FieldTTLs: s.FieldTTLs,
+	}
+	if rec.Type == rdb.TypeModule {
+		kp.Module = s.Module.Name
+		kp.Type = s.Module.Name
+	}
+	mu = est.finish(rec, s)
+	kp.Bytes = mu
+	return mu
+}
+
+// readShape reads the value of rec into s, with the estimator's element
+// and node callbacks; sharedInt as for measure.
+func (est *estimator) readShape(r *rdb.Reader, rec *rdb.Record, s *rdb.Shape, deep bool, gate *deepGate, ints bool) (sharedInt bool, err error) {
 	enc := rec.Encoding
 	shapeOpts := est.begin(rec.Type, enc, deep)
 	if !deep && gate != nil {
@@ -225,27 +253,15 @@ func (est *estimator) measure(r *rdb.Reader, rec *rdb.Record, s *rdb.Shape, deep
 		start := r.Offset()
 		v, err := r.ReadString()
 		if err != nil {
-			return 0, false, err
+			return false, err
 		}
 		n, _ := strconv.ParseInt(string(v), 10, 64)
 		sharedInt = n >= 0 && n < sharedIntegers
 		*s = rdb.Shape{StringLen: uint64(len(v)), Elements: 1, Largest: uint64(len(v)), LargestKnown: true, StoredBytes: r.Offset() - start}
 	} else if err := r.ReadShapeInto(s, &shapeOpts); err != nil {
-		return 0, false, err
+		return false, err
 	}
-	*kp = Key{
-		DB: rec.DB, Key: rec.Key, Type: rec.Type.String(), Encoding: enc,
-		Elements: s.Elements, Largest: s.Largest, LargestKnown: s.LargestKnown,
-		ExpireAt: rec.ExpireAt, Freq: rec.Freq, Idle: rec.Idle,
-		StoredBytes: s.StoredBytes, FieldTTLs: s.FieldTTLs,
-	}
-	if rec.Type == rdb.TypeModule {
-		kp.Module = s.Module.Name
-		kp.Type = s.Module.Name
-	}
-	mu = est.finish(rec, s)
-	kp.Bytes = mu
-	return mu, sharedInt, nil
+	return sharedInt, nil
 }
 
 // functionName returns a library's name: the name= of its shebang line,

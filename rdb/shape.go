@@ -61,6 +61,25 @@ type ShapeOptions struct {
 	Node func(size, count, stored uint64, compressed bool)
 }
 
+// Add folds in the shape of the next part of the same value, for values
+// read in parts (ParallelHandler.Split): counts and sizes add up, Largest
+// is the larger. StoredBytes adds up the parts' bytes, which leave out the
+// value's own count; the whole value's is its end offset less
+// ValuePart.ValueOffset.
+func (s *Shape) Add(part *Shape) {
+	s.StoredBytes += part.StoredBytes
+	s.Elements += part.Elements
+	s.StringLen += part.StringLen
+	s.BlobBytes += part.BlobBytes
+	s.Nodes += part.Nodes
+	s.CompressedNodes += part.CompressedNodes
+	s.PlainNodes += part.PlainNodes
+	s.ElementBytes += part.ElementBytes
+	s.Largest = max(s.Largest, part.Largest)
+	s.LargestKnown = s.LargestKnown && part.LargestKnown
+	s.FieldTTLs += part.FieldTTLs
+}
+
 // ReadShape consumes the current value and describes its storage.
 func (r *Reader) ReadShape(opts ShapeOptions) (*Shape, error) {
 	s := &Shape{}
