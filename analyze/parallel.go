@@ -39,10 +39,15 @@ type scanResult struct {
 	resize          bool // a resize-db hint (for the load prediction)
 	dbSize, expSize uint64
 
-	// A part of a value read in parts: its shape and sums; with the
-	// first, the record; with the last, where the value ends.
+	part *partResult // a part of a value read in parts
+}
+
+// partResult is what a worker makes of a part of a value: its shape and
+// sums; with the first part the record, with the last where the value
+// ends. Apart from scanResult, which every record zeroes.
+type partResult struct {
 	part     *rdb.ValuePart
-	partRec  *rdb.Record
+	rec      *rdb.Record
 	shape    rdb.Shape
 	sums     partSums
 	valueEnd int64
@@ -153,7 +158,7 @@ func scanFileParallel(ctx context.Context, r *rdb.Reader, o scanOptions, workers
 				if pending.est == nil {
 					pending.est = estimatorLike(first)
 				}
-				if !pending.add(res, o.deep) {
+				if !pending.add(res.part, o.deep) {
 					return nil
 				}
 				k, alloc, ok := pending.finish(o)
@@ -187,25 +192,27 @@ func scanFileParallel(ctx context.Context, r *rdb.Reader, o scanOptions, workers
 // its shape and the estimator's sums, the record with the first part and
 // where the value ends with the last.
 func measurePart(w *rdb.Worker, sw *scanWorker, rec *rdb.Record, part *rdb.ValuePart, o scanOptions, res *scanResult) error {
-	if _, err := sw.est.readShape(w.Reader, rec, &res.shape, o.deep, o.gate, false); err != nil {
+	pr := &partResult{part: part}
+	if _, err := sw.est.readShape(w.Reader, rec, &pr.shape, o.deep, o.gate, false); err != nil {
 		return err
 	}
-	res.part, res.sums = part, sw.est.sums()
+	pr.sums = sw.est.sums()
 	if part.Index == 0 {
 		c := *rec
 		c.Key, c.KeyMeta = w.Keep(rec.Key), nil
-		res.partRec = &c
+		pr.rec = &c
 	}
 	if part.Last {
-		res.valueEnd = w.Reader.Offset()
+		pr.valueEnd = w.Reader.Offset()
 	}
+	res.part = pr
 	return nil
 }
 
 // add folds a part into the key; it reports whether it was the last.
-func (pk *partialKey) add(res *scanResult, deep bool) bool {
+func (pk *partialKey) add(res *partResult, deep bool) bool {
 	if res.part.Index == 0 {
-		pk.rec = *res.partRec
+		pk.rec = *res.rec
 		pk.key = append(pk.key[:0], pk.rec.Key...)
 		pk.rec.Key = pk.key
 		pk.shape = res.shape

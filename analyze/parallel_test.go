@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -101,6 +103,17 @@ func testScanIdenticalOnCorpus(t *testing.T) {
 				}
 				t.Fatalf("%s, %d workers: output differs at byte %d:\n parallel   %.300q\n sequential %.300q", p, jobs, i, got[max(i-80, 0):], want[max(i-80, 0):])
 			}
+		}
+	}
+}
+
+// isSharedInt agrees with parsing the number, on the canonical decimal
+// texts int-encoded strings have.
+func TestIsSharedInt(t *testing.T) {
+	for _, n := range []int64{-10001, -1, 0, 1, 9, 10, 99, 9999, 10000, 10001, 99999, 100000, 1 << 40, math.MinInt64, math.MaxInt64} {
+		v := strconv.AppendInt(nil, n, 10)
+		if got, want := isSharedInt(v), n >= 0 && n < sharedIntegers; got != want {
+			t.Errorf("isSharedInt(%s) = %v, want %v", v, got, want)
 		}
 	}
 }

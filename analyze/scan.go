@@ -255,8 +255,7 @@ func (est *estimator) readShape(r *rdb.Reader, rec *rdb.Record, s *rdb.Shape, de
 		if err != nil {
 			return false, err
 		}
-		n, _ := strconv.ParseInt(string(v), 10, 64)
-		sharedInt = n >= 0 && n < sharedIntegers
+		sharedInt = isSharedInt(v)
 		*s = rdb.Shape{StringLen: uint64(len(v)), Elements: 1, Largest: uint64(len(v)), LargestKnown: true, StoredBytes: r.Offset() - start}
 	} else if err := r.ReadShapeInto(s, &shapeOpts); err != nil {
 		return false, err
@@ -344,4 +343,21 @@ func ScanKeys(ctx context.Context, r *rdb.Reader, opts Options, fn func(*Key) er
 	var meta FileMeta
 	err := scanFile(ctx, r, scanOptions{allocator: opts.Allocator, version: opts.ServerVersion, deep: opts.Deep, listCompressDepth: opts.ListCompressDepth, jobs: opts.Jobs, filter: opts.Filter, minBytes: opts.MinBytes}, &meta, fn)
 	return &meta, err
+}
+
+// isSharedInt reports whether v, the text of an int-encoded string (so
+// canonical decimal), is one of the integers a server keeps shared
+// objects for: 0 to sharedIntegers-1.
+func isSharedInt(v []byte) bool {
+	if len(v) == 0 || len(v) > 5 || v[0] == '-' {
+		return false
+	}
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n < sharedIntegers
 }

@@ -647,11 +647,7 @@ func (r *Reader) frameValue() (int64, bool) {
 		return 0, false
 	}
 	in := r.in
-	if r.look == nil {
-		r.look = &input{}
-	}
-	look := r.look
-	*look = input{buf: in.buf, r: in.r, w: in.w, base: in.base, size: in.size, err: io.EOF, fixed: true}
+	look := r.lookAhead()
 	r.in = look
 	err := r.skipRest()
 	r.in = in
@@ -684,11 +680,7 @@ func (r *Reader) splittable() bool {
 // nothing and reports false.
 func (r *Reader) frameCount() bool {
 	in := r.in
-	if r.look == nil {
-		r.look = &input{}
-	}
-	look := r.look
-	*look = input{buf: in.buf, r: in.r, w: in.w, base: in.base, size: in.size, err: io.EOF, fixed: true}
+	look := r.lookAhead()
 	r.in = look
 	n, err := r.readLen("a collection length")
 	r.in = in
@@ -706,8 +698,7 @@ func (r *Reader) frameCount() bool {
 // over stay buffered and are checksummed as if read.
 func (r *Reader) frameUnits(limit int) uint64 {
 	in, v := r.in, &r.val
-	look := r.look
-	*look = input{buf: in.buf, r: in.r, w: in.w, base: in.base, size: in.size, err: io.EOF, fixed: true}
+	look := r.lookAhead()
 	r.in = look
 	var n uint64
 	for v.remaining > 0 && look.r-in.r < limit {
@@ -752,6 +743,24 @@ func (r *Reader) startPart(rec *Record, count uint64) {
 	r.inKey = true
 	r.val.reset(int(rec.RDBType))
 	r.val.part, r.val.partCount = true, count
+}
+
+// lookAhead returns r.look set over the bytes buffered in r.in, as a
+// fixed input whose end is the end of the buffered bytes. Only the
+// fields a fixed input uses are set: this runs for every record framed,
+// and a whole-struct assignment (with its pointer write barriers) was a
+// third of the framing goroutine's time.
+func (r *Reader) lookAhead() *input {
+	in, look := r.in, r.look
+	if look == nil {
+		look = &input{err: io.EOF, fixed: true}
+		r.look = look
+	}
+	if len(look.buf) != len(in.buf) || &look.buf[0] != &in.buf[0] {
+		look.buf = in.buf
+	}
+	look.r, look.w, look.base, look.size = in.r, in.w, in.base, in.size
+	return look
 }
 
 // batchReader returns a Reader that decodes batches of r's records.
