@@ -64,7 +64,10 @@
 // the CRC-64) on one goroutine and workers that decode them from copies of
 // their bytes, each with a Reader of its own, handing results to a sink in
 // file order. Records, offsets and errors are those the sequential path
-// gives; a record too large to batch is streamed on the framing goroutine.
+// gives; a record too large to batch is streamed on the framing goroutine,
+// or, when the handler's Split allows, a large list, set, sorted set or
+// hash goes to the workers in parts (runs of its elements) that the sink
+// puts together.
 // KeyEncoder and Writer.WriteEncoded let workers re-encode keys for a
 // Writer that writes them in order.
 //

@@ -83,3 +83,58 @@ func ExampleWriter_PrefetchKeys() {
 	// b: refused false
 	// a: refused true
 }
+
+// Count elements again, letting large collections go to the workers in
+// parts: each part is an ordinary value holding a run of the elements,
+// and Sink adds the parts up. (A 4 KiB buffer makes every collection over
+// 1 KiB large; the default buffer is 1 MiB.)
+func ExampleParallelHandler_split() {
+	f, err := os.Open("../testdata/corpus/redis-7.0.15/main.rdb")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	r := rdb.NewReader(f)
+	type count struct {
+		elements int
+		part     bool
+		last     bool
+	}
+	var keys, elements, inParts int
+	o := rdb.ParallelOptions{KeysOnly: true, BufferSize: 4096}
+	err = rdb.ReadParallel(context.Background(), r, o, rdb.ParallelHandler[count]{
+		Split: func(rec *rdb.Record) bool { return true },
+		Work: func(w *rdb.Worker, rec *rdb.Record, out *count) error {
+			if p := w.Part(); p != nil {
+				out.part, out.last = true, p.Last
+			}
+			if rec.Type == rdb.TypeString || rec.Type == rdb.TypeStream || rec.Type == rdb.TypeModule {
+				out.elements = 1
+				return nil
+			}
+			for _, err := range w.Reader.Elements() {
+				if err != nil {
+					return err
+				}
+				out.elements++
+			}
+			return nil
+		},
+		Sink: func(c *count) error {
+			elements += c.elements
+			if !c.part || c.last {
+				keys++ // a whole key, or the last part of one
+			}
+			if c.part && c.last {
+				inParts++
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%d keys, %d elements, %d of the keys read in parts\n", keys, elements, inParts)
+	// Output:
+	// 96 keys, 3330 elements, 6 of the keys read in parts
+}
