@@ -50,13 +50,17 @@ const (
 	// Issue 21: check of a copy with 20 MiB zeroed in its middle, against
 	// rdbtool-check of the intact file.
 	toolCheckZeroed = "rdbtool-check-zeroed"
+	// Issue 19: dump (JSON Lines) on every core, against the one-goroutine
+	// dump (--jobs 1) that every command was before it.
+	toolDump     = "rdbtool-dump"
+	toolDumpJobs = "rdbtool-dump-jobs1"
 )
 
 var allTools = []string{
 	toolHeaders, toolFull, toolFrameLZF, toolHDT, toolCheckRDB, toolServerLoad,
 	toolAnalyze, toolHDTMemory, toolConvert, toolAnalyzeMutated, toolDiff,
 	toolCheck, toolCheckS3, toolAnalyzeS3, toolRestore, toolPipe,
-	toolCliRDB, toolSnapshot, toolParquet, toolCheckZeroed,
+	toolCliRDB, toolSnapshot, toolParquet, toolCheckZeroed, toolDump, toolDumpJobs,
 }
 
 // needs lists the tools a tool's target is measured against; "run" adds
@@ -69,6 +73,7 @@ var needs = map[string][]string{
 	toolSnapshot:    {toolCliRDB},
 	toolParquet:     {toolAnalyze},
 	toolCheckZeroed: {toolCheck},
+	toolDump:        {toolDumpJobs},
 }
 
 // cliTools run the rdbtool binary built for the run.
@@ -78,6 +83,8 @@ var cliTools = map[string]bool{
 	toolSnapshot:    true,
 	toolParquet:     true,
 	toolCheckZeroed: true,
+	toolDump:        true,
+	toolDumpJobs:    true,
 }
 
 var toolLabel = map[string]string{
@@ -101,6 +108,8 @@ var toolLabel = map[string]string{
 	toolSnapshot:       "rdbtool snapshot from a live redis-server (diskless, verified)",
 	toolParquet:        "rdbtool memory --format parquet -o FILE",
 	toolCheckZeroed:    "rdbtool check, copy with 20 MiB zeroed in the middle",
+	toolDump:           "rdbtool dump (JSON Lines, every core)",
+	toolDumpJobs:       "rdbtool dump --jobs 1 (JSON Lines, one goroutine)",
 }
 
 // Targets from the issues.
@@ -124,6 +133,10 @@ const (
 	targetParquetRSS       = 256 << 20 // issue 18: Parquet export peak RSS ≤ 256 MiB
 	targetCheckVsRDB       = 4.0       // issue 21: check ≥ 4× faster than redis-check-rdb
 	targetZeroedExtra      = 1.0       // issue 21: a 20 MiB zeroed range costs ≤ 1 s beyond a clean check
+	targetAnalyzeVsFrame   = 1.0       // issue 19: analyze ≤ 1.0× the time of the one-core framing + LZF walk
+	targetConvertVsFull19  = 1.0       // issue 19: convert throughput ≥ 1.0× full decode
+	targetDumpSpeedup      = 2.0       // issue 19: dump ≥ 2× the one-goroutine dump
+	targetParallelRSS      = 2.0       // issue 19: peak RSS within 2× of one goroutine's
 )
 
 // measurement is one run of one tool.
@@ -398,6 +411,10 @@ func (e *benchEnv) measure(t, file, prof, checkBin string, fileKeys int64) measu
 		return e.runSnapshotTool(t, file)
 	case toolParquet:
 		return e.runParquet(file)
+	case toolDump:
+		return e.runDump(file)
+	case toolDumpJobs:
+		return e.runDump(file, "--jobs", "1")
 	}
 	return measurement{}
 }
@@ -577,7 +594,30 @@ func checkTargets(results []toolResult) []targetCheck {
 	decodeTargets(get, add)
 	checkDiffTargets(get, add)
 	transferTargets(get, add)
+	parallelTargets(get, add)
 	return out
+}
+
+// parallelTargets checks issue 19's: every core on one file.
+func parallelTargets(get resultOf, add addTarget) {
+	if an, fr := get(toolAnalyze), get(toolFrameLZF); an != nil && fr != nil {
+		x := an.Seconds / fr.Seconds
+		add("19", "analyze time vs the one-core framing + LZF walk", fmt.Sprintf("≤ %.1f×", targetAnalyzeVsFrame),
+			fmt.Sprintf("%.2f× (%.3f vs %.3f s)", x, an.Seconds, fr.Seconds), x <= targetAnalyzeVsFrame)
+	}
+	if conv, full := get(toolConvert), get(toolFull); conv != nil && full != nil {
+		x := conv.MBps / full.MBps
+		add("19", "convert throughput vs rdbtool full decode", fmt.Sprintf("≥ %.1f×", targetConvertVsFull19),
+			fmt.Sprintf("%.2f× (%.0f vs %.0f MB/s)", x, conv.MBps, full.MBps), x >= targetConvertVsFull19)
+	}
+	if d, one := get(toolDump), get(toolDumpJobs); d != nil && one != nil {
+		x := one.Seconds / d.Seconds
+		add("19", "dump speed-up vs dump --jobs 1", fmt.Sprintf("≥ %.0f×", targetDumpSpeedup),
+			fmt.Sprintf("%.2f× (%.3f vs %.3f s; CPU %.2f vs %.2f s)", x, d.Seconds, one.Seconds, medianCPU(d.Runs), medianCPU(one.Runs)), x >= targetDumpSpeedup)
+		r := float64(d.PeakRSS) / float64(max(one.PeakRSS, 1))
+		add("19", "dump peak RSS vs dump --jobs 1", fmt.Sprintf("≤ %.0f×", targetParallelRSS),
+			fmt.Sprintf("%.2f× (%s vs %s)", r, mib(d.PeakRSS), mib(one.PeakRSS)), r <= targetParallelRSS)
+	}
 }
 
 // resultOf returns a tool's result when it ran without error, else nil.

@@ -200,6 +200,12 @@ func (e *benchEnv) runAnalyze(file string) measurement {
 	return runCLI(e.rdbtool, []string{"analyze", "--format", "json", file}, e.cliEnv(nil), nil)
 }
 
+// runDump runs dump (JSON Lines) with its output to /dev/null: a pipe
+// read by this process would take CPU from the dump on a small machine.
+func (e *benchEnv) runDump(file string, flags ...string) measurement {
+	return runCLI(e.rdbtool, append([]string{"dump", file}, flags...), e.cliEnv(nil), nil)
+}
+
 func (e *benchEnv) runParquet(file string) measurement {
 	out := filepath.Join(e.tmp, "keys.parquet")
 	defer os.Remove(out)
