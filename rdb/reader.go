@@ -553,9 +553,10 @@ func (r *Reader) startKey(rec *Record, t byte) error {
 	rec.RDBType = t
 	rec.Type = typ
 	var err error
-	if r.framing {
+	if r.framing || r.in.fixed {
 		// ReadParallel's framing pass: the name stays in the buffer and
-		// the encoding is left to the worker (see keepKey).
+		// the encoding is left to the worker (see keepKey). A worker's
+		// batch stays put until its records are done with: a view too.
 		rec.Key, err = r.readStringView(&r.keyBuf, "a key name")
 	} else {
 		r.keyBuf, err = r.readStringAppend(r.keyBuf[:0], "a key name")
