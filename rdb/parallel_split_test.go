@@ -3,6 +3,7 @@ package rdb_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -273,6 +274,48 @@ func TestParallelSplitLargeCollections(t *testing.T) {
 		}
 		for _, cut := range cuts {
 			compareSplit(t, fmt.Sprintf("RDB %d cut at %d", v, cut), data[:cut], 2, 0)
+		}
+	}
+}
+
+// An error from Work on a middle part, or from Sink on one, ends the read
+// with that error; nothing after that part reaches Sink.
+func TestParallelSplitErrorInAPart(t *testing.T) {
+	data := bigCollections(t, 11)
+	stop := errors.New("stop here")
+	for _, inSink := range []bool{false, true} {
+		r := rdb.NewReader(bytes.NewReader(data))
+		var sunk []string
+		err := rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{Workers: 2}, rdb.ParallelHandler[splitResult]{
+			Split: func(rec *rdb.Record) bool { return true },
+			Work: func(w *rdb.Worker, rec *rdb.Record, out *splitResult) error {
+				out.s = string(rec.Key)
+				if p := w.Part(); p != nil {
+					c := *p
+					out.part = &c
+					if !inSink && string(rec.Key) == "zset" && p.Index == 2 {
+						return stop
+					}
+				}
+				return nil
+			},
+			Sink: func(res *splitResult) error {
+				if inSink && res.s == "zset" && res.part != nil && res.part.Index == 2 {
+					return stop
+				}
+				label := res.s
+				if res.part != nil {
+					label = fmt.Sprintf("%s/%d", res.s, res.part.Index)
+				}
+				sunk = append(sunk, label)
+				return nil
+			},
+		})
+		if !errors.Is(err, stop) {
+			t.Fatalf("in sink %v: error %v, want %v", inSink, err, stop)
+		}
+		if len(sunk) == 0 || sunk[len(sunk)-1] != "zset/1" {
+			t.Fatalf("in sink %v: sunk %v, want it to end with zset/1", inSink, sunk)
 		}
 	}
 }
