@@ -107,13 +107,22 @@ func (j *JSONWriter) byte(c byte)  { j.buf = append(j.buf, c) }
 const b64Piece = 3 * jsonFlushSize / 4
 
 func (j *JSONWriter) b64(b []byte) {
+	if len(b) > b64Piece && j.w != nil {
+		j.b64Pieces(b)
+		return
+	}
+	buf := append(j.buf, '"') // a local: j.buf is not reloaded and stored at each step
+	buf = jsontext.AppendBase64(buf, b)
+	j.buf = append(buf, '"')
+}
+
+// b64Pieces is b64 for a large string, flushing as it goes.
+func (j *JSONWriter) b64Pieces(b []byte) {
 	j.byte('"')
-	if j.w != nil {
-		for len(b) > b64Piece {
-			j.buf = jsontext.AppendBase64(j.buf, b[:b64Piece])
-			j.flushIfFull()
-			b = b[b64Piece:]
-		}
+	for len(b) > b64Piece {
+		j.buf = jsontext.AppendBase64(j.buf, b[:b64Piece])
+		j.flushIfFull()
+		b = b[b64Piece:]
 	}
 	j.buf = jsontext.AppendBase64(j.buf, b)
 	j.byte('"')
