@@ -141,7 +141,8 @@ func (j *JSONWriter) float(f float64) {
 		j.str(`"nan"`)
 	default:
 		// Integer scores (counts, ranks) below 1e6 print as integers in
-		// 'g' form, and AppendInt is several times faster; -0 prints "-0".
+		// 'g' form, and AppendInt is several times faster. -0 is left to
+		// AppendFloat ("-0").
 		if i := int64(f); float64(i) == f && i > -1e6 && i < 1e6 && (i != 0 || !math.Signbit(f)) {
 			j.buf = strconv.AppendInt(j.buf, i, 10)
 			return

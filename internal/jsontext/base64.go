@@ -19,9 +19,9 @@ var base64Pairs = func() (t [4096]uint16) {
 }()
 
 // AppendBase64 appends the standard base64 encoding of src, with padding
-// (what base64.StdEncoding.AppendEncode appends, about twice as fast on
-// keys and values of 10-100 bytes). A src whose length is a multiple of 3
-// encodes to the same characters in pieces as whole.
+// (what base64.StdEncoding.AppendEncode appends: 1.5-2x as fast on 10-100
+// bytes in a benchmark, 1.37x in dump's profile). A src whose length is a
+// multiple of 3 encodes to the same characters in pieces as whole.
 func AppendBase64(dst, src []byte) []byte {
 	start := len(dst)
 	n := (len(src) + 2) / 3 * 4
