@@ -7,6 +7,7 @@ package jsontext
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -35,11 +36,12 @@ var safeASCII = func() (t [256]bool) {
 	return t
 }()
 
-// needsLook reports whether one of the 8 bytes of x is not in safeASCII:
-// below 0x20, '"', '\\', 0x7f or above. A byte that does may also flag
-// bytes after it (borrows and carries run upwards), never one before, so
-// a false result is exact and a true one means "somewhere in these 8".
-func needsLook(x uint64) bool {
+// lookMask has the high bit set in each of the 8 bytes of x (the first
+// byte lowest) that is not in safeASCII: below 0x20, '"', '\\', 0x7f or
+// above; and maybe in bytes after such a byte (borrows and carries run
+// upwards), never before one. So it is 0 exactly when all 8 are safe, and
+// its lowest set bit is in the first byte that is not.
+func lookMask(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	control := (x - 0x20*ones) & ^x
 	q := x ^ '"'*ones // a zero byte where x has '"'
@@ -47,7 +49,7 @@ func needsLook(x uint64) bool {
 	b := x ^ '\\'*ones
 	backslash := (b - ones) & ^b
 	high := x | (x + ones) // 0x7f + 1 sets the high bit; 0x80 and above have it
-	return (control|quote|backslash|high)&highs != 0
+	return (control | quote | backslash | high) & highs
 }
 
 // appendString appends s as a JSON string. With validate, it stops at the
@@ -59,9 +61,13 @@ func appendString(dst, s []byte, validate bool) ([]byte, bool) {
 	run := 0 // s[run:i] is still to be copied
 	i := 0
 	for {
-		// Skip bytes that need no escaping, 8 at a time, then one at a
-		// time up to the one that made needsLook true.
-		for i+8 <= len(s) && !needsLook(binary.LittleEndian.Uint64(s[i:])) {
+		// Skip bytes that need no escaping, 8 at a time, then straight
+		// to the first that does; fewer than 8 left, one at a time.
+		for i+8 <= len(s) {
+			if m := lookMask(binary.LittleEndian.Uint64(s[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
 			i += 8
 		}
 		for i < len(s) && safeASCII[s[i]] {

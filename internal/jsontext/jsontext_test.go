@@ -2,7 +2,9 @@ package jsontext
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -193,5 +195,43 @@ func BenchmarkAppendString(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// lookMask is 0 exactly when all 8 bytes are in safeASCII, and otherwise
+// its lowest set bit is in the first byte that is not: every byte value
+// at every position of a safe word, and random words.
+func TestLookMaskFindsFirstUnsafeByte(t *testing.T) {
+	check := func(w [8]byte) {
+		t.Helper()
+		first := 8
+		for i, c := range w {
+			if !safeASCII[c] {
+				first = i
+				break
+			}
+		}
+		m := lookMask(binary.LittleEndian.Uint64(w[:]))
+		if got := bits.TrailingZeros64(m) / 8; got != first {
+			t.Fatalf("% x: first flagged byte %d (mask %016x), first unsafe byte %d", w, got, m, first)
+		}
+	}
+	for pos := range 8 {
+		for c := range 256 {
+			w := [8]byte{'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'}
+			w[pos] = byte(c)
+			check(w)
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 1_000_000 {
+		var w [8]byte
+		binary.LittleEndian.PutUint64(w[:], rng.Uint64())
+		for i := range w { // mostly safe bytes, so the first unsafe one moves about
+			if rng.IntN(3) > 0 {
+				w[i] = byte(0x20 + rng.IntN(0x5f))
+			}
+		}
+		check(w)
 	}
 }
