@@ -8,12 +8,9 @@
 package export
 
 import (
-	"bufio"
-	"encoding/base64"
 	"io"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/rdbtool/rdbtool/internal/jsontext"
 	"github.com/rdbtool/rdbtool/rdb"
@@ -34,9 +31,11 @@ import (
 // those already expired at snapshot time); stream with entries and the
 // stream's metadata and groups; module with name, encver and raw_b64.
 type JSONWriter struct {
-	w       *bufio.Writer
-	scratch []byte
-	ttls    []fieldTTL
+	w   io.Writer // nil: render into buf only (WriteRecords' workers)
+	buf []byte    // rendered, not yet written to w
+	err error     // the first error from w; later output is dropped
+
+	ttls []fieldTTL
 }
 
 type fieldTTL struct {
@@ -44,105 +43,166 @@ type fieldTTL struct {
 	at    int64
 }
 
+// jsonFlushSize: a JSONWriter writes its buffer to the io.Writer when it
+// holds this much. Rendering appends to one []byte; a bufio.Writer call
+// per byte or string cost more than the JSON escaping.
+const jsonFlushSize = 64 << 10
+
 // NewJSONWriter returns a JSONWriter writing to w. Call Flush at the end.
 func NewJSONWriter(w io.Writer) *JSONWriter {
-	return &JSONWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	return &JSONWriter{w: w, buf: make([]byte, 0, jsonFlushSize+4<<10)}
 }
 
 // Flush writes buffered output.
-func (j *JSONWriter) Flush() error { return j.w.Flush() }
+func (j *JSONWriter) Flush() error {
+	if len(j.buf) > 0 && j.err == nil {
+		var n int
+		n, j.err = j.w.Write(j.buf)
+		if j.err == nil && n < len(j.buf) {
+			j.err = io.ErrShortWrite
+		}
+	}
+	j.reset()
+	return j.err
+}
+
+// reset empties the buffer, and lets go of it when one huge value made it
+// grow far beyond what the next lines need.
+func (j *JSONWriter) reset() {
+	if cap(j.buf) > 64*jsonFlushSize {
+		j.buf = make([]byte, 0, jsonFlushSize+4<<10)
+	}
+	j.buf = j.buf[:0]
+}
+
+// flushIfFull writes the buffer once it holds jsonFlushSize bytes
+// (never for a worker's JSONWriter, which renders whole lines).
+func (j *JSONWriter) flushIfFull() {
+	if len(j.buf) >= jsonFlushSize && j.w != nil {
+		j.Flush()
+	}
+}
+
+// write writes a line a worker rendered.
+func (j *JSONWriter) write(p []byte) {
+	if len(p) < jsonFlushSize {
+		j.buf = append(j.buf, p...)
+		j.flushIfFull()
+		return
+	}
+	if j.Flush() == nil {
+		n, err := j.w.Write(p)
+		if err == nil && n < len(p) {
+			err = io.ErrShortWrite
+		}
+		j.err = err
+	}
+}
+
+func (j *JSONWriter) str(s string) { j.buf = append(j.buf, s...) }
+func (j *JSONWriter) byte(c byte)  { j.buf = append(j.buf, c) }
+
+// b64Piece is how many bytes of a large string b64 encodes between
+// flushes: a multiple of 3, so the pieces join into one encoding.
+const b64Piece = 3 * jsonFlushSize / 4
 
 func (j *JSONWriter) b64(b []byte) {
-	n := base64.StdEncoding.EncodedLen(len(b))
-	if cap(j.scratch) < n {
-		j.scratch = make([]byte, n)
+	if len(b) > b64Piece && j.w != nil {
+		j.b64Pieces(b)
+		return
 	}
-	s := j.scratch[:n]
-	base64.StdEncoding.Encode(s, b)
-	j.w.WriteByte('"')
-	j.w.Write(s)
-	j.w.WriteByte('"')
+	buf := append(j.buf, '"') // a local: j.buf is not reloaded and stored at each step
+	buf = jsontext.AppendBase64(buf, b)
+	j.buf = append(buf, '"')
 }
 
-func (j *JSONWriter) int(v int64) {
-	j.scratch = strconv.AppendInt(j.scratch[:0], v, 10)
-	j.w.Write(j.scratch)
+// b64Pieces is b64 for a large string, flushing as it goes.
+func (j *JSONWriter) b64Pieces(b []byte) {
+	j.byte('"')
+	for len(b) > b64Piece {
+		j.buf = jsontext.AppendBase64(j.buf, b[:b64Piece])
+		j.flushIfFull()
+		b = b[b64Piece:]
+	}
+	j.buf = jsontext.AppendBase64(j.buf, b)
+	j.byte('"')
 }
 
-func (j *JSONWriter) uint(v uint64) {
-	j.scratch = strconv.AppendUint(j.scratch[:0], v, 10)
-	j.w.Write(j.scratch)
-}
+func (j *JSONWriter) int(v int64)   { j.buf = strconv.AppendInt(j.buf, v, 10) }
+func (j *JSONWriter) uint(v uint64) { j.buf = strconv.AppendUint(j.buf, v, 10) }
 
 func (j *JSONWriter) float(f float64) {
 	switch {
 	case math.IsInf(f, 1):
-		j.w.WriteString(`"inf"`)
+		j.str(`"inf"`)
 	case math.IsInf(f, -1):
-		j.w.WriteString(`"-inf"`)
+		j.str(`"-inf"`)
 	case math.IsNaN(f):
-		j.w.WriteString(`"nan"`)
+		j.str(`"nan"`)
 	default:
-		j.scratch = strconv.AppendFloat(j.scratch[:0], f, 'g', -1, 64)
-		j.w.Write(j.scratch)
+		// Integer scores (counts, ranks) below 1e6 print as integers in
+		// 'g' form, and AppendInt is several times faster. -0 is left to
+		// AppendFloat ("-0").
+		if i := int64(f); float64(i) == f && i > -1e6 && i < 1e6 && (i != 0 || !math.Signbit(f)) {
+			j.buf = strconv.AppendInt(j.buf, i, 10)
+			return
+		}
+		j.buf = strconv.AppendFloat(j.buf, f, 'g', -1, 64)
 	}
 }
 
 // text writes a name as a JSON string when it is valid UTF-8, otherwise as
 // {"b64": ...} (the corpus's convention for names inside stream metadata).
 func (j *JSONWriter) text(b []byte) {
-	if !utf8.Valid(b) {
-		j.w.WriteString(`{"b64":`)
+	var ok bool
+	if j.buf, ok = jsontext.AppendValidString(j.buf, b); !ok {
+		j.str(`{"b64":`)
 		j.b64(b)
-		j.w.WriteByte('}')
-		return
+		j.byte('}')
 	}
-	j.scratch = jsontext.AppendString(j.scratch[:0], b)
-	j.w.Write(j.scratch)
 }
 
 // textField writes ,"name":"text" when b is valid UTF-8, and nothing
 // otherwise: the text beside a *_b64 field.
 func (j *JSONWriter) textField(name string, b []byte) {
-	if !utf8.Valid(b) {
-		return
+	mark := len(j.buf)
+	j.str(`,"`)
+	j.str(name)
+	j.str(`":`)
+	var ok bool
+	if j.buf, ok = jsontext.AppendValidString(j.buf, b); !ok {
+		j.buf = j.buf[:mark]
 	}
-	j.w.WriteString(`,"`)
-	j.w.WriteString(name)
-	j.w.WriteString(`":`)
-	j.scratch = jsontext.AppendString(j.scratch[:0], b)
-	j.w.Write(j.scratch)
 }
 
 func (j *JSONWriter) id(id rdb.StreamID) {
-	j.w.WriteByte('"')
+	j.byte('"')
 	j.uint(id.Ms)
-	j.w.WriteByte('-')
+	j.byte('-')
 	j.uint(id.Seq)
-	j.w.WriteByte('"')
+	j.byte('"')
 }
 
 // WriteSlotInfo writes a cluster slot statistics record (opcode 244) as
 // {"slot_info":{"db":..,"slot":..,"keys":..,"expires":..}}: a line with no
 // key_b64, so readers of keys tell it apart.
 func (j *JSONWriter) WriteSlotInfo(rec *rdb.Record) error {
-	w := j.w
-	w.WriteString(`{"slot_info":{"db":`)
+	j.str(`{"slot_info":{"db":`)
 	j.int(int64(rec.DB))
-	w.WriteString(`,"slot":`)
+	j.str(`,"slot":`)
 	j.int(int64(rec.Slot))
-	w.WriteString(`,"keys":`)
+	j.str(`,"keys":`)
 	j.uint(rec.SlotKeys)
-	w.WriteString(`,"expires":`)
+	j.str(`,"expires":`)
 	j.uint(rec.SlotExpires)
-	_, err := w.WriteString("}}\n")
-	return err
+	j.str("}}\n")
+	j.flushIfFull()
+	return j.err
 }
 
 // WriteKey writes the current key of r (rec must be the record Next just
 // returned) and consumes its value.
 func (j *JSONWriter) WriteKey(r *rdb.Reader, rec *rdb.Record) error {
-	w := j.w
 	mod, err := j.keyHead(r, rec)
 	if err != nil {
 		return err
@@ -152,17 +212,17 @@ func (j *JSONWriter) WriteKey(r *rdb.Reader, rec *rdb.Record) error {
 		var s []byte
 		if s, err = r.ReadString(); err == nil {
 			j.textField("value", s)
-			w.WriteString(`,"value_b64":`)
+			j.str(`,"value_b64":`)
 			j.b64(s)
 		}
 	case rdb.TypeModule:
-		w.WriteString(`,"module":{"name":`)
+		j.str(`,"module":{"name":`)
 		j.text([]byte(mod.Name))
-		w.WriteString(`,"encver":`)
+		j.str(`,"encver":`)
 		j.int(int64(mod.EncVer))
-		w.WriteString(`,"raw_b64":`)
+		j.str(`,"raw_b64":`)
 		j.b64(mod.Raw)
-		w.WriteByte('}')
+		j.byte('}')
 	case rdb.TypeStream:
 		err = j.stream(r)
 	default:
@@ -171,7 +231,8 @@ func (j *JSONWriter) WriteKey(r *rdb.Reader, rec *rdb.Record) error {
 	if err != nil {
 		return err
 	}
-	w.WriteString("}\n")
+	j.str("}\n")
+	j.flushIfFull()
 	return nil
 }
 
@@ -193,7 +254,8 @@ func (j *JSONWriter) writePart(r *rdb.Reader, rec *rdb.Record, part *rdb.ValuePa
 	}
 	if part.Last {
 		j.closeElements(rec.Type)
-		j.w.WriteString("}\n")
+		j.str("}\n")
+		j.flushIfFull()
 	}
 	return wrote, nil
 }
@@ -201,13 +263,12 @@ func (j *JSONWriter) writePart(r *rdb.Reader, rec *rdb.Record, part *rdb.ValuePa
 // keyHead writes a key's fields before its value; a module value's
 // header is read for its type name, and returned.
 func (j *JSONWriter) keyHead(r *rdb.Reader, rec *rdb.Record) (*rdb.ModuleValue, error) {
-	w := j.w
-	w.WriteString(`{"db":`)
+	j.str(`{"db":`)
 	j.int(int64(rec.DB))
 	j.textField("key", rec.Key)
-	w.WriteString(`,"key_b64":`)
+	j.str(`,"key_b64":`)
 	j.b64(rec.Key)
-	w.WriteString(`,"type":`)
+	j.str(`,"type":`)
 	typeName := rec.Type.String()
 	var mod *rdb.ModuleValue
 	if rec.Type == rdb.TypeModule {
@@ -218,39 +279,39 @@ func (j *JSONWriter) keyHead(r *rdb.Reader, rec *rdb.Record) (*rdb.ModuleValue, 
 		typeName = mod.Name
 	}
 	j.text([]byte(typeName))
-	w.WriteString(`,"encoding":`)
+	j.str(`,"encoding":`)
 	j.text([]byte(rec.Encoding))
-	w.WriteString(`,"expire_at_ms":`)
+	j.str(`,"expire_at_ms":`)
 	if rec.ExpireAt != 0 {
 		j.int(rec.ExpireAt)
 	} else {
-		w.WriteString("null")
+		j.str("null")
 	}
 	if rec.Freq >= 0 {
-		w.WriteString(`,"lfu_freq":`)
+		j.str(`,"lfu_freq":`)
 		j.int(int64(rec.Freq))
 	}
 	if rec.MVCCTimestamp != 0 {
-		w.WriteString(`,"mvcc_tstamp":`)
+		j.str(`,"mvcc_tstamp":`)
 		j.uint(rec.MVCCTimestamp)
 	}
 	if rec.Idle >= 0 {
-		w.WriteString(`,"idle_seconds":`)
+		j.str(`,"idle_seconds":`)
 		j.int(rec.Idle)
 	}
 	if len(rec.KeyMeta) > 0 {
-		w.WriteString(`,"key_meta":[`)
+		j.str(`,"key_meta":[`)
 		for i, m := range rec.KeyMeta {
 			if i > 0 {
-				w.WriteByte(',')
+				j.byte(',')
 			}
-			w.WriteString(`{"class":`)
+			j.str(`{"class":`)
 			j.text([]byte(m.ClassName()))
-			w.WriteString(`,"raw_b64":`)
+			j.str(`,"raw_b64":`)
 			j.b64(m.Raw)
-			w.WriteByte('}')
+			j.byte('}')
 		}
-		w.WriteByte(']')
+		j.byte(']')
 	}
 	return mod, nil
 }
@@ -266,11 +327,11 @@ func (j *JSONWriter) elements(r *rdb.Reader, t rdb.Type) error {
 
 // openElements starts a list, set, sorted set or hash value.
 func (j *JSONWriter) openElements(t rdb.Type) {
-	j.w.WriteString(`,"value":`)
+	j.str(`,"value":`)
 	if t == rdb.TypeHash {
-		j.w.WriteByte('{')
+		j.byte('{')
 	} else {
-		j.w.WriteByte('[')
+		j.byte('[')
 	}
 	j.ttls = j.ttls[:0]
 }
@@ -278,62 +339,65 @@ func (j *JSONWriter) openElements(t rdb.Type) {
 // elementList writes the value's elements, each after a comma unless
 // first and it is the first; wrote reports whether it wrote one.
 func (j *JSONWriter) elementList(r *rdb.Reader, t rdb.Type, first bool) (wrote bool, err error) {
-	w := j.w
-	for e, err := range r.Elements() {
+	// NextElement rather than the Elements iterator: its closure call and
+	// second copy of each Element were 8% of dump's CPU.
+	for {
+		e, err := r.NextElement()
+		if err == io.EOF {
+			return wrote, nil
+		}
 		if err != nil {
 			return wrote, err
 		}
 		if !first {
-			w.WriteByte(',')
+			j.byte(',')
 		}
 		first, wrote = false, true
 		switch t {
 		case rdb.TypeList, rdb.TypeSet:
 			j.b64(e.Member)
 		case rdb.TypeZSet:
-			w.WriteByte('[')
+			j.byte('[')
 			j.b64(e.Member)
-			w.WriteByte(',')
+			j.byte(',')
 			j.float(e.Score)
-			w.WriteByte(']')
+			j.byte(']')
 		case rdb.TypeHash:
 			j.b64(e.Member)
-			w.WriteByte(':')
+			j.byte(':')
 			j.b64(e.Value)
 			if e.ExpireAt != 0 {
 				j.ttls = append(j.ttls, fieldTTL{append([]byte(nil), e.Member...), e.ExpireAt})
 			}
 		}
+		j.flushIfFull()
 	}
-	return wrote, nil
 }
 
 // closeElements ends the value openElements started, with its fields'
 // expiry times.
 func (j *JSONWriter) closeElements(t rdb.Type) {
-	w := j.w
 	if t == rdb.TypeHash {
-		w.WriteByte('}')
+		j.byte('}')
 	} else {
-		w.WriteByte(']')
+		j.byte(']')
 	}
 	if len(j.ttls) > 0 {
-		w.WriteString(`,"field_expire_at_ms":{`)
+		j.str(`,"field_expire_at_ms":{`)
 		for i, f := range j.ttls {
 			if i > 0 {
-				w.WriteByte(',')
+				j.byte(',')
 			}
 			j.b64(f.field)
-			w.WriteByte(':')
+			j.byte(':')
 			j.int(f.at)
 		}
-		w.WriteByte('}')
+		j.byte('}')
 	}
 }
 
 func (j *JSONWriter) stream(r *rdb.Reader) error {
-	w := j.w
-	w.WriteString(`,"stream":{"entries":[`)
+	j.str(`,"stream":{"entries":[`)
 	first := true
 	for {
 		e, err := r.NextStreamEntry()
@@ -344,102 +408,103 @@ func (j *JSONWriter) stream(r *rdb.Reader) error {
 			return err
 		}
 		if !first {
-			w.WriteByte(',')
+			j.byte(',')
 		}
 		first = false
-		w.WriteByte('[')
+		j.byte('[')
 		j.id(e.ID)
-		w.WriteString(",[")
+		j.str(",[")
 		for i, f := range e.Fields {
 			if i > 0 {
-				w.WriteByte(',')
+				j.byte(',')
 			}
 			j.b64(f)
 		}
-		w.WriteString("]]")
+		j.str("]]")
+		j.flushIfFull()
 	}
-	w.WriteByte(']')
+	j.byte(']')
 	info, err := r.Stream()
 	if err != nil {
 		return err
 	}
-	w.WriteString(`,"length":`)
+	j.str(`,"length":`)
 	j.uint(info.Length)
-	w.WriteString(`,"last-generated-id":`)
+	j.str(`,"last-generated-id":`)
 	j.id(info.LastID)
-	w.WriteString(`,"recorded-first-entry-id":`)
+	j.str(`,"recorded-first-entry-id":`)
 	j.id(info.FirstID)
-	w.WriteString(`,"max-deleted-entry-id":`)
+	j.str(`,"max-deleted-entry-id":`)
 	j.id(info.MaxDeletedID)
-	w.WriteString(`,"entries-added":`)
+	j.str(`,"entries-added":`)
 	j.uint(info.EntriesAdded)
-	w.WriteString(`,"groups":[`)
+	j.str(`,"groups":[`)
 	for gi, g := range info.Groups {
 		if gi > 0 {
-			w.WriteByte(',')
+			j.byte(',')
 		}
-		w.WriteString(`{"name":`)
+		j.str(`{"name":`)
 		j.text(g.Name)
-		w.WriteString(`,"last-delivered-id":`)
+		j.str(`,"last-delivered-id":`)
 		j.id(g.LastID)
-		w.WriteString(`,"entries-read":`)
+		j.str(`,"entries-read":`)
 		if g.EntriesRead >= 0 {
 			j.int(g.EntriesRead)
 		} else {
-			w.WriteString("null")
+			j.str("null")
 		}
-		w.WriteString(`,"pel-count":`)
+		j.str(`,"pel-count":`)
 		j.int(int64(len(g.Pending)))
-		w.WriteString(`,"pending":[`)
+		j.str(`,"pending":[`)
 		byID := make(map[rdb.StreamID]rdb.StreamPending, len(g.Pending))
 		for i, p := range g.Pending {
 			byID[p.ID] = p
 			if i > 0 {
-				w.WriteByte(',')
+				j.byte(',')
 			}
-			w.WriteByte('[')
+			j.byte('[')
 			j.id(p.ID)
-			w.WriteByte(',')
+			j.byte(',')
 			j.text(p.Consumer)
-			w.WriteByte(',')
+			j.byte(',')
 			j.int(p.DeliveryTime)
-			w.WriteByte(',')
+			j.byte(',')
 			j.uint(p.DeliveryCount)
-			w.WriteByte(']')
+			j.byte(']')
 		}
-		w.WriteString(`],"consumers":[`)
+		j.str(`],"consumers":[`)
 		for ci, c := range g.Consumers {
 			if ci > 0 {
-				w.WriteByte(',')
+				j.byte(',')
 			}
-			w.WriteString(`{"name":`)
+			j.str(`{"name":`)
 			j.text(c.Name)
-			w.WriteString(`,"seen-time":`)
+			j.str(`,"seen-time":`)
 			j.int(c.SeenTime)
 			if info.Version >= 3 {
-				w.WriteString(`,"active-time":`)
+				j.str(`,"active-time":`)
 				j.int(c.ActiveTime)
 			}
-			w.WriteString(`,"pel-count":`)
+			j.str(`,"pel-count":`)
 			j.int(int64(len(c.Pending)))
-			w.WriteString(`,"pending":[`)
+			j.str(`,"pending":[`)
 			for i, id := range c.Pending {
 				if i > 0 {
-					w.WriteByte(',')
+					j.byte(',')
 				}
 				p := byID[id]
-				w.WriteByte('[')
+				j.byte('[')
 				j.id(id)
-				w.WriteByte(',')
+				j.byte(',')
 				j.int(p.DeliveryTime)
-				w.WriteByte(',')
+				j.byte(',')
 				j.uint(p.DeliveryCount)
-				w.WriteByte(']')
+				j.byte(']')
 			}
-			w.WriteString("]}")
+			j.str("]}")
 		}
-		w.WriteString("]}")
+		j.str("]}")
 	}
-	w.WriteString("]}")
+	j.str("]}")
 	return nil
 }

@@ -1,7 +1,6 @@
 package export
 
 import (
-	"bytes"
 	"context"
 	"runtime"
 
@@ -47,12 +46,9 @@ func (j *JSONWriter) WriteRecordsFiltered(ctx context.Context, r *rdb.Reader, wo
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	type renderer struct {
-		buf bytes.Buffer
-		jw  *JSONWriter
-	}
-	// One per Worker.ID; each is used only by the goroutine of its ID.
-	rs := make([]*renderer, workers+1)
+	// One per Worker.ID, rendering into its buffer (no io.Writer); each
+	// is used only by the goroutine of its ID.
+	rs := make([]*JSONWriter, workers+1)
 	partWrote := false // an earlier part of the current value wrote an element
 	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers, BufferSize: framingBufferSize}, rdb.ParallelHandler[jsonLine]{
 		Split: func(*rdb.Record) bool { return true },
@@ -73,21 +69,19 @@ func (j *JSONWriter) WriteRecordsFiltered(ctx context.Context, r *rdb.Reader, wo
 			}
 			rd := rs[w.ID]
 			if rd == nil {
-				rd = &renderer{}
-				rd.jw = NewJSONWriter(&rd.buf)
+				rd = &JSONWriter{}
 				rs[w.ID] = rd
 			}
 			var err error
 			if part != nil {
 				out.part, out.last = true, part.Last
-				out.wrote, err = rd.jw.writePart(w.Reader, rec, part, part.Index == 0)
+				out.wrote, err = rd.writePart(w.Reader, rec, part, part.Index == 0)
 				out.comma = out.wrote && part.Index > 0
 			} else {
-				err = rd.jw.writeRecord(w.Reader, rec)
+				err = rd.writeRecord(w.Reader, rec)
 			}
-			rd.jw.Flush()
-			out.line, out.err = w.Keep(rd.buf.Bytes()), err
-			rd.buf.Reset()
+			out.line, out.err = w.Keep(rd.buf), err
+			rd.reset()
 			return nil
 		},
 		Sink: func(l *jsonLine) error {
@@ -98,7 +92,7 @@ func (j *JSONWriter) WriteRecordsFiltered(ctx context.Context, r *rdb.Reader, wo
 				}
 				partWrote = (partWrote || l.wrote) && !l.last
 			}
-			j.w.Write(line)
+			j.write(line)
 			return l.err
 		},
 	})
