@@ -46,8 +46,8 @@ func (j *JSONWriter) WriteRecordsFiltered(ctx context.Context, r *rdb.Reader, wo
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	// One per Worker.ID, rendering into its buffer (no io.Writer); each
-	// is used only by the goroutine of its ID.
+	// One per Worker.ID, rendering into the kept memory of its results
+	// (no io.Writer); each is used only by the goroutine of its ID.
 	rs := make([]*JSONWriter, workers+1)
 	partWrote := false // an earlier part of the current value wrote an element
 	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers, BufferSize: framingBufferSize}, rdb.ParallelHandler[jsonLine]{
@@ -72,16 +72,19 @@ func (j *JSONWriter) WriteRecordsFiltered(ctx context.Context, r *rdb.Reader, wo
 				rd = &JSONWriter{}
 				rs[w.ID] = rd
 			}
-			var err error
-			if part != nil {
-				out.part, out.last = true, part.Last
-				out.wrote, err = rd.writePart(w.Reader, rec, part, part.Index == 0)
-				out.comma = out.wrote && part.Index > 0
-			} else {
-				err = rd.writeRecord(w.Reader, rec)
-			}
-			out.line, out.err = w.Keep(rd.buf), err
-			rd.reset()
+			// Render straight into the memory the line is kept in.
+			out.line = w.KeepWith(func(dst []byte) []byte {
+				rd.buf = dst
+				if part != nil {
+					out.part, out.last = true, part.Last
+					out.wrote, out.err = rd.writePart(w.Reader, rec, part, part.Index == 0)
+					out.comma = out.wrote && part.Index > 0
+				} else {
+					out.err = rd.writeRecord(w.Reader, rec)
+				}
+				return rd.buf
+			})
+			rd.buf = nil
 			return nil
 		},
 		Sink: func(l *jsonLine) error {

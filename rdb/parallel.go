@@ -144,6 +144,17 @@ func (w *Worker) Keep(b []byte) []byte {
 	return a[start:len(a):len(a)]
 }
 
+// KeepWith is Keep for a result built in place: fill is given the memory
+// Keep copies into and must only append to it; what it appends stays
+// valid as Keep's copies do, without being copied.
+func (w *Worker) KeepWith(fill func(dst []byte) []byte) []byte {
+	a := *w.arena
+	start := len(a)
+	a = fill(a)
+	*w.arena = a
+	return a[start:len(a):len(a)]
+}
+
 // Batch and buffer sizes. A batch is large enough that handing it over
 // costs little beside decoding it; the framing Reader's buffer holds four
 // times the largest record batched, so that refilling it moves little.
