@@ -319,3 +319,33 @@ func TestParallelSplitErrorInAPart(t *testing.T) {
 		}
 	}
 }
+
+// Results built in place with KeepWith stay intact while later results of
+// the same batch grow the memory they were built in.
+func TestParallelKeepWith(t *testing.T) {
+	data := bigValues(t)
+	r := rdb.NewReader(bytes.NewReader(data))
+	var keys int
+	err := rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{Workers: 2, KeysOnly: true}, rdb.ParallelHandler[[]byte]{
+		Work: func(w *rdb.Worker, rec *rdb.Record, out *[]byte) error {
+			*out = w.KeepWith(func(dst []byte) []byte {
+				for range 50 { // enough to outgrow the memory a few times per batch
+					dst = append(dst, rec.Key...)
+				}
+				return dst
+			})
+			return nil
+		},
+		Sink: func(b *[]byte) error {
+			keys++
+			n := len(*b) / 50
+			if len(*b) != 50*n || !bytes.Equal(*b, bytes.Repeat((*b)[:n], 50)) {
+				return fmt.Errorf("result %d is not one key 50 times: %.80q", keys, *b)
+			}
+			return nil
+		},
+	})
+	if err != nil || keys != 6006 { // 2 databases of 3000 and three large keys
+		t.Fatalf("%d keys, error %v", keys, err)
+	}
+}
