@@ -258,6 +258,7 @@ type parBatch[T any] struct {
 	partCount uint64
 
 	results []T
+	dirty   int // results[:dirty] may hold values: see slot
 	arena   []byte // Worker.Keep
 	err     error  // the error that ended this batch, after results
 	done    chan struct{}
@@ -267,19 +268,27 @@ type parBatch[T any] struct {
 }
 
 // slot returns a zeroed result at the end of results.
+// Results past len(results) up to dirty may hold an earlier batch's
+// values; reset clears them in one go, which costs less than zeroing each
+// result as it is handed out (a sixth of a worker's overhead in analyze).
 func (b *parBatch[T]) slot() *T {
 	var zero T
-	if len(b.results) < cap(b.results) {
-		b.results = b.results[:len(b.results)+1]
-		out := &b.results[len(b.results)-1]
-		*out = zero
-		return out
+	n := len(b.results)
+	if n < cap(b.results) {
+		b.results = b.results[:n+1]
+		if n < b.dirty {
+			b.results[n] = zero // left by a Work that failed
+		}
+	} else {
+		b.results = append(b.results, zero)
 	}
-	b.results = append(b.results, zero)
-	return &b.results[len(b.results)-1]
+	b.dirty = max(b.dirty, n+1)
+	return &b.results[n]
 }
 
 func (b *parBatch[T]) reset() {
+	clear(b.results[:b.dirty])
+	b.dirty = 0
 	if cap(b.buf) > 4*parallelBatchBytes {
 		b.buf = nil // after a batch of unusually large records
 	}
