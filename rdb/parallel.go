@@ -258,7 +258,7 @@ type parBatch[T any] struct {
 	partCount uint64
 
 	results []T
-	dirty   int // results[:dirty] may hold values: see slot
+	dirty   int    // results[:dirty] may hold values: see slot
 	arena   []byte // Worker.Keep
 	err     error  // the error that ended this batch, after results
 	done    chan struct{}
