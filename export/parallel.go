@@ -96,6 +96,9 @@ func (j *JSONWriter) WriteRecordsFiltered(ctx context.Context, r *rdb.Reader, wo
 				partWrote = (partWrote || l.wrote) && !l.last
 			}
 			j.write(line)
+			if l.err == nil && j.err != nil {
+				return j.err // the output failed (a full disk): stop reading
+			}
 			return l.err
 		},
 	})

@@ -133,3 +133,31 @@ func TestWriteRecordsInPartsIdentical(t *testing.T) {
 		compareDumps(t, fmt.Sprintf("truncated at %d", n), data[:n])
 	}
 }
+
+// A write that fails ends WriteRecords with its error, without reading
+// the rest of the file.
+func TestWriteRecordsStopsOnWriteError(t *testing.T) {
+	var file bytes.Buffer
+	rw, err := rdb.NewWriter(&file, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 11}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200000 { // about 6 MB, more than the framing reads ahead
+		if err := rw.WriteString(rdb.KeyHeader{Key: fmt.Appendf(nil, "key:%d", i)}, fmt.Appendf(nil, "value %d of the file", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := file.Bytes()
+	w := &errWriter{}
+	r := rdb.NewReader(bytes.NewReader(data))
+	err = NewJSONWriter(w).WriteRecords(context.Background(), r, 2)
+	if err == nil || err.Error() != "disk full" || w.n != 1 {
+		t.Fatalf("WriteRecords: %v after %d writes, want disk full after 1", err, w.n)
+	}
+	if r.Offset() >= int64(len(data)) {
+		t.Fatalf("read to offset %d of %d after the write failed", r.Offset(), len(data))
+	}
+}
