@@ -37,6 +37,11 @@ type Options struct {
 	// its own directory inside it, on the first spill, and removes it in
 	// Finish or Close.
 	TempDir string
+	// Seed seeds Digest; the zero Seed means a new random one. Sets made
+	// with one seed give equal keys equal digests, so that digests
+	// computed on other goroutines (with Digest of another such set) can
+	// be added.
+	Seed maphash.Seed
 }
 
 // Dup is a digest seen more than once: First is the position of an earlier
@@ -80,7 +85,10 @@ func New(opts Options) *Set {
 	if opts.TempDir == "" {
 		opts.TempDir = os.TempDir()
 	}
-	s := &Set{seed: maphash.MakeSeed(), opts: opts}
+	if opts.Seed == (maphash.Seed{}) {
+		opts.Seed = maphash.MakeSeed()
+	}
+	s := &Set{seed: opts.Seed, opts: opts}
 	s.maxSlots = minSlots
 	for s.maxSlots < 1<<40 && int64(s.maxSlots)*2*slotSize*3/2 <= opts.MemLimit {
 		s.maxSlots *= 2
@@ -89,7 +97,8 @@ func New(opts Options) *Set {
 }
 
 // Digest returns the digest of key in database db. It is the set's own
-// (seeded per set): digests of different sets do not compare.
+// (seeded per set, see Options.Seed): digests of sets with different
+// seeds do not compare.
 func (s *Set) Digest(db int, key []byte) uint64 {
 	// One seeded hash of the key, with the database mixed in after it
 	// (an odd multiplier keeps distinct databases distinct).
