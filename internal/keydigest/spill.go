@@ -36,16 +36,22 @@ func (s *Set) spill() error {
 	if err != nil {
 		return err
 	}
-	w := bufio.NewWriterSize(f, 64<<10)
+	// Encoded a block at a time: a bufio.Writer's call per entry cost
+	// more than the writes.
 	entries := s.sorted()
-	var b [slotSize]byte
-	for _, e := range entries {
-		binary.LittleEndian.PutUint64(b[:8], e.d)
-		binary.LittleEndian.PutUint64(b[8:], uint64(e.pos))
-		w.Write(b[:])
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("keydigest: spill: %w", err)
+	buf := make([]byte, 0, runBlock)
+	for len(entries) > 0 {
+		n := min(len(entries), runBlock/slotSize)
+		for _, e := range entries[:n] {
+			buf = binary.LittleEndian.AppendUint64(buf, e.d)
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(e.pos))
+		}
+		entries = entries[n:]
+		if _, err := f.Write(buf); err != nil {
+			f.Close()
+			return fmt.Errorf("keydigest: spill: %w", err)
+		}
+		buf = buf[:0]
 	}
 	s.runs = append(s.runs, f)
 	s.spills++
