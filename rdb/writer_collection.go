@@ -48,6 +48,13 @@ type CollectionWriter struct {
 
 	// lists
 	ql *qlBuilder
+	// A list written in parts (writer_parallel.go): the last node of the
+	// part before, held back (held), of heldCount elements in heldSize
+	// bytes; replay once the Writer cuts the rest of the list itself.
+	held                bool
+	heldNode            []byte
+	heldCount, heldSize int
+	replay              bool
 
 	// memInt, set by Writer.CopyValue for the element being added, reports
 	// that its Member is the canonical decimal text of memIntV (the reader's

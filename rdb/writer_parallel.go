@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -73,18 +74,27 @@ func (w *Writer) WriteEncoded(k EncodedKey) error {
 // that a member repeated in two parts is refused as CopyKey refuses it.
 // A value whose encoding depends on all its elements (a small count) is
 // read on the workers and built by the Writer, as CopyKey builds it.
+//
+// A list for RDB 7+ is cut into quicklist nodes, as the target server
+// cuts it, and its node count is written before them: each part is cut
+// on a worker, and the Writer spools the nodes (as CopyKey does) and
+// writes the count at the last part. A part's last node may be one the
+// server would have gone on filling with the next part's first element:
+// the Writer holds it back until it knows, and if so it cuts the rest of
+// the list itself from the parts' nodes, read back (which a file written
+// by a server with the target's settings never needs).
 
 // SplitsValue reports whether the key rec (as ReadParallel's Split sees
 // it) can be written in parts, with the bytes CopyKey writes: a plain
-// set, sorted set or hash, or a plain list for a target before RDB 7. A
-// list for RDB 7+ is not: it is cut anew into quicklist nodes, whose
-// count is written before them and known only after the last element.
+// set, sorted set, hash or list, or a quicklist for a target of RDB 7 or
+// later. (For RDB 6 a quicklist's element count, which decides its
+// encoding, is known only after its last node.)
 func (w *Writer) SplitsValue(rec *Record) bool {
 	switch rec.RDBType {
-	case typeSet, typeZSet, typeZSet2, typeHash:
+	case typeSet, typeZSet, typeZSet2, typeHash, typeList:
 		return true
-	case typeList:
-		return !w.t.at(7)
+	case typeListQuicklist, typeListQuicklist2:
+		return w.t.at(7)
 	}
 	return false
 }
@@ -111,6 +121,13 @@ type EncodedPart struct {
 	bytes  []byte // direct: the elements as written; else framed (appendFramed)
 	elems  int    // where the elements begin in bytes
 	n      int64  // elements in the part
+	// A list for RDB 7+ (list): bytes holds nodes quicklist nodes, the
+	// last one from lastAt, holding lastCount elements in lastSize bytes
+	// (0: the part ended with a node the next element cannot join).
+	list                bool
+	nodes               int
+	lastAt              int
+	lastCount, lastSize int
 	// digests of the members (direct): 8 bytes each, in order, checked by
 	// WriteEncodedPart.
 	digests []byte
@@ -148,6 +165,9 @@ func (e *KeyEncoder) CopyPart(wk *Worker, rec *Record) EncodedPart {
 
 func (e *KeyEncoder) copyPart(r *Reader, rec *Record, p *EncodedPart) error {
 	w := e.w
+	if rec.Type == TypeList && w.t.at(7) {
+		return e.copyListPart(r, rec, p)
+	}
 	// As CopyValue: the count as stored decides.
 	info := CollectionInfo{Count: int64(p.Part.Count)}
 	if p.direct = w.directType(rec.Type, info); p.direct == 0 {
@@ -193,6 +213,140 @@ func (e *KeyEncoder) copyPart(r *Reader, rec *Record, p *EncodedPart) error {
 	return err
 }
 
+// copyListPart cuts a part of a list into quicklist nodes, as the
+// target server would if the part were a list of its own (but for the
+// first-node rule of RDB 11+, which holds only for part 0).
+func (e *KeyEncoder) copyListPart(r *Reader, rec *Record, p *EncodedPart) error {
+	w := e.w
+	p.list = true
+	w.beginCopy(r)
+	if w.ql == nil {
+		w.ql = newQLBuilder(w)
+	} else {
+		w.ql.reset()
+	}
+	q := w.ql
+	q.first = w.t.at(11) && p.Part.Index == 0
+	defer func() {
+		q.first = w.t.at(11)
+		w.copying, r.val.src, w.cw.memInt = false, nil, false
+		r.val.lazyInt, r.val.memInt = false, false
+	}()
+	c := &w.cw
+	*c = CollectionWriter{w: w, typ: TypeList, declared: -1, allInts: true, now: w.now(), ql: q, fb: c.fb[:0], ints: c.ints[:0]}
+	c.h.Key = rec.Key // for errors only
+	r.val.src = &w.src
+	r.val.lazyInt = true
+	w.inValue = true
+	err := w.copyElements(r, c)
+	w.inValue = false
+	if err != nil {
+		return err
+	}
+	p.n = c.n
+	p.lastCount, p.lastSize = q.count, q.nodeSz
+	p.lastAt = int(q.sp.size)
+	if err := q.flushNode(); err != nil {
+		return err
+	}
+	p.nodes = int(q.nodes)
+	err = q.sp.copyTo(&w.o)
+	q.sp.release()
+	return err
+}
+
+// listPart adds a part of a list for RDB 7+ to c (see "Values in parts").
+func (w *Writer) listPart(c *CollectionWriter, p *EncodedPart) error {
+	q := c.ql
+	c.n += p.n
+	if c.replay {
+		return w.feedNodes(q, p.bytes, p.nodes)
+	}
+	if c.held {
+		if w.joins(c, p) {
+			// The server would have put this part's first element in the
+			// node held back: from here on the Writer cuts the list.
+			c.replay, c.held = true, false
+			if err := w.feedNodes(q, c.heldNode, 1); err != nil {
+				return err
+			}
+			return w.feedNodes(q, p.bytes, p.nodes)
+		}
+		if err := c.commitHeld(); err != nil {
+			return err
+		}
+	}
+	w.stats.add(p.Stats)
+	if p.lastCount == 0 {
+		q.nodes += uint64(p.nodes)
+		return q.sp.write(p.bytes)
+	}
+	q.nodes += uint64(p.nodes - 1)
+	if err := q.sp.write(p.bytes[:p.lastAt]); err != nil {
+		return err
+	}
+	c.held, c.heldCount, c.heldSize = true, p.lastCount, p.lastSize
+	c.heldNode = append(c.heldNode[:0], p.bytes[p.lastAt:]...)
+	if p.Part.Last {
+		return c.commitHeld()
+	}
+	return nil
+}
+
+// commitHeld spools the node held back.
+func (c *CollectionWriter) commitHeld() error {
+	c.held = false
+	c.ql.nodes++
+	return c.ql.sp.write(c.heldNode)
+}
+
+// joins reports whether the target server would have added the first
+// element of p to the node c holds back, rather than begin a new one.
+func (w *Writer) joins(c *CollectionWriter, p *EncodedPart) bool {
+	q := c.ql
+	n := -1
+	w.eachNodeElement(p.bytes, p.nodes, func(m []byte) error {
+		n = len(m)
+		return io.EOF
+	})
+	if n < 0 || q.v2 && n >= w.lim.ListPackedThreshold {
+		return false
+	}
+	t := qlBuilder{w: w, v2: q.v2, first: q.first, count: c.heldCount, nodeSz: c.heldSize, nodes: q.nodes}
+	return t.allow(n)
+}
+
+// feedNodes adds the elements of quicklist nodes this Writer encoded to
+// q, as CopyKey adds a list's elements.
+func (w *Writer) feedNodes(q *qlBuilder, b []byte, nodes int) error {
+	return w.eachNodeElement(b, nodes, func(m []byte) error { return q.add(m, false, 0) })
+}
+
+// eachNodeElement calls fn with each element of the quicklist nodes b
+// (nodes of them) that this Writer encoded, until fn returns an error.
+func (w *Writer) eachNodeElement(b []byte, nodes int, fn func(m []byte) error) error {
+	rd := NewReader(bytes.NewReader(nil)).batchReader()
+	rd.dialect, rd.version = w.t.Dialect, w.t.Version
+	rd.startBatch(b, 0, int64(len(b)), 0, "", "")
+	typ := byte(typeListQuicklist)
+	if w.t.at(10) {
+		typ = typeListQuicklist2
+	}
+	rd.startPart(&Record{Kind: KindKey, Type: TypeList, RDBType: typ}, uint64(nodes))
+	for {
+		e, err := rd.NextElement()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("rdb: reading back a list's nodes: %w", err)
+		}
+		if err := fn(e.Member); err != nil {
+			return err
+		}
+	}
+}
+
 // WriteEncodedPart writes a part of a value that a KeyEncoder of w
 // encoded (CopyPart). The parts of a value come in order with nothing
 // between them. Part 0 fails as CopyKey would for a key the current
@@ -210,6 +364,9 @@ func (w *Writer) WriteEncodedPart(p *EncodedPart) error {
 			w.inValue = false
 			w.cw.sp.release()
 			w.cw.releaseMembers()
+			if w.cw.ql != nil {
+				w.cw.ql.sp.release()
+			}
 		}
 		return err
 	}
@@ -244,6 +401,9 @@ func (w *Writer) writeEncodedPart(p *EncodedPart) error {
 		}
 	} else if !w.inValue {
 		return errors.New("rdb: WriteEncodedPart: a part of a value without its first part")
+	}
+	if p.list {
+		return w.listPart(c, p)
 	}
 	if p.direct == 0 {
 		fr := framedReader{r: bytes.NewReader(p.bytes), typ: p.typ}
@@ -318,7 +478,17 @@ func (w *Writer) CopyRest(r *Reader, rec *Record) error {
 		r.val.lazyInt, r.val.memInt = false, false
 	}()
 	c := &w.cw
+	if c.ql != nil && c.held {
+		// The node held back is still open: the rest goes on from it.
+		c.held = false
+		if err := w.feedNodes(c.ql, c.heldNode, 1); err != nil {
+			w.inValue = false
+			c.ql.sp.release()
+			return err
+		}
+	}
 	r.val.src = &w.src
+	r.val.lazyInt = c.ql != nil
 	if err := w.copyElements(r, c); err != nil {
 		return err
 	}

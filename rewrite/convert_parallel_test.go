@@ -132,8 +132,9 @@ func TestConvertInPartsIdentical(t *testing.T) {
 	t.Logf("%d conversions compared; %d parts after a first one", compared, parts)
 }
 
-// bigValues writes an RDB 10 file holding a set, a hash and a sorted set
-// of n members each (member:0000000 ...; "big" plus the type's name), a
+// bigValues writes an RDB 10 file holding a set, a hash, a sorted set and
+// a list of n members each (member:0000000 ...; in the list every other
+// one an integer instead; "big" plus the type's name), a
 // hash "tail" of 1000 fields (field:0000000 ...) whose fields 60 and 600
 // have 600 KB values (larger than convert's look-ahead: the rest of the
 // hash is copied on the framing goroutine), a hash "smalltail" of 100
@@ -152,13 +153,16 @@ func bigValues(t *testing.T, n, dupAt, dupTail int) []byte {
 	if err := w.WriteDefaultAux("", 1700000000, 0); err != nil {
 		t.Fatal(err)
 	}
-	for _, typ := range []rdb.Type{rdb.TypeSet, rdb.TypeHash, rdb.TypeZSet} {
+	for _, typ := range []rdb.Type{rdb.TypeSet, rdb.TypeHash, rdb.TypeZSet, rdb.TypeList} {
 		cw, err := w.BeginCollection(rdb.KeyHeader{Key: []byte("big" + typ.String())}, typ, rdb.CollectionInfo{Count: int64(n)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := range n {
 			e := rdb.Element{Member: member(i), Value: []byte(strconv.Itoa(i * 3)), Score: float64(i%1000) / 7}
+			if typ == rdb.TypeList && i%2 == 1 {
+				e.Member = []byte(strconv.Itoa(i * 1000003))
+			}
 			if err := cw.Add(e); err != nil {
 				t.Fatal(err)
 			}
@@ -249,8 +253,9 @@ func TestConvertInPartsRepeatedMember(t *testing.T) {
 	}
 }
 
-// Large values converted in parts (for RDB 10 and, with text scores,
-// RDB 7) are the bytes --jobs 1 writes, and redis-server loads them.
+// Large values converted in parts (for RDB 10 and, with text scores and
+// ziplist nodes, RDB 7, where the list is cut anew) are the bytes --jobs 1
+// writes, and redis-server loads them.
 func TestConvertInPartsLoads(t *testing.T) {
 	n := 100_000
 	data := bigValues(t, n, 0, 0)
@@ -279,7 +284,7 @@ func TestConvertInPartsLoads(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := redistest.Start(t, out)
-		for cmd, key := range map[string]string{"SCARD": "bigset", "HLEN": "bighash", "ZCARD": "bigzset"} {
+		for cmd, key := range map[string]string{"SCARD": "bigset", "HLEN": "bighash", "ZCARD": "bigzset", "LLEN": "biglist"} {
 			if c := redistest.MustDo(t, s, cmd, key); c != int64(n) {
 				t.Fatalf("%s %s: %v, want %d", cmd, key, c, n)
 			}
@@ -299,6 +304,15 @@ func TestConvertInPartsLoads(t *testing.T) {
 		}
 		if v := redistest.AsBytes(redistest.MustDo(t, s, "HGET", "smalltail", "field:0000060")); len(v) != 600_000 {
 			t.Fatalf("HGET smalltail field:0000060: %d bytes", len(v))
+		}
+		for _, i := range []int{0, 1, 4097, n - 1} {
+			want := string(fmt.Appendf(nil, "member:%07d", i))
+			if i%2 == 1 {
+				want = strconv.Itoa(i * 1000003)
+			}
+			if v := redistest.AsBytes(redistest.MustDo(t, s, "LINDEX", "biglist", i)); string(v) != want {
+				t.Fatalf("LINDEX biglist %d: %q, want %q", i, v, want)
+			}
 		}
 		if v := redistest.MustDo(t, s, "SISMEMBER", "bigset", "member:0054321"); v != int64(1) {
 			t.Fatalf("SISMEMBER: %v", v)
