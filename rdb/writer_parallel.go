@@ -238,7 +238,12 @@ func (e *KeyEncoder) copyListPart(r *Reader, rec *Record, p *EncodedPart) error 
 	r.val.src = &w.src
 	r.val.lazyInt = true
 	w.inValue = true
-	err := w.copyElements(r, c)
+	var err error
+	if copyFastPaths && (r.val.typ == typeListQuicklist || r.val.typ == typeListQuicklist2) {
+		err = w.addListNodes(r, c)
+	} else {
+		err = w.copyElements(r, c)
+	}
 	w.inValue = false
 	if err != nil {
 		return err
