@@ -31,7 +31,9 @@ type Options struct {
 	// MemLimit bounds the bytes the set holds in memory (default
 	// DefaultMemLimit). Each digest takes 16 bytes, in a table between
 	// three eighths and three quarters full; the table never exceeds two
-	// thirds of the limit, leaving room for the moment it doubles.
+	// thirds of the limit, leaving room for the moment it doubles (and,
+	// once it spills, for the full table being written meanwhile, when
+	// two fit).
 	MemLimit int64
 	// TempDir holds the spilled runs (default os.TempDir()). The set makes
 	// its own directory inside it, on the first spill, and removes it in
@@ -73,6 +75,11 @@ type Set struct {
 	dir      string
 	runs     []*os.File
 	spills   int
+	// A spill sorts and writes a full table on a goroutine of its own
+	// while Add goes on with the other table (spare, cleared by it): its
+	// outcome arrives on spilling.
+	spare    []slot
+	spilling chan error
 	done     bool
 	touched  uint64 // Touch's loads land here, so they are not dropped
 }
@@ -220,34 +227,37 @@ func (s *Set) resize(n int) {
 
 // sorted moves the table's entries to the front of its slots, sorted by
 // digest, and returns them. The table is unusable until cleared.
-func (s *Set) sorted() []slot {
+func (s *Set) sorted() []slot { return sortTable(s.slots, s.shift) }
+
+// sortTable is sorted for a table of slots whose home slot is d >> shift.
+func sortTable(slots []slot, shift uint) []slot {
 	// Entries sit at or just after their home slot (the digest's high
 	// bits), so in table order they are nearly sorted already, except for
 	// a cluster that wrapped from the end of the table to its start: its
 	// entries before the first empty slot whose home lies after them go
 	// last.
 	start := 0
-	for start < len(s.slots) && s.slots[start].pos != 0 {
+	for start < len(slots) && slots[start].pos != 0 {
 		start++
 	}
 	var wrapped []slot
 	k := 0
 	for i := 0; i < start; i++ {
-		if int(s.slots[i].d>>s.shift) > i {
-			wrapped = append(wrapped, s.slots[i])
+		if int(slots[i].d>>shift) > i {
+			wrapped = append(wrapped, slots[i])
 		} else {
-			s.slots[k] = s.slots[i]
+			slots[k] = slots[i]
 			k++
 		}
 	}
-	for i := start; i < len(s.slots); i++ {
-		if s.slots[i].pos != 0 {
-			s.slots[k] = s.slots[i]
+	for i := start; i < len(slots); i++ {
+		if slots[i].pos != 0 {
+			slots[k] = slots[i]
 			k++
 		}
 	}
-	k += copy(s.slots[k:], wrapped)
-	out := s.slots[:k]
+	k += copy(slots[k:], wrapped)
+	out := slots[:k]
 	insertionSort(out)
 	return out
 }

@@ -30,15 +30,58 @@ func sortSlots(a []slot) {
 	})
 }
 
-// spill writes the table to a new run and empties it.
+// spill writes the table to a new run and empties it. When two tables
+// fit the budget, the table goes to a goroutine that sorts and writes it
+// while Add goes on with a second (the one the spill before wrote, once
+// that has finished); the table no longer grows once it spills.
 func (s *Set) spill() error {
+	if err := s.waitSpill(); err != nil {
+		return err
+	}
 	f, err := s.newRun()
 	if err != nil {
 		return err
 	}
-	// Encoded a block at a time: a bufio.Writer's call per entry cost
-	// more than the writes.
-	entries := s.sorted()
+	s.runs = append(s.runs, f)
+	s.spills++
+	full, shift := s.slots, s.shift
+	if int64(len(full))*2*slotSize > s.opts.MemLimit {
+		err := writeRun(f, sortTable(full, shift))
+		clear(full)
+		s.n = 0
+		return err
+	}
+	if len(s.spare) == len(full) {
+		s.slots = s.spare
+	} else {
+		s.slots = make([]slot, len(full))
+	}
+	s.spare = nil
+	s.n = 0
+	done := make(chan error, 1)
+	s.spilling = done
+	go func() {
+		err := writeRun(f, sortTable(full, shift))
+		clear(full)
+		s.spare = full // read by the Set's goroutine only after done
+		done <- err
+	}()
+	return nil
+}
+
+// waitSpill waits for the spill in flight, if any, and returns its error.
+func (s *Set) waitSpill() error {
+	if s.spilling == nil {
+		return nil
+	}
+	err := <-s.spilling
+	s.spilling = nil
+	return err
+}
+
+// writeRun writes sorted entries to f, a block at a time (a bufio.Writer
+// call per entry cost more than the writes).
+func writeRun(f *os.File, entries []slot) error {
 	buf := make([]byte, 0, runBlock)
 	for len(entries) > 0 {
 		n := min(len(entries), runBlock/slotSize)
@@ -48,15 +91,10 @@ func (s *Set) spill() error {
 		}
 		entries = entries[n:]
 		if _, err := f.Write(buf); err != nil {
-			f.Close()
 			return fmt.Errorf("keydigest: spill: %w", err)
 		}
 		buf = buf[:0]
 	}
-	s.runs = append(s.runs, f)
-	s.spills++
-	clear(s.slots)
-	s.n = 0
 	return nil
 }
 
@@ -85,6 +123,9 @@ func (s *Set) Finish(fn func(Dup) error) error {
 		return errDone
 	}
 	defer s.Close()
+	if err := s.waitSpill(); err != nil {
+		return err
+	}
 	if len(s.runs) == 0 {
 		// Everything is in memory, and Add reported every repeat.
 		return nil
@@ -140,9 +181,9 @@ func (s *Set) Finish(fn func(Dup) error) error {
 // Close releases the set without reporting: it removes the temporary
 // files. Calling it again, or after Finish, does nothing.
 func (s *Set) Close() error {
+	err := s.waitSpill()
 	s.done = true
-	s.slots = nil
-	var err error
+	s.slots, s.spare = nil, nil
 	for _, f := range s.runs {
 		if e := f.Close(); e != nil && err == nil {
 			err = e
