@@ -41,6 +41,7 @@ type CollectionWriter struct {
 	// digests of the members written in a plain encoding (writer_dup.go)
 	members   *keydigest.Set
 	memberPos int64
+	spare     *keydigest.Set // a finished member check, kept for reuse (Set.Reset)
 	// collect: the members' digests go to digests, 8 bytes each, for the
 	// Writer to check (KeyEncoder.CopyPart), rather than being checked.
 	collect bool
@@ -90,7 +91,7 @@ func (w *Writer) BeginCollection(h KeyHeader, typ Type, info CollectionInfo) (*C
 	}
 	c := &w.cw
 	*c = CollectionWriter{w: w, typ: typ, declared: info.Count, allInts: true, ttlHint: info.FieldTTLs, now: w.now(),
-		sp: spool{mem: c.sp.mem[:0], limit: w.opt.SpoolMemory, dir: w.opt.SpoolDir}, fb: c.fb[:0], ints: c.ints[:0]}
+		sp: spool{mem: c.sp.mem[:0], limit: w.opt.SpoolMemory, dir: w.opt.SpoolDir}, fb: c.fb[:0], ints: c.ints[:0], spare: c.spare}
 	w.inValue = true
 	if typ == TypeList && w.t.at(7) {
 		if w.ql == nil {

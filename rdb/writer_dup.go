@@ -111,9 +111,17 @@ func (c *CollectionWriter) memberSet() bool {
 		return false
 	}
 	if c.members == nil {
-		c.members = keydigest.New(keydigest.Options{MemLimit: c.w.opt.KeyDigestMemory, TempDir: c.w.opt.SpoolDir, Seed: memberSeed})
+		n := 0
 		if c.declared > 0 && !c.collect {
-			c.members.Reserve(int(min(c.declared, 1<<30)))
+			n = int(min(c.declared, 1<<30))
+		}
+		if c.spare != nil && c.spare.Reset(n) == nil {
+			c.members, c.spare = c.spare, nil
+		} else {
+			c.members = keydigest.New(keydigest.Options{MemLimit: c.w.opt.KeyDigestMemory, TempDir: c.w.opt.SpoolDir, Seed: memberSeed})
+			if n > 0 {
+				c.members.Reserve(n)
+			}
 		}
 	}
 	return true
@@ -215,6 +223,11 @@ func (c *CollectionWriter) finishMembers() error {
 	}
 	s := c.members
 	c.members, c.memberPos = nil, 0
+	if s.Spills() == 0 {
+		// Add reported every repeat: keep the set for the next check.
+		c.spare = s
+		return nil
+	}
 	found := false
 	err := s.Finish(func(keydigest.Dup) error { found = true; return errors.New("stop") })
 	if found {

@@ -190,7 +190,7 @@ func (e *KeyEncoder) copyPart(r *Reader, rec *Record, p *EncodedPart) error {
 	}()
 	c := &w.cw
 	*c = CollectionWriter{w: w, typ: rec.Type, declared: info.Count, direct: true, allInts: true, now: w.now(),
-		collect: true, digests: c.digests[:0], fb: c.fb[:0], ints: c.ints[:0]}
+		collect: true, digests: c.digests[:0], fb: c.fb[:0], ints: c.ints[:0], spare: c.spare}
 	c.h.Key = rec.Key // for errors only
 	if p.Part.Index == 0 {
 		h := rec.KeyHeader()
@@ -233,7 +233,7 @@ func (e *KeyEncoder) copyListPart(r *Reader, rec *Record, p *EncodedPart) error 
 		r.val.lazyInt, r.val.memInt = false, false
 	}()
 	c := &w.cw
-	*c = CollectionWriter{w: w, typ: TypeList, declared: -1, allInts: true, now: w.now(), ql: q, fb: c.fb[:0], ints: c.ints[:0]}
+	*c = CollectionWriter{w: w, typ: TypeList, declared: -1, allInts: true, now: w.now(), ql: q, fb: c.fb[:0], ints: c.ints[:0], spare: c.spare}
 	c.h.Key = rec.Key // for errors only
 	r.val.src = &w.src
 	r.val.lazyInt = true
@@ -400,7 +400,7 @@ func (w *Writer) writeEncodedPart(p *EncodedPart) error {
 				return err
 			}
 			*c = CollectionWriter{w: w, typ: p.typ, declared: int64(p.Part.Count), direct: true, allInts: true, now: w.now(),
-				sp: spool{mem: c.sp.mem[:0], limit: w.opt.SpoolMemory, dir: w.opt.SpoolDir}, fb: c.fb[:0], ints: c.ints[:0]}
+				sp: spool{mem: c.sp.mem[:0], limit: w.opt.SpoolMemory, dir: w.opt.SpoolDir}, fb: c.fb[:0], ints: c.ints[:0], spare: c.spare}
 			c.h = w.copyHeaderKeep(KeyHeader{Key: p.Key})
 			w.inValue = true
 		}

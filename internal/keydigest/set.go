@@ -125,6 +125,38 @@ func (s *Set) Reserve(n int) {
 	}
 }
 
+// Reset empties the set for reuse, with the same options and seed, sized
+// for n more digests (as Reserve): its table is kept, cleared, unless it
+// is much larger than n needs, so that a caller checking one collection
+// after another does not allocate a table for each. Spilled runs are
+// removed. It must not be called after Finish or Close.
+func (s *Set) Reset(n int) error {
+	err := s.waitSpill()
+	for _, f := range s.runs {
+		f.Close()
+	}
+	s.runs, s.spills, s.added, s.n, s.spare = nil, 0, 0, 0, nil
+	if s.dir != "" {
+		if e := os.RemoveAll(s.dir); e != nil && err == nil {
+			err = e
+		}
+		s.dir = ""
+	}
+	want := minSlots
+	for want < s.maxSlots && n*4 > want*3 {
+		want *= 2
+	}
+	if len(s.slots) > 4*want {
+		s.slots = nil
+	} else {
+		clear(s.slots)
+	}
+	if n > 0 {
+		s.Reserve(n)
+	}
+	return err
+}
+
 // errDone is returned by Add after Finish or Close.
 var errDone = errors.New("keydigest: set already finished")
 
