@@ -365,14 +365,7 @@ func (w *Writer) WriteEncodedPart(p *EncodedPart) error {
 		err = p.Err
 	}
 	if err != nil {
-		if w.inValue {
-			w.inValue = false
-			w.cw.sp.release()
-			w.cw.releaseMembers()
-			if w.cw.ql != nil {
-				w.cw.ql.sp.release()
-			}
-		}
+		w.AbandonParts()
 		return err
 	}
 	if p.Part.Last {
@@ -466,6 +459,22 @@ func (w *Writer) partMember(p *EncodedPart, i int) []byte {
 		if k == i {
 			return e.Member
 		}
+	}
+}
+
+// AbandonParts drops a value whose parts WriteEncodedPart was writing
+// when the read stopped before its last part (it was canceled): its
+// spool and member check, with their temporary files. The output is then
+// incomplete: end it with Abort. It does nothing when no value is open.
+func (w *Writer) AbandonParts() {
+	if !w.inValue {
+		return
+	}
+	w.inValue = false
+	w.cw.sp.release()
+	w.cw.releaseMembers()
+	if w.cw.ql != nil {
+		w.cw.ql.sp.release()
 	}
 }
 

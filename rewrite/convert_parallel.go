@@ -26,7 +26,7 @@ type convertedRecord struct {
 // are decoded and re-encoded for the target on jobs workers (0: one per
 // CPU) and written in file order, so the output is byte for byte the one
 // the loop writes. rec is the record r returned last, not yet converted.
-func (c *Converter) convertParallel(ctx context.Context, r *rdb.Reader, rec *rdb.Record, jobs int) error {
+func (c *Converter) convertParallel(ctx context.Context, r *rdb.Reader, rec *rdb.Record, jobs int) (err error) {
 	// Errors read as Convert's loop words them.
 	keyErr := func(rec *rdb.Record, err error) error {
 		return fmt.Errorf("key %q (db %d): %w", rec.Key, rec.DB, err)
@@ -86,6 +86,13 @@ func (c *Converter) convertParallel(ctx context.Context, r *rdb.Reader, rec *rdb
 		return recErr(&cur, c.keyError(&cur, c.w.WriteEncoded(o.key)))
 	}
 	var names [][]byte
+	defer func() {
+		if err != nil {
+			// A value in parts cut short (the read was canceled) leaves no
+			// temporary files behind.
+			c.w.AbandonParts()
+		}
+	}()
 	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: jobs, BufferSize: convertBufferSize}, rdb.ParallelHandler[convertedRecord]{
 		// A large set, sorted set or hash is encoded in parts on the
 		// workers rather than on the framing goroutine, alone.
