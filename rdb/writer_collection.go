@@ -41,9 +41,21 @@ type CollectionWriter struct {
 	// digests of the members written in a plain encoding (writer_dup.go)
 	members   *keydigest.Set
 	memberPos int64
+	spare     *keydigest.Set // a finished member check, kept for reuse (Set.Reset)
+	// collect: the members' digests go to digests, 8 bytes each, for the
+	// Writer to check (KeyEncoder.CopyPart), rather than being checked.
+	collect bool
+	digests []byte
 
 	// lists
 	ql *qlBuilder
+	// A list written in parts (writer_parallel.go): the last node of the
+	// part before, held back (held), of heldCount elements in heldSize
+	// bytes; replay once the Writer cuts the rest of the list itself.
+	held                bool
+	heldNode            []byte
+	heldCount, heldSize int
+	replay              bool
 
 	// memInt, set by Writer.CopyValue for the element being added, reports
 	// that its Member is the canonical decimal text of memIntV (the reader's
@@ -79,9 +91,8 @@ func (w *Writer) BeginCollection(h KeyHeader, typ Type, info CollectionInfo) (*C
 	}
 	c := &w.cw
 	*c = CollectionWriter{w: w, typ: typ, declared: info.Count, allInts: true, ttlHint: info.FieldTTLs, now: w.now(),
-		sp: spool{mem: c.sp.mem[:0], limit: w.opt.SpoolMemory, dir: w.opt.SpoolDir}, fb: c.fb[:0], ints: c.ints[:0]}
+		sp: spool{mem: c.sp.mem[:0], limit: w.opt.SpoolMemory, dir: w.opt.SpoolDir}, fb: c.fb[:0], ints: c.ints[:0], spare: c.spare}
 	w.inValue = true
-	lim := &w.lim
 	if typ == TypeList && w.t.at(7) {
 		if w.ql == nil {
 			w.ql = newQLBuilder(w)
@@ -92,27 +103,7 @@ func (w *Writer) BeginCollection(h KeyHeader, typ Type, info CollectionInfo) (*C
 		c.h = w.copyHeaderKeep(h)
 		return c, nil
 	}
-	var directType byte
-	if info.Count >= 0 {
-		switch typ {
-		case TypeList: // RDB 6
-			if info.Count > int64(lim.ListMaxZiplistEntries) {
-				directType = typeList
-			}
-		case TypeSet:
-			if info.Count > int64(max(lim.SetMaxIntsetEntries, lim.SetMaxListpackEntries)) {
-				directType = typeSet
-			}
-		case TypeZSet:
-			if info.Count > int64(lim.ZSetMaxEntries) {
-				directType = w.zsetPlainType()
-			}
-		case TypeHash:
-			if info.Count > int64(lim.HashMaxEntries) && !info.FieldTTLs {
-				directType = typeHash
-			}
-		}
-	}
+	directType := w.directType(typ, info)
 	if directType != 0 {
 		c.direct = true
 		c.h.Key = h.Key // for errors only: not kept past the call's caller
@@ -124,6 +115,36 @@ func (w *Writer) BeginCollection(h KeyHeader, typ Type, info CollectionInfo) (*C
 	}
 	c.h = w.copyHeaderKeep(h)
 	return c, nil
+}
+
+// directType is the plain encoding in which BeginCollection writes a
+// collection of typ straight to the output, its count known and too large
+// for any compact encoding; 0 when the encoding depends on the elements.
+// Lists for RDB 7+ (quicklists) are never written straight.
+func (w *Writer) directType(typ Type, info CollectionInfo) byte {
+	if info.Count < 0 || typ == TypeList && w.t.at(7) {
+		return 0
+	}
+	lim := &w.lim
+	switch typ {
+	case TypeList: // RDB 6
+		if info.Count > int64(lim.ListMaxZiplistEntries) {
+			return typeList
+		}
+	case TypeSet:
+		if info.Count > int64(max(lim.SetMaxIntsetEntries, lim.SetMaxListpackEntries)) {
+			return typeSet
+		}
+	case TypeZSet:
+		if info.Count > int64(lim.ZSetMaxEntries) {
+			return w.zsetPlainType()
+		}
+	case TypeHash:
+		if info.Count > int64(lim.HashMaxEntries) && !info.FieldTTLs {
+			return typeHash
+		}
+	}
+	return 0
 }
 
 // copyHeaderKeep is copyHeader with the key copied into a buffer the

@@ -104,13 +104,22 @@ func (w *Writer) CopyValue(r *Reader, rec *Record, h KeyHeader) error {
 			return err
 		}
 	}
+	if err := w.copyElements(r, cw); err != nil {
+		return err
+	}
+	return cw.Close()
+}
+
+// copyElements adds the remaining elements of r's value to cw; on an
+// error it abandons cw.
+func (w *Writer) copyElements(r *Reader, cw *CollectionWriter) error {
 	for {
 		if cw.direct && copyFastPaths && r.val.started {
 			w.copyPlainRun(r, cw)
 		}
 		e, err := r.NextElement()
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if err == nil {
 			cw.memInt, cw.memIntV = r.val.memInt, r.val.memIntV
@@ -129,7 +138,6 @@ func (w *Writer) CopyValue(r *Reader, rec *Record, h KeyHeader) error {
 			return err
 		}
 	}
-	return cw.Close()
 }
 
 // beginCopy prepares for copying the current value of r.

@@ -350,6 +350,15 @@ func (w *Writer) setFast(r *Reader) ([]byte, byte) {
 // ziplist) straight to the quicklist builder, as the general path does
 // element by element.
 func (w *Writer) copyListNodes(r *Reader, c *CollectionWriter) error {
+	if err := w.addListNodes(r, c); err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// addListNodes is copyListNodes but for closing c: for a part of a list
+// (writer_parallel.go).
+func (w *Writer) addListNodes(r *Reader, c *CollectionWriter) error {
 	v := &r.val
 	q := c.ql
 	fail := func(err error) error {
@@ -405,7 +414,7 @@ func (w *Writer) copyListNodes(r *Reader, c *CollectionWriter) error {
 			return fail(err)
 		}
 	}
-	return c.Close()
+	return nil
 }
 
 // copyFastPaths switches the fast paths on; tests turn them off to check

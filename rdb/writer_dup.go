@@ -10,8 +10,10 @@ package rdb
 // CollectionWriter.Close (members), which then fail.
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 
 	"github.com/rdbtool/rdbtool/internal/keydigest"
 )
@@ -109,16 +111,34 @@ func (c *CollectionWriter) memberSet() bool {
 		return false
 	}
 	if c.members == nil {
-		c.members = keydigest.New(keydigest.Options{MemLimit: c.w.opt.KeyDigestMemory, TempDir: c.w.opt.SpoolDir})
-		if c.declared > 0 {
-			c.members.Reserve(int(min(c.declared, 1<<30)))
+		n := 0
+		if c.declared > 0 && !c.collect {
+			n = int(min(c.declared, 1<<30))
+		}
+		if c.spare != nil && c.spare.Reset(n) == nil {
+			c.members, c.spare = c.spare, nil
+		} else {
+			c.members = keydigest.New(keydigest.Options{MemLimit: c.w.opt.KeyDigestMemory, TempDir: c.w.opt.SpoolDir, Seed: memberSeed})
+			if n > 0 {
+				c.members.Reserve(n)
+			}
 		}
 	}
 	return true
 }
 
-// addMember records member m, of digest d.
+// memberSeed seeds every member check's digests, so that a KeyEncoder
+// can compute the digests of a part's members on a worker and the Writer
+// check them on the sink (writer_parallel.go).
+var memberSeed = maphash.MakeSeed()
+
+// addMember records member m, of digest d; or, when c collects (a part
+// encoded by a KeyEncoder), keeps d for WriteEncodedPart to check.
 func (c *CollectionWriter) addMember(d uint64, m []byte) error {
+	if c.collect {
+		c.digests = binary.LittleEndian.AppendUint64(c.digests, d)
+		return nil
+	}
 	c.memberPos++
 	_, dup, err := c.members.Add(d, c.memberPos)
 	if err != nil {
@@ -175,7 +195,9 @@ func (q *memberRun) flush(c *CollectionWriter, run []byte) (runMark, error) {
 		return runMark{i: -1}, nil
 	}
 	q.n = 0
-	c.members.Touch(q.ds[:n])
+	if !c.collect {
+		c.members.Touch(q.ds[:n])
+	}
 	for k := range n {
 		if err := c.addMember(q.ds[k], nil); err != nil {
 			if errors.Is(err, ErrDuplicateMember) {
@@ -201,6 +223,11 @@ func (c *CollectionWriter) finishMembers() error {
 	}
 	s := c.members
 	c.members, c.memberPos = nil, 0
+	if s.Spills() == 0 {
+		// Add reported every repeat: keep the set for the next check.
+		c.spare = s
+		return nil
+	}
 	found := false
 	err := s.Finish(func(keydigest.Dup) error { found = true; return errors.New("stop") })
 	if found {

@@ -138,3 +138,74 @@ func TestWriterStatsSinceAddEveryField(t *testing.T) {
 		t.Fatalf("since/add lost fields: %+v, want %+v", got, s)
 	}
 }
+
+// A sink that stops before a value's last part leaves it open; AbandonParts
+// drops it with its temporary files (the member check's spilled runs), and
+// the Writer takes no other record meanwhile.
+func TestAbandonPartsRemovesSpills(t *testing.T) {
+	target := rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 10}}
+	var in bytes.Buffer
+	src, err := rdb.NewWriter(&in, target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.WriteAux([]byte("redis-ver"), []byte("7.0.15"))
+	set, err := src.BeginSet(rdb.KeyHeader{Key: []byte("s")}, 100_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 100_000 {
+		set.Add(rdb.Element{Member: fmt.Appendf(nil, "member:%d", i)})
+	}
+	if err := set.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	wo := target
+	wo.KeyDigestMemory, wo.SpoolDir = 64<<10, dir
+	w, err := rdb.NewWriter(io.Discard, wo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := []*rdb.KeyEncoder{w.NewKeyEncoder(), w.NewKeyEncoder(), w.NewKeyEncoder()}
+	stop := fmt.Errorf("stop")
+	err = rdb.ReadParallel(context.Background(), rdb.NewReader(bytes.NewReader(in.Bytes())), rdb.ParallelOptions{Workers: 2, BufferSize: 64 << 10}, rdb.ParallelHandler[*rdb.EncodedPart]{
+		Split: w.SplitsValue,
+		Work: func(wk *rdb.Worker, rec *rdb.Record, out **rdb.EncodedPart) error {
+			if wk.Part() != nil && !wk.Inline() {
+				p := enc[wk.ID].CopyPart(wk, rec)
+				*out = &p
+			}
+			return nil
+		},
+		Sink: func(p **rdb.EncodedPart) error {
+			if *p == nil {
+				return nil
+			}
+			if (*p).Part.Index == 5 {
+				return stop
+			}
+			return w.WriteEncodedPart(*p)
+		},
+	})
+	if err != stop {
+		t.Fatalf("ReadParallel: %v", err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) == 0 {
+		t.Fatal("no temporary files: the member check did not spill")
+	}
+	if err := w.WriteString(rdb.KeyHeader{Key: []byte("k")}, []byte("v")); err == nil {
+		t.Fatal("a key written inside the open value")
+	}
+	w.AbandonParts()
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Fatalf("%d temporary files or directories left after AbandonParts", len(left))
+	}
+	if err := w.WriteString(rdb.KeyHeader{Key: []byte("k")}, []byte("v")); err != nil {
+		t.Fatalf("after AbandonParts: %v", err)
+	}
+	w.Abort()
+}

@@ -12,12 +12,13 @@ import (
 // a key encoded for the target, a key left out, or a copy of another
 // record for Converter.Record. It is small: a batch holds thousands.
 type convertedRecord struct {
-	key     rdb.EncodedKey // key.Key is the key's name, also when err is set
-	db      int            // the key's database in the input
-	offset  int64          // the key's offset
-	other   *rdb.Record    // the whole record when it is not a key
-	skipped bool           // a key left out by the filter
-	done    bool           // written already (a record too large to batch)
+	key     rdb.EncodedKey   // key.Key is the key's name, also when err is set
+	db      int              // the key's database in the input
+	offset  int64            // the key's offset
+	other   *rdb.Record      // the whole record when it is not a key
+	part    *rdb.EncodedPart // a part of a large value (ParallelHandler.Split)
+	skipped bool             // a key left out by the filter
+	done    bool             // written already (a record too large to batch)
 	err     error
 }
 
@@ -25,7 +26,7 @@ type convertedRecord struct {
 // are decoded and re-encoded for the target on jobs workers (0: one per
 // CPU) and written in file order, so the output is byte for byte the one
 // the loop writes. rec is the record r returned last, not yet converted.
-func (c *Converter) convertParallel(ctx context.Context, r *rdb.Reader, rec *rdb.Record, jobs int) error {
+func (c *Converter) convertParallel(ctx context.Context, r *rdb.Reader, rec *rdb.Record, jobs int) (err error) {
 	// Errors read as Convert's loop words them.
 	keyErr := func(rec *rdb.Record, err error) error {
 		return fmt.Errorf("key %q (db %d): %w", rec.Key, rec.DB, err)
@@ -47,10 +48,28 @@ func (c *Converter) convertParallel(ctx context.Context, r *rdb.Reader, rec *rdb
 		encs[i] = c.w.NewKeyEncoder()
 	}
 	cur := rdb.Record{Kind: rdb.KindKey} // the key being sunk, for the converter
+	// skipParts: the value in parts being sunk is a repeat left out.
+	// The sink sets it; the framing goroutine reads it for a last part
+	// given to Work there, once every earlier result is sunk.
+	skipParts := false
 	sink := func(o *convertedRecord) error {
 		switch {
 		case o.done:
 			return nil
+		case o.part != nil:
+			p := o.part
+			cur.DB, cur.Offset, cur.Key = o.db, o.offset, p.Key
+			if p.Part.Index == 0 {
+				ok, err := c.beforeKey(&cur)
+				if err != nil {
+					return recErr(&cur, err)
+				}
+				skipParts = !ok
+			}
+			if skipParts {
+				return nil
+			}
+			return recErr(&cur, c.keyError(&cur, c.w.WriteEncodedPart(p)))
 		case o.other != nil:
 			return c.Record(nil, o.other)
 		case o.skipped:
@@ -67,12 +86,35 @@ func (c *Converter) convertParallel(ctx context.Context, r *rdb.Reader, rec *rdb
 		return recErr(&cur, c.keyError(&cur, c.w.WriteEncoded(o.key)))
 	}
 	var names [][]byte
-	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: jobs}, rdb.ParallelHandler[convertedRecord]{
+	defer func() {
+		if err != nil {
+			// A value in parts cut short (the read was canceled) leaves no
+			// temporary files behind.
+			c.w.AbandonParts()
+		}
+	}()
+	return rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: jobs, BufferSize: convertBufferSize}, rdb.ParallelHandler[convertedRecord]{
+		// A large set, sorted set or hash is encoded in parts on the
+		// workers rather than on the framing goroutine, alone.
+		Split: func(rec *rdb.Record) bool { return c.Keeps(rec) && c.w.SplitsValue(rec) },
 		Work: func(w *rdb.Worker, rec *rdb.Record, out *convertedRecord) error {
+			part := w.Part()
 			if w.Inline() {
-				// Every earlier record is written: stream this one.
+				// Every earlier record is written: stream this one (or the
+				// rest of a value in parts).
 				out.done = true
+				if part != nil && part.Index > 0 {
+					if skipParts {
+						return nil
+					}
+					return recErr(rec, c.keyError(rec, c.w.CopyRest(w.Reader, rec)))
+				}
 				return recErr(rec, c.Record(w.Reader, rec))
+			}
+			if part != nil {
+				p := encs[w.ID].CopyPart(w, rec)
+				out.db, out.offset, out.part = rec.DB, rec.Offset, &p
+				return nil
 			}
 			if rec.Kind != rdb.KindKey {
 				o := *rec
@@ -122,6 +164,10 @@ func (c *Converter) convertParallel(ctx context.Context, r *rdb.Reader, rec *rdb
 // table was a third of convert's peak RSS and missed the cache on nearly
 // every key.
 const convertDigestMemory = 8 << 20
+
+// convertBufferSize is ReadParallel's buffer size (0: its default);
+// tests make it small so that most values go in parts.
+var convertBufferSize = 0
 
 // prefetchKeys is how many keys convertParallel's sink looks up in the
 // duplicate-key check together.

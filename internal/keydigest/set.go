@@ -31,12 +31,19 @@ type Options struct {
 	// MemLimit bounds the bytes the set holds in memory (default
 	// DefaultMemLimit). Each digest takes 16 bytes, in a table between
 	// three eighths and three quarters full; the table never exceeds two
-	// thirds of the limit, leaving room for the moment it doubles.
+	// thirds of the limit, leaving room for the moment it doubles (and,
+	// once it spills, for the full table being written meanwhile, when
+	// two fit).
 	MemLimit int64
 	// TempDir holds the spilled runs (default os.TempDir()). The set makes
 	// its own directory inside it, on the first spill, and removes it in
 	// Finish or Close.
 	TempDir string
+	// Seed seeds Digest; the zero Seed means a new random one. Sets made
+	// with one seed give equal keys equal digests, so that digests
+	// computed on other goroutines (with Digest of another such set) can
+	// be added.
+	Seed maphash.Seed
 }
 
 // Dup is a digest seen more than once: First is the position of an earlier
@@ -68,6 +75,11 @@ type Set struct {
 	dir      string
 	runs     []*os.File
 	spills   int
+	// A spill sorts and writes a full table on a goroutine of its own
+	// while Add goes on with the other table (spare, cleared by it): its
+	// outcome arrives on spilling.
+	spare    []slot
+	spilling chan error
 	done     bool
 	touched  uint64 // Touch's loads land here, so they are not dropped
 }
@@ -80,7 +92,10 @@ func New(opts Options) *Set {
 	if opts.TempDir == "" {
 		opts.TempDir = os.TempDir()
 	}
-	s := &Set{seed: maphash.MakeSeed(), opts: opts}
+	if opts.Seed == (maphash.Seed{}) {
+		opts.Seed = maphash.MakeSeed()
+	}
+	s := &Set{seed: opts.Seed, opts: opts}
 	s.maxSlots = minSlots
 	for s.maxSlots < 1<<40 && int64(s.maxSlots)*2*slotSize*3/2 <= opts.MemLimit {
 		s.maxSlots *= 2
@@ -89,7 +104,8 @@ func New(opts Options) *Set {
 }
 
 // Digest returns the digest of key in database db. It is the set's own
-// (seeded per set): digests of different sets do not compare.
+// (seeded per set, see Options.Seed): digests of sets with different
+// seeds do not compare.
 func (s *Set) Digest(db int, key []byte) uint64 {
 	// One seeded hash of the key, with the database mixed in after it
 	// (an odd multiplier keeps distinct databases distinct).
@@ -107,6 +123,38 @@ func (s *Set) Reserve(n int) {
 	if want > len(s.slots) {
 		s.resize(want)
 	}
+}
+
+// Reset empties the set for reuse, with the same options and seed, sized
+// for n more digests (as Reserve): its table is kept, cleared, unless it
+// is much larger than n needs, so that a caller checking one collection
+// after another does not allocate a table for each. Spilled runs are
+// removed. It must not be called after Finish or Close.
+func (s *Set) Reset(n int) error {
+	err := s.waitSpill()
+	for _, f := range s.runs {
+		f.Close()
+	}
+	s.runs, s.spills, s.added, s.n, s.spare = nil, 0, 0, 0, nil
+	if s.dir != "" {
+		if e := os.RemoveAll(s.dir); e != nil && err == nil {
+			err = e
+		}
+		s.dir = ""
+	}
+	want := minSlots
+	for want < s.maxSlots && n*4 > want*3 {
+		want *= 2
+	}
+	if len(s.slots) > 4*want {
+		s.slots = nil
+	} else {
+		clear(s.slots)
+	}
+	if n > 0 {
+		s.Reserve(n)
+	}
+	return err
 }
 
 // errDone is returned by Add after Finish or Close.
@@ -211,34 +259,37 @@ func (s *Set) resize(n int) {
 
 // sorted moves the table's entries to the front of its slots, sorted by
 // digest, and returns them. The table is unusable until cleared.
-func (s *Set) sorted() []slot {
+func (s *Set) sorted() []slot { return sortTable(s.slots, s.shift) }
+
+// sortTable is sorted for a table of slots whose home slot is d >> shift.
+func sortTable(slots []slot, shift uint) []slot {
 	// Entries sit at or just after their home slot (the digest's high
 	// bits), so in table order they are nearly sorted already, except for
 	// a cluster that wrapped from the end of the table to its start: its
 	// entries before the first empty slot whose home lies after them go
 	// last.
 	start := 0
-	for start < len(s.slots) && s.slots[start].pos != 0 {
+	for start < len(slots) && slots[start].pos != 0 {
 		start++
 	}
 	var wrapped []slot
 	k := 0
 	for i := 0; i < start; i++ {
-		if int(s.slots[i].d>>s.shift) > i {
-			wrapped = append(wrapped, s.slots[i])
+		if int(slots[i].d>>shift) > i {
+			wrapped = append(wrapped, slots[i])
 		} else {
-			s.slots[k] = s.slots[i]
+			slots[k] = slots[i]
 			k++
 		}
 	}
-	for i := start; i < len(s.slots); i++ {
-		if s.slots[i].pos != 0 {
-			s.slots[k] = s.slots[i]
+	for i := start; i < len(slots); i++ {
+		if slots[i].pos != 0 {
+			slots[k] = slots[i]
 			k++
 		}
 	}
-	k += copy(s.slots[k:], wrapped)
-	out := s.slots[:k]
+	k += copy(slots[k:], wrapped)
+	out := slots[:k]
 	insertionSort(out)
 	return out
 }

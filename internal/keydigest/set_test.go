@@ -289,3 +289,42 @@ func TestTouchChangesNothing(t *testing.T) {
 		t.Fatal("a touched digest that was never added is found")
 	}
 }
+
+// A set Reset for reuse answers as a new one: repeats within the next
+// round are reported, digests of the round before are forgotten, and its
+// spilled runs are gone.
+func TestResetForgets(t *testing.T) {
+	dir := t.TempDir()
+	s := New(Options{MemLimit: 64 << 10, TempDir: dir})
+	for i := range uint64(10_000) {
+		if _, dup, err := s.Add(i*0x9E3779B97F4A7C15, int64(i)); dup || err != nil {
+			t.Fatal(i, dup, err)
+		}
+	}
+	if s.Spills() == 0 {
+		t.Fatal("no spill")
+	}
+	for _, n := range []int{100, 0, 50_000} {
+		if err := s.Reset(n); err != nil {
+			t.Fatal(err)
+		}
+		if s.Spills() != 0 || s.Len() != 0 {
+			t.Fatalf("after Reset: %d spills, %d digests", s.Spills(), s.Len())
+		}
+		if left, _ := os.ReadDir(dir); len(left) != 0 {
+			t.Fatalf("after Reset: %d entries left in the temporary directory", len(left))
+		}
+		for i := range uint64(300) {
+			if _, dup, err := s.Add(i*0x9E3779B97F4A7C15, int64(i)); dup || err != nil {
+				t.Fatalf("after Reset(%d): digest %d: dup %v, %v", n, i, dup, err)
+			}
+		}
+		seven := uint64(7)
+		if prev, dup, _ := s.Add(seven*0x9E3779B97F4A7C15, 1000); !dup || prev != 7 {
+			t.Fatalf("after Reset(%d): repeat not reported (%v, %d)", n, dup, prev)
+		}
+	}
+	if err := s.Finish(func(d Dup) error { t.Fatalf("Finish reports %+v, which Add reported", d); return nil }); err != nil {
+		t.Fatal(err)
+	}
+}
