@@ -426,7 +426,7 @@ func (p *parallelRun[T]) frame(ctx context.Context) {
 		if end < 0 {
 			var ok bool
 			if start >= 0 && p.h.Split != nil && !p.o.Unordered && r.splittable() && p.h.Split(rec) {
-				ok = p.split(rec)
+				ok = p.split(ctx, rec)
 			} else {
 				ok = p.inline(rec, nil)
 			}
@@ -504,7 +504,7 @@ func (p *parallelRun[T]) inline(rec *Record, part *ValuePart) bool {
 // split hands the value of rec, a key whose value is not wholly in the
 // buffer, to the workers in parts (see ParallelHandler.Split). It reports
 // whether to go on.
-func (p *parallelRun[T]) split(rec *Record) bool {
+func (p *parallelRun[T]) split(ctx context.Context, rec *Record) bool {
 	r := p.r
 	if err := r.keepKey(rec); err != nil {
 		p.fail(err)
@@ -520,6 +520,10 @@ func (p *parallelRun[T]) split(rec *Record) bool {
 	count := r.val.remaining
 	for idx := 0; ; idx++ {
 		if p.stop.Load() {
+			return false
+		}
+		if err := ctx.Err(); err != nil { // a part is as long as many records
+			p.fail(err)
 			return false
 		}
 		in := r.in

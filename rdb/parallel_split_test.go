@@ -349,3 +349,38 @@ func TestParallelKeepWith(t *testing.T) {
 		t.Fatalf("%d keys, error %v", keys, err)
 	}
 }
+
+// Cancelling the context stops a read in the middle of a value in parts.
+func TestParallelSplitCancelled(t *testing.T) {
+	data := bigCollections(t, 11)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	r := rdb.NewReader(bytes.NewReader(data))
+	parts, finished := 0, 0
+	err := rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: 2}, rdb.ParallelHandler[splitResult]{
+		Split: func(rec *rdb.Record) bool { return true },
+		Work: func(w *rdb.Worker, rec *rdb.Record, out *splitResult) error {
+			if p := w.Part(); p != nil {
+				c := *p
+				out.part = &c
+			}
+			return nil
+		},
+		Sink: func(res *splitResult) error {
+			if res.part != nil {
+				if parts++; parts == 1 {
+					cancel()
+				}
+				if res.part.Last {
+					finished++
+				}
+			}
+			return nil
+		},
+	})
+	// The framing runs a few batches ahead of the sink: the first value
+	// (about 10 parts) may finish, not the four after it.
+	if !errors.Is(err, context.Canceled) || finished > 1 {
+		t.Fatalf("error %v after %d parts and %d values, want %v within the first value", err, parts, finished, context.Canceled)
+	}
+}
