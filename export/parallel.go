@@ -17,6 +17,11 @@ var framingBufferSize = 0
 type jsonLine struct {
 	line []byte
 	err  error
+	// kept is the batch's kept memory up to the end of line, which
+	// starts at start in it: the last line of a batch sees every line
+	// before it there, one after another, for the sink to write at once.
+	kept  []byte
+	start int
 
 	part  bool
 	last  bool // the value's last part
@@ -74,7 +79,8 @@ func (j *JSONWriter) WriteRecordsFiltered(ctx context.Context, r *rdb.Reader, wo
 			}
 			// Render straight into the memory the line is kept in.
 			out.line = w.KeepWith(func(dst []byte) []byte {
-				rd.buf = dst
+				rd.buf, out.start = dst, len(dst)
+				defer func() { out.kept = rd.buf }()
 				if part != nil {
 					out.part, out.last = true, part.Last
 					out.wrote, out.err = rd.writePart(w.Reader, rec, part, part.Index == 0)
@@ -87,19 +93,41 @@ func (j *JSONWriter) WriteRecordsFiltered(ctx context.Context, r *rdb.Reader, wo
 			rd.buf = nil
 			return nil
 		},
-		Sink: func(l *jsonLine) error {
-			line := l.line
-			if l.part {
-				if l.comma && !partWrote {
-					line = line[1:]
+		SinkBatch: func(ls []jsonLine) error {
+			// Whole lines follow one another in the batch's kept memory:
+			// write runs of them with one call rather than copying each.
+			var run []byte // the kept memory of the run's last line
+			from := 0      // where the run starts in it
+			for i := range ls {
+				l := &ls[i]
+				if l.kept == nil && l.line == nil && l.err == nil && !l.part {
+					continue // a record with no line
 				}
-				partWrote = (partWrote || l.wrote) && !l.last
+				if !l.part && l.err == nil && l.kept != nil {
+					if run == nil || l.start != len(run) {
+						j.write(run[from:])
+						run, from = l.kept, l.start
+					} else {
+						run = l.kept
+					}
+					continue
+				}
+				j.write(run[from:])
+				run = nil
+				line := l.line
+				if l.part {
+					if l.comma && !partWrote {
+						line = line[1:]
+					}
+					partWrote = (partWrote || l.wrote) && !l.last
+				}
+				j.write(line)
+				if l.err != nil {
+					return l.err
+				}
 			}
-			j.write(line)
-			if l.err == nil && j.err != nil {
-				return j.err // the output failed (a full disk): stop reading
-			}
-			return l.err
+			j.write(run[from:])
+			return j.err // the output failed (a full disk): stop reading
 		},
 	})
 }
