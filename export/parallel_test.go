@@ -70,6 +70,13 @@ func compareDumps(t *testing.T, name string, data []byte, opts ...rdb.Option) {
 // WriteRecords prints exactly what WriteKey and WriteSlotInfo record by record print, on every
 // corpus file, at 1, 2 and 8 workers, and on truncated files.
 func TestWriteRecordsIdenticalOnCorpus(t *testing.T) {
+	compareCorpusDumps(t)
+}
+
+// compareCorpusDumps compares dumps of every corpus file, and of one cut
+// short at 25 places.
+func compareCorpusDumps(t *testing.T) {
+	t.Helper()
 	for _, f := range corpustest.Files(t) {
 		data, err := os.ReadFile(f.RDB)
 		if err != nil {
@@ -117,21 +124,7 @@ func TestWriteRecordsLargeValue(t *testing.T) {
 func TestWriteRecordsInPartsIdentical(t *testing.T) {
 	defer func(n int) { framingBufferSize = n }(framingBufferSize)
 	framingBufferSize = 4096
-	for _, f := range corpustest.Files(t) {
-		data, err := os.ReadFile(f.RDB)
-		if err != nil {
-			t.Fatal(err)
-		}
-		compareDumps(t, f.Name, data)
-	}
-	p := filepath.Join(corpustest.Root(), "testdata", "corpus", "redis-7.4.1", "main.rdb")
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for n := 0; n < len(data); n += len(data) / 25 {
-		compareDumps(t, fmt.Sprintf("truncated at %d", n), data[:n])
-	}
+	compareCorpusDumps(t)
 }
 
 // A write that fails ends WriteRecords with its error, without reading

@@ -7,12 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/rdbtool/rdbtool/internal/corpustest"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -134,15 +131,7 @@ func compareSplit(t *testing.T, name string, data []byte, workers, bufSize int, 
 	if len(got) > len(want) || wantErr == nil && len(got) != len(want) {
 		t.Fatalf("%s, %d workers: %d records, sequential %d", name, workers, len(got), len(want))
 	}
-	for i := range got {
-		if got[i] != want[i] {
-			j := 0
-			for j < len(got[i]) && j < len(want[i]) && got[i][j] == want[i][j] {
-				j++
-			}
-			t.Fatalf("%s, %d workers: record %d differs at byte %d:\n parts   %.300s\n whole   %.300s", name, workers, i, j, got[i][max(j-100, 0):], want[i][max(j-100, 0):])
-		}
-	}
+	sameRecords(t, fmt.Sprintf("%s, %d workers, in parts", name, workers), got, want[:len(got)])
 	return split, inlineRest
 }
 
@@ -151,32 +140,11 @@ func compareSplit(t *testing.T, name string, data []byte, workers, bufSize int, 
 // what the sequential reader gives, elements, record sizes and all; parts
 // too large for the look-ahead are read on the framing goroutine.
 func TestParallelSplitMatchesSequentialOnCorpus(t *testing.T) {
-	files := corpustest.Files(t)
-	tp, _ := filepath.Glob(filepath.Join(corpustest.ThirdPartyDir(t), "*", "*.rdb"))
-	paths := make([]string, 0, len(files)+len(tp))
-	for _, f := range files {
-		paths = append(paths, f.RDB)
-	}
-	paths = append(paths, tp...)
-	workers := []int{1, 2, 8}
-	local := filepath.Join(corpustest.Root(), "testdata")
-	if testing.Short() {
-		workers = []int{2} // and some fixtures only: -short runs under -race
-	}
 	var split, inlineRest int
-	for i, p := range paths {
-		if testing.Short() && (!strings.HasPrefix(p, local) || i%4 != 0) {
-			continue
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, w := range workers {
-			s, ir := compareSplit(t, p, data, w, 4096, rdb.WithName(p), rdb.AllowNewerVersions())
-			split, inlineRest = split+s, inlineRest+ir
-		}
-	}
+	forCorpusFiles(t, func(p string, data []byte, workers int) {
+		s, ir := compareSplit(t, p, data, workers, 4096, rdb.WithName(p), rdb.AllowNewerVersions())
+		split, inlineRest = split+s, inlineRest+ir
+	})
 	t.Logf("%d values read in parts, %d of them ending on the framing goroutine", split, inlineRest)
 	if split == 0 || inlineRest == 0 {
 		t.Fatalf("%d values split, %d ending on the framing goroutine: the test does not reach both", split, inlineRest)

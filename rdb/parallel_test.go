@@ -110,13 +110,20 @@ func compareReads(t *testing.T, name string, data []byte, workers int, opts ...r
 	if len(got) != len(want) {
 		t.Fatalf("%s, %d workers: %d records, sequential %d", name, workers, len(got), len(want))
 	}
-	for i := range want {
+	sameRecords(t, fmt.Sprintf("%s, %d workers", name, workers), got, want[:len(got)])
+}
+
+// sameRecords fails the test at the first record of got that differs from
+// want's, showing where.
+func sameRecords(t *testing.T, name string, got, want []string) {
+	t.Helper()
+	for i := range got {
 		if got[i] != want[i] {
 			j := 0
 			for j < len(got[i]) && j < len(want[i]) && got[i][j] == want[i][j] {
 				j++
 			}
-			t.Fatalf("%s, %d workers: record %d differs at byte %d:\n parallel   %.300s\n sequential %.300s", name, workers, i, j, got[i][max(j-100, 0):], want[i][max(j-100, 0):])
+			t.Fatalf("%s: record %d differs at byte %d:\n got  %.300s\n want %.300s", name, i, j, got[i][max(j-100, 0):], want[i][max(j-100, 0):])
 		}
 	}
 }
@@ -124,6 +131,16 @@ func compareReads(t *testing.T, name string, data []byte, workers int, opts ...r
 // Every corpus file reads the same in parallel, at 1, 2 and 8 workers, as
 // record by record: every record, every decoded value, the checksum.
 func TestParallelMatchesSequentialOnCorpus(t *testing.T) {
+	forCorpusFiles(t, func(p string, data []byte, workers int) {
+		compareReads(t, p, data, workers, rdb.WithName(p), rdb.AllowNewerVersions())
+	})
+}
+
+// forCorpusFiles calls fn with every corpus and third-party file at 1, 2
+// and 8 workers; with -short (which runs under -race), with a quarter of
+// the fixtures at 2 workers.
+func forCorpusFiles(t *testing.T, fn func(path string, data []byte, workers int)) {
+	t.Helper()
 	files := corpustest.Files(t)
 	tp, _ := filepath.Glob(filepath.Join(corpustest.ThirdPartyDir(t), "*", "*.rdb"))
 	paths := make([]string, 0, len(files)+len(tp))
@@ -134,7 +151,7 @@ func TestParallelMatchesSequentialOnCorpus(t *testing.T) {
 	workers := []int{1, 2, 8}
 	local := filepath.Join(corpustest.Root(), "testdata")
 	if testing.Short() {
-		workers = []int{2} // and the fixtures only: -short runs under -race
+		workers = []int{2}
 	}
 	for i, p := range paths {
 		if testing.Short() && (!strings.HasPrefix(p, local) || i%4 != 0) {
@@ -145,7 +162,7 @@ func TestParallelMatchesSequentialOnCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, w := range workers {
-			compareReads(t, p, data, w, rdb.WithName(p), rdb.AllowNewerVersions())
+			fn(p, data, w)
 		}
 	}
 }
