@@ -4,23 +4,16 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
 	"testing"
 
+	"github.com/rdbtool/rdbtool/internal/corpustest"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
 // BenchmarkAnalyze runs the analyzer over RDBTOOL_BENCH_FILE (default: a
 // small corpus file), read into memory once.
 func BenchmarkAnalyze(b *testing.B) {
-	name := os.Getenv("RDBTOOL_BENCH_FILE")
-	if name == "" {
-		name = "../testdata/corpus/redis-7.4.1/main.rdb"
-	}
-	data, err := os.ReadFile(name)
-	if err != nil {
-		b.Fatal(err)
-	}
+	name, data := corpustest.BenchInput(b, "redis-7.4.1/main.rdb")
 	a := New(Options{})
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
@@ -32,23 +25,10 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 }
 
-// benchInput reads RDBTOOL_BENCH_FILE (or a corpus file) once.
-func benchInput(b *testing.B) []byte {
-	name := os.Getenv("RDBTOOL_BENCH_FILE")
-	if name == "" {
-		name = "../testdata/corpus/redis-7.4.1/main.rdb"
-	}
-	data, err := os.ReadFile(name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return data
-}
-
 // benchReaderFloor walks data with the reader alone, as a floor for
 // BenchmarkAnalyze in the same run.
 func benchReaderFloor(b *testing.B, perKey func(r *rdb.Reader) error) {
-	data := benchInput(b)
+	_, data := corpustest.BenchInput(b, "redis-7.4.1/main.rdb")
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

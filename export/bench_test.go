@@ -3,9 +3,9 @@ package export
 import (
 	"bytes"
 	"io"
-	"os"
 	"testing"
 
+	"github.com/rdbtool/rdbtool/internal/corpustest"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
@@ -18,21 +18,9 @@ import (
 // BenchmarkJSONLReaderFloor reads every element without rendering it:
 // BenchmarkJSONLWriteKey minus the floor is the rendering.
 
-func benchInput(b *testing.B) []byte {
-	name := os.Getenv("RDBTOOL_BENCH_FILE")
-	if name == "" {
-		name = "../testdata/corpus/redis-7.4.1/main.rdb"
-	}
-	data, err := os.ReadFile(name)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return data
-}
-
 // benchKeys calls perKey for each key of data, b.N times.
 func benchKeys(b *testing.B, perKey func(*rdb.Reader, *rdb.Record) error) {
-	data := benchInput(b)
+	_, data := corpustest.BenchInput(b, "redis-7.4.1/main.rdb")
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -23,10 +23,11 @@ import (
 
 	hdtparser "github.com/hdt3213/rdb/parser"
 
+	"github.com/rdbtool/rdbtool/internal/corpustest"
 	"github.com/rdbtool/rdbtool/rdb"
 )
 
-const benchDefaultFile = "../testdata/corpus/redis-7.0.15/main.rdb"
+const benchDefaultFile = "redis-7.0.15/main.rdb"
 
 var benchData struct {
 	once sync.Once
@@ -39,12 +40,8 @@ var benchData struct {
 func benchFile(b *testing.B) []byte {
 	b.Helper()
 	benchData.once.Do(func() {
-		name := os.Getenv("RDBTOOL_BENCH_FILE")
-		if name == "" {
-			name = benchDefaultFile
-		}
-		benchData.name = name
-		benchData.data, benchData.err = os.ReadFile(name)
+		benchData.name = corpustest.BenchFile(benchDefaultFile)
+		benchData.data, benchData.err = os.ReadFile(benchData.name)
 	})
 	if benchData.err != nil {
 		b.Fatalf("benchmark input: %v", benchData.err)

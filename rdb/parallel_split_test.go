@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -98,22 +97,10 @@ func readSplit(data []byte, workers, bufSize int, opts ...rdb.Option) (out []str
 
 // readWhole is the reference for readSplit: the sequential reader.
 func readWhole(data []byte, opts ...rdb.Option) ([]string, error) {
-	r := rdb.NewReader(bytes.NewReader(data), opts...)
-	var out []string
-	for {
-		rec, err := r.Next()
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-		s, err := describeElements(r, rec, nil)
-		if err != nil {
-			return out, err
-		}
-		out = append(out, s)
-	}
+	out, _, err := readDescribed(data, func(r *rdb.Reader, rec *rdb.Record) (string, error) {
+		return describeElements(r, rec, nil)
+	}, opts...)
+	return out, err
 }
 
 // compareSplit checks that a read with values in parts joins up to the

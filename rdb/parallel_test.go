@@ -53,6 +53,12 @@ func describeRecord(r *rdb.Reader, rec *rdb.Record) (string, error) {
 
 // readSequential is the reference: Next, then the value.
 func readSequential(data []byte, opts ...rdb.Option) ([]string, rdb.ChecksumStatus, error) {
+	return readDescribed(data, describeRecord, opts...)
+}
+
+// readDescribed reads data record by record, rendering each with
+// describe.
+func readDescribed(data []byte, describe func(*rdb.Reader, *rdb.Record) (string, error), opts ...rdb.Option) ([]string, rdb.ChecksumStatus, error) {
 	r := rdb.NewReader(bytes.NewReader(data), opts...)
 	var out []string
 	for {
@@ -64,7 +70,7 @@ func readSequential(data []byte, opts ...rdb.Option) ([]string, rdb.ChecksumStat
 		if err != nil {
 			return out, 0, err
 		}
-		s, err := describeRecord(r, rec)
+		s, err := describe(r, rec)
 		if err != nil {
 			return out, 0, err
 		}

@@ -196,3 +196,24 @@ func Meta(t testing.TB, f File) map[string]any {
 	}
 	return m
 }
+
+// BenchFile names the benchmarks' input: the file RDBTOOL_BENCH_FILE
+// names (a real snapshot: see BENCHMARKS.md), else fixture, a corpus file
+// of the tree such as "redis-7.4.1/main.rdb".
+func BenchFile(fixture string) string {
+	if name := os.Getenv("RDBTOOL_BENCH_FILE"); name != "" {
+		return name
+	}
+	return filepath.Join(Root(), "testdata", "corpus", fixture)
+}
+
+// BenchInput returns BenchFile's name and contents.
+func BenchInput(tb testing.TB, fixture string) (name string, data []byte) {
+	tb.Helper()
+	name = BenchFile(fixture)
+	data, err := os.ReadFile(name)
+	if err != nil {
+		tb.Fatalf("benchmark input: %v", err)
+	}
+	return name, data
+}
