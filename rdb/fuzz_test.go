@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 
 	"github.com/rdbtool/rdbtool/rdb"
@@ -57,7 +58,7 @@ func roundTripKeys(data []byte, opts ...rdb.Option) ([]string, error) {
 				}
 			}
 		}
-		out = append(out, fmt.Sprintf("db=%d %q exp=%d idle=%d freq=%d %s", rec.DB, rec.Key, rec.ExpireAt, rec.Idle, rec.Freq, canonValue(v)))
+		out = append(out, fmt.Sprintf("idle=%d freq=%d db=%d %q exp=%d %s", rec.Idle, rec.Freq, rec.DB, rec.Key, rec.ExpireAt, canonValue(v)))
 	}
 }
 
@@ -121,6 +122,12 @@ func FuzzRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatalf("reading the copy: %v", err)
 		}
+		if target.Dialect == rdb.DialectRedis && target.Version < 9 {
+			// The Reader takes LRU/LFU opcodes in any version (as a
+			// server's loader does); the Writer leaves them out before
+			// RDB 9, which has none, and counts them (DroppedLRU).
+			want = withoutLRU(want)
+		}
 		if len(got) != len(want) {
 			t.Fatalf("copy holds %d keys, the input %d", len(got), len(want))
 		}
@@ -137,4 +144,15 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("copying the copy changes it (%d bytes to %d)", len(fast), len(again))
 		}
 	})
+}
+
+// withoutLRU is roundTripKeys' text with every key's idle time and LFU
+// frequency unset.
+func withoutLRU(keys []string) []string {
+	idle := regexp.MustCompile(`^idle=-?[0-9]+ freq=-?[0-9]+ `)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = idle.ReplaceAllString(k, "idle=-1 freq=-1 ")
+	}
+	return out
 }
