@@ -44,6 +44,9 @@ func FileInput(name string, opts ...rdb.Option) Input {
 			return nil, nil, err
 		}
 		o := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, opts...)
+		if ra := src.ReaderAt(); ra != nil {
+			o = append(o, rdb.WithReaderAt(ra))
+		}
 		return rdb.NewReader(src, o...), src.Close, nil
 	}}
 }

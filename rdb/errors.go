@@ -18,6 +18,9 @@ var (
 	ErrChecksum = errors.New("checksum mismatch")
 	// ErrUnsupportedVersion: a magic or RDB version this package does not know.
 	ErrUnsupportedVersion = errors.New("unsupported RDB version")
+	// ErrChanged: the input changed while ReadParallel read it (see
+	// WithReaderAt).
+	ErrChanged = errors.New("the input changed while it was read")
 	// ErrWrongType: a value method was called for a value of another type.
 	ErrWrongType = errors.New("wrong value type for this call")
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"math"
 	"runtime"
 	"sync"
@@ -16,9 +17,10 @@ import (
 // known once it has been walked, but walking a value (lengths, string
 // headers) costs a fraction of decoding it. ReadParallel walks records on
 // one goroutine with the caller's Reader, which keeps its CRC-64 over
-// every byte, copies contiguous runs of whole records into batches, and
-// hands each batch to a worker whose own Reader decodes the records again
-// from those bytes: as Next would have returned them, with the same
+// every byte, copies contiguous runs of whole records into batches (or,
+// given WithReaderAt, notes their offsets for the worker to read them
+// itself), and hands each batch to a worker whose own Reader decodes the
+// records again from those bytes: as Next would have returned them, with the same
 // offsets and the same errors. Results go to a sink on the calling
 // goroutine, in file order unless asked otherwise.
 //
@@ -198,6 +200,7 @@ func ReadParallel[T any](ctx context.Context, r *Reader, o ParallelOptions, h Pa
 	p := &parallelRun[T]{
 		r: r, o: o, h: h, workers: workers,
 		maxRecord: len(r.in.buf) / 4,
+		ra:        r.opts.readerAt,
 		free:      make(chan *parBatch[T], nb),
 		work:      make(chan *parBatch[T], nb),
 		out:       make(chan *parBatch[T], nb),
@@ -206,6 +209,7 @@ func ReadParallel[T any](ctx context.Context, r *Reader, o ParallelOptions, h Pa
 	for range nb {
 		p.free <- &parBatch[T]{done: make(chan struct{}, 1)}
 	}
+	stable := p.watchInput()
 	var wg sync.WaitGroup
 	for id := range workers {
 		wg.Add(1)
@@ -238,7 +242,76 @@ func ReadParallel[T any](ctx context.Context, r *Reader, o ParallelOptions, h Pa
 	}
 	<-framed
 	wg.Wait()
+	// A file rewritten during the read may also have made the workers'
+	// bytes undecodable: the change is then the error to report.
+	if err := stable(); err != nil && (p.err == nil || errors.As(p.err, new(*Error))) {
+		p.err = err
+	}
 	return p.err
+}
+
+// statter is an input that can tell its size and modification time.
+type statter interface{ Stat() (fs.FileInfo, error) }
+
+// watchInput returns the check made once a read with a ReaderAt has
+// ended well: that the input, when it can tell, has the size and
+// modification time it had at the start. The framing goroutine checksums
+// what it read and the workers decode what they read later; a file
+// rewritten in between would give results from bytes nobody checksummed.
+func (p *parallelRun[T]) watchInput() func() error {
+	st, ok := p.ra.(statter)
+	if !ok {
+		return func() error { return nil }
+	}
+	before, err := st.Stat()
+	if err != nil {
+		return func() error { return nil }
+	}
+	return func() error {
+		after, err := st.Stat()
+		if err == nil && after.Size() == before.Size() && after.ModTime().Equal(before.ModTime()) {
+			return nil
+		}
+		return p.changed(p.r.in.offset(), "its size or modification time differs from the start of the read")
+	}
+}
+
+// changed is the error for an input that changed during the read.
+func (p *parallelRun[T]) changed(off int64, what string) error {
+	return &Error{Name: p.r.opts.name, Offset: off, What: what, Err: ErrChanged}
+}
+
+// take adds whole records, the bytes rec of the framing Reader's buffer,
+// to b: copied, or with a ReaderAt only counted, the worker reading them.
+func (p *parallelRun[T]) take(b *parBatch[T], rec []byte) {
+	if p.ra == nil {
+		if b.buf == nil {
+			b.buf = make([]byte, 0, 2*parallelBatchBytes)
+		}
+		b.buf = append(b.buf, rec...)
+		return
+	}
+	n := len(b.buf) + len(rec)
+	if n > cap(b.buf) {
+		// Nothing of b.buf is read yet: no copy.
+		b.buf = make([]byte, len(b.buf), max(n, 2*parallelBatchBytes))
+	}
+	b.buf = b.buf[:n]
+}
+
+// load reads a batch's bytes from the ReaderAt, when there is one.
+func (p *parallelRun[T]) load(b *parBatch[T]) error {
+	if p.ra == nil || len(b.buf) == 0 {
+		return nil
+	}
+	n, err := p.ra.ReadAt(b.buf, b.off)
+	if n == len(b.buf) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		return p.changed(b.off+int64(n), "the input ends before records the framing pass read there")
+	}
+	return &Error{Name: p.r.opts.name, Offset: b.off + int64(n), What: "reading records for a worker", Err: err}
 }
 
 type parBatch[T any] struct {
@@ -305,6 +378,9 @@ type parallelRun[T any] struct {
 	h         ParallelHandler[T]
 	workers   int
 	maxRecord int
+	// ra, when set (WithReaderAt), is where workers read their batches'
+	// bytes: the framing goroutine only sizes b.buf.
+	ra io.ReaderAt
 
 	free chan *parBatch[T] // batches not in use
 	work chan *parBatch[T] // batches for the workers
@@ -444,13 +520,10 @@ func (p *parallelRun[T]) frame(ctx context.Context) {
 				return
 			}
 			p.cur = b
-			if b.buf == nil {
-				b.buf = make([]byte, 0, 2*parallelBatchBytes)
-			}
 			b.off, b.db, b.redisVer, b.valkeyVer, b.size = rec.Offset, db, redisVer, valkeyVer, in.size
 			b.dialect, b.version = r.dialect, r.version
 		}
-		b.buf = append(b.buf, in.buf[start:end]...)
+		p.take(b, in.buf[start:end])
 		b.n++
 		if len(b.buf) >= parallelBatchBytes || b.n >= parallelBatchRecords {
 			p.flush()
@@ -559,10 +632,7 @@ func (p *parallelRun[T]) split(ctx context.Context, rec *Record) bool {
 				b.partRec.KeyMeta[i] = KeyMeta{Class: m.Class, Raw: append([]byte(nil), m.Raw...)}
 			}
 		}
-		if b.buf == nil {
-			b.buf = make([]byte, 0, 2*parallelBatchBytes)
-		}
-		b.buf = append(b.buf, in.buf[from:in.r]...)
+		p.take(b, in.buf[from:in.r])
 		b.off, b.db, b.redisVer, b.valkeyVer, b.size = off, r.db, r.redisVer, r.valkeyVer, in.size
 		b.dialect, b.version = r.dialect, r.version
 		b.n = 1
@@ -592,6 +662,10 @@ func (p *parallelRun[T]) runWorker(id int) {
 }
 
 func (p *parallelRun[T]) runBatch(w *Worker, b *parBatch[T]) {
+	if err := p.load(b); err != nil {
+		b.err = err
+		return
+	}
 	rd := w.Reader
 	rd.dialect, rd.version = b.dialect, b.version
 	rd.startBatch(b.buf, b.off, b.size, b.db, b.redisVer, b.valkeyVer)

@@ -131,6 +131,10 @@ func TestParallelSplitMatchesSequentialOnCorpus(t *testing.T) {
 	forCorpusFiles(t, func(p string, data []byte, workers int) {
 		s, ir := compareSplit(t, p, data, workers, 4096, rdb.WithName(p), rdb.AllowNewerVersions())
 		split, inlineRest = split+s, inlineRest+ir
+		if workers == 2 {
+			// Parts read by the workers themselves (WithReaderAt).
+			compareSplit(t, p+", ReaderAt", data, workers, 4096, rdb.WithName(p), rdb.AllowNewerVersions(), rdb.WithReaderAt(bytes.NewReader(data)))
+		}
 	})
 	t.Logf("%d values read in parts, %d of them ending on the framing goroutine", split, inlineRest)
 	if split == 0 || inlineRest == 0 {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rdbtool/rdbtool/internal/corpustest"
 	"github.com/rdbtool/rdbtool/rdb"
@@ -139,6 +140,8 @@ func sameRecords(t *testing.T, name string, got, want []string) {
 func TestParallelMatchesSequentialOnCorpus(t *testing.T) {
 	forCorpusFiles(t, func(p string, data []byte, workers int) {
 		compareReads(t, p, data, workers, rdb.WithName(p), rdb.AllowNewerVersions())
+		// Workers reading their records themselves (WithReaderAt).
+		compareReads(t, p+", ReaderAt", data, workers, rdb.WithName(p), rdb.AllowNewerVersions(), rdb.WithReaderAt(bytes.NewReader(data)))
 	})
 }
 
@@ -187,6 +190,7 @@ func TestParallelSameFirstError(t *testing.T) {
 	}
 	for n := 0; n < len(data); n += step {
 		compareReads(t, fmt.Sprintf("truncated at %d", n), data[:n], 2)
+		compareReads(t, fmt.Sprintf("truncated at %d, ReaderAt", n), data[:n], 2, rdb.WithReaderAt(bytes.NewReader(data[:n])))
 	}
 	for i := 9; i < len(data); i += step {
 		d := bytes.Clone(data)
@@ -367,5 +371,60 @@ func TestParallelSinkBatch(t *testing.T) {
 	})
 	if err != stopAt || n != 2 {
 		t.Fatalf("got %v after %d batches, want %v after 2", err, n, stopAt)
+	}
+}
+
+// A file rewritten while it is read with WithReaderAt fails the read with
+// ErrChanged: the framing pass checksummed one content and the workers
+// would decode another. Both the same size with a new modification time,
+// and shorter than where the framing pass found records.
+func TestParallelReaderAtFileChanged(t *testing.T) {
+	data := bigValues(t)
+	for _, change := range []string{"rewritten", "truncated"} {
+		path := filepath.Join(t.TempDir(), "dump.rdb")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		r := rdb.NewReader(f, rdb.WithReaderAt(f), rdb.WithName(path))
+		keys, changed := 0, false
+		err = rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{Workers: 2}, rdb.ParallelHandler[string]{
+			Framing: func(rec *rdb.Record) error {
+				if rec.Kind != rdb.KindKey || changed {
+					return nil
+				}
+				changed = true
+				switch change {
+				case "rewritten":
+					other := bytes.Clone(data)
+					for i := len(other) / 2; i < len(other); i++ {
+						other[i] ^= 0xff
+					}
+					if err := os.WriteFile(path, other, 0o644); err != nil {
+						return err
+					}
+					// A modification time the rewrite cannot have kept.
+					later := time.Now().Add(time.Hour)
+					return os.Chtimes(path, later, later)
+				default:
+					return os.Truncate(path, rec.Offset+64)
+				}
+			},
+			Work: func(w *rdb.Worker, rec *rdb.Record, out *string) (err error) {
+				*out, err = describeRecord(w.Reader, rec)
+				return err
+			},
+			Sink: func(*string) error { keys++; return nil },
+		})
+		if !errors.Is(err, rdb.ErrChanged) {
+			t.Fatalf("%s: error %v after %d records, want ErrChanged", change, err, keys)
+		}
+		if !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: error %q does not name the file", change, err)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"runtime"
 	"sort"
 
@@ -47,6 +48,11 @@ func ScanParallel(ctx context.Context, ra io.ReaderAt, size int64, opts Options,
 	}
 	if opts.SkipChecksum {
 		ropts = append(ropts, rdb.WithoutChecksum())
+	}
+	if f, ok := ra.(*os.File); ok {
+		// A local file: workers read their records themselves (a remote
+		// object's ReaderAt would make a request per batch).
+		ropts = append(ropts, rdb.WithReaderAt(f))
 	}
 	r := rdb.NewReader(io.NewSectionReader(ra, 0, size), ropts...)
 	seed := hashSeed()

@@ -26,6 +26,17 @@ type Source struct {
 	Compression string
 	io.Reader
 	closers []io.Closer
+	file    *os.File // a regular local file, read from its start
+}
+
+// ReaderAt returns random access to the bytes Read returns, at their
+// offsets in the stream, when the source is an uncompressed regular
+// local file (for rdb.WithReaderAt); nil otherwise.
+func (s *Source) ReaderAt() io.ReaderAt {
+	if s.file == nil || s.Compression != "" {
+		return nil
+	}
+	return s.file
 }
 
 // Close releases the source.
@@ -84,6 +95,7 @@ func Open(ctx context.Context, name string) (*Source, error) {
 // error, not a file name.
 func (m Openers) Open(ctx context.Context, name string) (*Source, error) {
 	var rc io.ReadCloser
+	var file *os.File
 	size := int64(-1)
 	var op Opener
 	best := -1
@@ -109,11 +121,11 @@ func (m Openers) Open(ctx context.Context, name string) (*Source, error) {
 			return nil, err
 		}
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-			size = fi.Size()
+			size, file = fi.Size(), f
 		}
 		rc = f
 	}
-	s := &Source{Name: name, Size: size, closers: []io.Closer{rc}}
+	s := &Source{Name: name, Size: size, closers: []io.Closer{rc}, file: file}
 	br := bufio.NewReaderSize(rc, 64<<10)
 	head, _ := br.Peek(8)
 	s.Reader = br

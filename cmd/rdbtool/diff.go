@@ -263,6 +263,9 @@ func (f *readerFlags) diffInput(ctx context.Context, arg string) (diff.Input, er
 					return nil, nil, err
 				}
 				o := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, opts...)
+				if ra := src.ReaderAt(); ra != nil {
+					o = append(o, rdb.WithReaderAt(ra))
+				}
 				return rdb.NewReader(src, o...), src.Close, nil
 			}
 			src, r, err := f.open(ctx, name)

@@ -64,6 +64,9 @@ func (f *readerFlags) open(ctx context.Context, name string, extra ...rdb.Option
 		return nil, nil, err
 	}
 	opts := []rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}
+	if ra := src.ReaderAt(); ra != nil {
+		opts = append(opts, rdb.WithReaderAt(ra))
+	}
 	if f.skipChecksum {
 		opts = append(opts, rdb.WithoutChecksum())
 	}
