@@ -62,7 +62,8 @@
 //
 // ReadParallel reads one file with a Reader that frames records (and keeps
 // the CRC-64) on one goroutine and workers that decode them from copies of
-// their bytes, each with a Reader of its own, handing results to a sink in
+// their bytes (or, given WithReaderAt, from the file, each reading its own
+// records), each with a Reader of its own, handing results to a sink in
 // file order. Records, offsets and errors are those the sequential path
 // gives; a record too large to batch is streamed on the framing goroutine,
 // or, when the handler's Split allows, a large list, set, sorted set or
