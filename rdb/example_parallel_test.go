@@ -12,14 +12,15 @@ import (
 )
 
 // Count the elements of every key on all cores, with the results in file
-// order: Work runs on the workers, Sink here.
+// order: Work runs on the workers, Sink here. The file is also given as
+// the ReaderAt, so that each worker reads its own records from it.
 func ExampleReadParallel() {
 	f, err := os.Open("../testdata/corpus/redis-7.0.15/main.rdb")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer f.Close()
-	r := rdb.NewReader(f)
+	r := rdb.NewReader(f, rdb.WithReaderAt(f))
 	type count struct {
 		key      []byte
 		elements int
