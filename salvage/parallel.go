@@ -33,7 +33,8 @@ type checkedRecord struct {
 // checksum status, keys and bytes per database). Otherwise clean is false
 // and the Result nil: damage, a duplicate key, bytes after the trailer,
 // anything at all, is for Scan to report, as only it resynchronises after
-// damage and explains it. err is set only when ctx ended the scan.
+// damage and explains it. err is set only when ctx ended the scan or the
+// file changed while it was read (rdb.ErrChanged).
 // Options.Record and a forced Version are not supported (clean is false).
 func ScanParallel(ctx context.Context, ra io.ReaderAt, size int64, opts Options, workers int) (res *Result, clean bool, err error) {
 	if opts.Record != nil || opts.Version != 0 {
@@ -114,6 +115,12 @@ func ScanParallel(ctx context.Context, ra io.ReaderAt, size int64, opts Options,
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, false, ctx.Err()
+		}
+		if errors.Is(err, rdb.ErrChanged) {
+			// Rewritten while it was read: what is damaged, if anything,
+			// cannot be told from this read, nor from another one while
+			// the writing may go on.
+			return nil, false, err
 		}
 		return nil, false, nil
 	}
