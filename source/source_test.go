@@ -41,6 +41,47 @@ func TestOpenDetectsGzipByContent(t *testing.T) {
 	}
 }
 
+// A plain local file offers random access to the bytes Read returns, at
+// their stream offsets; a compressed file does not.
+func TestReaderAt(t *testing.T) {
+	data := []byte("REDIS0011 bytes a worker reads again at their offsets")
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain.rdb")
+	os.WriteFile(plain, data, 0o644)
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write(data)
+	w.Close()
+	packed := filepath.Join(dir, "packed.rdb")
+	os.WriteFile(packed, gz.Bytes(), 0o644)
+
+	s, err := Open(context.Background(), plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	head := make([]byte, 10)
+	if _, err := io.ReadFull(s, head); err != nil {
+		t.Fatal(err)
+	}
+	ra := s.ReaderAt()
+	if ra == nil {
+		t.Fatal("a plain local file offers no ReaderAt")
+	}
+	got := make([]byte, 5)
+	if _, err := ra.ReadAt(got, 17); err != nil || string(got) != string(data[17:22]) {
+		t.Fatalf("ReadAt(17) = %q, %v; want %q", got, err, data[17:22])
+	}
+	p, err := Open(context.Background(), packed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if ra := p.ReaderAt(); ra != nil {
+		t.Errorf("a gzip-compressed file: ReaderAt %T, want none", ra)
+	}
+}
+
 func TestOpenErrors(t *testing.T) {
 	if _, err := Open(context.Background(), filepath.Join(t.TempDir(), "missing.rdb")); !os.IsNotExist(err) {
 		t.Errorf("missing file: %v", err)
