@@ -17,6 +17,12 @@ var alwaysPipeline = false
 // default); tests make it small so that most values are read in parts.
 var framingBufferSize = 0
 
+// scanBatchBytes is the scans' batch size: a scan keeps little per
+// record, so larger batches with more of them in flight cost a few MiB
+// (peak RSS 46 → 52 MiB on mixed) and measured 3.5% faster there (20
+// rounds alternated with the defaults).
+const scanBatchBytes = 256 << 10
+
 // scanWorkers returns how many workers a scan with Options.Jobs = jobs
 // runs beside its framing goroutine, 0 for the sequential scan.
 func scanWorkers(jobs int) int {
@@ -176,7 +182,8 @@ func scanFileParallel(ctx context.Context, r *rdb.Reader, o scanOptions, workers
 			return rec.RDBType != rdbTypeLinkedList || !first.m.quicklistOnly()
 		},
 	}
-	err := rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers, BufferSize: framingBufferSize}, h)
+	err := rdb.ReadParallel(ctx, r, rdb.ParallelOptions{Workers: workers, BufferSize: framingBufferSize,
+		BatchBytes: scanBatchBytes, Batches: workers + 4}, h)
 	if err == nil && first == nil {
 		newFileEstimator(r, o, &framed)
 	}

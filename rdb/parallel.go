@@ -51,6 +51,15 @@ type ParallelOptions struct {
 	// (see ParallelHandler.Split). Smaller buffers batch fewer records,
 	// which tests use to reach those paths with small files.
 	BufferSize int
+	// BatchBytes is how many bytes of records a batch holds before it is
+	// handed out, and the size of a large value's parts (0: 128 KiB).
+	// Larger batches cost less to hand over, and more memory for a
+	// handler that keeps much per record (rendered output).
+	BatchBytes int
+	// Batches is how many batches circulate (0: Workers+2; at least
+	// Workers+1): more let the framing goroutine run further ahead of a
+	// worker or sink that falls behind, for more memory.
+	Batches int
 }
 
 // ParallelHandler holds what ReadParallel calls. Framing, Sink and
@@ -193,12 +202,21 @@ func ReadParallel[T any](ctx context.Context, r *Reader, o ParallelOptions, h Pa
 	if in := r.in; in.w == 0 && len(in.buf) != bufSize && (len(in.buf) < bufSize || o.BufferSize > 0) {
 		in.buf, in.spare = make([]byte, bufSize), nil
 	}
-	// A batch per worker, one being filled and one being sunk: more
-	// in flight measured no faster on mixed.rdb (analyze, dump, convert)
-	// and took dump's peak RSS from 35 to 40 MiB.
-	nb := min(workers+2, parallelMaxBatches)
+	// By default a batch per worker, one being filled and one being sunk:
+	// more in flight measured no faster on mixed.rdb for dump and convert
+	// and took dump's peak RSS from 35 to 40 MiB (analyze asks for more).
+	nb := workers + 2
+	if o.Batches > 0 {
+		nb = max(o.Batches, workers+1)
+	}
+	nb = min(nb, parallelMaxBatches)
+	batchBytes := o.BatchBytes
+	if batchBytes <= 0 {
+		batchBytes = parallelBatchBytes
+	}
 	p := &parallelRun[T]{
-		r: r, o: o, h: h, workers: workers,
+		batchBytes: batchBytes,
+		r:          r, o: o, h: h, workers: workers,
 		maxRecord: len(r.in.buf) / 4,
 		ra:        r.opts.readerAt,
 		free:      make(chan *parBatch[T], nb),
@@ -237,7 +255,7 @@ func ReadParallel[T any](ctx context.Context, r *Reader, o ParallelOptions, h Pa
 			<-b.done
 		}
 		p.collect(b)
-		b.reset()
+		b.reset(p.batchBytes)
 		p.free <- b
 	}
 	<-framed
@@ -286,7 +304,7 @@ func (p *parallelRun[T]) changed(off int64, what string) error {
 func (p *parallelRun[T]) take(b *parBatch[T], rec []byte) {
 	if p.ra == nil {
 		if b.buf == nil {
-			b.buf = make([]byte, 0, 2*parallelBatchBytes)
+			b.buf = make([]byte, 0, 2*p.batchBytes)
 		}
 		b.buf = append(b.buf, rec...)
 		return
@@ -294,7 +312,7 @@ func (p *parallelRun[T]) take(b *parBatch[T], rec []byte) {
 	n := len(b.buf) + len(rec)
 	if n > cap(b.buf) {
 		// Nothing of b.buf is read yet: no copy.
-		b.buf = make([]byte, len(b.buf), max(n, 2*parallelBatchBytes))
+		b.buf = make([]byte, len(b.buf), max(n, 2*p.batchBytes))
 	}
 	b.buf = b.buf[:n]
 }
@@ -362,10 +380,10 @@ func (b *parBatch[T]) slot() *T {
 	return &b.results[n]
 }
 
-func (b *parBatch[T]) reset() {
+func (b *parBatch[T]) reset(batchBytes int) {
 	clear(b.results[:b.dirty])
 	b.dirty = 0
-	if cap(b.buf) > 4*parallelBatchBytes {
+	if cap(b.buf) > 4*batchBytes {
 		b.buf = nil // after a batch of unusually large records
 	}
 	b.buf, b.results, b.arena, b.n, b.err, b.barrier = b.buf[:0], b.results[:0], b.arena[:0], 0, nil, nil
@@ -373,11 +391,12 @@ func (b *parBatch[T]) reset() {
 }
 
 type parallelRun[T any] struct {
-	r         *Reader
-	o         ParallelOptions
-	h         ParallelHandler[T]
-	workers   int
-	maxRecord int
+	r          *Reader
+	o          ParallelOptions
+	h          ParallelHandler[T]
+	workers    int
+	maxRecord  int
+	batchBytes int // ParallelOptions.BatchBytes
 	// ra, when set (WithReaderAt), is where workers read their batches'
 	// bytes: the framing goroutine only sizes b.buf.
 	ra io.ReaderAt
@@ -525,7 +544,7 @@ func (p *parallelRun[T]) frame(ctx context.Context) {
 		}
 		p.take(b, in.buf[start:end])
 		b.n++
-		if len(b.buf) >= parallelBatchBytes || b.n >= parallelBatchRecords {
+		if len(b.buf) >= p.batchBytes || b.n >= parallelBatchRecords {
 			p.flush()
 		}
 	}
@@ -607,7 +626,7 @@ func (p *parallelRun[T]) split(ctx context.Context, rec *Record) bool {
 			in.fill(len(in.buf))
 		}
 		from, off := in.r, in.offset()
-		n := r.frameUnits(parallelBatchBytes)
+		n := r.frameUnits(p.batchBytes)
 		last := r.val.remaining == 0
 		if n == 0 && !last {
 			// The next element does not fit in the look-ahead (or is

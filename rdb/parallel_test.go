@@ -80,9 +80,13 @@ func readDescribed(data []byte, describe func(*rdb.Reader, *rdb.Record) (string,
 }
 
 func readParallel(data []byte, workers int, unordered bool, opts ...rdb.Option) ([]string, rdb.ChecksumStatus, error) {
+	return readParallelWith(data, rdb.ParallelOptions{Workers: workers, Unordered: unordered}, opts...)
+}
+
+func readParallelWith(data []byte, o rdb.ParallelOptions, opts ...rdb.Option) ([]string, rdb.ChecksumStatus, error) {
 	r := rdb.NewReader(bytes.NewReader(data), opts...)
 	var out []string
-	err := rdb.ReadParallel(context.Background(), r, rdb.ParallelOptions{Workers: workers, Unordered: unordered}, rdb.ParallelHandler[string]{
+	err := rdb.ReadParallel(context.Background(), r, o, rdb.ParallelHandler[string]{
 		Work: func(w *rdb.Worker, rec *rdb.Record, out *string) (err error) {
 			*out, err = describeRecord(w.Reader, rec)
 			return err
@@ -255,6 +259,35 @@ func TestParallelLargeValuesInOrder(t *testing.T) {
 	}
 	for _, n := range cuts {
 		compareReads(t, fmt.Sprintf("big values truncated at %d", n), data[:n], 2)
+	}
+}
+
+// Batch sizes and counts change how records are grouped, not what is
+// read: tiny and large batches, one batch beyond the workers and many,
+// match the sequential read.
+func TestParallelBatchSizes(t *testing.T) {
+	corpusFile := filepath.Join(corpustest.Root(), "testdata", "corpus", "redis-7.4.1", "main.rdb")
+	corpus, err := os.ReadFile(corpusFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"big values": bigValues(t), corpusFile: corpus} {
+		want, wantSt, err := readSequential(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range []rdb.ParallelOptions{
+			{Workers: 2, BatchBytes: 1024, Batches: 1},
+			{Workers: 3, BatchBytes: 4 << 20, Batches: 16},
+			{Workers: 2, BatchBytes: 512 << 10, Batches: 6, BufferSize: 64 << 10},
+		} {
+			got, st, err := readParallelWith(data, o, rdb.WithReaderAt(bytes.NewReader(data)))
+			what := fmt.Sprintf("%s, %+v", name, o)
+			if err != nil || st != wantSt || len(got) != len(want) {
+				t.Fatalf("%s: %d records, checksum %v, error %v; sequential %d, %v", what, len(got), st, err, len(want), wantSt)
+			}
+			sameRecords(t, what, got, want)
+		}
 	}
 }
 
