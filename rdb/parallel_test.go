@@ -144,8 +144,9 @@ func sameRecords(t *testing.T, name string, got, want []string) {
 func TestParallelMatchesSequentialOnCorpus(t *testing.T) {
 	forCorpusFiles(t, func(p string, data []byte, workers int) {
 		compareReads(t, p, data, workers, rdb.WithName(p), rdb.AllowNewerVersions())
-		if workers == 2 {
-			// Workers reading their records themselves (WithReaderAt).
+		if workers == 2 && !testing.Short() {
+			// Workers reading their records themselves (WithReaderAt);
+			// under -short (-race), TestParallelBatchSizes covers it.
 			compareReads(t, p+", ReaderAt", data, workers, rdb.WithName(p), rdb.AllowNewerVersions(), rdb.WithReaderAt(bytes.NewReader(data)))
 		}
 	})
@@ -196,7 +197,9 @@ func TestParallelSameFirstError(t *testing.T) {
 	}
 	for n := 0; n < len(data); n += step {
 		compareReads(t, fmt.Sprintf("truncated at %d", n), data[:n], 2)
-		compareReads(t, fmt.Sprintf("truncated at %d, ReaderAt", n), data[:n], 2, rdb.WithReaderAt(bytes.NewReader(data[:n])))
+		if !testing.Short() {
+			compareReads(t, fmt.Sprintf("truncated at %d, ReaderAt", n), data[:n], 2, rdb.WithReaderAt(bytes.NewReader(data[:n])))
+		}
 	}
 	for i := 9; i < len(data); i += step {
 		d := bytes.Clone(data)
@@ -271,16 +274,24 @@ func TestParallelBatchSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, data := range map[string][]byte{"big values": bigValues(t), corpusFile: corpus} {
+	inputs := map[string][]byte{corpusFile: corpus}
+	if !testing.Short() { // -short runs under -race
+		inputs["big values"] = bigValues(t)
+	}
+	for name, data := range inputs {
 		want, wantSt, err := readSequential(data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, o := range []rdb.ParallelOptions{
+		options := []rdb.ParallelOptions{
 			{Workers: 2, BatchBytes: 1024, Batches: 1},
 			{Workers: 3, BatchBytes: 4 << 20, Batches: 16},
 			{Workers: 2, BatchBytes: 512 << 10, Batches: 6, BufferSize: 64 << 10},
-		} {
+		}
+		if testing.Short() {
+			options = options[:1]
+		}
+		for _, o := range options {
 			got, st, err := readParallelWith(data, o, rdb.WithReaderAt(bytes.NewReader(data)))
 			what := fmt.Sprintf("%s, %+v", name, o)
 			if err != nil || st != wantSt || len(got) != len(want) {
