@@ -20,8 +20,8 @@ import (
 // every byte, copies contiguous runs of whole records into batches (or,
 // given WithReaderAt, notes their offsets for the worker to read them
 // itself), and hands each batch to a worker whose own Reader decodes the
-// records again from those bytes: as Next would have returned them, with the same
-// offsets and the same errors. Results go to a sink on the calling
+// records again from those bytes: as Next would have returned them, with
+// the same offsets and the same errors. Results go to a sink on the calling
 // goroutine, in file order unless asked otherwise.
 //
 // Memory stays bounded whatever the values: a batch holds records that
@@ -215,14 +215,14 @@ func ReadParallel[T any](ctx context.Context, r *Reader, o ParallelOptions, h Pa
 		batchBytes = parallelBatchBytes
 	}
 	p := &parallelRun[T]{
+		r: r, o: o, h: h, workers: workers,
+		maxRecord:  len(r.in.buf) / 4,
 		batchBytes: batchBytes,
-		r:          r, o: o, h: h, workers: workers,
-		maxRecord: len(r.in.buf) / 4,
-		ra:        r.opts.readerAt,
-		free:      make(chan *parBatch[T], nb),
-		work:      make(chan *parBatch[T], nb),
-		out:       make(chan *parBatch[T], nb),
-		quit:      make(chan struct{}),
+		ra:         r.opts.readerAt,
+		free:       make(chan *parBatch[T], nb),
+		work:       make(chan *parBatch[T], nb),
+		out:        make(chan *parBatch[T], nb),
+		quit:       make(chan struct{}),
 	}
 	for range nb {
 		p.free <- &parBatch[T]{done: make(chan struct{}, 1)}

@@ -262,11 +262,7 @@ func (f *readerFlags) diffInput(ctx context.Context, arg string) (diff.Input, er
 				if err != nil {
 					return nil, nil, err
 				}
-				o := append([]rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}, opts...)
-				if ra := src.ReaderAt(); ra != nil {
-					o = append(o, rdb.WithReaderAt(ra))
-				}
-				return rdb.NewReader(src, o...), src.Close, nil
+				return rdb.NewReader(src, append(sourceOptions(src, name), opts...)...), src.Close, nil
 			}
 			src, r, err := f.open(ctx, name)
 			if err != nil {

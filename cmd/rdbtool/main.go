@@ -63,10 +63,7 @@ func (f *readerFlags) open(ctx context.Context, name string, extra ...rdb.Option
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := []rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}
-	if ra := src.ReaderAt(); ra != nil {
-		opts = append(opts, rdb.WithReaderAt(ra))
-	}
+	opts := sourceOptions(src, name)
 	if f.skipChecksum {
 		opts = append(opts, rdb.WithoutChecksum())
 	}
@@ -77,6 +74,16 @@ func (f *readerFlags) open(ctx context.Context, name string, extra ...rdb.Option
 		trackProgress(src, name)
 	}
 	return src, rdb.NewReader(src, append(opts, extra...)...), nil
+}
+
+// sourceOptions are the Reader options every input gets from its source:
+// its name, its size, and random access when it is a plain local file.
+func sourceOptions(src *source.Source, name string) []rdb.Option {
+	opts := []rdb.Option{rdb.WithName(name), rdb.WithSize(src.RawSize())}
+	if ra := src.ReaderAt(); ra != nil {
+		opts = append(opts, rdb.WithReaderAt(ra))
+	}
+	return opts
 }
 
 // quiet tells whether -q/--quiet was given: no progress line.
