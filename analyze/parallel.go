@@ -19,8 +19,8 @@ var framingBufferSize = 0
 
 // scanBatchBytes is the scans' batch size: a scan keeps little per
 // record, so larger batches with more of them in flight cost a few MiB
-// (analyze's peak RSS 46 → 54 MiB on mixed) and measured 3.5% faster there (20
-// rounds alternated with the defaults).
+// (analyze's peak RSS 46 → 54 MiB on mixed) and measured 3.5% faster
+// there (20 rounds alternated with the defaults).
 const scanBatchBytes = 256 << 10
 
 // scanWorkers returns how many workers a scan with Options.Jobs = jobs
