@@ -29,9 +29,9 @@ type Checkpoint struct {
 	HighWater     int64    `json:"high_water"`
 	Complete      bool     `json:"complete"`
 	Counts        Counts   `json:"counts"`
-	// TargetState is what each master held when the checkpoint was saved
-	// (run_id, keys per database): a resume refuses a target that has
-	// since restarted empty or lost keys.
+	// TargetState is what each master held when it was last read, at the
+	// run's start or a checkpoint save (run_id, keys per database): a
+	// resume refuses a target that has since restarted empty or lost keys.
 	TargetState map[string]NodeState `json:"target_state,omitempty"`
 	// StartedEmpty: the first run found the target empty, so the target
 	// must end up holding every key written (the final check).
@@ -219,8 +219,6 @@ func (e *engine) checkpointLoop(sources []Input) func(complete bool) {
 		// are in these counts.
 		if st, err := e.targetState(); err == nil {
 			e.cpState = st
-		} else if e.cpState == nil && e.cp != nil {
-			e.cpState = e.cp.TargetState
 		}
 		cp.TargetState = e.cpState
 		cp.Counts.Written += e.cpBase.Written

@@ -91,7 +91,7 @@ func TestRestoreKillAndResume(t *testing.T) {
 		defer wg.Done()
 		rep1, err1 = Restore(context.Background(), FileInputs(nil, file), opts)
 	}()
-	time.Sleep(1500 * time.Millisecond)
+	waitForKeys(t, s, 5000)
 	s.Do("SHUTDOWN", "NOSAVE")
 	wg.Wait()
 	if err1 == nil {

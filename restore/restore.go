@@ -277,6 +277,9 @@ func Restore(ctx context.Context, sources []Input, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A checkpoint saved before the first periodic read of the target
+	// (a target killed in the first second) still records a state.
+	e.cpState = before
 	if o.DryRun {
 		e.rep.DryRun = true
 		e.finishReport(start)

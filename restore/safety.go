@@ -277,14 +277,14 @@ func (e *engine) predictSource(p *analyze.LoadPredictor, in Input) error {
 // the checkpoint saw: a restart without persistence, a FLUSHALL. Keys
 // with a TTL may have expired meanwhile; keys without one may not vanish.
 func (e *engine) checkResume(cp *Checkpoint) error {
-	if len(cp.TargetState) == 0 {
-		e.note("the checkpoint does not record the target's state (an older rdbtool): a target that lost data since then is only found by the final check")
-		return nil
-	}
 	now, err := e.targetState()
 	if err != nil {
 		return err
 	}
+	if len(cp.TargetState) == 0 {
+		e.note("the checkpoint does not record the target's state (an older rdbtool): only the keys it counts as written are checked")
+	}
+	restartedAny := false
 	addrs := sortedKeys(cp.TargetState)
 	for _, addr := range addrs {
 		was := cp.TargetState[addr]
@@ -305,7 +305,31 @@ func (e *engine) checkResume(cp *Checkpoint) error {
 			}
 		}
 		if restarted {
+			restartedAny = true
 			e.note(fmt.Sprintf("%s restarted since the checkpoint (run_id %s, was %s) and still holds its keys: resumed", addr, is.RunID, was.RunID))
+		}
+	}
+	if !cp.StartedEmpty {
+		return nil
+	}
+	// A restore begun on an empty target put every key the target holds
+	// without a TTL there: the keys the checkpoint counts as written
+	// without one must all still be there. This also covers a checkpoint
+	// saved before the target's state could be recorded.
+	noTTL := map[int]int64{}
+	for _, st := range now {
+		for db, n := range st.Keys {
+			noTTL[db] += n - st.Expires[db]
+		}
+	}
+	for _, db := range sortedKeys(cp.Counts.WrittenByDB) {
+		if w := cp.Counts.WrittenByDB[db][0]; noTTL[db] < w {
+			why := "lost keys (a restart without its data, a FLUSHALL or similar)"
+			if restartedAny {
+				why = "restarted without its data"
+			}
+			return fmt.Errorf("%w: since the checkpoint %s was written the target %s: db %d holds %d keys without TTL where the checkpoint counts %d written. Resuming would report keys written that the target does not hold: remove %s and restore again (add --replace if some keys remain)",
+				ErrUnsafeTarget, e.o.Checkpoint, why, db, noTTL[db], w, e.o.Checkpoint)
 		}
 	}
 	return nil

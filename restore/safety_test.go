@@ -40,6 +40,20 @@ func dbsize(t *testing.T, s *redistest.Server) int64 {
 	return v.(int64)
 }
 
+// waitForKeys returns once s holds at least n keys: tests that interrupt a
+// rate-limited restore wait for progress instead of sleeping a fixed time,
+// which on a loaded machine can outlast the whole restore.
+func waitForKeys(t *testing.T, s *redistest.Server, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for dbsize(t, s) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the target never held %d keys", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestRestoreRefusesReplica: a restore into a replica (default --method
 // auto, which would send REPLICAOF) is refused before anything is sent;
 // the replica is still a replica of its master with its link up. With
@@ -121,7 +135,7 @@ func TestRestoreResumeAfterTargetRestartedEmpty(t *testing.T) {
 		defer wg.Done()
 		_, err1 = Restore(context.Background(), FileInputs(nil, file), opts)
 	}()
-	time.Sleep(2500 * time.Millisecond)
+	waitForKeys(t, s, 5000)
 	pid, _ := strconv.Atoi(infoField(t, s, "server", "process_id"))
 	written := dbsize(t, s)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
