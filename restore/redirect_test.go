@@ -76,7 +76,21 @@ func TestRestoreClusterRedirects(t *testing.T) {
 		rep, err = Restore(context.Background(), FileInputs(nil, file), Options{Target: "redis://" + c.Addrs()[0], Cluster: true,
 			Rate: 2500, Workers: 2, Pipeline: 32, Verify: true})
 	}()
-	time.Sleep(400 * time.Millisecond)
+	// Once writing has begun, the restore's slot map is the old one.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var held int64
+		for _, nd := range c.Nodes {
+			held += dbsize(t, nd)
+		}
+		if held >= 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the restore wrote nothing")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	// MOVED: the slot goes to another master, as redis-cli --cluster
 	// reshard does it for an empty slot.
 	must(movedTo, "CLUSTER", "SETSLOT", moved, "IMPORTING", ids[movedFrom])
