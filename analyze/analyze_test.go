@@ -24,6 +24,17 @@ func openInput(path string) Input {
 	}}
 }
 
+// openInputAt is openInput with the file as the Reader's ReaderAt.
+func openInputAt(path string) Input {
+	return Input{Name: path, Open: func(ctx context.Context) (*rdb.Reader, func() error, error) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return rdb.NewReader(f, rdb.WithName(path), rdb.WithReaderAt(f)), f.Close, nil
+	}}
+}
+
 // TestReportTotalsCorpus checks key counts per db and expired counts
 // against the expectations of every corpus file.
 func TestReportTotalsCorpus(t *testing.T) {

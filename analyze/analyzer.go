@@ -266,6 +266,9 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 		return a.runParallel(ctx, name, r)
 	}
 	p := newPartial(o, name)
+	if p.gate != nil && r.CanReopen() {
+		p.gate.listsLater = true
+	}
 	var meta FileMeta
 	var nowMs int64
 	started := false
@@ -323,6 +326,9 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 	}
 	close(full)
 	<-done
+	if err == nil {
+		err = p.fillLargest(r, scanWorkers(o.Jobs))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -336,6 +342,9 @@ func (a *Analyzer) run(ctx context.Context, name string, r *rdb.Reader) (*partia
 func (a *Analyzer) runParallel(ctx context.Context, name string, r *rdb.Reader) (*partial, error) {
 	o := a.opts
 	p := newPartial(o, name)
+	if p.gate != nil && r.CanReopen() {
+		p.gate.listsLater = true
+	}
 	var meta FileMeta
 	var nowMs int64
 	started := false
@@ -349,6 +358,9 @@ func (a *Analyzer) runParallel(ctx context.Context, name string, r *rdb.Reader) 
 		p.addKey(k, nowMs)
 		return nil
 	})
+	if err == nil {
+		err = p.fillLargest(r, scanWorkers(o.Jobs))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -418,6 +430,7 @@ func (p *partial) addKey(k *Key, nowMs int64) {
 		ref := KeyRef{
 			File: p.file.Name, DB: k.DB, Key: append([]byte(nil), k.Key...), Type: k.Type, Encoding: k.Encoding,
 			Memory: k.Bytes, Elements: k.Elements, LargestElement: -1, ExpireAt: k.ExpireAt, Freq: k.Freq,
+			offset: k.offset,
 		}
 		if k.LargestKnown {
 			ref.LargestElement = int64(k.Largest)

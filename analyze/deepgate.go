@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"bytes"
+	"sync"
 	"sync/atomic"
 
 	"github.com/rdbtool/rdbtool/rdb"
@@ -17,9 +19,17 @@ import (
 // current one, so it lets more blobs be iterated, never fewer: every key
 // that ends in a top list had its blob iterated, whatever the timing, and
 // the report is the same at any Options.Jobs.
+//
+// Lists cannot be judged by one of their nodes: with a Reader that can go
+// back to a record, none is iterated and the lists that end in a top list
+// are read again (fillLargest); otherwise every list is iterated.
 type deepGate struct {
 	cuts map[string]*typeCuts // by type name; read-only after newDeepGate
 	hot  atomic.Uint64        // smallest LFU counter in the full hot-key heap
+	// listsLater: lists are not iterated at all; once the scan is over,
+	// those in top lists are read again (fillLargest). Set before the
+	// scan when its Reader can go back to a record (rdb.Reader.CanReopen).
+	listsLater bool
 }
 
 type typeCuts struct {
@@ -74,4 +84,83 @@ func (h *keyHeap) cut() (uint64, bool) {
 		return 0, false
 	}
 	return h.score(&h.items[0]), true
+}
+
+// fillLargest measures the largest element of the lists in p's top lists,
+// which the scan did not iterate (deepGate.listsLater), by reading each
+// again through r: a few values instead of every list in the file, on
+// up to workers goroutines.
+func (p *partial) fillLargest(r *rdb.Reader, workers int) error {
+	if p.gate == nil || !p.gate.listsLater {
+		return nil
+	}
+	// By offset: a key can be in several lists.
+	refs := map[int64][]*KeyRef{}
+	var todo []*KeyRef
+	add := func(h *keyHeap) {
+		for i := range h.items {
+			ref := &h.items[i]
+			if ref.Type != rdb.TypeList.String() || ref.LargestElement >= 0 {
+				continue
+			}
+			if refs[ref.offset] == nil {
+				todo = append(todo, ref)
+			}
+			refs[ref.offset] = append(refs[ref.offset], ref)
+		}
+	}
+	for _, b := range p.big {
+		add(b.h[0])
+		add(b.h[1])
+	}
+	add(p.hot)
+	largest := make([]int64, len(todo))
+	errs := make([]error, len(todo))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(max(workers, 1), len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(todo); i = int(next.Add(1) - 1) {
+				largest[i], errs[i] = largestAt(r, todo[i])
+			}
+		}()
+	}
+	wg.Wait()
+	for i, ref := range todo {
+		if errs[i] != nil {
+			return errs[i]
+		}
+		for _, same := range refs[ref.offset] {
+			same.LargestElement = largest[i]
+		}
+	}
+	return nil
+}
+
+// largestAt reads the list ref again, at its offset, and returns the
+// length of its largest element. The record found there must be the key
+// the scan read: a file rewritten since is ErrChanged, not a wrong figure.
+func largestAt(r *rdb.Reader, ref *KeyRef) (int64, error) {
+	rr, err := r.ReopenAt(ref.offset, ref.DB)
+	if err != nil {
+		return 0, err
+	}
+	rec, err := rr.Next()
+	if err != nil {
+		return 0, err
+	}
+	if rec.Kind != rdb.KindKey || rec.Offset != ref.offset || rec.DB != ref.DB || rec.Type != rdb.TypeList || !bytes.Equal(rec.Key, ref.Key) {
+		return 0, &rdb.Error{Name: ref.File, Offset: ref.offset, Key: ref.Key,
+			What: "reading the list again for its largest element, another record was found", Err: rdb.ErrChanged}
+	}
+	var s rdb.Shape
+	if err := rr.ReadShapeInto(&s, &rdb.ShapeOptions{Deep: true}); err != nil {
+		return 0, err
+	}
+	if !s.LargestKnown {
+		return -1, nil
+	}
+	return int64(s.Largest), nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -19,13 +20,18 @@ import (
 
 // scanOutputs renders everything analyze and memory produce for one file:
 // the analyze report (JSON and table), every key's row (JSON Lines, with
-// the largest element measured) and the load prediction.
-func scanOutputs(t *testing.T, path string, jobs int) []byte {
+// the largest element measured) and the load prediction. With reopen,
+// analyze's Reader can read records again (the lists in its top lists).
+func scanOutputs(t *testing.T, path string, jobs int, reopen bool) []byte {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Unix(1700000000, 0) // files without ctime would use the clock
 	var out bytes.Buffer
-	rep, err := New(Options{Jobs: jobs, Now: now, Allocator: Jemalloc}).Analyze(ctx, []Input{openInput(path)})
+	in := openInput(path)
+	if reopen {
+		in = openInputAt(path)
+	}
+	rep, err := New(Options{Jobs: jobs, Now: now, Allocator: Jemalloc}).Analyze(ctx, []Input{in})
 	if err != nil {
 		fmt.Fprintf(&out, "analyze error: %v\n", err)
 	} else {
@@ -91,17 +97,23 @@ func testScanIdenticalOnCorpus(t *testing.T, jobs []int) {
 			continue
 		}
 		alwaysPipeline = false
-		want := scanOutputs(t, p, 1)
-		alwaysPipeline = true
-		for _, jobs := range jobs {
-			got := scanOutputs(t, p, jobs)
+		want := scanOutputs(t, p, 1, false)
+		same := func(what string, got []byte) {
 			if !bytes.Equal(got, want) {
 				i := 0
 				for i < len(got) && i < len(want) && got[i] == want[i] {
 					i++
 				}
-				t.Fatalf("%s, %d workers: output differs at byte %d:\n parallel   %.300q\n sequential %.300q", p, jobs, i, got[max(i-80, 0):], want[max(i-80, 0):])
+				t.Fatalf("%s, %s: output differs at byte %d:\n got        %.300q\n sequential %.300q", p, what, i, got[max(i-80, 0):], want[max(i-80, 0):])
 			}
+		}
+		// The lists in top lists read again instead of every list
+		// iterated: the same report.
+		same("sequential, lists read again", scanOutputs(t, p, 1, true))
+		alwaysPipeline = true
+		for _, jobs := range jobs {
+			// Two workers with the file's ReaderAt, the others without.
+			same(fmt.Sprintf("%d workers", jobs), scanOutputs(t, p, jobs, jobs == 2))
 		}
 	}
 }
@@ -114,5 +126,71 @@ func TestIsSharedInt(t *testing.T) {
 		if got, want := isSharedInt(v), n >= 0 && n < sharedIntegers; got != want {
 			t.Errorf("isSharedInt(%s) = %v, want %v", v, got, want)
 		}
+	}
+}
+
+// A list in a top list is read again once the scan is over: if the file
+// no longer holds that key there, the analysis fails with rdb.ErrChanged
+// instead of reporting a figure from another value.
+func TestListReadAgainFromChangedFile(t *testing.T) {
+	write := func(listKey string) []byte {
+		var buf bytes.Buffer
+		w, err := rdb.NewWriter(&buf, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 10}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.WriteString(rdb.KeyHeader{Key: []byte("s")}, []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+		cw, err := w.BeginList(rdb.KeyHeader{Key: []byte(listKey)}, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range []string{"a", "longest element", "bb"} {
+			if err := cw.Add(rdb.Element{Member: []byte(m)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := cw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	read, again := write("list:1"), write("list:2")
+	for _, jobs := range []int{1, 2} {
+		analyzeWith := func(ra []byte) (*Report, error) {
+			in := Input{Name: "f.rdb", Open: func(ctx context.Context) (*rdb.Reader, func() error, error) {
+				return rdb.NewReader(bytes.NewReader(read), rdb.WithName("f.rdb"), rdb.WithReaderAt(bytes.NewReader(ra))), func() error { return nil }, nil
+			}}
+			return New(Options{Jobs: jobs}).Analyze(context.Background(), []Input{in})
+		}
+		rep, err := analyzeWith(read)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lists []KeyRef
+		for _, b := range rep.BigKeys {
+			if b.Type == "list" {
+				lists = b.ByMemory
+			}
+		}
+		if len(lists) != 1 || lists[0].LargestElement != int64(len("longest element")) {
+			t.Fatalf("%d jobs: top lists %+v, want list:1 with its largest element 15", jobs, lists)
+		}
+		if jobs > 1 {
+			// The parallel scan's workers read through the ReaderAt
+			// themselves: a ReaderAt other from the start is not a change
+			// between the scan and the second read.
+			continue
+		}
+		_, err = analyzeWith(again)
+		var re *rdb.Error
+		if !errors.Is(err, rdb.ErrChanged) || !errors.As(err, &re) || string(re.Key) != "list:1" {
+			t.Fatalf("file changed before the list was read again: err %v, want ErrChanged naming list:1", err)
+		}
+		t.Logf("%v", err)
 	}
 }

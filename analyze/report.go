@@ -102,6 +102,8 @@ type KeyRef struct {
 	LargestElement int64 `json:"largest_element"`
 	ExpireAt       int64 `json:"expire_at_ms,omitempty"`
 	Freq           int   `json:"lfu_freq,omitempty"`
+
+	offset int64 // the key record's offset in File, to read it again
 }
 
 // MarshalJSON adds "key", the key as text, beside "key_b64" when the key is

@@ -31,6 +31,8 @@ type Key struct {
 	StoredBytes  int64 // bytes of the value in the file
 	FieldTTLs    uint64
 	Module       string // module type name for module values
+
+	offset int64 // the key record's offset in the file
 }
 
 // FileMeta is what the scanner learned about a file besides its keys.
@@ -217,7 +219,7 @@ func (est *estimator) estimate(rec *rdb.Record, s *rdb.Shape, kp *Key) (mu uint6
 		DB: rec.DB, Key: rec.Key, Type: rec.Type.String(), Encoding: enc,
 		Elements: s.Elements, Largest: s.Largest, LargestKnown: s.LargestKnown,
 		ExpireAt: rec.ExpireAt, Freq: rec.Freq, Idle: rec.Idle,
-		StoredBytes: s.StoredBytes, FieldTTLs: s.FieldTTLs,
+		StoredBytes: s.StoredBytes, FieldTTLs: s.FieldTTLs, offset: rec.Offset,
 	}
 	if rec.Type == rdb.TypeModule {
 		kp.Module = s.Module.Name
@@ -237,8 +239,9 @@ func (est *estimator) readShape(r *rdb.Reader, rec *rdb.Record, s *rdb.Shape, de
 		if rec.Type == rdb.TypeList {
 			// Lists are stored as quicklists of one or more nodes (a
 			// "listpack" list too, in a file): the gate cannot judge the
-			// key by one of them.
-			shapeOpts.Deep = true
+			// key by one of them. Either every list is iterated, or none
+			// and the scan's caller reads those in top lists again.
+			shapeOpts.Deep = !gate.listsLater
 		} else {
 			est.gate, est.gateRec = gate, rec
 			if est.deepIf == nil {

@@ -19,7 +19,8 @@ var (
 	// ErrUnsupportedVersion: a magic or RDB version this package does not know.
 	ErrUnsupportedVersion = errors.New("unsupported RDB version")
 	// ErrChanged: the input changed while ReadParallel read it (see
-	// WithReaderAt).
+	// WithReaderAt), or a record read again (ReopenAt) is not the one
+	// read before.
 	ErrChanged = errors.New("the input changed while it was read")
 	// ErrWrongType: a value method was called for a value of another type.
 	ErrWrongType = errors.New("wrong value type for this call")

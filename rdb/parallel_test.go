@@ -474,3 +474,68 @@ func TestParallelReaderAtFileChanged(t *testing.T) {
 		}
 	}
 }
+
+// Keys of every corpus file read again with ReopenAt, at their offset and
+// database, are the records and values the whole read gave there.
+func TestReopenAt(t *testing.T) {
+	for _, f := range corpustest.Files(t) {
+		data, err := os.ReadFile(f.RDB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		type keyAt struct {
+			off  int64
+			db   int
+			desc string
+		}
+		var keys []keyAt
+		// A small buffer, which the reopened Readers take too: quicker
+		// to make, and values longer than it are read in steps.
+		r := rdb.NewReader(bytes.NewReader(data), rdb.WithName(f.Name), rdb.AllowNewerVersions(), rdb.WithReaderAt(bytes.NewReader(data)), rdb.WithBufferSize(4096))
+		if _, err := r.ReopenAt(0, 0); err == nil {
+			t.Fatalf("%s: ReopenAt before the header: no error", f.Name)
+		}
+		for {
+			rec, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f.Name, err)
+			}
+			if rec.Kind != rdb.KindKey {
+				continue
+			}
+			off, db := rec.Offset, rec.DB
+			desc, err := describeRecord(r, rec)
+			if err != nil {
+				t.Fatalf("%s: %v", f.Name, err)
+			}
+			keys = append(keys, keyAt{off, db, desc})
+		}
+		// Up to 300 keys a file, spread over it.
+		step := max(len(keys)/300, 1)
+		for i := 0; i < len(keys); i += step {
+			k := keys[i]
+			rr, err := r.ReopenAt(k.off, k.db)
+			if err != nil {
+				t.Fatalf("%s: %v", f.Name, err)
+			}
+			rec, err := rr.Next()
+			if err != nil {
+				t.Fatalf("%s: reopened at %d: %v", f.Name, k.off, err)
+			}
+			desc, err := describeRecord(rr, rec)
+			if err != nil {
+				t.Fatalf("%s: reopened at %d: %v", f.Name, k.off, err)
+			}
+			if desc != k.desc {
+				t.Fatalf("%s: reopened at %d:\n got  %.300s\n want %.300s", f.Name, k.off, desc, k.desc)
+			}
+		}
+	}
+	r := rdb.NewReader(bytes.NewReader(nil))
+	if _, err := r.ReopenAt(0, 0); err == nil || r.CanReopen() {
+		t.Fatal("ReopenAt without a ReaderAt: no error")
+	}
+}

@@ -2,6 +2,7 @@ package rdb
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
 	"math"
 	"strconv"
@@ -68,13 +69,13 @@ func WithSize(n int64) Option { return func(o *options) { o.size = n } }
 // WithReaderAt gives the Reader random access to its input: ra.ReadAt at
 // offset o must return the bytes the Reader reads at offset o (the
 // file's own offsets when the Reader reads a file from its start, or
-// from the offset given to Resume). Only ReadParallel uses it: its
-// workers then read their batches' records from ra themselves, on their
-// own cores, instead of from copies the framing goroutine makes, which
-// on a machine of several cores costs less CPU in all (the copy and the
-// decoding no longer meet in different cores' caches). The framing
-// goroutine still reads and checksums every byte; the input must not
-// change during the read: when ra has a Stat method (an *os.File), a
+// from the offset given to Resume). ReadParallel and ReopenAt use it.
+// ReadParallel's workers then read their batches' records from ra
+// themselves, on their own cores, instead of from copies the framing
+// goroutine makes, which on a machine of several cores costs less CPU in
+// all (the copy and the decoding no longer meet in different cores'
+// caches). The framing goroutine still reads and checksums every byte;
+// the input must not change during the read: when ra has a Stat method (an *os.File), a
 // change of its size or modification time by the end of the read, or
 // bytes missing where the framing pass found them, fail the read with
 // ErrChanged.
@@ -218,6 +219,40 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 		}
 	}
 	return rd
+}
+
+// CanReopen reports whether ReopenAt can go back to r's records: whether
+// r was given a ReaderAt (WithReaderAt).
+func (r *Reader) CanReopen() bool { return r.opts.readerAt != nil }
+
+// ReopenAt returns a new Reader of r's file that starts at the record at
+// offset off, the Offset of a record r returned, with database db (the
+// record's DB) selected. It reads through the ReaderAt given with
+// WithReaderAt and leaves r as it is: a caller that has read the file
+// can go back to the few records it chose, as analyze does for the
+// largest element of the lists in its top lists. r must have read the
+// file's header. The new Reader starts mid-file, so it computes no
+// checksum: a caller that needs the bytes to be those r read checks the
+// record it gets (its key, its type) against the one r returned, and
+// reports a mismatch as ErrChanged.
+func (r *Reader) ReopenAt(off int64, db int) (*Reader, error) {
+	if r.opts.readerAt == nil {
+		return nil, errors.New("rdb: ReopenAt needs a Reader made WithReaderAt")
+	}
+	if !r.headerDone {
+		return nil, errors.New("rdb: ReopenAt before the file's header was read")
+	}
+	n, size := int64(math.MaxInt64)-off, int64(-1)
+	if r.in.size >= 0 {
+		n = max(r.in.size-off, 0)
+		size = n
+	}
+	o := r.opts
+	o.size, o.resume = size, &resumePoint{r.dialect, r.version, db, off}
+	rd := NewReader(io.NewSectionReader(r.opts.readerAt, off, n), func(dst *options) { *dst = o })
+	// What the file's aux fields told r decides how some values read.
+	rd.redisVer, rd.valkeyVer, rd.keydb = r.redisVer, r.valkeyVer, r.keydb
+	return rd, nil
 }
 
 // Version returns the RDB format version, after the first call to Next.
