@@ -3,6 +3,8 @@ package rdb
 import (
 	"encoding/binary"
 	"fmt"
+
+	"github.com/rdbtool/rdbtool/rdb/compact"
 )
 
 // Shape describes how a value is stored, as far as size estimates need:
@@ -415,32 +417,35 @@ func (r *Reader) countInner() (count, largest uint64, err error) {
 	v := &r.val
 	switch v.inner {
 	case innerListpack, innerZiplist:
-		// Scores of sorted sets and expiries of hash fields are not elements.
-		skip := func(i uint64) bool { return false }
+		// Scores of sorted sets and expiries of hash fields are not
+		// elements: the last entry of every period is left out of the
+		// largest (period 0: none is). Iterated here rather than through
+		// innerEntryRaw: for a list read for its largest element, the
+		// calls and copies per entry were most of the time.
+		period := uint64(0)
 		switch {
 		case v.typ == typeHashListpackEx || v.typ == typeHashListpackExPreGA:
-			skip = func(i uint64) bool { return i%3 == 2 }
+			period = 3
 		case r.rec.Type == TypeZSet:
-			skip = func(i uint64) bool { return i%2 == 1 }
+			period = 2
 		}
-		for {
-			e, ok, err := r.innerEntryRaw()
-			if err != nil {
-				return 0, 0, err
+		if v.inner == innerListpack {
+			for e, ok := v.lp.Next(); ok; e, ok = v.lp.Next() {
+				count++
+				largest = entryLargest(largest, &e, count, period)
 			}
-			if !ok {
-				return count, largest, nil
+			err = v.lp.Err()
+		} else {
+			for e, ok := v.zl.Next(); ok; e, ok = v.zl.Next() {
+				count++
+				largest = entryLargest(largest, &e, count, period)
 			}
-			count++
-			if skip(count - 1) {
-				continue
-			}
-			n := uint64(len(e.Str))
-			if e.IsInt {
-				n = intLen(e.Int)
-			}
-			largest = max(largest, n)
+			err = v.zl.Err()
 		}
+		if err != nil {
+			return 0, 0, r.innerErr(err)
+		}
+		return count, largest, nil
 	case innerIntset:
 		for {
 			x, ok := v.is.Next()
@@ -607,6 +612,24 @@ func lzfPrefix(dst, src []byte, n int) []byte {
 }
 
 // intLen is the length of v in decimal.
+// entryLargest returns largest, raised to the length of e (the count-th
+// entry, left out when count is a multiple of period) as an element.
+func entryLargest(largest uint64, e *compact.Entry, count, period uint64) uint64 {
+	if period != 0 && count%period == 0 {
+		return largest
+	}
+	if !e.IsInt {
+		return max(largest, uint64(len(e.Str)))
+	}
+	if largest >= maxIntLen {
+		return largest // no integer is longer
+	}
+	return max(largest, intLen(e.Int))
+}
+
+// maxIntLen is the length of the longest int64 in decimal, with its sign.
+const maxIntLen = 20
+
 func intLen(v int64) uint64 {
 	n := uint64(1)
 	u := uint64(v)
