@@ -538,4 +538,17 @@ func TestReopenAt(t *testing.T) {
 	if _, err := r.ReopenAt(0, 0); err == nil || r.CanReopen() {
 		t.Fatal("ReopenAt without a ReaderAt: no error")
 	}
+	data, err := os.ReadFile(corpustest.Find(t, "redis-7.0.15/main").RDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = rdb.NewReader(bytes.NewReader(data), rdb.WithReaderAt(bytes.NewReader(data)))
+	if _, err := r.Next(); err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []int64{-1, int64(len(data)) + 1} {
+		if _, err := r.ReopenAt(off, 0); err == nil {
+			t.Errorf("ReopenAt(%d) in a file of %d bytes: no error", off, len(data))
+		}
+	}
 }

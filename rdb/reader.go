@@ -75,10 +75,10 @@ func WithSize(n int64) Option { return func(o *options) { o.size = n } }
 // goroutine makes, which on a machine of several cores costs less CPU in
 // all (the copy and the decoding no longer meet in different cores'
 // caches). The framing goroutine still reads and checksums every byte;
-// the input must not change during the read: when ra has a Stat method (an *os.File), a
-// change of its size or modification time by the end of the read, or
-// bytes missing where the framing pass found them, fail the read with
-// ErrChanged.
+// the input must not change during the read: when ra has a Stat method
+// (an *os.File), a change of its size or modification time by the end of
+// the read, or bytes missing where the framing pass found them, fail the
+// read with ErrChanged.
 func WithReaderAt(ra io.ReaderAt) Option { return func(o *options) { o.readerAt = ra } }
 
 // Resume makes the Reader start in the middle of a file's body instead of
@@ -241,6 +241,9 @@ func (r *Reader) ReopenAt(off int64, db int) (*Reader, error) {
 	}
 	if !r.headerDone {
 		return nil, errors.New("rdb: ReopenAt before the file's header was read")
+	}
+	if off < 0 || r.in.size >= 0 && off > r.in.size {
+		return nil, &Error{Name: r.opts.name, Offset: off, What: "ReopenAt: the offset is outside the file", Err: io.ErrUnexpectedEOF}
 	}
 	n, size := int64(math.MaxInt64)-off, int64(-1)
 	if r.in.size >= 0 {
