@@ -43,7 +43,6 @@ func readValues(t *testing.T, data []byte) []*rdb.Value {
 // DUMP payload that decodes to the value the file holds; with a small read
 // buffer too, so that values span refills.
 func TestRawValueIsDumpPayload(t *testing.T) {
-	t.Parallel() // long, and it sets no test hook: it may run beside the other long ones
 	keys := 0
 	local := filepath.Join(corpustest.Root(), "testdata")
 	for _, f := range corpustest.Files(t) {

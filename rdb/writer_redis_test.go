@@ -41,7 +41,6 @@ func convertForServer(t *testing.T, name string, data []byte) []byte {
 // holds what the corpus says the original server held, in the encoding
 // our reader reports for the written file.
 func TestWriterRedisServer(t *testing.T) {
-	t.Parallel() // long, and it sets no test hook: it may run beside the other long ones
 	t.Logf("server: %s", redistest.Version(t))
 	files := corpustest.Files(t)
 	for _, f := range files {
