@@ -313,3 +313,58 @@ func ExampleReader_RawValue() {
 	// 00c139300a009d94ea2793fc08b9
 	// 12345
 }
+
+// Find the longest list in one pass, counting elements without decoding
+// them (ReadShape), then go back to that list alone (ReopenAt) and read
+// its elements: a Reader given the file as its ReaderAt can return to any
+// record it passed.
+func ExampleReader_ReopenAt() {
+	f, err := os.Open("../testdata/corpus/redis-7.0.15/main.rdb")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer f.Close()
+	r := rdb.NewReader(f, rdb.WithReaderAt(f))
+	var longest struct {
+		offset   int64
+		db       int
+		elements uint64
+	}
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		if rec.Kind != rdb.KindKey || rec.Type != rdb.TypeList {
+			continue
+		}
+		s, err := r.ReadShape(rdb.ShapeOptions{})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if s.Elements > longest.elements {
+			longest.offset, longest.db, longest.elements = rec.Offset, rec.DB, s.Elements
+		}
+	}
+	again, err := r.ReopenAt(longest.offset, longest.db)
+	if err != nil {
+		log.Fatal(err)
+	}
+	rec, err := again.Next()
+	if err != nil {
+		log.Fatal(err)
+	}
+	n, largest := 0, 0
+	for e, err := range again.Elements() {
+		if err != nil {
+			log.Fatal(err)
+		}
+		n, largest = n+1, max(largest, len(e.Member))
+	}
+	fmt.Printf("%s (db %d): %d elements, the longest %d bytes\n", rec.Key, rec.DB, n, largest)
+	// Output:
+	// s1:list:large (db 0): 702 elements, the longest 38 bytes
+}
