@@ -5,9 +5,13 @@ package rdb
 // or hash holding a member twice. The Writer refuses to write either, in
 // bounded memory whatever the number of keys or members: it keeps a
 // 64-bit digest of each (internal/keydigest), spilled to disk past a
-// budget. A repeat whose first occurrence is still in memory is refused
-// before anything of it is written; the rest are found by Close (keys) or
-// CollectionWriter.Close (members), which then fail.
+// budget. Until a check first spills (the first few hundred thousand
+// keys, or members of one collection: see KeyDigestMemory), a repeat is
+// refused before anything of it is written; the rest are found by Close
+// (keys) or CollectionWriter.Close (members), which then fail. Once a
+// check has spilled it stops looking digests up as they come (keydigest's
+// Deferred): each lookup would wait on memory, and the repeats are found
+// at the end all the same.
 
 import (
 	"encoding/binary"
@@ -34,17 +38,30 @@ func (w *Writer) keySet() *keydigest.Set {
 		return nil
 	}
 	if w.keys == nil {
-		w.keys = keydigest.New(keydigest.Options{MemLimit: w.opt.KeyDigestMemory, TempDir: w.opt.SpoolDir})
+		w.keys = keydigest.New(keydigest.Options{MemLimit: w.opt.KeyDigestMemory, TempDir: w.opt.SpoolDir, Seed: keySeed, Deferred: true})
 	}
 	return w.keys
 }
+
+// keySeed seeds every key check's digests, so that a KeyEncoder can hash
+// a key's name on a worker (keydigest.Hash) for WriteEncoded to check.
+var keySeed = maphash.MakeSeed()
 
 // checkKey records key in the current database, failing if it is there.
 func (w *Writer) checkKey(key []byte) error {
 	if w.keySet() == nil {
 		return nil
 	}
-	prev, dup, err := w.keys.Add(w.keys.Digest(w.db, key), w.Written())
+	return w.checkKeyHash(key, keydigest.Hash(keySeed, key))
+}
+
+// checkKeyHash is checkKey for a key whose keydigest.Hash (with keySeed)
+// is hash.
+func (w *Writer) checkKeyHash(key []byte, hash uint64) error {
+	if w.keySet() == nil {
+		return nil
+	}
+	prev, dup, err := w.keys.Add(keydigest.Combine(w.db, hash), w.Written())
 	if err != nil {
 		return fmt.Errorf("rdb: duplicate key check: %w", err)
 	}
@@ -62,7 +79,7 @@ func (w *Writer) checkKey(key []byte) error {
 // load.
 func (w *Writer) PrefetchKeys(keys [][]byte) {
 	s := w.keySet()
-	if s == nil || len(keys) == 0 {
+	if s == nil || len(keys) == 0 || s.Deferring() {
 		return
 	}
 	ds := w.prefetch[:0]
@@ -118,7 +135,7 @@ func (c *CollectionWriter) memberSet() bool {
 		if c.spare != nil && c.spare.Reset(n) == nil {
 			c.members, c.spare = c.spare, nil
 		} else {
-			c.members = keydigest.New(keydigest.Options{MemLimit: c.w.opt.KeyDigestMemory, TempDir: c.w.opt.SpoolDir, Seed: memberSeed})
+			c.members = keydigest.New(keydigest.Options{MemLimit: c.w.opt.KeyDigestMemory, TempDir: c.w.opt.SpoolDir, Seed: memberSeed, Deferred: true})
 			if n > 0 {
 				c.members.Reserve(n)
 			}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/rdbtool/rdbtool/internal/keydigest"
 )
 
 // KeyEncoder encodes key records as its Writer would write them, into
@@ -13,7 +15,10 @@ import (
 // read, and the sink write them in file order with Writer.WriteEncoded.
 // Each worker needs a KeyEncoder of its own; one is not safe for
 // concurrent use.
-type KeyEncoder struct{ w *Writer }
+type KeyEncoder struct {
+	w        *Writer
+	hashKeys bool // the Writer checks keys: hash their names here
+}
 
 // NewKeyEncoder returns a KeyEncoder for w's target and options. It reads
 // only w's settings, which do not change, so it may be called from any
@@ -22,20 +27,25 @@ func (w *Writer) NewKeyEncoder() *KeyEncoder {
 	e := &Writer{t: w.t, opt: w.opt, lim: w.lim, started: true}
 	e.opt.AllowDuplicateKeys = true // checked in WriteEncoded, in file order
 	e.o.compress = w.o.compress     // no io.Writer: the output stays in e.o.buf
-	return &KeyEncoder{w: e}
+	return &KeyEncoder{w: e, hashKeys: !w.payload && !w.opt.AllowDuplicateKeys}
 }
 
 // EncodedKey is one key record a KeyEncoder encoded.
 type EncodedKey struct {
 	Bytes []byte // the whole record; valid until the KeyEncoder's next call
 	// Key is the key's name, for WriteEncoded's check that no key is
-	// written twice in one database; a caller keeping Bytes keeps it too.
+	// written twice in one database; a caller keeping Bytes keeps it too
+	// (a copy of the same bytes: Bytes holds the name as well).
 	Key []byte
 	// Stats is what writing it adds to the Writer's Stats. StoredCopies
 	// can be lower than with CopyKey: a KeyEncoder learns from the keys it
 	// encodes whether it may copy a verbatim string as stored, and the
 	// bytes are the same either way.
 	Stats WriterStats
+	// hash is Key's keydigest.Hash, when hashed: computed on the worker,
+	// so that the duplicate check in file order only adds it.
+	hash   uint64
+	hashed bool
 }
 
 // CopyKey encodes the current key of r as Writer.CopyKey writes it.
@@ -46,7 +56,11 @@ func (e *KeyEncoder) CopyKey(r *Reader, rec *Record) (EncodedKey, error) {
 	if err := w.CopyKey(r, rec); err != nil {
 		return EncodedKey{}, err
 	}
-	return EncodedKey{Bytes: w.o.buf, Key: rec.Key, Stats: w.stats.since(before)}, w.o.err
+	k := EncodedKey{Bytes: w.o.buf, Key: rec.Key, Stats: w.stats.since(before)}
+	if e.hashKeys {
+		k.hash, k.hashed = keydigest.Hash(keySeed, rec.Key), true
+	}
+	return k, w.o.err
 }
 
 // WriteEncoded writes a key record that a KeyEncoder of w encoded, where
@@ -56,7 +70,13 @@ func (w *Writer) WriteEncoded(k EncodedKey) error {
 	if err := w.begin(); err != nil {
 		return err
 	}
-	if err := w.checkKey(k.Key); err != nil {
+	var err error
+	if k.hashed {
+		err = w.checkKeyHash(k.Key, k.hash)
+	} else {
+		err = w.checkKey(k.Key)
+	}
+	if err != nil {
 		return err
 	}
 	w.o.raw(k.Bytes)

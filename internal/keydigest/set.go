@@ -1,8 +1,8 @@
 // Package keydigest finds repeated keys in a stream of keys too large to
 // hold in memory. It keeps a 64-bit digest of each (database, key) with the
 // position where the key was seen, within a memory budget; past the budget
-// it writes the digests to a temporary directory as sorted runs and merges
-// them at the end.
+// it writes the digests to a temporary directory as sorted runs, and at
+// the end it checks them together, a range of digests at a time.
 //
 // A caller learns of a repeat at once when the earlier occurrence is still
 // in memory (Add's answer), and of the rest from Finish: the two together
@@ -41,9 +41,17 @@ type Options struct {
 	TempDir string
 	// Seed seeds Digest; the zero Seed means a new random one. Sets made
 	// with one seed give equal keys equal digests, so that digests
-	// computed on other goroutines (with Digest of another such set) can
-	// be added.
+	// computed on other goroutines (with Digest of another such set, or
+	// Hash and Combine) can be added.
 	Seed maphash.Seed
+	// Deferred: once the set has spilled, Add stops looking digests up.
+	// It appends them to a log, sorted and spilled in the background
+	// when full, and Finish reports every repeat added from then on. Add
+	// then costs a few nanoseconds instead of a wait on memory per
+	// digest (the table outgrows the cache long before it spills), for a
+	// caller that can learn of most repeats at the end. Lookup finds
+	// nothing added after the first spill.
+	Deferred bool
 }
 
 // Dup is a digest seen more than once: First is the position of an earlier
@@ -82,6 +90,12 @@ type Set struct {
 	spilling chan error
 	done     bool
 	touched  uint64 // Touch's loads land here, so they are not dropped
+	// logging: Options.Deferred, and the set has spilled; slots[:n] is
+	// then the log, in the order added, and sortBuf and counts are the
+	// background sort's (see sortLog).
+	logging bool
+	sortBuf []slot
+	counts  []uint32
 }
 
 // New returns an empty set.
@@ -107,15 +121,28 @@ func New(opts Options) *Set {
 // (seeded per set, see Options.Seed): digests of sets with different
 // seeds do not compare.
 func (s *Set) Digest(db int, key []byte) uint64 {
-	// One seeded hash of the key, with the database mixed in after it
-	// (an odd multiplier keeps distinct databases distinct).
-	return maphash.Bytes(s.seed, key) ^ (uint64(db)+1)*0x9E3779B97F4A7C15
+	return Combine(db, Hash(s.seed, key))
+}
+
+// Hash is the part of a digest that depends on the key alone, for a set
+// seeded with seed (Options.Seed): a caller can hash keys on other
+// goroutines and Combine each with its database where it adds them.
+func Hash(seed maphash.Seed, key []byte) uint64 { return maphash.Bytes(seed, key) }
+
+// Combine returns the digest of a key in database db from its Hash.
+func Combine(db int, hash uint64) uint64 {
+	// The database is mixed in after the key's hash (an odd multiplier
+	// keeps distinct databases distinct).
+	return hash ^ (uint64(db)+1)*0x9E3779B97F4A7C15
 }
 
 // Reserve sizes the table for n more digests (within the memory limit),
 // so that a caller that knows how many are coming does not pay for the
 // table doubling again and again.
 func (s *Set) Reserve(n int) {
+	if s.logging {
+		return
+	}
 	want := minSlots
 	for want < s.maxSlots && (s.n+n)*4 > want*3 {
 		want *= 2
@@ -136,6 +163,10 @@ func (s *Set) Reset(n int) error {
 		f.Close()
 	}
 	s.runs, s.spills, s.added, s.n, s.spare = nil, 0, 0, 0, nil
+	if s.logging {
+		// The log's buffer is no table: start from an empty one.
+		s.logging, s.slots, s.sortBuf, s.counts = false, nil, nil, nil
+	}
 	if s.dir != "" {
 		if e := os.RemoveAll(s.dir); e != nil && err == nil {
 			err = e
@@ -163,14 +194,18 @@ var errDone = errors.New("keydigest: set already finished")
 // Add records digest d seen at position pos (pos ≥ 0; a record's offset,
 // say). When d is already in memory, Add does not store it again and
 // returns the earlier position with dup true: that repeat is not reported
-// again by Finish. A repeat of a digest already spilled to disk is stored
-// and reported by Finish. The error is an I/O error of a spill.
+// again by Finish. A repeat of a digest already spilled to disk (or, with
+// Options.Deferred, any digest added after the first spill) is stored and
+// reported by Finish. The error is an I/O error of a spill.
 func (s *Set) Add(d uint64, pos int64) (prev int64, dup bool, err error) {
 	if s.done {
 		return 0, false, errDone
 	}
 	if pos < 0 {
 		return 0, false, errors.New("keydigest: negative position")
+	}
+	if s.logging {
+		return 0, false, s.log(d, pos)
 	}
 	if len(s.slots) == 0 {
 		s.resize(minSlots)
@@ -187,6 +222,8 @@ func (s *Set) Add(d uint64, pos int64) (prev int64, dup bool, err error) {
 			s.resize(len(s.slots) * 2)
 		} else if err := s.spill(); err != nil {
 			return 0, false, err
+		} else if s.logging {
+			return 0, false, s.log(d, pos)
 		}
 		s.insert(d, pos+1)
 	} else {
@@ -197,13 +234,27 @@ func (s *Set) Add(d uint64, pos int64) (prev int64, dup bool, err error) {
 	return 0, false, nil
 }
 
+// log appends d, seen at pos, to the log of a deferring set, spilling
+// the log first when it is full.
+func (s *Set) log(d uint64, pos int64) error {
+	if s.n == len(s.slots) {
+		if err := s.spill(); err != nil {
+			return err
+		}
+	}
+	s.slots[s.n] = slot{d, pos + 1}
+	s.n++
+	s.added++
+	return nil
+}
+
 // Touch loads the table slots where the digests ds would be looked up.
 // One Add into a table larger than the cache waits for memory; touching
 // the slots of a few dozen digests that Add will be given next, in one
 // loop, lets those waits overlap, after which the Adds find their slots in
 // the cache. It changes nothing in the set.
 func (s *Set) Touch(ds []uint64) {
-	if len(s.slots) == 0 {
+	if len(s.slots) == 0 || s.logging {
 		return
 	}
 	x := s.touched
@@ -216,7 +267,7 @@ func (s *Set) Touch(ds []uint64) {
 // Lookup returns the position of d when d is in memory. A digest already
 // spilled is not found: use it as a hint, not as proof of absence.
 func (s *Set) Lookup(d uint64) (pos int64, ok bool) {
-	if len(s.slots) == 0 {
+	if len(s.slots) == 0 || s.logging {
 		return 0, false
 	}
 	mask := len(s.slots) - 1
@@ -233,6 +284,10 @@ func (s *Set) Len() int64 { return s.added }
 
 // Spills returns how many sorted runs were written to disk.
 func (s *Set) Spills() int { return s.spills }
+
+// Deferring reports whether Add has stopped looking digests up
+// (Options.Deferred, after the first spill), so that Touch is of no use.
+func (s *Set) Deferring() bool { return s.logging }
 
 // insert puts a digest known to be absent in the table.
 func (s *Set) insert(d uint64, pos int64) {
@@ -259,7 +314,59 @@ func (s *Set) resize(n int) {
 
 // sorted moves the table's entries to the front of its slots, sorted by
 // digest, and returns them. The table is unusable until cleared.
-func (s *Set) sorted() []slot { return sortTable(s.slots, s.shift) }
+func (s *Set) sorted() []slot {
+	if s.logging {
+		// In place, so that sortBuf is free for Finish.
+		log := s.slots[:s.n]
+		return log[:copy(log, s.sortLog(log, len(s.slots)))]
+	}
+	return sortTable(s.slots, s.shift)
+}
+
+// sortLog returns the entries of log sorted by digest, in sortBuf (made
+// of size entries, the log's capacity); for equal digests, in log order.
+func (s *Set) sortLog(log []slot, size int) []slot {
+	if len(s.sortBuf) < len(log) {
+		s.sortBuf = make([]slot, size)
+	}
+	return sortEntries(log, s.sortBuf, &s.counts, 0, 64)
+}
+
+// sortEntries sorts the entries of in, whose digests d all have
+// d-lo < 2^width, by digest into out (at least as long) and returns them;
+// entries with equal digests keep their order. It is a counting sort on
+// the high bits of d-lo (uniform, so that a bucket holds a few entries)
+// followed by an insertion sort of the nearly sorted result. counts is its
+// scratch, kept from one call to the next.
+func sortEntries(in, out []slot, counts *[]uint32, lo uint64, width uint) []slot {
+	bits := uint(1)
+	for bits < 20 && bits < width && 1<<(bits+1) <= len(in) {
+		bits++
+	}
+	if len(*counts) < 1<<bits {
+		*counts = make([]uint32, 1<<bits)
+	}
+	c := (*counts)[:1<<bits]
+	clear(c)
+	shift := width - bits
+	for _, e := range in {
+		c[(e.d-lo)>>shift]++
+	}
+	var sum uint32
+	for i, n := range c {
+		c[i] = sum
+		sum += n
+	}
+	out = out[:len(in)]
+	for _, e := range in {
+		b := (e.d - lo) >> shift
+		i := c[b]
+		out[i] = e
+		c[b] = i + 1
+	}
+	insertionSort(out)
+	return out
+}
 
 // sortTable is sorted for a table of slots whose home slot is d >> shift.
 func sortTable(slots []slot, shift uint) []slot {

@@ -18,8 +18,16 @@ type occurrence struct {
 // repeat reported (by Add and by Finish) with a map's answer.
 func checkAll(t *testing.T, occs []occurrence, memLimit int64) *Set {
 	t.Helper()
+	return checkAllWith(t, occs, Options{MemLimit: memLimit})
+}
+
+// checkAllWith is checkAll with more options (TempDir is the test's).
+func checkAllWith(t *testing.T, occs []occurrence, opts Options) *Set {
+	t.Helper()
 	dir := t.TempDir()
-	s := New(Options{MemLimit: memLimit, TempDir: dir})
+	opts.TempDir = dir
+	memLimit := opts.MemLimit
+	s := New(opts)
 	want := map[int64]uint64{} // later occurrence's position -> digest
 	firstSeen := map[uint64]int64{}
 	order := map[int64]int{} // position -> index of its occurrence
@@ -133,20 +141,26 @@ func TestRepeatsWithoutSpilling(t *testing.T) {
 }
 
 func TestRepeatsAcrossSpills(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	// 64 KiB: runs of about 1500 digests.
-	s := checkAll(t, randomOccurrences(rng, 60_000, 10), 64<<10)
-	if s.Spills() < 20 {
-		t.Fatalf("only %d spills: the test does not exercise the merge", s.Spills())
+	for _, deferred := range []bool{false, true} {
+		rng := rand.New(rand.NewPCG(3, 4))
+		// 64 KiB: runs of about 1500 digests (a deferred set's logs:
+		// about 1000).
+		s := checkAllWith(t, randomOccurrences(rng, 60_000, 10), Options{MemLimit: 64 << 10, Deferred: deferred})
+		if s.Spills() < 20 {
+			t.Fatalf("deferred %v: only %d spills: the test does not exercise the merge", deferred, s.Spills())
+		}
 	}
 }
 
 func TestRepeatsAcrossMoreRunsThanOneMerge(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	// The smallest table (1024 slots, 768 digests a run): over 2·maxFanIn runs.
-	s := checkAll(t, randomOccurrences(rng, 768*(2*maxFanIn+5), 50), 1)
-	if s.Spills() <= 2*maxFanIn {
-		t.Fatalf("only %d spills", s.Spills())
+	for _, deferred := range []bool{false, true} {
+		rng := rand.New(rand.NewPCG(5, 6))
+		// The smallest table (1024 slots, 768 digests a run; a log, 1024):
+		// over 2·maxFanIn runs.
+		s := checkAllWith(t, randomOccurrences(rng, 1024*(2*maxFanIn+5), 50), Options{MemLimit: 1, Deferred: deferred})
+		if s.Spills() <= 2*maxFanIn {
+			t.Fatalf("deferred %v: only %d spills", deferred, s.Spills())
+		}
 	}
 }
 
@@ -163,6 +177,70 @@ func TestManyRepeatsOfOneDigest(t *testing.T) {
 		occs = append(occs, occurrence{d, int64(i)})
 	}
 	checkAll(t, occs, 1)
+	// In a deferred set's logs, the repeats of one digest sit together:
+	// still each once, the earlier first.
+	for i := range occs {
+		if i%3 == 0 {
+			occs[i].d = 777
+		}
+	}
+	checkAllWith(t, occs, Options{MemLimit: 1, Deferred: true})
+}
+
+// TestDeferredStopsLookingUp: a deferred set answers as any other until
+// it spills; then Add reports nothing at once, Lookup finds nothing added
+// since, and Finish reports those repeats. Reset makes it a table again.
+func TestDeferredStopsLookingUp(t *testing.T) {
+	s := New(Options{MemLimit: 1, TempDir: t.TempDir(), Deferred: true})
+	defer s.Close()
+	if _, _, err := s.Add(1, 0); err != nil {
+		t.Fatal(err)
+	}
+	if prev, dup, _ := s.Add(1, 1); !dup || prev != 0 {
+		t.Fatalf("before any spill: Add(1, 1) = %d, %v; want 0, true", prev, dup)
+	}
+	i := int64(2)
+	for ; s.Spills() == 0; i++ {
+		if _, _, err := s.Add(uint64(i)*0x9E3779B97F4A7C15, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !s.Deferring() {
+		t.Fatal("a deferred set that spilled is not deferring")
+	}
+	last := uint64(i-1) * 0x9E3779B97F4A7C15
+	if _, _, err := s.Add(99, i); err != nil {
+		t.Fatal(err)
+	}
+	if _, dup, _ := s.Add(99, i+1); dup {
+		t.Fatal("a deferring set reported a repeat at once")
+	}
+	if _, ok := s.Lookup(99); ok {
+		t.Fatal("Lookup found a digest added after the first spill")
+	}
+	s.Touch([]uint64{99, 1})
+	var got []Dup
+	if err := s.Finish(func(d Dup) error { got = append(got, d); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != (Dup{Digest: 99, First: i, Second: i + 1}) {
+		t.Fatalf("Finish reported %v, want the repeat of 99 at %d and %d", got, i, i+1)
+	}
+	s2 := New(Options{MemLimit: 1, TempDir: t.TempDir(), Deferred: true})
+	defer s2.Close()
+	for j := range int64(5000) {
+		s2.Add(uint64(j)*0x9E3779B97F4A7C15, j)
+	}
+	if err := s2.Reset(0); err != nil {
+		t.Fatal(err)
+	}
+	s2.Add(last, 0)
+	if s2.Deferring() {
+		t.Fatal("Reset left the set deferring")
+	}
+	if _, dup, _ := s2.Add(last, 1); !dup {
+		t.Fatal("after Reset, a repeat in memory is not reported at once")
+	}
 }
 
 func TestSortedHandlesWrappedClusters(t *testing.T) {
@@ -205,20 +283,33 @@ func TestCloseRemovesSpills(t *testing.T) {
 	}
 }
 
-// BenchmarkAdd adds distinct digests in the default budget: past about
-// 786k digests every table is spilled and merged in Finish.
+// BenchmarkAdd adds distinct digests, then Finish: in the default budget
+// (past about 786k digests every table is spilled and merged in Finish),
+// and in convert's 8 MiB, looking each up or (deferred) not once spilled.
 func BenchmarkAdd(b *testing.B) {
-	s := New(Options{TempDir: b.TempDir()})
-	defer s.Close()
-	x := uint64(1)
-	for i := 0; i < b.N; i++ {
-		x = x*6364136223846793005 + 1442695040888963407
-		if _, _, err := s.Add(x, int64(i)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := s.Finish(func(Dup) error { return nil }); err != nil {
-		b.Fatal(err)
+	for _, bc := range []struct {
+		name string
+		opts Options
+	}{
+		{"default", Options{}},
+		{"8MiB", Options{MemLimit: 8 << 20}},
+		{"8MiB-deferred", Options{MemLimit: 8 << 20, Deferred: true}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			bc.opts.TempDir = b.TempDir()
+			s := New(bc.opts)
+			defer s.Close()
+			x := uint64(1)
+			for i := 0; i < b.N; i++ {
+				x = x*6364136223846793005 + 1442695040888963407
+				if _, _, err := s.Add(x, int64(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := s.Finish(func(Dup) error { return nil }); err != nil {
+				b.Fatal(err)
+			}
+		})
 	}
 }
 

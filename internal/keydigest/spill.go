@@ -19,7 +19,8 @@ import (
 const maxFanIn = 64
 
 func sortSlots(a []slot) {
-	slices.SortFunc(a, func(x, y slot) int {
+	// Stable: a log's repeats keep their order (the earlier first).
+	slices.SortStableFunc(a, func(x, y slot) int {
 		switch {
 		case x.d < y.d:
 			return -1
@@ -44,6 +45,9 @@ func (s *Set) spill() error {
 	}
 	s.runs = append(s.runs, f)
 	s.spills++
+	if s.logging || s.opts.Deferred {
+		return s.spillLog(f)
+	}
 	full, shift := s.slots, s.shift
 	if int64(len(full))*2*slotSize > s.opts.MemLimit {
 		err := writeRun(f, sortTable(full, shift))
@@ -63,6 +67,38 @@ func (s *Set) spill() error {
 	go func() {
 		err := writeRun(f, sortTable(full, shift))
 		clear(full)
+		s.spare = full // read by the Set's goroutine only after done
+		done <- err
+	}()
+	return nil
+}
+
+// spillLog writes what the set holds to f, a new run, on a goroutine of
+// its own, and goes on with an empty log (Options.Deferred): the table,
+// at the first spill, or the full log. The log, the one being written and
+// the sort's buffer take three times the table's size, which New's
+// bound on the table leaves room for.
+func (s *Set) spillLog(f *os.File) error {
+	full, n, wasLog, shift := s.slots, s.n, s.logging, s.shift
+	if len(s.spare) == len(full) {
+		s.slots = s.spare
+	} else {
+		s.slots = make([]slot, len(full))
+	}
+	s.spare, s.n, s.logging = nil, 0, true
+	done := make(chan error, 1)
+	s.spilling = done
+	go func() {
+		var sorted []slot
+		if wasLog {
+			sorted = s.sortLog(full[:n], len(full))
+		} else {
+			sorted = sortTable(full, shift)
+		}
+		err := writeRun(f, sorted)
+		if !wasLog {
+			clear(full) // a log's entries past n are never read
+		}
 		s.spare = full // read by the Set's goroutine only after done
 		done <- err
 	}()
@@ -166,16 +202,106 @@ func (s *Set) Finish(fn func(Dup) error) error {
 		}
 		s.runs = runs
 	}
-	mem := s.sorted()
-	var first slot
-	have := false
-	return merge(s.runs, mem, func(e slot, _ int) error {
-		if have && e.d == first.d {
-			return fn(Dup{Digest: e.d, First: first.pos - 1, Second: e.pos - 1})
+	return s.findRepeats(s.sorted(), fn)
+}
+
+// findRepeats calls fn for every entry of the runs (in order) and then of
+// mem (sorted, the latest) whose digest an earlier entry has, in digest
+// order. It goes through the digests a range at a time: every source's
+// entries in the range (a stretch of each, the sources being sorted) are
+// gathered and sorted together (sortEntries, stable, so the earliest
+// occurrence comes first), then scanned for neighbours alike. Digests are
+// uniform: a 1/k of their range holds about 1/k of the entries, so ranges
+// cut for at most a table's worth of entries each keep within the memory
+// budget. (A loser-tree merge of the runs took about twice as long per
+// entry: BenchmarkAdd.)
+func (s *Set) findRepeats(mem []slot, fn func(Dup) error) error {
+	total := int64(len(mem))
+	var srcs []*runReader
+	for i, f := range s.runs {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("keydigest: %w", err)
 		}
-		first, have = e, true
-		return nil
-	})
+		st, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("keydigest: %w", err)
+		}
+		total += st.Size() / slotSize
+		srcs = append(srcs, &runReader{f: f, src: i})
+	}
+	srcs = append(srcs, &runReader{mem: mem, src: len(s.runs)})
+	// A range's entries are sorted in the cache: 64k entries (1 MiB)
+	// sorted as fast as 128k took twice as long, and 512k five times.
+	per := int64(min(s.maxSlots, 1<<16))
+	// Ranges of 2^width digests each, as many as it takes.
+	width := uint(64)
+	for width > 1 && total>>(64-width) > per {
+		width--
+	}
+	ranges := uint64(1) << (64 - width) // 1 << 0 when width is 64
+	// The spare table's memory goes to the two buffers below.
+	s.spare = nil
+	var gathered []slot
+	if len(s.sortBuf) < int(per) {
+		s.sortBuf = make([]slot, per)
+	}
+	for k := uint64(0); k < ranges; k++ {
+		last := k+1 == ranges
+		// Digests from lo, below end unless last (width < 64 when
+		// there are two ranges or more).
+		lo := k << width
+		end := lo + 1<<width
+		gathered = gathered[:0]
+		for _, r := range srcs {
+			for {
+				if len(r.mem) == 0 {
+					if r.f == nil {
+						break
+					}
+					if err := r.fill(); err != nil {
+						return err
+					}
+					continue
+				}
+				n := len(r.mem)
+				if !last {
+					n, _ = slices.BinarySearchFunc(r.mem, end, func(e slot, d uint64) int { return cmpDigest(e.d, d) })
+				}
+				gathered = append(gathered, r.mem[:n]...)
+				r.mem = r.mem[n:]
+				if len(r.mem) > 0 {
+					break // the rest is in later ranges
+				}
+			}
+		}
+		if len(s.sortBuf) < len(gathered) {
+			s.sortBuf = make([]slot, len(gathered))
+		}
+		sorted := sortEntries(gathered, s.sortBuf, &s.counts, lo, width)
+		for i := 1; i < len(sorted); i++ {
+			if e := sorted[i]; e.d == sorted[i-1].d {
+				// The first of the equal ones is the earliest.
+				j := i - 1
+				for j > 0 && sorted[j-1].d == e.d {
+					j--
+				}
+				if err := fn(Dup{Digest: e.d, First: sorted[j].pos - 1, Second: e.pos - 1}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func cmpDigest(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // Close releases the set without reporting: it removes the temporary
@@ -183,7 +309,7 @@ func (s *Set) Finish(fn func(Dup) error) error {
 func (s *Set) Close() error {
 	err := s.waitSpill()
 	s.done = true
-	s.slots, s.spare = nil, nil
+	s.slots, s.spare, s.sortBuf, s.counts = nil, nil, nil, nil
 	for _, f := range s.runs {
 		if e := f.Close(); e != nil && err == nil {
 			err = e
