@@ -23,7 +23,18 @@ type atomicFile struct {
 	f         *os.File
 	direct    bool
 	done      bool // committed or aborted
+	// written bytes so far, of which the kernel was asked to start
+	// writing the first flushed to disk (see Write).
+	written, flushed int64
 }
+
+// writebackEvery is how many bytes an atomicFile lets the kernel hold
+// before asking it to start writing them to disk. Without it a large
+// output (convert's 0.9 GB of mixed.rdb) was written to disk only by the
+// fsync at the end, which took 0.6 s on this machine, against 0.2 s with
+// the writes begun every 8 MiB (the kernel's own background writeback
+// starts at 10% of memory).
+const writebackEvery = 8 << 20
 
 // createAtomic starts writing name. Unless overwrite, a name that exists
 // is refused, now (before any work) and again when the file is complete.
@@ -53,7 +64,15 @@ func createAtomic(name string, overwrite bool) (*atomicFile, error) {
 	return &atomicFile{name: name, overwrite: overwrite, f: f}, nil
 }
 
-func (a *atomicFile) Write(p []byte) (int, error) { return a.f.Write(p) }
+func (a *atomicFile) Write(p []byte) (int, error) {
+	n, err := a.f.Write(p)
+	a.written += int64(n)
+	if !a.direct && a.written-a.flushed >= writebackEvery {
+		startWriteback(a.f, a.flushed, a.written-a.flushed)
+		a.flushed = a.written
+	}
+	return n, err
+}
 
 // commit puts the complete file in place.
 func (a *atomicFile) commit() error {
