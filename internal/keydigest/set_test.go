@@ -419,3 +419,25 @@ func TestResetForgets(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeferredLogWithinBudget: a deferring set's log, the log being
+// written and the sort's buffer fit the memory budget together.
+func TestDeferredLogWithinBudget(t *testing.T) {
+	const limit = 256 << 10
+	s := New(Options{MemLimit: limit, TempDir: t.TempDir(), Deferred: true})
+	defer s.Close()
+	for i := range int64(50_000) {
+		if _, _, err := s.Add(uint64(i)*0x9E3779B97F4A7C15, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.waitSpill(); err != nil {
+		t.Fatal(err)
+	}
+	if !s.Deferring() || s.Spills() < 3 {
+		t.Fatalf("deferring %v after %d spills: the test does not reach the logs", s.Deferring(), s.Spills())
+	}
+	if used := (len(s.slots) + len(s.spare) + len(s.sortBuf)) * slotSize; used > limit {
+		t.Fatalf("log, spare log and sort buffer take %d bytes, over the %d-byte budget", used, limit)
+	}
+}

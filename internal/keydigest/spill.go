@@ -75,15 +75,18 @@ func (s *Set) spill() error {
 
 // spillLog writes what the set holds to f, a new run, on a goroutine of
 // its own, and goes on with an empty log (Options.Deferred): the table,
-// at the first spill, or the full log. The log, the one being written and
-// the sort's buffer take three times the table's size, which New's
-// bound on the table leaves room for.
+// at the first spill, or the full log. A log holds half as many entries
+// as the largest table, so that the log, the one being written and the
+// sort's buffer (or, at the first spill, the log and the table) take 1.5
+// times the largest table, as the table does when it doubles: within the
+// budget (see New).
 func (s *Set) spillLog(f *os.File) error {
 	full, n, wasLog, shift := s.slots, s.n, s.logging, s.shift
-	if len(s.spare) == len(full) {
+	logCap := max(s.maxSlots/2, minSlots)
+	if len(s.spare) == logCap {
 		s.slots = s.spare
 	} else {
-		s.slots = make([]slot, len(full))
+		s.slots = make([]slot, logCap)
 	}
 	s.spare, s.n, s.logging = nil, 0, true
 	done := make(chan error, 1)
@@ -96,10 +99,9 @@ func (s *Set) spillLog(f *os.File) error {
 			sorted = sortTable(full, shift)
 		}
 		err := writeRun(f, sorted)
-		if !wasLog {
-			clear(full) // a log's entries past n are never read
+		if wasLog {
+			s.spare = full // read by the Set's goroutine only after done
 		}
-		s.spare = full // read by the Set's goroutine only after done
 		done <- err
 	}()
 	return nil
