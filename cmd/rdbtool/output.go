@@ -23,8 +23,8 @@ type atomicFile struct {
 	f         *os.File
 	direct    bool
 	done      bool // committed or aborted
-	// written bytes so far, of which the kernel was asked to start
-	// writing the first flushed to disk (see Write).
+	// written: bytes written so far; flushed: how many of them the
+	// kernel was asked to start writing to disk (see Write).
 	written, flushed int64
 }
 
