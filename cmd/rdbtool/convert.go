@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 
 	"github.com/rdbtool/rdbtool/s3src"
 	"github.com/rdbtool/rdbtool/source"
@@ -310,7 +311,9 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, co rewrite
 		return convertFile(cmd, rf, wf, co, in, outName, quiet, dryRun)
 	}
 	if err == nil {
-		err = c.Close()
+		if err = c.Close(); errors.Is(err, rdb.ErrDuplicateKey) {
+			err = nameRepeats(cmd, rf, in, co, err)
+		}
 	}
 	if err != nil {
 		out.abort()
@@ -323,6 +326,21 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, co rewrite
 		printReport(cmd.ErrOrStderr(), outName, c, co.OnDuplicate)
 	}
 	return nil
+}
+
+// nameRepeats adds to err, a repeated key found only as the output was
+// completed (past the Writer's in-memory check, which names the key, it
+// knows the repeat by two output offsets), the keys the input holds more
+// than once, from a pass of --on-duplicate's over a file input.
+func nameRepeats(cmd *cobra.Command, rf *readerFlags, in string, co rewrite.ConvertOptions, err error) error {
+	if in == "-" {
+		return err
+	}
+	reps, ferr := findRepeats(cmd, rf, in, rewrite.ConvertPlacement(co), rewrite.KeepFirst, false)
+	if ferr != nil || reps == nil || reps.Keys == 0 {
+		return err
+	}
+	return fmt.Errorf("%w\nkeys the input holds more than once in one database: %d (%s)", err, reps.Keys, strings.Join(reps.Examples, ", "))
 }
 
 // dryRunConvert reports what convert would refuse, writing nothing.

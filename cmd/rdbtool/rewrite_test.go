@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -271,5 +272,43 @@ func TestConvertDryRunRepeatedKeys(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
 		t.Errorf("files left: %v", left)
+	}
+}
+
+// TestConvertNamesKeyRepeatedFarApart: a key repeated after the Writer's
+// in-memory duplicate check has spilled (here 250,000 keys later) is
+// found as the output is completed, by its two output offsets; convert
+// then names it, from a second read of the input, and writes nothing.
+func TestConvertNamesKeyRepeatedFarApart(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.rdb")
+	var buf bytes.Buffer
+	w, err := rdb.NewWriter(&buf, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 10}, AllowDuplicateKeys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 250_000 {
+		if err := w.WriteString(rdb.KeyHeader{Key: fmt.Appendf(nil, "key:%07d", i)}, []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.WriteString(rdb.KeyHeader{Key: []byte("key:0000007")}, []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.rdb")
+	for _, jobs := range []string{"1", "2"} {
+		msg, code := runMsg(t, "convert", in, out, "--jobs", jobs)
+		if code != 1 || !strings.Contains(msg, `db 0 "key:0000007"`) || !strings.Contains(msg, "--on-duplicate keep-first") {
+			t.Fatalf("--jobs %s: exit %d: %s", jobs, code, msg)
+		}
+		if left, _ := filepath.Glob(filepath.Join(dir, "*out*")); len(left) != 0 {
+			t.Fatalf("--jobs %s: files left: %v", jobs, left)
+		}
 	}
 }
