@@ -337,8 +337,14 @@ func nameRepeats(cmd *cobra.Command, rf *readerFlags, in string, co rewrite.Conv
 		return err
 	}
 	reps, ferr := findRepeats(cmd, rf, in, rewrite.ConvertPlacement(co), rewrite.KeepFirst, false)
-	if ferr != nil || reps == nil || reps.Keys == 0 {
+	if ferr != nil || reps == nil {
 		return err
+	}
+	if reps.Keys == 0 {
+		// The pass compares names: the Writer's 64-bit digests of two
+		// different keys were equal. Its digests are seeded afresh in
+		// each process.
+		return fmt.Errorf("%w\na second read of the input finds no key held twice in one database: two keys' 64-bit digests were equal (under one chance in a million for 5 million keys); converting again draws new digests", err)
 	}
 	return fmt.Errorf("%w\nkeys the input holds more than once in one database: %d (%s)", err, reps.Keys, strings.Join(reps.Examples, ", "))
 }
