@@ -79,13 +79,26 @@ func NewConverter(out io.Writer, wo rdb.WriterOptions, o ConvertOptions) (*Conve
 func (c *Converter) Writer() *rdb.Writer { return c.w }
 
 // Close finishes the file (the checksum trailer) and flushes it to out.
+// A key repeated past the Writer's in-memory check is found here, as an
+// *UnnamedRepeatError.
 func (c *Converter) Close() error {
 	err := c.w.Close()
 	if errors.Is(err, rdb.ErrDuplicateKey) {
-		return fmt.Errorf("%w; --on-duplicate keep-first or keep-last keeps one", err)
+		return &UnnamedRepeatError{fmt.Errorf("%w; --on-duplicate keep-first or keep-last keeps one", err)}
 	}
 	return err
 }
+
+// UnnamedRepeatError is the error of a key the input holds twice in one
+// database, found only as the output was completed: the Writer knows it
+// by two output offsets, and the error does not name the key.
+// FindRepeats, a second read of the input, does. It wraps
+// rdb.ErrDuplicateKey.
+type UnnamedRepeatError struct{ Err error }
+
+func (e *UnnamedRepeatError) Error() string { return e.Err.Error() }
+
+func (e *UnnamedRepeatError) Unwrap() error { return e.Err }
 
 // Start writes the aux fields a new file begins with.
 func (c *Converter) Start() error {

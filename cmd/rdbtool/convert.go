@@ -311,9 +311,7 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, co rewrite
 		return convertFile(cmd, rf, wf, co, in, outName, quiet, dryRun)
 	}
 	if err == nil {
-		if err = c.Close(); errors.Is(err, rdb.ErrDuplicateKey) {
-			err = nameRepeats(cmd, rf, in, co, err)
-		}
+		err = nameRepeats(cmd, rf, in, rewrite.ConvertPlacement(co), c.Close())
 	}
 	if err != nil {
 		out.abort()
@@ -328,15 +326,17 @@ func convertFile(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, co rewrite
 	return nil
 }
 
-// nameRepeats adds to err, a repeated key found only as the output was
-// completed (past the Writer's in-memory check, which names the key, it
-// knows the repeat by two output offsets), the keys the input holds more
-// than once, from a pass of --on-duplicate's over a file input.
-func nameRepeats(cmd *cobra.Command, rf *readerFlags, in string, co rewrite.ConvertOptions, err error) error {
-	if in == "-" {
+// nameRepeats adds to err, when it is a repeated key found only as an
+// output was completed (rewrite.UnnamedRepeatError), the keys the input
+// holds more than once where place puts them, from a pass of
+// --on-duplicate's over a file input. Other errors are returned as they
+// are.
+func nameRepeats(cmd *cobra.Command, rf *readerFlags, in string, place rewrite.Placement, err error) error {
+	var unnamed *rewrite.UnnamedRepeatError
+	if in == "-" || !errors.As(err, &unnamed) {
 		return err
 	}
-	reps, ferr := findRepeats(cmd, rf, in, rewrite.ConvertPlacement(co), rewrite.KeepFirst, false)
+	reps, ferr := findRepeats(cmd, rf, in, place, rewrite.KeepFirst, false)
 	if ferr != nil || reps == nil {
 		return err
 	}

@@ -275,13 +275,12 @@ func TestConvertDryRunRepeatedKeys(t *testing.T) {
 	}
 }
 
-// TestConvertNamesKeyRepeatedFarApart: a key repeated after the Writer's
-// in-memory duplicate check has spilled (here 250,000 keys later) is
-// found as the output is completed, by its two output offsets; convert
-// then names it, from a second read of the input, and writes nothing.
-func TestConvertNamesKeyRepeatedFarApart(t *testing.T) {
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.rdb")
+// repeatedFarApart writes in dir a file of 250,000 keys, the eighth
+// repeated at the end: past the Writer's in-memory duplicate check, which
+// has spilled by then, so that the repeat is found as an output is
+// completed, by its two output offsets.
+func repeatedFarApart(t *testing.T, dir string) string {
+	t.Helper()
 	var buf bytes.Buffer
 	w, err := rdb.NewWriter(&buf, rdb.WriterOptions{Target: rdb.Target{Dialect: rdb.DialectRedis, Version: 10}, AllowDuplicateKeys: true})
 	if err != nil {
@@ -298,17 +297,31 @@ func TestConvertNamesKeyRepeatedFarApart(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	in := filepath.Join(dir, "in.rdb")
 	if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return in
+}
+
+// TestConvertNamesKeyRepeatedFarApart: convert and split name a key
+// repeated far apart (repeatedFarApart), from a second read of the input,
+// and write nothing.
+func TestConvertNamesKeyRepeatedFarApart(t *testing.T) {
+	dir := t.TempDir()
+	in := repeatedFarApart(t, dir)
 	out := filepath.Join(dir, "out.rdb")
-	for _, jobs := range []string{"1", "2"} {
-		msg, code := runMsg(t, "convert", in, out, "--jobs", jobs)
+	for _, args := range [][]string{
+		{"convert", in, out, "--jobs", "1"},
+		{"convert", in, out, "--jobs", "2"},
+		{"split", in, "--slots-per-file", "16384", "--out-prefix", filepath.Join(dir, "out")},
+	} {
+		msg, code := runMsg(t, args...)
 		if code != 1 || !strings.Contains(msg, `db 0 "key:0000007"`) || !strings.Contains(msg, "--on-duplicate keep-first") {
-			t.Fatalf("--jobs %s: exit %d: %s", jobs, code, msg)
+			t.Fatalf("%s: exit %d: %s", args, code, msg)
 		}
 		if left, _ := filepath.Glob(filepath.Join(dir, "*out*")); len(left) != 0 {
-			t.Fatalf("--jobs %s: files left: %v", jobs, left)
+			t.Fatalf("%s: files left: %v", args, left)
 		}
 	}
 }

@@ -116,7 +116,7 @@ func splitPass(cmd *cobra.Command, rf *readerFlags, wf *writeFlags, co rewrite.C
 	convs, err := rewrite.Split(cmd.Context(), r, rec, opts, co, ranges, outs)
 	if err != nil {
 		abort()
-		return err
+		return nameRepeats(cmd, rf, in, rewrite.SplitPlacement(co), err)
 	}
 	for i, f := range files {
 		if err := f.commit(); err != nil {
