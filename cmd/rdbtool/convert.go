@@ -344,7 +344,7 @@ func nameRepeats(cmd *cobra.Command, rf *readerFlags, in string, place rewrite.P
 		// The pass compares names: the Writer's 64-bit digests of two
 		// different keys were equal. Its digests are seeded afresh in
 		// each process.
-		return fmt.Errorf("%w\na second read of the input finds no key held twice in one database: two keys' 64-bit digests were equal (under one chance in a million for 5 million keys); converting again draws new digests", err)
+		return fmt.Errorf("%w\na second read of the input finds no key held twice in one database: two keys' 64-bit digests were equal (under one chance in a million for 5 million keys); running again draws new digests", err)
 	}
 	return fmt.Errorf("%w\nkeys the input holds more than once in one database: %d (%s)", err, reps.Keys, strings.Join(reps.Examples, ", "))
 }
