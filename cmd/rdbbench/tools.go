@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -219,6 +220,10 @@ func (e *benchEnv) runParquet(file string) measurement {
 func (e *benchEnv) runConvert(file string) measurement {
 	out := filepath.Join(e.tmp, "convert-out.rdb")
 	defer os.Remove(out)
+	// Every convert starts with no dirty pages left by what ran before:
+	// writing its 0.9 GB took 0.15 to 2.1 s of kernel time here depending
+	// on them (BENCHMARKS.md, issue 19's seventh pass). Not timed.
+	syscall.Sync()
 	m := runCLI(e.rdbtool, []string{"convert", file, out, "--target-version", "10", "--quiet"}, e.cliEnv(nil), nil)
 	if fi, err := os.Stat(out); err == nil && m.Error == "" {
 		m.Note = fmt.Sprintf("wrote %s bytes", commas(fi.Size()))
