@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/rdbtool/rdbtool/internal/writeback"
 )
 
 // A large output is handed to the kernel's writeback as it is written
-// (every writebackEvery bytes), and arrives whole under its name.
+// (every writeback.Every bytes), and arrives whole under its name.
 func TestAtomicFileLargeOutput(t *testing.T) {
 	name := filepath.Join(t.TempDir(), "out.rdb")
 	a, err := createAtomic(name, false)
@@ -17,15 +19,15 @@ func TestAtomicFileLargeOutput(t *testing.T) {
 	}
 	chunk := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
 	var want bytes.Buffer
-	for i := range 2*writebackEvery/len(chunk) + 3 {
+	for i := range 2*writeback.Every/len(chunk) + 3 {
 		chunk[0] = byte(i)
 		if _, err := a.Write(chunk); err != nil {
 			t.Fatal(err)
 		}
 		want.Write(chunk)
 	}
-	if a.flushed != 2*writebackEvery {
-		t.Fatalf("writeback started for %d bytes of %d, want %d", a.flushed, a.written, 2*writebackEvery)
+	if a.flushed != 2*writeback.Every {
+		t.Fatalf("writeback started for %d bytes of %d, want %d", a.flushed, a.written, 2*writeback.Every)
 	}
 	if _, err := os.Stat(name); !os.IsNotExist(err) {
 		t.Fatalf("%s exists before commit: %v", name, err)

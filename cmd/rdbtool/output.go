@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rdbtool/rdbtool/internal/writeback"
 )
 
 // atomicFile is a file written under a temporary name beside its final
@@ -27,14 +29,6 @@ type atomicFile struct {
 	// kernel was asked to start writing to disk (see Write).
 	written, flushed int64
 }
-
-// writebackEvery is how many bytes an atomicFile lets the kernel hold
-// before asking it to start writing them to disk. Without it a large
-// output (convert's 0.9 GB of mixed.rdb) was written to disk only by the
-// fsync at the end, which took 0.6 s on this machine, against 0.2 s with
-// the writes begun every 8 MiB (the kernel's own background writeback
-// starts at 10% of memory).
-const writebackEvery = 8 << 20
 
 // createAtomic starts writing name. Unless overwrite, a name that exists
 // is refused, now (before any work) and again when the file is complete.
@@ -67,8 +61,8 @@ func createAtomic(name string, overwrite bool) (*atomicFile, error) {
 func (a *atomicFile) Write(p []byte) (int, error) {
 	n, err := a.f.Write(p)
 	a.written += int64(n)
-	if !a.direct && a.written-a.flushed >= writebackEvery {
-		startWriteback(a.f, a.flushed, a.written-a.flushed)
+	if !a.direct && a.written-a.flushed >= writeback.Every {
+		writeback.Start(a.f, a.flushed, a.written-a.flushed)
 		a.flushed = a.written
 	}
 	return n, err
