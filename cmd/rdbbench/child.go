@@ -31,11 +31,12 @@ type childResult struct {
 func cmdChild(args []string) error {
 	fs := flag.NewFlagSet(childCmd, flag.ContinueOnError)
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile here")
+	outDir := fs.String("out-dir", os.TempDir(), "where a tool that writes a file writes it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return errors.New("usage: __child [--cpuprofile F] TOOL FILE")
+		return errors.New("usage: __child [--cpuprofile F] [--out-dir D] TOOL FILE")
 	}
 	tool, file := fs.Arg(0), fs.Arg(1)
 	if *cpuprofile != "" {
@@ -61,6 +62,12 @@ func cmdChild(args []string) error {
 		res.Keys, res.Note, err = walkOurs(file, true)
 	case toolFrameLZF:
 		res.Keys, res.Note, err = walkFrameLZF(file)
+	case toolVerifyCopy:
+		var out *os.File
+		if out, err = os.CreateTemp(*outDir, "verify-copy-*.rdb"); err == nil {
+			defer os.Remove(out.Name()) // after the time is taken
+			res.Keys, res.Note, err = verifyCopy(file, out)
+		}
 	case toolHDT:
 		res.Keys, err = walkHDT(file)
 	default:

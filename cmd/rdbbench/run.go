@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/rdbtool/rdbtool/internal/display"
@@ -32,6 +33,9 @@ const (
 	toolHDTMemory = "hdt3213-memory"
 	// Issue 3: conversion.
 	toolConvert = "rdbtool-convert"
+	// Issue 19: the least a convert that checks what it copies does here
+	// (verifycopy.go), beside convert.
+	toolVerifyCopy = "rdbtool-verify-copy"
 	// Issue 6: diff, and analyze of the mutated copy it is measured against.
 	toolAnalyzeMutated = "rdbtool-analyze-mutated"
 	toolDiff           = "rdbtool-diff"
@@ -58,7 +62,7 @@ const (
 
 var allTools = []string{
 	toolHeaders, toolFull, toolFrameLZF, toolHDT, toolCheckRDB, toolServerLoad,
-	toolAnalyze, toolHDTMemory, toolConvert, toolAnalyzeMutated, toolDiff,
+	toolAnalyze, toolHDTMemory, toolConvert, toolVerifyCopy, toolAnalyzeMutated, toolDiff,
 	toolCheck, toolCheckS3, toolAnalyzeS3, toolRestore, toolPipe,
 	toolCliRDB, toolSnapshot, toolParquet, toolCheckZeroed, toolDump, toolDumpJobs,
 }
@@ -74,6 +78,7 @@ var needs = map[string][]string{
 	toolParquet:     {toolAnalyze},
 	toolCheckZeroed: {toolCheck},
 	toolDump:        {toolDumpJobs},
+	toolConvert:     {toolVerifyCopy},
 }
 
 // cliTools run the rdbtool binary built for the run.
@@ -97,6 +102,7 @@ var toolLabel = map[string]string{
 	toolAnalyze:        "rdbtool analyze --format json",
 	toolHDTMemory:      "hdt3213/rdb v1.3.2 memory report (helper.MemoryProfile, CSV)",
 	toolConvert:        "rdbtool convert --target-version 10",
+	toolVerifyCopy:     "every value verified on every core beside a durable copy of the file (convert's floor)",
 	toolAnalyzeMutated: "rdbtool analyze --format json, mutated copy",
 	toolDiff:           "rdbtool diff FILE MUTATED --format jsonl --mem-limit 256M",
 	toolCheck:          "rdbtool check FILE (disk)",
@@ -300,7 +306,7 @@ func cmdRun(args []string) error {
 				if *profDir != "" && i == *repeat-1 {
 					p := filepath.Join(*profDir, strings.TrimSuffix(filepath.Base(file), ".rdb")+"-"+t+".pprof")
 					switch t {
-					case toolHeaders, toolFull:
+					case toolHeaders, toolFull, toolVerifyCopy:
 						prof = p
 					case toolHDT, toolCheckRDB, toolServerLoad, toolHDTMemory, toolPipe, toolCliRDB:
 					default: // the rdbtool commands
@@ -378,6 +384,9 @@ func (e *benchEnv) measure(t, file, prof, checkBin string, fileKeys int64) measu
 	switch t {
 	case toolHeaders, toolFull, toolFrameLZF, toolHDT:
 		return runChild(e.self, t, file, prof)
+	case toolVerifyCopy:
+		syscall.Sync() // as for convert: see runConvert
+		return runChild(e.self, t, file, prof, "--out-dir", e.tmp)
 	case toolCheckRDB:
 		return runCheckRDB(checkBin, file)
 	case toolServerLoad:
@@ -437,8 +446,8 @@ func warm(file string) error {
 // runChild re-executes this program to run one in-process reader, so the
 // child's peak RSS is that reader's alone. The time is the child's own
 // (open to end of parse), which leaves out process start-up.
-func runChild(self, tool, file, prof string) measurement {
-	args := []string{childCmd}
+func runChild(self, tool, file, prof string, flags ...string) measurement {
+	args := append([]string{childCmd}, flags...)
 	if prof != "" {
 		args = append(args, "--cpuprofile", prof)
 	}
