@@ -85,6 +85,7 @@ func recKey(db int, key []byte) string { return strconv.Itoa(db) + "/" + string(
 // TestCorpus checks every key of every corpus file against what the live
 // server reported for it.
 func TestCorpus(t *testing.T) {
+	t.Parallel()
 	files := corpustest.Files(t)
 	for _, f := range files {
 		t.Run(f.Name, func(t *testing.T) {

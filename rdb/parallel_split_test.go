@@ -127,6 +127,7 @@ func compareSplit(t *testing.T, name string, data []byte, workers, bufSize int, 
 // what the sequential reader gives, elements, record sizes and all; parts
 // too large for the look-ahead are read on the framing goroutine.
 func TestParallelSplitMatchesSequentialOnCorpus(t *testing.T) {
+	t.Parallel()
 	var split, inlineRest int
 	forCorpusFiles(t, func(p string, data []byte, workers int) {
 		s, ir := compareSplit(t, p, data, workers, 4096, rdb.WithName(p), rdb.AllowNewerVersions())
@@ -215,6 +216,7 @@ func bigCollections(t *testing.T, v int) []byte {
 // damage inside them (truncation) stops the read with the sequential
 // path's error.
 func TestParallelSplitLargeCollections(t *testing.T) {
+	t.Parallel()
 	versions, workers := []int{6, 9, 11}, []int{1, 2, 8}
 	if testing.Short() {
 		versions, workers = versions[2:], workers[1:2] // -short runs under -race

@@ -142,6 +142,7 @@ func sameRecords(t *testing.T, name string, got, want []string) {
 // Every corpus file reads the same in parallel, at 1, 2 and 8 workers, as
 // record by record: every record, every decoded value, the checksum.
 func TestParallelMatchesSequentialOnCorpus(t *testing.T) {
+	t.Parallel()
 	forCorpusFiles(t, func(p string, data []byte, workers int) {
 		compareReads(t, p, data, workers, rdb.WithName(p), rdb.AllowNewerVersions())
 		if workers == 2 && !testing.Short() {
@@ -186,6 +187,7 @@ func forCorpusFiles(t *testing.T, fn func(path string, data []byte, workers int)
 // Damage anywhere gives the same first error, offset and key as the
 // sequential path: truncation at many offsets and flipped bytes.
 func TestParallelSameFirstError(t *testing.T) {
+	t.Parallel()
 	p := filepath.Join(corpustest.Root(), "testdata", "corpus", "redis-7.4.1", "main.rdb")
 	data, err := os.ReadFile(p)
 	if err != nil {
@@ -252,6 +254,7 @@ func bigValues(t *testing.T) []byte {
 // Records too large to batch are read on the framing goroutine in their
 // place; results and errors stay those of the sequential path.
 func TestParallelLargeValuesInOrder(t *testing.T) {
+	t.Parallel()
 	data := bigValues(t)
 	workers, cuts := []int{1, 2, 8}, []int{len(data) / 3, len(data) / 2, len(data) - 100}
 	if testing.Short() {
@@ -478,6 +481,7 @@ func TestParallelReaderAtFileChanged(t *testing.T) {
 // Keys of every corpus file read again with ReopenAt, at their offset and
 // database, are the records and values the whole read gave there.
 func TestReopenAt(t *testing.T) {
+	t.Parallel()
 	for _, f := range corpustest.Files(t) {
 		data, err := os.ReadFile(f.RDB)
 		if err != nil {

@@ -43,6 +43,7 @@ func readValues(t *testing.T, data []byte) []*rdb.Value {
 // DUMP payload that decodes to the value the file holds; with a small read
 // buffer too, so that values span refills.
 func TestRawValueIsDumpPayload(t *testing.T) {
+	t.Parallel()
 	keys := 0
 	local := filepath.Join(corpustest.Root(), "testdata")
 	for _, f := range corpustest.Files(t) {

@@ -115,6 +115,7 @@ func robTypedErr(err error, sentinels ...error) bool {
 // must fail with a typed ErrTruncated or ErrCorrupt, never succeed or panic,
 // whether or not the reader knows the input size.
 func TestTruncationEveryOffset(t *testing.T) {
+	t.Parallel()
 	files := append([]string{"corpus/redis-2.8.24/nochecksum.rdb"}, robFiles...)
 	for _, rel := range files {
 		t.Run(rel, func(t *testing.T) {
@@ -155,6 +156,7 @@ func TestTruncationEveryOffset(t *testing.T) {
 // that succeeds must give exactly the original content. Without it, the
 // reader must still never panic and must finish.
 func TestFlips(t *testing.T) {
+	t.Parallel()
 	perFile := 1000 // 2000 mutations per file: half bit flips, half byte replacements
 	if testing.Short() {
 		perFile = 100

@@ -41,6 +41,7 @@ func convertForServer(t *testing.T, name string, data []byte) []byte {
 // holds what the corpus says the original server held, in the encoding
 // our reader reports for the written file.
 func TestWriterRedisServer(t *testing.T) {
+	t.Parallel()
 	t.Logf("server: %s", redistest.Version(t))
 	files := corpustest.Files(t)
 	for _, f := range files {
@@ -48,6 +49,7 @@ func TestWriterRedisServer(t *testing.T) {
 			continue // its records are the state after the AOF tail
 		}
 		t.Run(f.Name, func(t *testing.T) {
+			t.Parallel() // most of the time is the server's start and load
 			data, err := os.ReadFile(f.RDB)
 			if err != nil {
 				t.Fatal(err)

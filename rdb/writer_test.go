@@ -234,6 +234,7 @@ func TestWriterRoundTrip(t *testing.T) {
 // TestEncodeDumpCorpus re-encodes every DUMP payload of the corpus for its
 // own version and compares bytes.
 func TestEncodeDumpCorpus(t *testing.T) {
+	t.Parallel()
 	files := corpustest.Files(t)
 	same, total := 0, 0
 	diffs := map[string]int{}
@@ -494,6 +495,7 @@ func copyFileStats(t *testing.T, name string, data []byte, opts rdb.WriterOption
 // converted to its own version and to other targets both ways (Recompress
 // compresses everything afresh); the outputs must be byte-identical.
 func TestCopyStoredForms(t *testing.T) {
+	t.Parallel()
 	policy := rdb.DropFieldTTLs | rdb.DowngradeStreams | rdb.DropKeyMeta
 	var copies int64
 	for _, f := range corpustest.Files(t) {
