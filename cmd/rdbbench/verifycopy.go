@@ -54,8 +54,11 @@ func verifyCopy(file string, out *os.File) (keys int64, note string, err error) 
 	return keys, "checksum " + st.String(), nil
 }
 
-// copyDurably copies file to out as an atomicFile of rdbtool writes, and
-// closes out.
+// copyDurably copies file to out with the writes an rdbtool output file
+// makes (cmd/rdbtool's atomicFile): from user memory, in 256 KiB, with
+// writeback begun every writeback.Every bytes, then fsync; and closes
+// out. Not io.Copy: between two files it copies in the kernel
+// (copy_file_range), which a convert writing what it made cannot.
 func copyDurably(out *os.File, file string) error {
 	in, err := os.Open(file)
 	if err != nil {
