@@ -180,8 +180,8 @@ func (s *scanner) record(r *rdb.Reader, rec *rdb.Record, first bool) (ok bool, h
 	}
 	s.ev.segKeys++
 	weak, err := s.v.check(r, rec)
-	var inc *inconsistency
-	if err != nil && !errors.As(err, &inc) {
+	inc := asInconsistency(err)
+	if err != nil && inc == nil {
 		// The value is damaged from where the reader failed on; before
 		// that it decoded.
 		return false, r.Offset(), s.undecodable(rec, vs, err, first)

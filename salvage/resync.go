@@ -126,8 +126,7 @@ func (s *scanner) tryWindow(c int64, window int64) (ok, more, firstWeak bool, fi
 			weak, err := s.v.check(r, rec)
 			s.v.trial = false
 			if err != nil {
-				var inc *inconsistency
-				if errors.As(err, &inc) {
+				if asInconsistency(err) != nil {
 					return false, false, false, 0
 				}
 				return false, windowErr(err, c+limit, s.size), false, 0

@@ -2,6 +2,7 @@ package salvage
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -68,6 +69,21 @@ func reserveMax(trial bool) uint64 {
 
 // inconsistency is a value that decodes but breaks a rule servers keep.
 type inconsistency struct{ err *rdb.Error }
+
+// asInconsistency returns the *inconsistency in err's chain, or nil. A
+// function of its own: the target errors.As is given escapes to the heap,
+// and a variable of the scanner's loop would then be allocated for every
+// record, error or not (0.6 s of a 5.2M-key check).
+func asInconsistency(err error) *inconsistency {
+	if err == nil {
+		return nil
+	}
+	var inc *inconsistency
+	if errors.As(err, &inc) {
+		return inc
+	}
+	return nil
+}
 
 func (v *validator) fail(r *rdb.Reader, rec *rdb.Record, format string, args ...any) error {
 	return v.failAt(r.Offset(), rec, format, args...)
