@@ -73,7 +73,8 @@ type inconsistency struct{ err *rdb.Error }
 // asInconsistency returns the *inconsistency in err's chain, or nil. A
 // function of its own: the target errors.As is given escapes to the heap,
 // and a variable of the scanner's loop would then be allocated for every
-// record, error or not (0.6 s of a 5.2M-key check).
+// record, error or not (in the profile of checking mixed.rdb with 20 MiB
+// zeroed, whose heap is large, 0.58 s; 0.07 s for the intact file).
 func asInconsistency(err error) *inconsistency {
 	if err == nil {
 		return nil
